@@ -1,0 +1,29 @@
+#pragma once
+// Errors thrown by the core. User-facing errors (bad config, bad file, bad knob
+// value) carry a clean message naming the problem; internal invariant failures
+// carry file:line and the failing expression. Nothing in core calls exit().
+#include <stdexcept>
+#include <string>
+
+namespace moescope {
+
+struct Error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+// A value in a config, preset, CLI flag or knob change is not acceptable.
+struct ConfigError : Error {
+    using Error::Error;
+};
+// A data file (CSV, text) or snapshot cannot be used.
+struct DataError : Error {
+    using Error::Error;
+};
+
+[[noreturn]] void fail_internal(const char* file, int line, const char* expr, const std::string& what);
+
+}  // namespace moescope
+
+#define MS_ASSERT(cond, what)                                                      \
+    do {                                                                            \
+        if (!(cond)) ::moescope::fail_internal(__FILE__, __LINE__, #cond, (what)); \
+    } while (0)

@@ -1,0 +1,90 @@
+#include "metrics_log.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+
+namespace moescope {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+// JSON has no NaN: "not measured this step" becomes null.
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+std::string csv_num(double v) {
+    if (std::isnan(v)) return "";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return buf;
+}
+}  // namespace
+
+nlohmann::json step_metrics_json(const StepMetrics& m) {
+    nlohmann::json j = {{"step", m.step},       {"loss", num(m.loss)},          {"ce", num(m.ce)},
+                        {"aux", num(m.aux)},     {"z_loss", num(m.zloss)},       {"importance_cv2", num(m.importance)},
+                        {"entropy_reg", num(m.entropy_reg)}, {"train_acc", num(m.train_acc)},
+                        {"test_acc", num(m.test_acc)}, {"grad_norm", num(m.grad_norm)},
+                        {"router_grad_norm", num(m.router_grad_norm)}, {"expert_grad_norm", num(m.expert_grad_norm)},
+                        {"step_ms", num(m.step_ms)}, {"tokens_per_s", num(m.tokens_per_s)}, {"finite", m.finite}};
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& l : m.layers) {
+        nlohmann::json load = nlohmann::json::array(), prob = nlohmann::json::array();
+        for (double v : l.load) load.push_back(num(v));
+        for (double v : l.mean_prob) prob.push_back(num(v));
+        layers.push_back({{"load", load}, {"mean_prob", prob}, {"max_util", num(l.max_util)}, {"cv", num(l.cv)},
+                          {"load_entropy", num(l.load_entropy)}, {"router_entropy", num(l.router_entropy)},
+                          {"dropped", num(l.dropped)}, {"dead_experts", l.dead_experts},
+                          {"mean_abs_logit", num(l.mean_abs_logit)}, {"max_abs_logit", num(l.max_abs_logit)},
+                          {"balance_loss", num(l.balance_loss)}, {"z_loss", num(l.z_loss)},
+                          {"router_grad_norm", num(l.router_grad_norm)}, {"expert_grad_norm", num(l.expert_grad_norm)},
+                          {"churn", num(l.churn)}, {"nmi", num(l.nmi)}});
+    }
+    j["layers"] = layers;
+    return j;
+}
+
+MetricsLog::MetricsLog(const std::string& path, int experts) : path_(path), experts_(experts) {
+    if (ends_with(path, ".jsonl")) csv_ = false;
+    else if (!ends_with(path, ".csv"))
+        throw ConfigError("metrics file '" + path + "' must end in .csv or .jsonl");
+    out_.open(path, std::ios::binary | std::ios::trunc);
+    if (!out_) throw DataError("cannot write metrics file '" + path + "'");
+    if (csv_) write_csv_header();
+}
+
+void MetricsLog::write_csv_header() {
+    out_ << "step,layer,loss,ce,aux,z_loss,train_acc,test_acc,load_entropy,router_entropy,max_util,cv,dropped,"
+            "dead_experts,mean_abs_logit,max_abs_logit,grad_norm,router_grad_norm,expert_grad_norm,churn,nmi,"
+            "step_ms,tokens_per_s";
+    for (int e = 0; e < experts_; ++e) out_ << ",load_" << e;
+    for (int e = 0; e < experts_; ++e) out_ << ",mean_prob_" << e;
+    out_ << "\n";
+}
+
+void MetricsLog::write(const StepMetrics& m) {
+    if (!csv_) {
+        out_ << step_metrics_json(m).dump() << "\n";
+    } else {
+        for (size_t l = 0; l < m.layers.size(); ++l) {
+            const auto& L = m.layers[l];
+            out_ << m.step << ',' << l;
+            for (double v : {m.loss, m.ce, m.aux, m.zloss, m.train_acc, m.test_acc, L.load_entropy, L.router_entropy,
+                             L.max_util, L.cv, L.dropped, double(L.dead_experts), L.mean_abs_logit, L.max_abs_logit,
+                             m.grad_norm, L.router_grad_norm, L.expert_grad_norm, L.churn, L.nmi, m.step_ms,
+                             m.tokens_per_s})
+                out_ << ',' << csv_num(v);
+            for (double v : L.load) out_ << ',' << csv_num(v);
+            for (double v : L.mean_prob) out_ << ',' << csv_num(v);
+            out_ << '\n';
+        }
+    }
+    if (!out_) throw DataError("error while writing metrics file '" + path_ + "' (disk full?)");
+}
+
+void MetricsLog::flush() {
+    out_.flush();
+    if (!out_) throw DataError("error while writing metrics file '" + path_ + "' (disk full?)");
+}
+
+}  // namespace moescope

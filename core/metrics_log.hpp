@@ -1,0 +1,31 @@
+#pragma once
+// Writes the per-step metrics stream as CSV (one row per step per layer,
+// pandas-friendly) or JSON Lines (one object per step), chosen by extension.
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "metrics.hpp"
+
+namespace moescope {
+
+class MetricsLog {
+public:
+    // Throws ConfigError when the extension is neither .csv nor .jsonl, DataError when the file cannot be written.
+    MetricsLog(const std::string& path, int experts);
+    void write(const StepMetrics& m);
+    void flush();
+
+private:
+    void write_csv_header();
+    std::string path_;
+    std::ofstream out_;
+    bool csv_ = true;
+    int experts_;
+};
+
+// One step's metrics as JSON (also used by the CLI summary and the JSONL log).
+nlohmann::json step_metrics_json(const StepMetrics& m);
+
+}  // namespace moescope

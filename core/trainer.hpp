@@ -1,0 +1,86 @@
+#pragma once
+// The trainer: one step = batch → forward → backward → clip → update →
+// metrics → monitor. Knob changes may be requested from any thread; they are
+// validated at once, queued, and applied between two steps, each logged as an
+// intervention. Everything random comes from one seeded stream, so a config
+// and a seed give the same run.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "dataset.hpp"
+#include "metrics.hpp"
+#include "model.hpp"
+#include "monitor.hpp"
+#include "optimizer.hpp"
+#include "rng.hpp"
+
+namespace moescope {
+
+struct Intervention {
+    long step = 0;  // applied before this step number (steps done so far)
+    std::string knob, old_value, new_value;
+    std::string source;  // user | script | remedy | cli
+};
+
+class Trainer {
+public:
+    // Builds dataset, model and optimizer. Throws ConfigError / DataError.
+    explicit Trainer(const Config& cfg);
+
+    // One optimizer step (applies pending knob changes and scripted changes first).
+    // When the loss or gradients are not finite the update is skipped, the
+    // parameters keep their last finite values and halted() becomes true.
+    const StepMetrics& step();
+
+    // Validates now (throws ConfigError naming the knob and its range) and
+    // applies before the next step. Structural knobs are refused: they need a new run.
+    // Safe to call from any thread.
+    void request_knob(const std::string& name, const std::string& value, const std::string& source = "user");
+
+    double evaluate();  // held-out accuracy of the current parameters
+
+    const Config& config() const { return cfg_; }
+    long steps_done() const { return steps_; }
+    const Dataset& dataset() const { return *data_; }
+    const Monitor& monitor() const { return monitor_; }
+    const std::vector<MonitorEvent>& last_events() const { return events_; }
+    const std::vector<Intervention>& interventions() const { return interventions_; }
+    const StepMetrics& last_metrics() const { return metrics_; }
+    bool halted() const { return halted_; }
+    void clear_halt() { halted_ = false; }
+    const Model<float>& model() const { return *model_; }
+
+private:
+    void apply_pending_knobs();
+    void apply_knob(const std::string& name, const std::string& value, const std::string& source);
+    void load_batch(Workspace<float>& ws, const Eigen::MatrixXf& x, const std::vector<int32_t>& y,
+                    const int32_t* indices, long count, long id_offset);
+    void collect_metrics(const GradNorms& norms, double step_ms);
+    void probe_churn();
+
+    Config cfg_;
+    std::unique_ptr<Dataset> data_;
+    std::unique_ptr<Model<float>> model_;
+    std::unique_ptr<Optimizer> optimizer_;
+    Workspace<float> ws_, eval_ws_, probe_ws_;
+    Rng rng_;
+    std::vector<int32_t> batch_;
+    long steps_ = 0;
+    bool halted_ = false;
+    Monitor monitor_;
+    std::vector<MonitorEvent> events_;
+    DeadExpertTracker dead_;
+    StepMetrics metrics_;
+    std::vector<std::vector<int32_t>> probe_top1_;  // per layer, from the last probe
+    std::vector<Intervention> interventions_;
+    std::mutex pending_mutex_;
+    struct PendingKnob {
+        std::string knob, value, source;
+    };
+    std::vector<PendingKnob> pending_;
+};
+
+}  // namespace moescope
