@@ -186,7 +186,7 @@ void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool 
     gates_forward(c, inv_tau);
 
     const Routing& r = c.routing;
-    const long slots = r.slots();
+    const long slots = r.slot_count();
     // Gather each kept assignment's token into its expert's contiguous block.
 #pragma omp parallel for schedule(static) if (slots > 1024)
     for (long j = 0; j < slots; ++j) c.U.col(j) = c.u.col(r.assign_token[r.slot_assign[j]]);
@@ -267,7 +267,7 @@ void Model<S>::layer_backward(int l, Workspace<S>& ws, const Config& knobs) {
     const auto& L = layout_.layers[l];
     LayerCache<S>& c = ws.layers[l];
     const Routing& r = c.routing;
-    const long T = ws.T, slots = r.slots(), d = cfg_.d_model, f = cfg_.d_ff;
+    const long T = ws.T, slots = r.slot_count(), d = cfg_.d_model, f = cfg_.d_ff;
     const int E = cfg_.experts;
     const S inv_tau = S(1.0 / knobs.temperature);
     // ws.dh holds ∂L/∂h_{l+1}; the residual passes it to h_l unchanged.

@@ -35,7 +35,7 @@ struct Routing {
     std::vector<int32_t> top1;         // T: each token's first-choice expert
 
     long assignments() const { return static_cast<long>(assign_expert.size()); }
-    long slots() const { return expert_offset.empty() ? 0 : expert_offset.back(); }
+    long slot_count() const { return expert_offset.empty() ? 0 : expert_offset.back(); }
     // Builds kept/slot_assign/expert_offset/counts from assign_* and capacity.
     void dispatch();
 };

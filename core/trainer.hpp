@@ -52,6 +52,9 @@ public:
     bool halted() const { return halted_; }
     void clear_halt() { halted_ = false; }
     const Model<float>& model() const { return *model_; }
+    // Direct access to the weights, for loading snapshots and for tests that
+    // plant bad values; not for use while another thread calls step().
+    Model<float>& mutable_model() { return *model_; }
 
 private:
     void apply_pending_knobs();
