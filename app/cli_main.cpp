@@ -153,8 +153,9 @@ void print_event(const MonitorEvent& ev) {
     const Warning& w = ev.warning;
     const std::string where = w.layer >= 0 ? " layer " + std::to_string(w.layer) : "";
     if (ev.kind == MonitorEvent::Raised) {
-        std::cout << "[step " << w.last_step << "] " << severity_name(w.severity) << " " << w.id << where << ": "
-                  << w.message << "\n";
+        // The message already names the layer.
+        std::cout << "[step " << w.last_step << "] " << severity_name(w.severity) << " " << w.id << ": " << w.message
+                  << "\n";
         if (!w.remedy.knob.empty())
             std::cout << "    remedy: " << w.remedy.text << "  (--set " << w.remedy.knob << "="
                       << fmt("%g", w.remedy.value) << ")\n";

@@ -56,7 +56,11 @@ void read_script(Config& c, const json& s) {
             throw ConfigError(where + ": knob '" + ch.knob + "' is structural and cannot change during a run");
         ch.value = e["value"].is_string() ? e["value"].get<std::string>() : e["value"].dump();
         Config probe = c;
-        k.set_text(probe, ch.value);  // validates the value now, not mid-lesson
+        try {
+            k.set_text(probe, ch.value);  // validates the value now, not mid-lesson
+        } catch (const ConfigError& e) {
+            throw ConfigError(where + ": " + e.what());
+        }
         c.script.push_back(ch);
     }
 }
@@ -150,6 +154,8 @@ static json parse_json_text(const std::string& text, const std::string& origin) 
 }
 
 Config load_config_file(const std::string& path) {
+    if (const auto why = unreadable_file_reason(path); !why.empty())
+        throw ConfigError("cannot open config file '" + path + "': " + why);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError("cannot open config file '" + path + "'");
     std::stringstream ss;

@@ -148,6 +148,8 @@ void check_table_size(const CsvTable& t, const std::string& path) {
 }  // namespace
 
 CsvTable read_csv_table(const std::string& path, const std::string& label_column) {
+    if (const auto why = unreadable_file_reason(path); !why.empty())
+        throw DataError("cannot open CSV file " + path + ": " + why);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw DataError("cannot open CSV file " + path);
 

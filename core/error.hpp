@@ -19,6 +19,9 @@ struct DataError : Error {
     using Error::Error;
 };
 
+// Why `path` cannot be read as a file ("no such file", "is a directory"), or "" when it can.
+std::string unreadable_file_reason(const std::string& path);
+
 [[noreturn]] void fail_internal(const char* file, int line, const char* expr, const std::string& what);
 
 }  // namespace moescope

@@ -186,12 +186,11 @@ void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool 
     gates_forward(c, inv_tau);
 
     const Routing& r = c.routing;
-    const long slots = r.slot_count();
+    const long slots = r.slot_count(), d = cfg_.d_model, f = cfg_.d_ff;
     // Gather each kept assignment's token into its expert's contiguous block.
-#pragma omp parallel for schedule(static) if (slots > 1024)
+#pragma omp parallel for schedule(static) if (slots * d > ops::kParallelMin)
     for (long j = 0; j < slots; ++j) c.U.col(j) = c.u.col(r.assign_token[r.slot_assign[j]]);
 
-    const long d = cfg_.d_model, f = cfg_.d_ff;
     auto W1 = param(L.W1), W2 = param(L.W2), b1 = param(L.b1), b2 = param(L.b2);
     for (int e = 0; e < E; ++e) {
         const long off = r.expert_offset[e], n = r.expert_offset[e + 1] - off;

@@ -11,6 +11,10 @@
 
 namespace moescope::ops {
 
+// Below this many elements a loop runs on one thread: waking OpenMP threads
+// costs more than the work, and far more when the machine is busy.
+inline constexpr long kParallelMin = 1 << 18;
+
 // ---------- linear: out = W·in + b·1ᵀ ----------
 template <class S, class Out, class In>
 void linear_forward(Out&& out, const Eigen::Ref<const Mat<S>>& W, const Eigen::Ref<const Vec<S>>& b, const In& in) {
@@ -42,13 +46,13 @@ inline S gelu_grad(S x) {
 }
 template <class S>
 void gelu_forward(S* out, const S* in, long n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
     for (long i = 0; i < n; ++i) out[i] = gelu(in[i]);
 }
 // din = dout ⊙ gelu'(in); din may alias dout
 template <class S>
 void gelu_backward(S* din, const S* dout, const S* in, long n) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
     for (long i = 0; i < n; ++i) din[i] = dout[i] * gelu_grad(in[i]);
 }
 
@@ -58,7 +62,7 @@ inline constexpr double kRmsEps = 1e-6;
 template <class S>
 void rmsnorm_forward(Mat<S>& out, Vec<S>& rstd, const Mat<S>& x, const Eigen::Ref<const Vec<S>>& g) {
     const long T = x.cols();
-#pragma omp parallel for schedule(static) if (T > 256)
+#pragma omp parallel for schedule(static) if (x.size() > kParallelMin)
     for (long t = 0; t < T; ++t) {
         const S r = S(1) / std::sqrt(x.col(t).squaredNorm() / S(x.rows()) + S(kRmsEps));
         rstd(t) = r;
@@ -72,7 +76,7 @@ void rmsnorm_backward_add(Mat<S>& dx, DG&& dg, const Mat<S>& dout, const Mat<S>&
                           const Vec<S>& rstd, const Eigen::Ref<const Vec<S>>& g) {
     const long T = x.cols();
     const S inv_d = S(1) / S(x.rows());
-#pragma omp parallel for schedule(static) if (T > 256)
+#pragma omp parallel for schedule(static) if (x.size() > kParallelMin)
     for (long t = 0; t < T; ++t) {
         const S r = rstd(t);
         const S dot = (g.cwiseProduct(dout.col(t))).dot(x.col(t));
@@ -86,7 +90,7 @@ void rmsnorm_backward_add(Mat<S>& dx, DG&& dg, const Mat<S>& dout, const Mat<S>&
 template <class S, class In>
 void softmax_columns(Mat<S>& p, const In& logits, S inv_temperature = S(1)) {
     const long T = logits.cols();
-#pragma omp parallel for schedule(static) if (T > 512)
+#pragma omp parallel for schedule(static) if (logits.size() > kParallelMin)
     for (long t = 0; t < T; ++t) {
         const S m = logits.col(t).maxCoeff();
         p.col(t) = ((logits.col(t).array() - m) * inv_temperature).exp();
@@ -97,7 +101,7 @@ void softmax_columns(Mat<S>& p, const In& logits, S inv_temperature = S(1)) {
 template <class S>
 void softmax_backward_add(Mat<S>& dlogits, const Mat<S>& p, const Mat<S>& dp, S inv_temperature = S(1)) {
     const long T = p.cols();
-#pragma omp parallel for schedule(static) if (T > 512)
+#pragma omp parallel for schedule(static) if (p.size() > kParallelMin)
     for (long t = 0; t < T; ++t) {
         const S dot = p.col(t).dot(dp.col(t));
         dlogits.col(t).array() += p.col(t).array() * (dp.col(t).array() - dot) * inv_temperature;

@@ -65,7 +65,7 @@ void select_topk_by_score(const RouteInput<S>& in, Routing& r, const S* bias) {
     const int E = r.E, k = r.k;
     r.assign_expert.resize(r.T * k);
     r.assign_token.resize(r.T * k);
-#pragma omp parallel for schedule(static) if (r.T > 1024)
+#pragma omp parallel for schedule(static) if (r.T * E > (1L << 18))
     for (long t = 0; t < r.T; ++t) {
         int best[16];
         S score[16];
@@ -139,7 +139,7 @@ public:
         const long c = std::min(in.capacity, r.T);
         r.assign_expert.resize(r.E * c);
         r.assign_token.resize(r.E * c);
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (r.T * r.E > (1L << 18))
         for (int e = 0; e < r.E; ++e) {
             std::vector<int32_t> idx(r.T);
             std::iota(idx.begin(), idx.end(), 0);

@@ -13,6 +13,8 @@ namespace moescope {
 namespace {
 
 std::string read_bytes(const std::string& path) {
+    if (const auto why = unreadable_file_reason(path); !why.empty())
+        throw DataError("cannot open text file " + path + ": " + why);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw DataError("cannot open text file " + path);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

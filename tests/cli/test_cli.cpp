@@ -26,8 +26,13 @@ struct CliResult {
 };
 
 // Runs moescope-cli with `args` in `cwd`, killing it after `timeout_ms`.
-CliResult run_cli(const QStringList& args, const QString& cwd, int timeout_ms = 30000) {
+// One OpenMP thread: these tests check the interface, and spinning OpenMP
+// barriers on a loaded 2-core machine can make a tiny run 30× slower.
+CliResult run_cli(const QStringList& args, const QString& cwd, int timeout_ms = 60000) {
     QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("OMP_NUM_THREADS"), QStringLiteral("1"));
+    p.setProcessEnvironment(env);
     p.setProgram(QStringLiteral(MOESCOPE_CLI));
     p.setArguments(args);
     p.setWorkingDirectory(cwd);
@@ -97,7 +102,7 @@ class TestCli : public QObject {
 
     QTemporaryDir dir_;
     QString path(const QString& name) const { return dir_.filePath(name); }
-    CliResult run(const QStringList& args, int timeout_ms = 30000) const { return run_cli(args, dir_.path(), timeout_ms); }
+    CliResult run(const QStringList& args, int timeout_ms = 60000) const { return run_cli(args, dir_.path(), timeout_ms); }
 
 private slots:
     void initTestCase() {
@@ -153,7 +158,13 @@ private slots:
         QTest::newRow("csv bad cell") << QStringList{"train", "--set", "dataset=csv", "--set", "csv_path=" + path("bad.csv")} + quick
                                       << QStringList{"bad.csv", "line 4", "oops", "'b'"};
         QTest::newRow("csv missing file") << QStringList{"train", "--set", "dataset=csv", "--set", "csv_path=" + path("none.csv")} + quick
-                                          << QStringList{"none.csv"};
+                                          << QStringList{"cannot open", "none.csv"};
+        QTest::newRow("set empty key") << QStringList{"train", "--set", "=3"} + quick << QStringList{"KEY=VALUE", "=3"};
+        QTest::newRow("set empty value") << QStringList{"train", "--set", "lr="} + quick << QStringList{"lr", "not a number"};
+        QTest::newRow("steps overflow") << QStringList{"train", "--steps", "99999999999999999999"}
+                                        << QStringList{"--steps", "99999999999999999999"};
+        QTest::newRow("save-config unwritable") << QStringList{"train", "--save-config", "/nonexistent/dir/c.json"} + quick
+                                                << QStringList{"cannot write", "/nonexistent/dir/c.json"};
     }
     void errorsAreOneLineAndExit2() {
         QFETCH(QStringList, args);
