@@ -1,0 +1,77 @@
+// moescope: the window. `moescope [--preset NAME | --config FILE] [--set KEY=VALUE]...
+// [--paused] [--screenshot FILE.png --steps N]` (the last pair trains N steps,
+// saves a picture of the window and quits: used for the README screenshots).
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QMessageBox>
+#include <QSettings>
+#include <QTimer>
+#include <iostream>
+
+#include "config.hpp"
+#include "error.hpp"
+#include "knobs.hpp"
+#include "main_window.hpp"
+#include "theme.hpp"
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("moescope"));
+    QApplication::setApplicationName(QStringLiteral("moescope"));
+    QApplication::setApplicationVersion(QStringLiteral(MOESCOPE_VERSION));
+
+    QCommandLineParser cli;
+    cli.setApplicationDescription(QStringLiteral("Watch a Mixture-of-Experts network route tokens while it trains."));
+    cli.addHelpOption();
+    cli.addVersionOption();
+    QCommandLineOption preset(QStringLiteral("preset"), QStringLiteral("Built-in preset to start with."), QStringLiteral("name"));
+    QCommandLineOption config(QStringLiteral("config"), QStringLiteral("Config JSON to start with."), QStringLiteral("file"));
+    QCommandLineOption set(QStringLiteral("set"), QStringLiteral("Override a knob (repeatable)."), QStringLiteral("key=value"));
+    QCommandLineOption paused(QStringLiteral("paused"), QStringLiteral("Open paused instead of training at once."));
+    QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Train, save a PNG of the window, quit."), QStringLiteral("file"));
+    QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Steps before --screenshot."), QStringLiteral("n"), QStringLiteral("300"));
+    cli.addOptions({preset, config, set, paused, shot, steps});
+    cli.process(app);
+
+    moescope::Config cfg;
+    try {
+        if (cli.isSet(config)) cfg = moescope::load_config_file(cli.value(config).toStdString());
+        else {
+            const QString name = cli.isSet(preset) ? cli.value(preset)
+                                                   : QSettings().value(theme::kSettingsPreset, QStringLiteral("default")).toString();
+            cfg = moescope::load_preset(name.toStdString());
+        }
+        for (const QString& kv : cli.values(set)) {
+            const auto eq = kv.indexOf('=');
+            if (eq <= 0) throw moescope::ConfigError("--set expects KEY=VALUE, got '" + kv.toStdString() + "'");
+            moescope::knob(kv.left(eq).toStdString()).set_text(cfg, kv.mid(eq + 1).toStdString());
+        }
+        cfg.validate();
+    } catch (const std::exception& e) {
+        std::cerr << "moescope: error: " << e.what() << "\n";
+        return 2;
+    }
+
+    MainWindow window(cfg);
+    window.resize(1500, 940);
+    window.show();
+    if (!cli.isSet(paused)) window.setPlaying(true);
+    if (cli.isSet(shot)) {
+        const long target = cli.value(steps).toLong();
+        const QString path = cli.value(shot);
+        auto* poll = new QTimer(&window);
+        QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, target, path] {
+            if (window.stepsDone() < target) return;
+            poll->stop();
+            window.setPlaying(false);
+            QTimer::singleShot(300, &window, [&window, path] {
+                const bool ok = window.grab().save(path);
+                std::cout << (ok ? "saved " : "could not save ") << path.toStdString() << "\n";
+                window.close();
+            });
+        });
+        poll->start(50);
+    }
+    return app.exec();
+}

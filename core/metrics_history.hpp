@@ -1,0 +1,60 @@
+#pragma once
+// The whole run's metrics (window, CLI and snapshots), at bounded memory: each series keeps
+// at most `capacity` points; when full, its older half is folded 4 → 2 points
+// keeping each group's minimum and maximum (in step order), so spikes and
+// collapses stay visible however long the run.
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "metrics.hpp"
+#include "monitor.hpp"
+#include "trainer.hpp"
+
+class DecimatedSeries {
+public:
+    explicit DecimatedSeries(size_t capacity = 1 << 14) : capacity_(capacity) {}
+    void append(double x, double y);
+    const std::vector<double>& x() const { return x_; }
+    const std::vector<double>& y() const { return y_; }
+    size_t size() const { return x_.size(); }
+    unsigned long version() const { return version_; }  // changes on every modification
+    void clear();
+    size_t memory_bytes() const { return (x_.capacity() + y_.capacity()) * sizeof(double); }
+
+private:
+    void fold_older_half();
+    size_t capacity_;
+    std::vector<double> x_, y_;
+    unsigned long version_ = 0;
+};
+
+class MetricsHistory {
+public:
+    // Series names. Model-wide (layer -1): loss ce aux z_loss importance train_acc test_acc
+    //   grad_norm router_grad_norm tokens_per_s.
+    // Per layer: load_entropy router_entropy max_util cv dropped dead_experts mean_abs_logit
+    //   max_abs_logit churn nmi.  Per layer and expert: load mean_prob utilization.
+    void reset(int layers, int experts);
+    void append(const moescope::StepMetrics& m);  // NaN values (e.g. test_acc off-eval) are skipped
+    void add_interventions(const std::vector<moescope::Intervention>& iv);
+
+    // nullptr when no such series exists.
+    const DecimatedSeries* series(const std::string& name, int layer = -1, int expert = -1) const;
+    const moescope::StepMetrics& latest() const { return latest_; }
+    const std::vector<moescope::Intervention>& interventions() const { return interventions_; }
+    int layers() const { return layers_; }
+    int experts() const { return experts_; }
+    long last_step() const { return latest_.step; }
+    size_t memory_bytes() const;
+    unsigned long version() const { return version_; }  // changes on every append
+
+private:
+    DecimatedSeries& at(const std::string& name, int layer, int expert);
+    std::map<std::tuple<std::string, int, int>, DecimatedSeries> series_;
+    moescope::StepMetrics latest_;
+    std::vector<moescope::Intervention> interventions_;
+    int layers_ = 0, experts_ = 0;
+    unsigned long version_ = 0;
+};

@@ -1,0 +1,350 @@
+#include "main_window.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QGridLayout>
+#include <QSettings>
+#include <QShortcut>
+#include <QSlider>
+#include <QStatusBar>
+#include <QToolBar>
+#include <thread>
+
+#include "knob_panel.hpp"
+#include "knobs.hpp"
+#include "load_heatmap.hpp"
+#include "load_histogram.hpp"
+#include "specialisation_map.hpp"
+#include "theme.hpp"
+#include "time_plot.hpp"
+#include "training_worker.hpp"
+#include "warnings_panel.hpp"
+
+using namespace moescope;
+
+namespace {
+constexpr int kReplotIntervalMs = 33;
+constexpr double kMaxSmoothing = 0.99;
+
+QString fmt_elapsed(double s) {
+    const int total = int(s);
+    return QStringLiteral("%1:%2").arg(total / 60).arg(total % 60, 2, 10, QLatin1Char('0'));
+}
+}  // namespace
+
+// Resources live in the static moescope_ui library; Q_INIT_RESOURCE must be called
+// from the global namespace.
+static void init_resources() { Q_INIT_RESOURCE(moescope); }
+
+MainWindow::MainWindow(const Config& initial, QWidget* parent)
+    : QMainWindow(parent), config_(initial), pending_config_(initial) {
+    init_resources();
+    setWindowTitle(QStringLiteral("moescope"));
+    setWindowIcon(QIcon(QStringLiteral(":/moescope.svg")));
+    setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
+
+    worker_ = new TrainingWorker;
+    worker_->moveToThread(&thread_);
+    connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    connect(this, &MainWindow::runRequested, worker_, &TrainingWorker::startRun);
+    connect(this, &MainWindow::knobRequested, worker_, &TrainingWorker::setKnob);
+    connect(this, &MainWindow::stepRequested, worker_, &TrainingWorker::stepOnce);
+    connect(worker_, &TrainingWorker::runStarted, this, &MainWindow::onRunStarted);
+    connect(worker_, &TrainingWorker::frameReady, this, &MainWindow::onFrame);
+    connect(worker_, &TrainingWorker::failed, this, &MainWindow::onFailed);
+    connect(worker_, &TrainingWorker::knobRejected, this,
+            [this](const QString&, const QString& msg) { statusBar()->showMessage(msg, 8000); });
+    thread_.setObjectName(QStringLiteral("moescope-training"));
+    thread_.start();
+
+    buildToolbar();
+    buildPlots();
+    buildDocks();
+    buildShortcuts();
+
+    QSettings settings;
+    restoreGeometry(settings.value(theme::kSettingsGeometry).toByteArray());
+    restoreState(settings.value(theme::kSettingsState).toByteArray());
+    smoothing_->setValue(settings.value(theme::kSettingsSmoothing, 0).toInt());
+
+    replot_timer_.setInterval(kReplotIntervalMs);
+    connect(&replot_timer_, &QTimer::timeout, this, &MainWindow::refreshPlots);
+    replot_timer_.start();
+    knobs_->setConfig(config_);
+    startRun(config_);
+}
+
+MainWindow::~MainWindow() { stopWorker(); }
+
+void MainWindow::buildToolbar() {
+    QToolBar* bar = addToolBar(QStringLiteral("Run"));
+    bar->setObjectName(QStringLiteral("run_toolbar"));
+    bar->setMovable(false);
+    play_action_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaPlay), QStringLiteral("Play"));
+    play_action_->setCheckable(true);
+    play_action_->setToolTip(QStringLiteral("Play / pause training (Space)"));
+    connect(play_action_, &QAction::toggled, this, &MainWindow::setPlaying);
+    QAction* step = bar->addAction(style()->standardIcon(QStyle::SP_MediaSkipForward), QStringLiteral("Step"));
+    step->setToolTip(QStringLiteral("One training step while paused (S)"));
+    connect(step, &QAction::triggered, this, &MainWindow::stepOnce);
+    QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), QStringLiteral("Reset"));
+    reset->setToolTip(QStringLiteral("Start a new run with the current settings (Ctrl+R)"));
+    connect(reset, &QAction::triggered, this, &MainWindow::resetRun);
+    bar->addSeparator();
+
+    bar->addWidget(new QLabel(QStringLiteral(" Preset ")));
+    preset_box_ = new QComboBox;
+    for (const auto& name : preset_names()) preset_box_->addItem(QString::fromStdString(name));
+    preset_box_->setCurrentText(QString::fromStdString(config_.name));
+    preset_box_->setToolTip(QStringLiteral("Built-in presets; choosing one starts a new run"));
+    connect(preset_box_, &QComboBox::textActivated, this, &MainWindow::selectPreset);
+    bar->addWidget(preset_box_);
+
+    bar->addWidget(new QLabel(QStringLiteral("  Layer ")));
+    layer_box_ = new QComboBox;
+    layer_box_->setToolTip(QStringLiteral("MoE layer shown by the per-layer plots"));
+    connect(layer_box_, &QComboBox::currentIndexChanged, this, &MainWindow::setLayer);
+    bar->addWidget(layer_box_);
+
+    bar->addWidget(new QLabel(QStringLiteral("  Smoothing ")));
+    smoothing_ = new QSlider(Qt::Horizontal);
+    smoothing_->setRange(0, 99);
+    smoothing_->setFixedWidth(110);
+    smoothing_->setToolTip(QStringLiteral("Exponential moving average of the time plots (0 = raw)"));
+    connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
+        for (TimePlot* p : time_plots_) p->setSmoothing(std::min(kMaxSmoothing, v / 100.0));
+        QSettings().setValue(theme::kSettingsSmoothing, v);
+    });
+    bar->addWidget(smoothing_);
+
+    QWidget* spacer = new QWidget;
+    spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    bar->addWidget(spacer);
+    step_label_ = new QLabel;
+    rate_label_ = new QLabel;
+    elapsed_label_ = new QLabel;
+    backend_label_ = new QLabel(QStringLiteral("CPU · %1 threads").arg(std::thread::hardware_concurrency()));
+    backend_label_->setToolTip(QStringLiteral("Training backend"));
+    for (QLabel* l : {step_label_, rate_label_, elapsed_label_, backend_label_}) {
+        l->setContentsMargins(10, 0, 10, 0);
+        bar->addWidget(l);
+    }
+    QFont mono = step_label_->font();
+    mono.setStyleHint(QFont::Monospace);
+    mono.setFamily(QStringLiteral("monospace"));
+    step_label_->setFont(mono);
+    rate_label_->setFont(mono);
+    elapsed_label_->setFont(mono);
+    run_label_ = new QLabel;
+    statusBar()->addPermanentWidget(run_label_);
+}
+
+void MainWindow::buildPlots() {
+    histogram_ = new LoadHistogram;
+    heatmap_ = new LoadHeatmap;
+    specialisation_ = new SpecialisationMap;
+    time_plots_ = {makeEntropyPlot(nullptr), makeLossPlot(nullptr), makeBalancePlot(nullptr)};
+    auto* central = new QWidget;
+    auto* grid = new QGridLayout(central);
+    grid->setContentsMargins(4, 4, 4, 4);
+    grid->setSpacing(4);
+    grid->addWidget(histogram_, 0, 0);
+    grid->addWidget(heatmap_, 0, 1);
+    grid->addWidget(time_plots_[0], 1, 0);
+    grid->addWidget(time_plots_[1], 1, 1);
+    grid->addWidget(time_plots_[2], 2, 0);
+    grid->addWidget(specialisation_, 2, 1);
+    for (int r = 0; r < 3; ++r) grid->setRowStretch(r, 1);
+    for (int c = 0; c < 2; ++c) grid->setColumnStretch(c, 1);
+    setCentralWidget(central);
+    histogram_->setHistory(&history_);
+    heatmap_->setHistory(&history_);
+    specialisation_->setHistory(&history_);
+    for (TimePlot* p : time_plots_) p->setHistory(&history_);
+}
+
+void MainWindow::buildDocks() {
+    knobs_ = new KnobPanel;
+    auto* knob_dock = new QDockWidget(QStringLiteral("Knobs"), this);
+    knob_dock->setObjectName(QStringLiteral("knobs_dock"));
+    knob_dock->setWidget(knobs_);
+    addDockWidget(Qt::LeftDockWidgetArea, knob_dock);
+    // Never narrower than name, slider and value need, whatever layout was saved.
+    knobs_->setMinimumWidth(340);
+    connect(knobs_, &KnobPanel::liveKnobChanged, this,
+            [this](const QString& n, const QString& v) { applyKnob(n, v, QStringLiteral("user")); });
+    connect(knobs_, &KnobPanel::structuralKnobChanged, this, &MainWindow::onStructuralKnob);
+
+    warnings_ = new WarningsPanel;
+    auto* warn_dock = new QDockWidget(QStringLiteral("Warnings"), this);
+    warn_dock->setObjectName(QStringLiteral("warnings_dock"));
+    warn_dock->setWidget(warnings_);
+    addDockWidget(Qt::BottomDockWidgetArea, warn_dock);
+    connect(warnings_, &WarningsPanel::remedyRequested, this, [this](const QString& knob, double value) {
+        applyKnob(knob, QString::number(value, 'g', 12), QStringLiteral("remedy"));
+    });
+}
+
+void MainWindow::buildShortcuts() {
+    auto add = [this](const QKeySequence& key, auto fn) {
+        auto* sc = new QShortcut(key, this);
+        sc->setContext(Qt::ApplicationShortcut);
+        connect(sc, &QShortcut::activated, this, fn);
+    };
+    add(QKeySequence(Qt::Key_Space), [this] { play_action_->toggle(); });
+    add(QKeySequence(Qt::Key_S), [this] { stepOnce(); });
+    add(QKeySequence(QStringLiteral("Ctrl+R")), [this] { resetRun(); });
+    add(QKeySequence(Qt::Key_F11), [this] { isFullScreen() ? showNormal() : showFullScreen(); });
+}
+
+void MainWindow::startRun(const Config& cfg) {
+    config_ = cfg;
+    pending_config_ = cfg;
+    history_.reset(cfg.layers, cfg.experts);
+    plotted_version_ = 0;
+    steps_done_ = 0;
+    run_label_->setText(QStringLiteral("starting %1…").arg(QString::fromStdString(cfg.name)));
+    worker_->setRunning(playing_);
+    emit runRequested(cfg);
+}
+
+void MainWindow::setPlaying(bool playing) {
+    playing_ = playing;
+    if (play_action_->isChecked() != playing) play_action_->setChecked(playing);
+    play_action_->setIcon(style()->standardIcon(playing ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
+    play_action_->setText(playing ? QStringLiteral("Pause") : QStringLiteral("Play"));
+    worker_->setRunning(playing);
+}
+
+void MainWindow::stepOnce() {
+    if (playing_) return;
+    emit stepRequested();
+}
+
+void MainWindow::resetRun() { startRun(pending_config_); }
+
+void MainWindow::selectPreset(const QString& name) {
+    try {
+        const Config cfg = load_preset(name.toStdString());
+        knobs_->setConfig(cfg);
+        QSettings().setValue(theme::kSettingsPreset, name);
+        startRun(cfg);
+    } catch (const std::exception& e) {
+        onFailed(QString::fromStdString(e.what()));
+    }
+}
+
+void MainWindow::applyKnob(const QString& name, const QString& value, const QString& source) {
+    emit knobRequested(name, value, source);
+}
+
+void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
+    try {
+        knob(name.toStdString()).set_text(pending_config_, value.toStdString());
+        pending_config_.validate();
+        statusBar()->showMessage(
+            QStringLiteral("%1 = %2 changes the model: press Reset (Ctrl+R) to start a new run with it").arg(name, value));
+    } catch (const std::exception& e) {
+        statusBar()->showMessage(QString::fromStdString(e.what()), 8000);
+    }
+}
+
+void MainWindow::onRunStarted(const Config& cfg, int layers, int experts, const QString& summary) {
+    config_ = cfg;
+    history_.reset(layers, experts);
+    {
+        const QSignalBlocker block(layer_box_);
+        layer_box_->clear();
+        for (int l = 0; l < layers; ++l) layer_box_->addItem(QStringLiteral("L%1").arg(l));
+        layer_box_->setCurrentIndex(layers - 1);
+    }
+    setLayer(layers - 1);
+    const QSignalBlocker block(preset_box_);
+    preset_box_->setCurrentText(QString::fromStdString(cfg.name));
+    run_label_->setText(QStringLiteral("%1 · E=%2 k=%3 · %4 · %5")
+                            .arg(QString::fromStdString(cfg.name))
+                            .arg(experts)
+                            .arg(cfg.top_k)
+                            .arg(QString::fromStdString(cfg.policy), summary));
+}
+
+void MainWindow::onFrame(const MetricsFrame& frame) {
+    for (const auto& m : frame.steps) history_.append(m);
+    if (!frame.interventions.empty()) {
+        history_.add_interventions(frame.interventions);
+        for (const auto& iv : frame.interventions) knob(iv.knob).set_text(config_, iv.new_value);
+        knobs_->setConfig(config_);
+    }
+    steps_done_ = frame.steps_done;
+    warnings_->setWarnings(frame.active);
+    if (frame.halted && playing_) setPlaying(false);
+    updateStatus(frame);
+}
+
+void MainWindow::updateStatus(const MetricsFrame& frame) {
+    step_label_->setText(QStringLiteral("step %1").arg(frame.steps_done));
+    if (!frame.steps.empty()) rate_label_->setText(QStringLiteral("%1 tok/s").arg(frame.tokens_per_s, 0, 'f', 0));
+    elapsed_label_->setText(fmt_elapsed(frame.elapsed_s));
+    if (frame.halted) {
+        statusBar()->showMessage(QStringLiteral("Paused: non-finite loss or gradients; the last finite state is kept. "
+                                                "Lower lr and press Play."));
+        return;
+    }
+    for (const auto& w : frame.active)
+        if (w.severity == Severity::Critical) {
+            statusBar()->showMessage(QString::fromStdString(w.message));
+            return;
+        }
+}
+
+void MainWindow::onFailed(const QString& message) {
+    setPlaying(false);
+    statusBar()->showMessage(QStringLiteral("Cannot start the run: ") + message);
+}
+
+void MainWindow::setLayer(int layer) {
+    if (layer < 0) return;
+    histogram_->setLayer(layer);
+    heatmap_->setLayer(layer);
+    specialisation_->setLayer(layer);
+    for (TimePlot* p : time_plots_) p->setLayer(layer);
+    plotted_version_ = 0;
+}
+
+void MainWindow::refreshPlots() {
+    if (history_.version() == plotted_version_) return;
+    plotted_version_ = history_.version();
+    QElapsedTimer t;
+    t.start();
+    histogram_->refresh();
+    heatmap_->refresh();
+    specialisation_->refresh();
+    for (TimePlot* p : time_plots_) p->refresh();
+    max_replot_ms_ = std::max(max_replot_ms_, double(t.nsecsElapsed()) / 1e6);
+}
+
+double MainWindow::maxReplotMs() const {
+    double worst = 0;
+    for (const TimePlot* p : time_plots_) worst = std::max(worst, p->maxReplotMs());
+    return max_replot_ms_ + worst;
+}
+
+void MainWindow::stopWorker() {
+    if (!thread_.isRunning()) return;
+    worker_->setRunning(false);
+    QMetaObject::invokeMethod(worker_, &TrainingWorker::shutdown, Qt::BlockingQueuedConnection);
+    thread_.quit();
+    thread_.wait();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    QSettings settings;
+    settings.setValue(theme::kSettingsGeometry, saveGeometry());
+    settings.setValue(theme::kSettingsState, saveState());
+    stopWorker();
+    event->accept();
+}

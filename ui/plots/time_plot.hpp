@@ -1,0 +1,83 @@
+#pragma once
+// A live line plot of MetricsHistory series against the step: several curves on
+// a left and an optional right axis, EMA smoothing, a per-layer view, and a
+// dashed marker wherever a knob was changed. Data is copied into the plot only
+// when the history (or the view's layer / smoothing) changed since last time.
+#include <QString>
+#include <QWidget>
+#include <QColor>
+#include <string>
+#include <vector>
+
+class QCustomPlot;
+class QCPGraph;
+class QCPAbstractItem;
+class QCPTextElement;
+class MetricsHistory;
+
+struct CurveSpec {
+    QString label;
+    std::string series;      // MetricsHistory series name
+    bool per_layer = false;  // follows setLayer(); otherwise a model-wide series
+    QColor color;
+    bool right_axis = false;
+    bool dashed = false;
+    bool scatter = false;    // markers, no line: for sparse series such as test_acc
+};
+
+class TimePlot : public QWidget {
+    Q_OBJECT
+public:
+    TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget* parent = nullptr);
+
+    void setHistory(const MetricsHistory* history);
+    void setLayer(int layer);
+    void setSmoothing(double alpha);  // EMA weight of the past: 0 = raw … 0.99
+    void setYRange(double lo, double hi);       // fixed left axis; default: fit the data
+    void setLogScale(bool log);                 // left axis logarithmic (losses spanning decades)
+    void setRightYRange(double lo, double hi);  // fixed right axis; default: fit the data
+    void setAxisLabels(const QString& left, const QString& right = {});
+    // Copies new data into the graphs, updates intervention markers, queues a replot.
+    void refresh();
+    // Back to following the data on x (also on double-click).
+    void resetView();
+
+    int layer() const { return layer_; }
+    double smoothing() const { return alpha_; }
+    bool followsData() const { return !user_view_; }
+    int markerCount() const { return marker_count_; }
+    int graphCount() const;
+    QCustomPlot* customPlot() { return plot_; }
+    int rebuildCount() const { return rebuilds_; }  // times the graph data was rebuilt
+    double lastReplotMs() const { return last_ms_; }  // data rebuild + replot of the last refresh
+    double maxReplotMs() const { return max_ms_; }
+
+private:
+    void rebuildData();
+    void rebuildMarkers();
+    void fitRanges();
+    void setXRangeQuietly(double lo, double hi);
+    void onAfterReplot();
+
+    QCustomPlot* plot_;
+    QCPTextElement* title_;
+    std::vector<CurveSpec> curves_;
+    std::vector<QCPGraph*> graphs_;
+    std::vector<QCPAbstractItem*> markers_;  // line + label per intervention
+    int marker_count_ = 0;                   // interventions drawn
+    const MetricsHistory* history_ = nullptr;
+    int layer_ = 0;
+    double alpha_ = 0;
+    bool fixed_y_ = false, fixed_y2_ = false;
+    bool dirty_ = true;
+    unsigned long built_version_ = 0;
+    bool user_view_ = false;      // user zoomed or dragged x: stop following the data
+    bool setting_range_ = false;  // our own range change, not the user's
+    int rebuilds_ = 0;
+    double pending_rebuild_ms_ = 0;
+    double last_ms_ = 0, max_ms_ = 0;
+};
+
+TimePlot* makeEntropyPlot(QWidget* parent = nullptr);
+TimePlot* makeLossPlot(QWidget* parent = nullptr);
+TimePlot* makeBalancePlot(QWidget* parent = nullptr);
