@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_bench.hpp"
 #include "config.hpp"
 #include "error.hpp"
 #include "knobs.hpp"
@@ -34,6 +35,7 @@ commands:
   train     train a Mixture-of-Experts model with live progress
   presets   list the built-in presets
   knobs     list every knob: name, kind, range, default, help
+  bench     measure training speed on a fixed config against this machine's sgemm roofline
   help      show this text
 
 train options:
@@ -45,6 +47,13 @@ train options:
   --every N             print a progress line every N steps (default: live line on a terminal, else every steps/20)
   --quiet               print only warnings and the final JSON summary
   --save-config FILE    write the effective config JSON and continue
+
+bench options:
+  --backend cpu|cuda    which engine to time (default cpu)
+  --json                print one JSON object instead of tables
+  --steps N             timed steps after warm-up (default 10)
+  --no-scaling          skip the scaling table (tokens, experts, d_ff, top-k)
+  --set KEY=VALUE       change the bench config (repeatable)
 )";
 
 struct UsageError : std::runtime_error {
@@ -262,11 +271,12 @@ int main(int argc, char** argv) {
         const std::string cmd = args[0];
         args.erase(args.begin());
         if (cmd == "train") return cmd_train(args);
+        if (cmd == "bench") return cmd_bench(args);
         if (cmd == "presets" || cmd == "knobs") {
             if (!args.empty()) throw UsageError("'" + cmd + "' takes no options, got '" + args[0] + "'");
             return cmd == "presets" ? cmd_presets() : cmd_knobs();
         }
-        throw UsageError("unknown command '" + cmd + "' (commands: train, presets, knobs, help)");
+        throw UsageError("unknown command '" + cmd + "' (commands: train, bench, presets, knobs, help)");
     } catch (const UsageError& e) {
         std::cerr << "moescope-cli: error: " << e.what() << "\n";
     } catch (const Error& e) {

@@ -64,6 +64,21 @@ void Workspace<S>::resize(long T_, int d_in, const Config& c, int classes) {
 }
 
 template <class S>
+size_t Workspace<S>::bytes() const {
+    size_t n = x.size() + rstd_f.size() + v.size() + logits.size() + probs.size() + dgate.size();
+    for (const auto& m : h) n += m.size();
+    for (const Mat<S>* m : {&dh, &du, &dv, &dlogits, &da, &dq, &dp, &dz, &ds, &dY, &dAct, &dU}) n += m->size();
+    size_t other = (labels.size() + ids.size()) * sizeof(int32_t);
+    for (const auto& c : layers) {
+        n += c.rstd.size() + c.lse.size() + c.importance.size() + c.f.size() + c.gate.size();
+        for (const Mat<S>* m : {&c.u, &c.z, &c.s, &c.a, &c.q, &c.p, &c.U, &c.H, &c.Act, &c.Y, &c.eps_noisy, &c.eps_jitter})
+            n += m->size();
+        other += c.random_choice.size() * sizeof(int32_t) + c.routing.bytes();
+    }
+    return n * sizeof(S) + other;
+}
+
+template <class S>
 Model<S>::Model(const Config& cfg, int d_in, int classes, Rng& rng)
     : cfg_(cfg), d_in_(d_in), classes_(classes), layout_(ParamLayout::build(cfg, d_in, classes)),
       policy_(make_routing_policy<S>(cfg.policy)) {
@@ -184,28 +199,35 @@ void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool 
     in.capacity = knobs.capacity(T);
     policy_->select(in, c.routing);
     gates_forward(c, inv_tau);
+    lap(ws.timer, Phase::Router);
 
     const Routing& r = c.routing;
     const long slots = r.slot_count(), d = cfg_.d_model, f = cfg_.d_ff;
     // Gather each kept assignment's token into its expert's contiguous block.
 #pragma omp parallel for schedule(static) if (slots * d > ops::kParallelMin)
     for (long j = 0; j < slots; ++j) c.U.col(j) = c.u.col(r.assign_token[r.slot_assign[j]]);
+    lap(ws.timer, Phase::Dispatch);
 
     auto W1 = param(L.W1), W2 = param(L.W2), b1 = param(L.b1), b2 = param(L.b2);
+    // One expert per thread, each GEMM single-threaded: experts own disjoint columns,
+    // and threads never wait on each other inside a GEMM (costly on a busy machine).
+#pragma omp parallel for schedule(dynamic) if (slots * f > ops::kParallelMin)
     for (int e = 0; e < E; ++e) {
         const long off = r.expert_offset[e], n = r.expert_offset[e + 1] - off;
         if (n == 0) continue;
         // H = W1_e·U_e + b1_e   (d_ff × n);  Act = GELU(H);  Y = W2_e·Act + b2_e   (d_model × n)
-        ops::linear_forward<S>(c.H.middleCols(off, n), W1.middleCols(e * d, d), b1.col(e), c.U.middleCols(off, n));
-        ops::gelu_forward(c.Act.col(off).data(), c.H.col(off).data(), f * n);
+        ops::linear_gelu_forward<S>(c.H.middleCols(off, n), c.Act.middleCols(off, n), W1.middleCols(e * d, d),
+                                    b1.col(e), c.U.middleCols(off, n));
         ops::linear_forward<S>(c.Y.middleCols(off, n), W2.middleCols(e * f, f), b2.col(e), c.Act.middleCols(off, n));
     }
+    lap(ws.timer, Phase::ExpertsFwd);
     // h_{l+1} = h_l + Σ_kept gate·Y   (serial scatter: tokens repeat across experts)
     ws.h[l + 1] = ws.h[l];
     for (long j = 0; j < slots; ++j) {
         const long a = r.slot_assign[j];
         ws.h[l + 1].col(r.assign_token[a]) += c.gate[a] * c.Y.col(j);
     }
+    lap(ws.timer, Phase::Combine);
 
     // Router loss terms; f_i = C_i/(T·k) is a constant of the routing.
     for (int e = 0; e < E; ++e) c.f(e) = S(r.counts[e] / (double(T) * cfg_.top_k));
@@ -213,12 +235,14 @@ void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool 
     c.zloss = ops::z_loss<S>(c.z, c.lse);
     c.cv2 = ops::importance_cv2<S>(c.p, c.importance);
     c.entropy = ops::entropy_reg<S>(c.p);
+    lap(ws.timer, Phase::Router);
 }
 
 template <class S>
 S Model<S>::forward(Workspace<S>& ws, const Config& knobs, bool train) const {
     MS_ASSERT(ws.x.rows() == d_in_ && ws.x.cols() == ws.T, "workspace input has the wrong shape");
     ops::linear_forward<S>(ws.h[0], param(layout_.W_in), param(layout_.b_in).col(0), ws.x);
+    lap(ws.timer, Phase::DenseFwd);
     for (int l = 0; l < cfg_.layers; ++l) layer_forward(l, ws, knobs, train);
     ops::rmsnorm_forward<S>(ws.v, ws.rstd_f, ws.h[cfg_.layers], param(layout_.norm_f).col(0));
     ops::linear_forward<S>(ws.logits, param(layout_.W_out), param(layout_.b_out).col(0), ws.v);
@@ -229,6 +253,7 @@ S Model<S>::forward(Workspace<S>& ws, const Config& knobs, bool train) const {
                         S(knobs.importance_weight) * c.cv2 + S(knobs.entropy_weight) * c.entropy;
     // Router terms are averaged over layers so a weight means the same at any depth.
     ws.loss = ws.ce + router_terms / S(cfg_.layers);
+    lap(ws.timer, Phase::DenseFwd);
     return ws.loss;
 }
 
@@ -279,8 +304,11 @@ void Model<S>::layer_backward(int l, Workspace<S>& ws, const Config& knobs) {
         ws.dY.col(j) = c.gate[a] * ws.dh.col(t);
         ws.dgate[a] = ws.dh.col(t).dot(c.Y.col(j));
     }
+    lap(ws.timer, Phase::Dispatch);
     auto W1 = param(L.W1), W2 = param(L.W2);
     auto dW1 = grad(L.W1), dW2 = grad(L.W2), db1 = grad(L.b1), db2 = grad(L.b2);
+    // Experts own disjoint gradient blocks, so the parallel loop needs no reduction.
+#pragma omp parallel for schedule(dynamic) if (slots * f > ops::kParallelMin)
     for (int e = 0; e < E; ++e) {
         const long off = r.expert_offset[e], n = r.expert_offset[e + 1] - off;
         if (n == 0) continue;
@@ -292,8 +320,10 @@ void Model<S>::layer_backward(int l, Workspace<S>& ws, const Config& knobs) {
         ops::linear_backward<S>(ws.dU.middleCols(off, n), dW1.middleCols(e * d, d), db1.col(e),
                                 ws.dAct.middleCols(off, n), W1.middleCols(e * d, d), c.U.middleCols(off, n));
     }
+    lap(ws.timer, Phase::ExpertsBwd);
     ws.du.setZero();
     for (long j = 0; j < slots; ++j) ws.du.col(r.assign_token[r.slot_assign[j]]) += ws.dU.col(j);
+    lap(ws.timer, Phase::Dispatch);
 
     // Router: gates → selection logits a; a = z (+ noise terms)
     gates_backward(c, ws, inv_tau);
@@ -318,6 +348,7 @@ void Model<S>::layer_backward(int l, Workspace<S>& ws, const Config& knobs) {
 
     // Through the norm into the residual stream: dh_l = dh_{l+1} + RMSNorm'(du)
     ops::rmsnorm_backward_add<S>(ws.dh, grad(L.norm_g).col(0), ws.du, ws.h[l], c.rstd, param(L.norm_g).col(0));
+    lap(ws.timer, Phase::OtherBwd);
 }
 
 template <class S>
@@ -330,10 +361,12 @@ void Model<S>::backward(Workspace<S>& ws, const Config& knobs) {
     ws.dh.setZero();
     ops::rmsnorm_backward_add<S>(ws.dh, grad(layout_.norm_f).col(0), ws.dv, ws.h[cfg_.layers], ws.rstd_f,
                                  param(layout_.norm_f).col(0));
+    lap(ws.timer, Phase::OtherBwd);
     for (int l = cfg_.layers - 1; l >= 0; --l) layer_backward(l, ws, knobs);
     // dW_in += dh·xᵀ; db_in += Σdh
     grad(layout_.W_in).noalias() += ws.dh * ws.x.transpose();
     grad(layout_.b_in).col(0) += ws.dh.rowwise().sum();
+    lap(ws.timer, Phase::OtherBwd);
 }
 
 template <class S>

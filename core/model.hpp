@@ -13,6 +13,7 @@
 #include "params.hpp"
 #include "rng.hpp"
 #include "routing.hpp"
+#include "step_timer.hpp"
 #include "tensor.hpp"
 
 namespace moescope {
@@ -51,8 +52,11 @@ struct Workspace {
     Mat<S> dh, du, dv, dlogits, da, dq, dp, dz, ds;
     Mat<S> dY, dAct, dU;
     std::vector<S> dgate;
+    StepTimer* timer = nullptr;    // phase breakdown of forward/backward when set
 
     void resize(long T, int d_in, const Config& structure, int classes);
+    // Bytes held by the activation and scratch buffers above.
+    size_t bytes() const;
 };
 
 template <class S>

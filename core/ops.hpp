@@ -4,6 +4,7 @@
 // ACCUMULATE into parameter gradients (they are zeroed once per step) and
 // OVERWRITE input gradients unless the name says `_add`. Templated on the
 // scalar so tests check every gradient by finite differences in double.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -32,28 +33,47 @@ void linear_backward(DIn&& din, DW&& dW, DB&& db, const DOut& dout,
 }
 
 // ---------- GELU (tanh approximation, as in GPT-2 / llm.c) ----------
+// Eigen's array tanh is vectorised for float (a rational approximation within a
+// few ulp); these loops run inside the per-expert parallel region, so no OpenMP here.
+inline constexpr double kGeluC = 0.7978845608028654;  // sqrt(2/π)
+inline constexpr double kGeluA = 0.044715;
+inline constexpr long kGeluChunk = 256;  // stack scratch for tanh, reused by value and slope
+
 template <class S>
-inline S gelu(S x) {
-    const S c = S(0.7978845608028654);  // sqrt(2/π)
-    return S(0.5) * x * (S(1) + std::tanh(c * (x + S(0.044715) * x * x * x)));
-}
+using ArrMap = Eigen::Map<Eigen::Array<S, Eigen::Dynamic, 1>>;
 template <class S>
-inline S gelu_grad(S x) {
-    const S c = S(0.7978845608028654);
-    const S th = std::tanh(c * (x + S(0.044715) * x * x * x));
-    // d/dx ½x(1+tanh(u)) = ½(1+tanh u) + ½x(1−tanh²u)·c(1+3·0.044715x²)
-    return S(0.5) * (S(1) + th) + S(0.5) * x * (S(1) - th * th) * c * (S(1) + S(3 * 0.044715) * x * x);
-}
+using CArrMap = Eigen::Map<const Eigen::Array<S, Eigen::Dynamic, 1>>;
+
+// out = ½x(1 + tanh(c(x + a·x³)))
 template <class S>
 void gelu_forward(S* out, const S* in, long n) {
-#pragma omp parallel for schedule(static) if (n > kParallelMin)
-    for (long i = 0; i < n; ++i) out[i] = gelu(in[i]);
+    const CArrMap<S> x(in, n);
+    ArrMap<S>(out, n) = S(0.5) * x * (S(1) + (S(kGeluC) * (x + S(kGeluA) * x.cube())).tanh());
 }
 // din = dout ⊙ gelu'(in); din may alias dout
+// d/dx ½x(1+tanh u) = ½(1+tanh u) + ½x(1−tanh²u)·c(1+3a·x²)
 template <class S>
 void gelu_backward(S* din, const S* dout, const S* in, long n) {
-#pragma omp parallel for schedule(static) if (n > kParallelMin)
-    for (long i = 0; i < n; ++i) din[i] = dout[i] * gelu_grad(in[i]);
+    Eigen::Array<S, Eigen::Dynamic, 1, 0, kGeluChunk, 1> th;
+    for (long i0 = 0; i0 < n; i0 += kGeluChunk) {
+        const long m = std::min(kGeluChunk, n - i0);
+        const CArrMap<S> x(in + i0, m);
+        th = (S(kGeluC) * (x + S(kGeluA) * x.cube())).tanh();
+        ArrMap<S>(din + i0, m) = CArrMap<S>(dout + i0, m) *
+            (S(0.5) * (S(1) + th) + S(0.5 * kGeluC) * x * (S(1) - th.square()) * (S(1) + S(3 * kGeluA) * x.square()));
+    }
+}
+
+// ---------- expert up-projection: H = W·in + b·1ᵀ;  Act = GELU(H) ----------
+// Bias and GELU in one pass over each column while it is still in cache.
+template <class S, class H, class Act, class In>
+void linear_gelu_forward(H&& h, Act&& act, const Eigen::Ref<const Mat<S>>& W, const Eigen::Ref<const Vec<S>>& b,
+                         const In& in) {
+    h.noalias() = W * in;
+    for (long j = 0; j < h.cols(); ++j) {
+        h.col(j) += b;
+        gelu_forward(act.col(j).data(), h.col(j).data(), h.rows());
+    }
 }
 
 // ---------- RMSNorm per column: out = g ⊙ x / r,  r = sqrt(mean(x²) + eps) ----------

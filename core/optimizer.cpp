@@ -25,6 +25,7 @@ double sum_squares(const std::vector<float>& g, long begin, long end) {
     return s;
 }
 void scale(std::vector<float>& g, long begin, long end, float factor) {
+#pragma omp parallel for schedule(static) if (end - begin > 100000)
     for (long i = begin; i < end; ++i) g[i] *= factor;
 }
 }  // namespace
@@ -35,28 +36,29 @@ Optimizer::Optimizer(const ParamLayout& layout)
         if (t.decay) std::fill(decay_.begin() + t.offset, decay_.begin() + t.offset + t.size(), 1);
 }
 
-GradNorms Optimizer::clip(std::vector<float>& grads, const Config& knobs) const {
-    auto range = [&](ParamGroup g) {
-        return std::pair{layout_.group_begin[int(g)], layout_.group_end[int(g)]};
-    };
-    const auto [rb, re] = range(ParamGroup::Router);
-    const auto [eb, ee] = range(ParamGroup::Experts);
-    const auto [ob, oe] = range(ParamGroup::Rest);
+GradNorms Optimizer::norms(const std::vector<float>& grads) const {
+    auto sq = [&](ParamGroup g) { return sum_squares(grads, layout_.group_begin[int(g)], layout_.group_end[int(g)]); };
+    const double router_sq = sq(ParamGroup::Router), experts_sq = sq(ParamGroup::Experts), rest_sq = sq(ParamGroup::Rest);
     GradNorms n;
-    double router_sq = sum_squares(grads, rb, re);
-    const double experts_sq = sum_squares(grads, eb, ee), rest_sq = sum_squares(grads, ob, oe);
     n.router = std::sqrt(router_sq);
     n.experts = std::sqrt(experts_sq);
     n.rest = std::sqrt(rest_sq);
+    // Squares of finite floats summed in double cannot overflow, so only inf/NaN make this non-finite.
     n.total = std::sqrt(router_sq + experts_sq + rest_sq);
+    return n;
+}
+
+void Optimizer::clip(std::vector<float>& grads, const GradNorms& n, const Config& knobs) const {
+    const long rb = layout_.group_begin[int(ParamGroup::Router)], re = layout_.group_end[int(ParamGroup::Router)];
+    double router_sq = n.router * n.router;
+    const double others_sq = n.experts * n.experts + n.rest * n.rest;
     if (knobs.router_grad_clip > 0 && n.router > knobs.router_grad_clip) {
         scale(grads, rb, re, float(knobs.router_grad_clip / n.router));
         router_sq = knobs.router_grad_clip * knobs.router_grad_clip;
     }
-    const double total_after = std::sqrt(router_sq + experts_sq + rest_sq);
+    const double total_after = std::sqrt(router_sq + others_sq);
     if (knobs.grad_clip > 0 && total_after > knobs.grad_clip)
         scale(grads, 0, layout_.total, float(knobs.grad_clip / total_after));
-    return n;
 }
 
 void Optimizer::step(std::vector<float>& params, const std::vector<float>& grads, const Config& knobs) {

@@ -17,8 +17,10 @@ class Optimizer {
 public:
     explicit Optimizer(const ParamLayout& layout);
 
-    // Clips `grads` in place (router clip, then global clip) and returns the norms before clipping.
-    GradNorms clip(std::vector<float>& grads, const Config& knobs) const;
+    // Gradient norms per group; total is not finite exactly when some gradient is not.
+    GradNorms norms(const std::vector<float>& grads) const;
+    // Clips `grads` in place (router clip, then global clip) given their norms before clipping.
+    void clip(std::vector<float>& grads, const GradNorms& norms, const Config& knobs) const;
     // One update of `params` from `grads` (already clipped).
     void step(std::vector<float>& params, const std::vector<float>& grads, const Config& knobs);
 

@@ -11,7 +11,7 @@ void Routing::dispatch() {
     const long A = assignments();
     kept.assign(A, 1);
     counts.assign(E, 0.0);
-    std::vector<long> fill(E, 0);
+    fill.assign(E, 0);
     dropped = 0;
     if (expert_choice) {
         for (long a = 0; a < A; ++a) counts[assign_expert[a]] += 1;
@@ -43,6 +43,13 @@ void Routing::dispatch() {
             const int e = assign_expert[a];
             slot_assign[expert_offset[e] + fill[e]++] = static_cast<int32_t>(a);
         }
+}
+
+size_t Routing::bytes() const {
+    return (assign_expert.size() + assign_token.size() + slot_assign.size() + top1.size() + order.size()) *
+               sizeof(int32_t) +
+           (expert_offset.size() + fill.size()) * sizeof(long) + counts.size() * sizeof(double) + kept.size() +
+           taken.size();
 }
 
 namespace {
@@ -139,23 +146,24 @@ public:
         const long c = std::min(in.capacity, r.T);
         r.assign_expert.resize(r.E * c);
         r.assign_token.resize(r.E * c);
+        r.order.resize(r.E * r.T);
 #pragma omp parallel for schedule(dynamic) if (r.T * r.E > (1L << 18))
         for (int e = 0; e < r.E; ++e) {
-            std::vector<int32_t> idx(r.T);
-            std::iota(idx.begin(), idx.end(), 0);
+            const auto idx = r.order.begin() + e * r.T;
+            std::iota(idx, idx + r.T, 0);
             auto better = [&](int32_t a, int32_t b) { return p(e, a) > p(e, b) || (p(e, a) == p(e, b) && a < b); };
-            std::nth_element(idx.begin(), idx.begin() + (c - 1), idx.end(), better);
-            std::sort(idx.begin(), idx.begin() + c);
+            std::nth_element(idx, idx + (c - 1), idx + r.T, better);
+            std::sort(idx, idx + c);
             for (long j = 0; j < c; ++j) {
                 r.assign_expert[e * c + j] = e;
                 r.assign_token[e * c + j] = idx[j];
             }
         }
-        std::vector<uint8_t> taken(r.T, 0);
-        for (long a = 0; a < r.E * c; ++a) taken[r.assign_token[a]] = 1;
+        r.taken.assign(r.T, 0);
+        for (long a = 0; a < r.E * c; ++a) r.taken[r.assign_token[a]] = 1;
         r.capacity = 0;  // the capacity is in the selection itself; nothing more to drop
         r.dispatch();
-        r.dropped = std::count(taken.begin(), taken.end(), 0);
+        r.dropped = std::count(r.taken.begin(), r.taken.end(), 0);
         for (long t = 0; t < r.T; ++t) {
             Eigen::Index arg;
             p.col(t).maxCoeff(&arg);

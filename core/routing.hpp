@@ -33,8 +33,13 @@ struct Routing {
     std::vector<double> counts;        // C_i: assignments per expert before drops
     long dropped = 0;                  // dropped assignments (expert choice: tokens no expert took)
     std::vector<int32_t> top1;         // T: each token's first-choice expert
+    // Scratch kept between steps so routing allocates nothing once sized.
+    std::vector<long> fill;            // E: slots handed out per expert
+    std::vector<int32_t> order;        // E × T: expert choice's per-expert token ranking
+    std::vector<uint8_t> taken;        // T: expert choice: some expert took the token
 
     long assignments() const { return static_cast<long>(assign_expert.size()); }
+    size_t bytes() const;
     long slot_count() const { return expert_offset.empty() ? 0 : expert_offset.back(); }
     // Builds kept/slot_assign/expert_offset/counts from assign_* and capacity.
     void dispatch();

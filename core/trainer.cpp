@@ -12,12 +12,6 @@ namespace {
 constexpr long kProbeTokens = 256;
 constexpr long kEvalChunk = 1024;
 constexpr uint64_t kEvalStream = 0xE7A1u;
-
-bool all_finite(const std::vector<float>& v) {
-    for (float x : v)
-        if (!std::isfinite(x)) return false;
-    return true;
-}
 }  // namespace
 
 Trainer::Trainer(const Config& cfg) : cfg_(cfg), rng_(static_cast<uint64_t>(cfg.seed)) {
@@ -76,20 +70,28 @@ void Trainer::load_batch(Workspace<float>& ws, const Eigen::MatrixXf& x, const s
     }
 }
 
+void Trainer::set_step_timer(StepTimer* timer) {
+    timer_ = timer;
+    ws_.timer = timer;
+}
+
 const StepMetrics& Trainer::step() {
     const auto t0 = std::chrono::steady_clock::now();
+    if (timer_) timer_->start();
     apply_pending_knobs();
     sample_batch(*data_, cfg_.batch_tokens, rng_, batch_);
     load_batch(ws_, data_->x_train, data_->y_train, batch_.data(), cfg_.batch_tokens, 0);
     model_->sample_noise(ws_, cfg_, rng_, true);
+    lap(timer_, Phase::Batch);
     model_->forward(ws_, cfg_, true);
     model_->backward(ws_, cfg_);
 
-    const bool finite = std::isfinite(ws_.loss) && all_finite(model_->grads);
     // Norms are measured before clipping; clipping happens only for a finite update.
-    GradNorms norms;
+    GradNorms norms = optimizer_->norms(model_->grads);
+    measure_layer_grad_norms();
+    const bool finite = std::isfinite(ws_.loss) && std::isfinite(norms.total);
     if (finite) {
-        norms = optimizer_->clip(model_->grads, cfg_);
+        optimizer_->clip(model_->grads, norms, cfg_);
         optimizer_->step(model_->params, model_->grads, cfg_);
         if (cfg_.policy == "bias_balanced") model_->update_selection_bias(ws_, cfg_.bias_update_rate);
         ++steps_;
@@ -97,13 +99,33 @@ const StepMetrics& Trainer::step() {
         halted_ = true;
         norms.total = norms.router = norms.experts = kNaN;
     }
+    lap(timer_, Phase::Optimizer);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     collect_metrics(norms, ms);
     metrics_.finite = finite;
     if (finite && cfg_.eval_every > 0 && steps_ % cfg_.eval_every == 0) metrics_.test_acc = evaluate();
     if (finite && cfg_.probe_every > 0 && steps_ % cfg_.probe_every == 0) probe_churn();
     events_ = monitor_.observe(metrics_, cfg_);
+    lap(timer_, Phase::Metrics);
     return metrics_;
+}
+
+// Per-layer gradient norms, like the global ones, are measured before clipping.
+void Trainer::measure_layer_grad_norms() {
+    const auto& layout = model_->layout();
+    auto sq = [&](int t) {
+        if (t < 0) return 0.0;
+        const auto& ti = layout.tensors[t];
+        double s = 0;
+        for (long i = ti.offset; i < ti.offset + ti.size(); ++i) s += double(model_->grads[i]) * model_->grads[i];
+        return s;
+    };
+    metrics_.layers.resize(cfg_.layers);
+    for (int l = 0; l < cfg_.layers; ++l) {
+        const auto& ll = layout.layers[l];
+        metrics_.layers[l].router_grad_norm = std::sqrt(sq(ll.router_W) + sq(ll.noise_W));
+        metrics_.layers[l].expert_grad_norm = std::sqrt(sq(ll.W1) + sq(ll.b1) + sq(ll.W2) + sq(ll.b2));
+    }
 }
 
 void Trainer::collect_metrics(const GradNorms& norms, double step_ms) {
@@ -122,14 +144,6 @@ void Trainer::collect_metrics(const GradNorms& norms, double step_ms) {
     m.tokens_per_s = step_ms > 0 ? double(T) * 1000.0 / step_ms : 0;
     m.aux = m.zloss = m.importance = m.entropy_reg = 0;
     m.layers.resize(L);
-    const auto& layout = model_->layout();
-    auto tensor_norm = [&](int t) {
-        if (t < 0) return 0.0;
-        const auto& ti = layout.tensors[t];
-        double s = 0;
-        for (long i = ti.offset; i < ti.offset + ti.size(); ++i) s += double(model_->grads[i]) * model_->grads[i];
-        return s;
-    };
     for (int l = 0; l < L; ++l) {
         const auto& c = ws_.layers[l];
         const auto& r = c.routing;
@@ -147,10 +161,6 @@ void Trainer::collect_metrics(const GradNorms& norms, double step_ms) {
         lm.z_loss = c.zloss;
         lm.importance_cv2 = c.cv2;
         lm.entropy_reg = c.entropy;
-        const auto& ll = layout.layers[l];
-        lm.router_grad_norm = std::sqrt(tensor_norm(ll.router_W) + tensor_norm(ll.noise_W));
-        lm.expert_grad_norm =
-            std::sqrt(tensor_norm(ll.W1) + tensor_norm(ll.b1) + tensor_norm(ll.W2) + tensor_norm(ll.b2));
         lm.churn = kNaN;
         lm.classes = C;
         lm.class_expert.assign(static_cast<size_t>(C) * E, 0);

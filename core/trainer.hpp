@@ -55,12 +55,16 @@ public:
     // Direct access to the weights, for loading snapshots and for tests that
     // plant bad values; not for use while another thread calls step().
     Model<float>& mutable_model() { return *model_; }
+    // Charges each phase of the following steps to `timer` (null: timing off).
+    void set_step_timer(StepTimer* timer);
+    size_t workspace_bytes() const { return ws_.bytes(); }
 
 private:
     void apply_pending_knobs();
     void apply_knob(const std::string& name, const std::string& value, const std::string& source);
     void load_batch(Workspace<float>& ws, const Eigen::MatrixXf& x, const std::vector<int32_t>& y,
                     const int32_t* indices, long count, long id_offset);
+    void measure_layer_grad_norms();
     void collect_metrics(const GradNorms& norms, double step_ms);
     void probe_churn();
 
@@ -69,6 +73,7 @@ private:
     std::unique_ptr<Model<float>> model_;
     std::unique_ptr<Optimizer> optimizer_;
     Workspace<float> ws_, eval_ws_, probe_ws_;
+    StepTimer* timer_ = nullptr;
     Rng rng_;
     std::vector<int32_t> batch_;
     long steps_ = 0;

@@ -10,6 +10,7 @@
 #include <QSettings>
 #include <QShortcut>
 #include <QSlider>
+#include <QSpinBox>
 #include <QStatusBar>
 #include <QToolBar>
 #include <thread>
@@ -120,6 +121,17 @@ void MainWindow::buildToolbar() {
         QSettings().setValue(theme::kSettingsSmoothing, v);
     });
     bar->addWidget(smoothing_);
+
+    bar->addWidget(new QLabel(QStringLiteral("  Load window ")));
+    auto* window = new QSpinBox;
+    window->setRange(1, 1000);
+    window->setSuffix(QStringLiteral(" steps"));
+    window->setToolTip(QStringLiteral("Expert-load bars: this step (1) or the mean over the last N steps"));
+    connect(window, &QSpinBox::valueChanged, this, [this](int n) {
+        histogram_->setWindow(n);
+        plotted_version_ = 0;
+    });
+    bar->addWidget(window);
 
     QWidget* spacer = new QWidget;
     spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
