@@ -13,6 +13,8 @@
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QToolBar>
+#include <algorithm>
+#include <qcustomplot.h>
 #include <thread>
 
 #include "knob_panel.hpp"
@@ -28,7 +30,9 @@
 using namespace moescope;
 
 namespace {
-constexpr int kReplotIntervalMs = 33;
+constexpr int kReplotIntervalMs = 33;       // ≤ 30 Hz
+constexpr int kMaxReplotIntervalMs = 250;   // ≥ 4 Hz however heavy the plots
+constexpr double kFramesPerCostUnit = 10;   // interval = 10 × frame cost: plots use ≤ 10 % of a core
 constexpr double kMaxSmoothing = 0.99;
 
 QString fmt_elapsed(double s) {
@@ -330,19 +334,22 @@ void MainWindow::setLayer(int layer) {
 void MainWindow::refreshPlots() {
     if (history_.version() == plotted_version_) return;
     plotted_version_ = history_.version();
+    // The previous frame's cost: rebuilding the plots' data, then painting them (queued replots).
+    std::vector<QCustomPlot*> plots = {histogram_->customPlot(), heatmap_->customPlot(), specialisation_->customPlot()};
+    for (TimePlot* p : time_plots_) plots.push_back(p->customPlot());
+    double frame_ms = last_refresh_ms_;
+    for (QCustomPlot* p : plots) frame_ms += p->replotTime();
+    max_replot_ms_ = std::max(max_replot_ms_, frame_ms);
+    // Plots may take about a tenth of one core: training shares the machine's cores with the window.
+    replot_timer_.setInterval(std::clamp(int(frame_ms * kFramesPerCostUnit), kReplotIntervalMs, kMaxReplotIntervalMs));
+
     QElapsedTimer t;
     t.start();
     histogram_->refresh();
     heatmap_->refresh();
     specialisation_->refresh();
     for (TimePlot* p : time_plots_) p->refresh();
-    max_replot_ms_ = std::max(max_replot_ms_, double(t.nsecsElapsed()) / 1e6);
-}
-
-double MainWindow::maxReplotMs() const {
-    double worst = 0;
-    for (const TimePlot* p : time_plots_) worst = std::max(worst, p->maxReplotMs());
-    return max_replot_ms_ + worst;
+    last_refresh_ms_ = double(t.nsecsElapsed()) / 1e6;
 }
 
 void MainWindow::stopWorker() {

@@ -38,8 +38,8 @@ public:
     const moescope::Config& currentConfig() const { return config_; }
     bool isTrainingThreadRunning() const { return thread_.isRunning(); }
     long stepsDone() const { return steps_done_; }
-    // Longest refresh of the plots' data plus the longest QCustomPlot replot seen.
-    double maxReplotMs() const;
+    // Longest frame seen: rebuilding every plot's data plus painting them.
+    double maxReplotMs() const { return max_replot_ms_; }
 
 public slots:
     void startRun(const moescope::Config& cfg);
@@ -81,6 +81,7 @@ private:
     QTimer replot_timer_;
     unsigned long plotted_version_ = 0;
     double max_replot_ms_ = 0;
+    double last_refresh_ms_ = 0;
     long steps_done_ = 0;
     bool playing_ = false;
 
