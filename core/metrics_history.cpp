@@ -10,6 +10,13 @@ void DecimatedSeries::append(double x, double y) {
     ++version_;
 }
 
+void DecimatedSeries::assign(std::vector<double> x, std::vector<double> y) {
+    x_ = std::move(x);
+    y_ = std::move(y);
+    while (x_.size() > capacity_) fold_older_half();
+    ++version_;
+}
+
 void DecimatedSeries::clear() {
     x_.clear();
     y_.clear();
@@ -80,11 +87,7 @@ void MetricsHistory::append(const moescope::StepMetrics& m) {
         add("max_abs_logit", L.max_abs_logit, l);
         add("churn", L.churn, l);
         add("nmi", L.nmi, l);
-        for (int e = 0; e < int(L.load.size()); ++e) {
-            add("load", L.load[e], l, e);
-            add("utilization", L.utilization[e], l, e);
-            if (e < int(L.mean_prob.size())) add("mean_prob", L.mean_prob[e], l, e);
-        }
+        for (int e = 0; e < int(L.load.size()); ++e) add("load", L.load[e], l, e);
     }
     latest_ = m;
     ++version_;
@@ -93,6 +96,11 @@ void MetricsHistory::append(const moescope::StepMetrics& m) {
 void MetricsHistory::add_interventions(const std::vector<moescope::Intervention>& iv) {
     interventions_.insert(interventions_.end(), iv.begin(), iv.end());
     if (!iv.empty()) ++version_;
+}
+
+void MetricsHistory::restore_series(const Key& key, std::vector<double> x, std::vector<double> y) {
+    series_[key].assign(std::move(x), std::move(y));
+    ++version_;
 }
 
 const DecimatedSeries* MetricsHistory::series(const std::string& name, int layer, int expert) const {

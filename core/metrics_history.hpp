@@ -21,6 +21,7 @@ public:
     size_t size() const { return x_.size(); }
     unsigned long version() const { return version_; }  // changes on every modification
     void clear();
+    void assign(std::vector<double> x, std::vector<double> y);
     size_t memory_bytes() const { return (x_.capacity() + y_.capacity()) * sizeof(double); }
 
 private:
@@ -35,10 +36,17 @@ public:
     // Series names. Model-wide (layer -1): loss ce aux z_loss importance train_acc test_acc
     //   grad_norm router_grad_norm tokens_per_s.
     // Per layer: load_entropy router_entropy max_util cv dropped dead_experts mean_abs_logit
-    //   max_abs_logit churn nmi.  Per layer and expert: load mean_prob utilization.
+    //   max_abs_logit churn nmi.  Per layer and expert: load (utilisation is E·load, and the
+    //   latest mean router probabilities are in latest(), so neither is kept per step).
     void reset(int layers, int experts);
     void append(const moescope::StepMetrics& m);  // NaN values (e.g. test_acc off-eval) are skipped
     void add_interventions(const std::vector<moescope::Intervention>& iv);
+
+    using Key = std::tuple<std::string, int, int>;  // (name, layer, expert); -1 = not applicable
+    const std::map<Key, DecimatedSeries>& all_series() const { return series_; }
+    // Replaces one series wholesale (loading a snapshot); the points must be in step order.
+    void restore_series(const Key& key, std::vector<double> x, std::vector<double> y);
+    void restore_latest(const moescope::StepMetrics& m) { latest_ = m; ++version_; }
 
     // nullptr when no such series exists.
     const DecimatedSeries* series(const std::string& name, int layer = -1, int expert = -1) const;
@@ -52,7 +60,7 @@ public:
 
 private:
     DecimatedSeries& at(const std::string& name, int layer, int expert);
-    std::map<std::tuple<std::string, int, int>, DecimatedSeries> series_;
+    std::map<Key, DecimatedSeries> series_;
     moescope::StepMetrics latest_;
     std::vector<moescope::Intervention> interventions_;
     int layers_ = 0, experts_ = 0;

@@ -158,7 +158,8 @@ void LoadHistogram::refresh() {
         bars_[size_t(e)]->data()->set(QVector<QCPBarsData>{QCPBarsData(e, load)}, true);
         top = std::max(top, load);
         if (e < int(lm.mean_prob.size())) {
-            const double p = windowMean("mean_prob", e, lm.mean_prob[size_t(e)]);
+            // The history keeps no per-step router probabilities (memory): diamonds show this step.
+            const double p = lm.mean_prob[size_t(e)];
             probs.append(QCPGraphData(e, p));
             top = std::max(top, p);
         }
