@@ -6,6 +6,7 @@
 #include <QElapsedTimer>
 #include <QSettings>
 #include <QTimer>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -14,6 +15,7 @@
 #include "knobs.hpp"
 #include "main_window.hpp"
 #include "theme.hpp"
+#include "window_bench.hpp"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -31,7 +33,12 @@ int main(int argc, char** argv) {
     QCommandLineOption paused(QStringLiteral("paused"), QStringLiteral("Open paused instead of training at once."));
     QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Train, save a PNG of the window, quit."), QStringLiteral("file"));
     QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Steps before --screenshot."), QStringLiteral("n"), QStringLiteral("300"));
-    cli.addOptions({preset, config, set, paused, shot, steps});
+    QCommandLineOption bench_window(QStringLiteral("bench-window"),
+                                    QStringLiteral("Measure training steps/s with the window open vs headless, and quit."));
+    QCommandLineOption bench_latency(QStringLiteral("bench-latency"),
+                                     QStringLiteral("Measure the longest plot frame on a synthetic history of 64 experts × "
+                                                    "4 layers × 1,000,000 steps, and quit."));
+    cli.addOptions({preset, config, set, paused, shot, steps, bench_window, bench_latency});
     cli.process(app);
 
     moescope::Config cfg;
@@ -51,6 +58,27 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         std::cerr << "moescope: error: " << e.what() << "\n";
         return 2;
+    }
+
+    if (cli.isSet(bench_latency)) {
+        const ReplotLatency r = measure_replot_latency(4, 64, 1000000, 60);
+        std::printf("window latency: 64 experts x 4 layers, 1,000,000 steps of history (filled in %.1f s)\n"
+                    "  history memory     %.1f MB   (target <= 150 MB)\n"
+                    "  longest frame      %.2f ms   (every plot: data rebuild + replot; target <= 16 ms)\n"
+                    "  median frame       %.2f ms\n",
+                    r.fill_seconds, r.history_bytes / 1e6, r.max_frame_ms, r.median_frame_ms);
+        for (const auto& [plot, ms] : r.max_plot_ms) std::printf("    %-18s %.2f ms\n", plot.c_str(), ms);
+        return 0;
+    }
+    if (cli.isSet(bench_window)) {
+        const long n = cli.isSet(steps) ? cli.value(steps).toLong() : 600;
+        const WindowOverhead w = measure_window_overhead(cfg, n, 3);
+        std::printf("window overhead on preset %s, %ld steps, median of 3 alternating rounds\n"
+                    "  headless           %.1f steps/s\n"
+                    "  window open        %.1f steps/s\n"
+                    "  ratio              %.1f %%   (target >= 95 %%)\n",
+                    cfg.name.c_str(), n, w.headless_steps_per_s, w.window_steps_per_s, 100 * w.ratio());
+        return 0;
     }
 
     MainWindow window(cfg);

@@ -49,6 +49,7 @@ void DecimatedSeries::fold_older_half() {
 
 void MetricsHistory::reset(int layers, int experts) {
     series_.clear();
+    slots_.clear();
     interventions_.clear();
     latest_ = {};
     layers_ = layers;
@@ -62,8 +63,15 @@ DecimatedSeries& MetricsHistory::at(const std::string& name, int layer, int expe
 
 void MetricsHistory::append(const moescope::StepMetrics& m) {
     const double x = double(m.step);
+    // Steps add the same series in the same order, so after the first step each
+    // series is found by its position instead of a map lookup.
+    size_t slot = 0;
+    const std::pair<size_t, size_t> shape{m.layers.size(), m.layers.empty() ? 0 : m.layers[0].load.size()};
+    if (shape != slots_shape_) slots_.clear(), slots_shape_ = shape;
     auto add = [&](const char* name, double v, int layer = -1, int expert = -1) {
-        if (std::isfinite(v)) at(name, layer, expert).append(x, v);
+        if (slot == slots_.size()) slots_.push_back(&at(name, layer, expert));
+        DecimatedSeries* s = slots_[slot++];
+        if (std::isfinite(v)) s->append(x, v);
     };
     add("loss", m.loss);
     add("ce", m.ce);

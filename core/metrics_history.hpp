@@ -61,6 +61,8 @@ public:
 private:
     DecimatedSeries& at(const std::string& name, int layer, int expert);
     std::map<Key, DecimatedSeries> series_;
+    std::vector<DecimatedSeries*> slots_;  // series in append order (std::map nodes never move)
+    std::pair<size_t, size_t> slots_shape_{0, 0};  // (layers, experts) the slots were built for
     moescope::StepMetrics latest_;
     std::vector<moescope::Intervention> interventions_;
     int layers_ = 0, experts_ = 0;

@@ -135,6 +135,28 @@ void TimePlot::resetView() {
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
+// A plot is about 500 pixels wide: more than kMaxDrawnPoints points only
+// cost time. Consecutive groups become their minimum and maximum (in step
+// order), so every spike still shows.
+void TimePlot::keep_envelope(QVector<QCPGraphData>& points) {
+    const int n = int(points.size());
+    if (n <= kMaxDrawnPoints) return;
+    const int group = (n + kMaxDrawnPoints / 2 - 1) / (kMaxDrawnPoints / 2);
+    int out = 0;
+    for (int start = 0; start < n; start += group) {
+        const int end = std::min(n, start + group);
+        int lo = start, hi = start;
+        for (int j = start + 1; j < end; ++j) {
+            if (points[j].value < points[lo].value) lo = j;
+            if (points[j].value > points[hi].value) hi = j;
+        }
+        const QCPGraphData a = points[std::min(lo, hi)], b = points[std::max(lo, hi)];
+        points[out++] = a;
+        if (lo != hi) points[out++] = b;
+    }
+    points.resize(out);
+}
+
 void TimePlot::rebuildData() {
     QVector<QCPGraphData> points;
     for (size_t i = 0; i < curves_.size(); ++i) {
@@ -150,6 +172,7 @@ void TimePlot::rebuildData() {
                 smooth = alpha_ * smooth + (1.0 - alpha_) * y[j];
                 points[int(j)] = QCPGraphData(x[j], smooth);
             }
+            keep_envelope(points);
         }
         graphs_[i]->data()->set(points, true);
     }

@@ -4,12 +4,14 @@
 // dashed marker wherever a knob was changed. Data is copied into the plot only
 // when the history (or the view's layer / smoothing) changed since last time.
 #include <QString>
+#include <QVector>
 #include <QWidget>
 #include <QColor>
 #include <string>
 #include <vector>
 
 class QCustomPlot;
+class QCPGraphData;
 class QCPGraph;
 class QCPAbstractItem;
 class QCPTextElement;
@@ -28,6 +30,7 @@ struct CurveSpec {
 class TimePlot : public QWidget {
     Q_OBJECT
 public:
+    static constexpr int kMaxDrawnPoints = 1024;  // per curve: two per pixel of a ~500 px plot
     TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget* parent = nullptr);
 
     void setHistory(const MetricsHistory* history);
@@ -53,6 +56,7 @@ public:
     double maxReplotMs() const { return max_ms_; }
 
 private:
+    static void keep_envelope(QVector<QCPGraphData>& points);
     void rebuildData();
     void rebuildMarkers();
     void fitRanges();
