@@ -79,6 +79,22 @@ size_t Workspace<S>::bytes() const {
 }
 
 template <class S>
+void Workspace<S>::reserve_slots(long slots, const Config& c) {
+    if (static_cast<long>(dgate.size()) >= slots) return;
+    for (auto& lc : layers) {
+        lc.gate.resize(slots);
+        lc.U.resize(c.d_model, slots);
+        lc.H.resize(c.d_ff, slots);
+        lc.Act.resize(c.d_ff, slots);
+        lc.Y.resize(c.d_model, slots);
+    }
+    dY.resize(c.d_model, slots);
+    dAct.resize(c.d_ff, slots);
+    dU.resize(c.d_model, slots);
+    dgate.resize(slots);
+}
+
+template <class S>
 Model<S>::Model(const Config& cfg, int d_in, int classes, Rng& rng)
     : cfg_(cfg), d_in_(d_in), classes_(classes), layout_(ParamLayout::build(cfg, d_in, classes)),
       policy_(make_routing_policy<S>(cfg.policy)) {
@@ -241,6 +257,8 @@ void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool 
 template <class S>
 S Model<S>::forward(Workspace<S>& ws, const Config& knobs, bool train) const {
     MS_ASSERT(ws.x.rows() == d_in_ && ws.x.cols() == ws.T, "workspace input has the wrong shape");
+    if (cfg_.policy == "expert_choice")
+        ws.reserve_slots(long(cfg_.experts) * std::min(ws.T, knobs.capacity(ws.T)), cfg_);
     ops::linear_forward<S>(ws.h[0], param(layout_.W_in), param(layout_.b_in).col(0), ws.x);
     lap(ws.timer, Phase::DenseFwd);
     for (int l = 0; l < cfg_.layers; ++l) layer_forward(l, ws, knobs, train);

@@ -55,6 +55,9 @@ struct Workspace {
     StepTimer* timer = nullptr;    // phase breakdown of forward/backward when set
 
     void resize(long T, int d_in, const Config& structure, int classes);
+    // Grows the per-assignment buffers to hold `slots` (expert choice: a live
+    // capacity_factor change can raise E·capacity above what resize() allowed).
+    void reserve_slots(long slots, const Config& structure);
     // Bytes held by the activation and scratch buffers above.
     size_t bytes() const;
 };

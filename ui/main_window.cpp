@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "knob_panel.hpp"
+#include "lesson_panel.hpp"
 #include "knobs.hpp"
 #include "load_heatmap.hpp"
 #include "load_histogram.hpp"
@@ -99,6 +100,10 @@ void MainWindow::buildToolbar() {
     QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), QStringLiteral("Reset"));
     reset->setToolTip(QStringLiteral("Start a new run with the current settings (Ctrl+R)"));
     connect(reset, &QAction::triggered, this, &MainWindow::resetRun);
+    classroom_action_ = bar->addAction(QStringLiteral("Classroom"));
+    classroom_action_->setCheckable(true);
+    classroom_action_->setToolTip(QStringLiteral("Large fonts, advanced knobs hidden, lesson text shown, full screen (Ctrl+L)"));
+    connect(classroom_action_, &QAction::toggled, this, &MainWindow::setClassroom);
     bar->addSeparator();
 
     bar->addWidget(new QLabel(QStringLiteral(" Preset ")));
@@ -200,6 +205,13 @@ void MainWindow::buildDocks() {
     warn_dock->setObjectName(QStringLiteral("warnings_dock"));
     warn_dock->setWidget(warnings_);
     addDockWidget(Qt::BottomDockWidgetArea, warn_dock);
+    lesson_ = new LessonPanel;
+    lesson_dock_ = new QDockWidget(QStringLiteral("Lesson"), this);
+    lesson_dock_->setObjectName(QStringLiteral("lesson_dock"));
+    lesson_dock_->setWidget(lesson_);
+    addDockWidget(Qt::RightDockWidgetArea, lesson_dock_);
+    lesson_dock_->hide();
+
     connect(warnings_, &WarningsPanel::remedyRequested, this, [this](const QString& knob, double value) {
         applyKnob(knob, QString::number(value, 'g', 12), QStringLiteral("remedy"));
     });
@@ -214,6 +226,7 @@ void MainWindow::buildShortcuts() {
     add(QKeySequence(Qt::Key_Space), [this] { play_action_->toggle(); });
     add(QKeySequence(Qt::Key_S), [this] { stepOnce(); });
     add(QKeySequence(QStringLiteral("Ctrl+R")), [this] { resetRun(); });
+    add(QKeySequence(QStringLiteral("Ctrl+L")), [this] { classroom_action_->toggle(); });
     add(QKeySequence(Qt::Key_F11), [this] { isFullScreen() ? showNormal() : showFullScreen(); });
 }
 
@@ -258,6 +271,18 @@ void MainWindow::applyKnob(const QString& name, const QString& value, const QStr
     emit knobRequested(name, value, source);
 }
 
+void MainWindow::setClassroom(bool on) {
+    if (classroom_action_->isChecked() != on) classroom_action_->setChecked(on);
+    QFont f = QApplication::font();
+    if (normal_font_size_ == 0) normal_font_size_ = f.pointSize();
+    f.setPointSize(on ? normal_font_size_ + 5 : normal_font_size_);
+    QApplication::setFont(f);
+    knobs_->setAdvancedVisible(!on);
+    lesson_->setLarge(on);
+    if (on) lesson_dock_->show();
+    on ? showFullScreen() : showNormal();
+}
+
 void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
     try {
         knob(name.toStdString()).set_text(pending_config_, value.toStdString());
@@ -281,6 +306,8 @@ void MainWindow::onRunStarted(const Config& cfg, int layers, int experts, const 
     setLayer(layers - 1);
     const QSignalBlocker block(preset_box_);
     preset_box_->setCurrentText(QString::fromStdString(cfg.name));
+    // A lesson brings its guided text along; other presets keep the dock as the user left it.
+    if (lesson_->showLesson(QString::fromStdString(cfg.name))) lesson_dock_->show();
     run_label_->setText(QStringLiteral("%1 · E=%2 k=%3 · %4 · %5")
                             .arg(QString::fromStdString(cfg.name))
                             .arg(experts)

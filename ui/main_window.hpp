@@ -16,6 +16,8 @@ class QAction;
 class QComboBox;
 class QSlider;
 class KnobPanel;
+class LessonPanel;
+class QDockWidget;
 class WarningsPanel;
 class TimePlot;
 class LoadHistogram;
@@ -35,6 +37,7 @@ public:
     WarningsPanel* warningsPanel() const { return warnings_; }
     const std::vector<TimePlot*>& timePlots() const { return time_plots_; }
     LoadHistogram* loadHistogram() const { return histogram_; }
+    LessonPanel* lessonPanel() const { return lesson_; }
     const moescope::Config& currentConfig() const { return config_; }
     bool isTrainingThreadRunning() const { return thread_.isRunning(); }
     long stepsDone() const { return steps_done_; }
@@ -48,6 +51,8 @@ public slots:
     void resetRun();
     void selectPreset(const QString& name);
     void applyKnob(const QString& name, const QString& value, const QString& source);
+    // Classroom mode: large fonts, advanced knobs hidden, lesson text prominent, full screen.
+    void setClassroom(bool on);
 
 signals:
     void runRequested(const moescope::Config& cfg);
@@ -87,6 +92,10 @@ private:
 
     KnobPanel* knobs_ = nullptr;
     WarningsPanel* warnings_ = nullptr;
+    LessonPanel* lesson_ = nullptr;
+    QDockWidget* lesson_dock_ = nullptr;
+    QAction* classroom_action_ = nullptr;
+    int normal_font_size_ = 0;
     std::vector<TimePlot*> time_plots_;
     LoadHistogram* histogram_ = nullptr;
     LoadHeatmap* heatmap_ = nullptr;

@@ -56,6 +56,7 @@ private slots:
     void determinism();
     void knob_change_acts_on_the_running_training();
     void non_finite_step_is_refused();
+    void expert_choice_capacity_can_grow_live();
 };
 
 void TestBehaviour::collapse_preset_collapses_and_monitor_says_so() {
@@ -152,6 +153,25 @@ void TestBehaviour::non_finite_step_is_refused() {
     bool critical = false;
     for (const auto& w : tr.monitor().active()) critical = critical || (w.id == "non_finite" && w.severity == Severity::Critical);
     QVERIFY(critical);
+}
+
+// Expert choice sizes its buffers from the capacity: raising capacity_factor
+// while training must grow them, not write past their end.
+void TestBehaviour::expert_choice_capacity_can_grow_live() {
+    Config cfg = load_preset("default");
+    cfg.batch_tokens = 128;
+    cfg.policy = "expert_choice";
+    Trainer tr(cfg);
+    tr.step();
+    tr.request_knob("capacity_factor", "3");
+    const StepMetrics& m = tr.step();
+    QVERIFY(m.finite);
+    for (const auto& l : m.layers) {
+        double picks = 0;
+        for (double load : l.load) picks += load;
+        QVERIFY(std::abs(picks - 3.0) < 1e-9);  // E·capacity = 3·T·k picks, as load sums to cf
+        QVERIFY(l.load_entropy <= 1.0 + 1e-12);
+    }
 }
 
 QTEST_APPLESS_MAIN(TestBehaviour)
