@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
     QCommandLineOption bench_latency(QStringLiteral("bench-latency"),
                                      QStringLiteral("Measure the longest plot frame on a synthetic history of 64 experts × "
                                                     "4 layers × 1,000,000 steps, and quit."));
-    cli.addOptions({preset, config, set, paused, shot, steps, bench_window, bench_latency});
+    QCommandLineOption classroom(QStringLiteral("classroom"),
+                                 QStringLiteral("Classroom mode: large fonts, lesson text, advanced knobs hidden."));
+    cli.addOptions({preset, config, set, paused, shot, steps, bench_window, bench_latency, classroom});
     cli.process(app);
 
     moescope::Config cfg;
@@ -84,6 +86,7 @@ int main(int argc, char** argv) {
     MainWindow window(cfg);
     window.resize(1500, 940);
     window.show();
+    if (cli.isSet(classroom)) window.setClassroom(true);
     if (!cli.isSet(paused)) window.setPlaying(true);
     if (cli.isSet(shot)) {
         const long target = cli.value(steps).toLong();
