@@ -1,10 +1,12 @@
 #include "cli_bench.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
+#include "backend_choice.hpp"
 #include "bench.hpp"
 #include "error.hpp"
 #include "knobs.hpp"
@@ -16,6 +18,7 @@ namespace {
 struct BenchArgs {
     BenchOptions options;
     bool json = false;
+    std::string backend = "cpu";
 };
 
 int parse_positive(const std::string& flag, const std::string& v) {
@@ -45,10 +48,8 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
         } else if (flag == "--steps") {
             a.options.steps = parse_positive(flag, value());
         } else if (flag == "--backend") {
-            const std::string b = value();
-            if (b == "cuda")
-                throw ConfigError("the CUDA backend is not built in this binary (use --backend cpu)");
-            if (b != "cpu" && b != "auto") throw ConfigError("--backend expects cpu, cuda or auto, got '" + b + "'");
+            a.backend = value();
+            check_backend_name(a.backend);
         } else if (flag == "--set") {
             const std::string s = value();
             const auto eq = s.find('=');
@@ -137,10 +138,44 @@ nlohmann::json result_json(const BenchResult& r) {
             {"scaling", scaling}};
 }
 
+// The GPU side of the bench, until training runs there: fp32 cuBLAS speed on
+// the expert GEMM shape of the bench config and on a large square, the ceiling
+// a CUDA training step will be measured against.
+int bench_cuda(const BenchArgs& a) {
+    const Config& c = a.options.config;
+    const GpuInfo gpu = gpu_info();
+    const int tokens = int(std::max(1L, long(c.batch_tokens) * c.top_k / c.experts));  // per expert
+    const double expert_gflops = gpu_sgemm_gflops(c.d_ff, tokens, c.d_model);
+    const double square_gflops = gpu_sgemm_gflops(4096, 4096, 4096);
+    const std::string cc = std::to_string(gpu.cc_major) + "." + std::to_string(gpu.cc_minor);
+    if (a.json) {
+        std::cout << nlohmann::json{{"backend", "cuda"},
+                                    {"device", gpu.name},
+                                    {"compute_capability", cc},
+                                    {"memory_bytes", gpu.memory},
+                                    {"sgemm_shape", {c.d_ff, tokens, c.d_model}},
+                                    {"sgemm_gflops", expert_gflops},
+                                    {"sgemm_gflops_4096", square_gflops},
+                                    {"training_step", "not implemented on the GPU yet"}}
+                         .dump()
+                  << std::endl;
+        return 0;
+    }
+    std::cout << "moescope bench (cuda): " << gpu.name << ", compute capability " << cc << ", "
+              << fmt("%.1f", gpu.memory / 1073741824.0) << " GiB\n\n";
+    std::cout << "  sgemm peak       " << fmt("%9.1f", expert_gflops) << " GFLOP/s  cuBLAS fp32, expert shape "
+              << c.d_ff << "×" << c.d_model << " · " << c.d_model << "×" << tokens << "\n";
+    std::cout << "  sgemm peak       " << fmt("%9.1f", square_gflops) << " GFLOP/s  cuBLAS fp32, 4096³\n";
+    std::cout << "  training step    not implemented on the GPU yet (time it with --backend cpu)\n";
+    return 0;
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
     const BenchArgs a = parse_bench_args(args);
+    // Only an explicit --backend cuda runs the GPU measurements: auto times training, which runs on the CPU.
+    if (choose_backend(a.backend, a.backend == "cuda", "training", std::cerr) == Backend::Cuda) return bench_cuda(a);
     const BenchResult r = run_bench(a.options);
     if (a.json) std::cout << result_json(r).dump() << std::endl;
     else print_tables(r);

@@ -1,7 +1,7 @@
 // moescope-cli: the headless front end. Trains a preset or config with live
-// progress, lists presets and knobs. Every bad input is one line on stderr
-// starting "moescope-cli: error:" and exit status 2; a run halted by
-// non-finite values exits 3.
+// progress, saves and resumes snapshots, lists presets and knobs. Every bad
+// input is one line on stderr starting "moescope-cli: error:" and exit status
+// 2; a run halted by non-finite values exits 3.
 #include <unistd.h>
 
 #include <atomic>
@@ -15,7 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend_choice.hpp"
 #include "cli_bench.hpp"
+#include "cli_snapshot.hpp"
 #include "config.hpp"
 #include "error.hpp"
 #include "knobs.hpp"
@@ -33,6 +35,7 @@ const char* const kUsage = R"(usage: moescope-cli COMMAND [OPTIONS]
 
 commands:
   train     train a Mixture-of-Experts model with live progress
+  inspect   summarise a snapshot file: step, config, warnings (--json for JSON)
   presets   list the built-in presets
   knobs     list every knob: name, kind, range, default, help
   bench     measure training speed on a fixed config against this machine's sgemm roofline
@@ -42,14 +45,21 @@ train options:
   --preset NAME         start from a built-in preset (default: default)
   --config FILE         start from a config JSON file instead
   --set KEY=VALUE       override one knob (repeatable), e.g. --set aux_weight=0.1
-  --steps N             number of training steps (default 1000)
+  --steps N             train until step N, counting a resumed snapshot's steps (default 1000)
   --metrics FILE        write per-step metrics to FILE.csv or FILE.jsonl
   --every N             print a progress line every N steps (default: live line on a terminal, else every steps/20)
   --quiet               print only warnings and the final JSON summary
   --save-config FILE    write the effective config JSON and continue
+  --snapshot FILE       save the run to FILE (.moesnap) at the end, on Ctrl-C and on a halt
+  --snapshot-every N    also save it every N steps
+  --allow-non-finite    save snapshots even when weights hold NaN or inf
+  --resume FILE         continue the run saved in FILE with its config; --set then
+                        changes live knobs only (structural ones need a new run)
+  --backend B           auto|cpu|cuda (default cpu); training runs on the CPU until the
+                        CUDA path lands: auto says so in one line, cuda is refused
 
 bench options:
-  --backend cpu|cuda    which engine to time (default cpu)
+  --backend B           auto|cpu|cuda (default cpu); cuda times cuBLAS sgemm only
   --json                print one JSON object instead of tables
   --steps N             timed steps after warm-up (default 10)
   --no-scaling          skip the scaling table (tokens, experts, d_ff, top-k)
@@ -69,6 +79,10 @@ struct TrainArgs {
     long every = 0;
     bool quiet = false;
     std::string save_config;
+    std::string snapshot, resume;
+    long snapshot_every = 0;
+    bool allow_non_finite = false;
+    std::string backend = "cpu";
 };
 
 long parse_count(const std::string& flag, const std::string& v, long min) {
@@ -101,9 +115,17 @@ TrainArgs parse_train_args(const std::vector<std::string>& args) {
         else if (flag == "--every") a.every = parse_count(flag, value(), 1);
         else if (flag == "--quiet") a.quiet = true;
         else if (flag == "--save-config") a.save_config = value();
+        else if (flag == "--snapshot") a.snapshot = value();
+        else if (flag == "--snapshot-every") a.snapshot_every = parse_count(flag, value(), 1);
+        else if (flag == "--allow-non-finite") a.allow_non_finite = true;
+        else if (flag == "--resume") a.resume = value();
+        else if (flag == "--backend") a.backend = value();
         else throw UsageError("unknown option '" + flag + "' for train (see 'moescope-cli help')");
     }
     if (preset_given && !a.config_file.empty()) throw UsageError("give either --preset or --config, not both");
+    if (!a.resume.empty() && (preset_given || !a.config_file.empty()))
+        throw UsageError("--resume continues with the snapshot's config; drop --preset/--config");
+    if (a.snapshot_every > 0 && a.snapshot.empty()) throw UsageError("--snapshot-every needs --snapshot FILE");
     return a;
 }
 
@@ -195,38 +217,50 @@ nlohmann::json summary_json(const Trainer& tr, const StepMetrics& last, double t
 
 int cmd_train(const std::vector<std::string>& args) {
     const TrainArgs a = parse_train_args(args);
-    const Config cfg = build_config(a);
+    choose_backend(a.backend, /*has_cuda_path=*/false, "training", std::cerr);  // CPU, or refused with the reason
+    MetricsHistory history;  // what a snapshot keeps of the metrics
+    std::unique_ptr<Trainer> owned = a.resume.empty() ? std::make_unique<Trainer>(build_config(a))
+                                                      : resume_from_snapshot(a.resume, a.sets, history, a.quiet);
+    Trainer& tr = *owned;
+    const Config& cfg = tr.config();
+    if (a.resume.empty()) history.reset(cfg.layers, cfg.experts);
     if (!a.save_config.empty()) save_config_file(cfg, a.save_config);
     std::optional<MetricsLog> log;
     if (!a.metrics_file.empty()) log.emplace(a.metrics_file, cfg.experts);
-    Trainer tr(cfg);
     const bool live = !a.quiet && a.every == 0 && isatty(STDOUT_FILENO);
     const long every = a.every > 0 ? a.every : std::max(1L, a.steps / 20);
     if (!a.quiet)
         std::cout << "moescope: " << cfg.name << " | " << tr.dataset().summary << " | E=" << cfg.experts
                   << " k=" << cfg.top_k << " L=" << cfg.layers << " " << cfg.policy << " | " << a.steps
-                  << " steps\n";
+                  << " steps" << (a.resume.empty() ? "" : " (resumed at step " + std::to_string(tr.steps_done()) + ")")
+                  << "\n";
     std::signal(SIGINT, [](int) { g_interrupted = true; });
     const auto t0 = std::chrono::steady_clock::now();
     StepMetrics last;
     double last_test = kNaN, busy_ms = 0;
     long timed_steps = 0;
+    const long first_step = tr.steps_done() + 1;
     while (tr.steps_done() < a.steps && !g_interrupted) {
         last = tr.step();
         if (std::isfinite(last.test_acc)) last_test = last.test_acc;
-        if (last.step > 1) busy_ms += last.step_ms, ++timed_steps;  // the first step pays for warm-up
+        if (last.step > first_step) busy_ms += last.step_ms, ++timed_steps;  // the first step pays for warm-up
         if (log) log->write(last);
+        if (!a.snapshot.empty()) history.append(last);
         for (const auto& ev : tr.last_events()) {
             if (live) std::cout << "\r\033[K";
             print_event(ev);
         }
         if (tr.halted()) break;
+        if (a.snapshot_every > 0 && last.step % a.snapshot_every == 0)
+            save_run(a.snapshot, tr, history, a.allow_non_finite, true);
         if (live) std::cout << "\r\033[K" << progress_line(last, a.steps, last_test, tr) << std::flush;
         else if (!a.quiet && (last.step % every == 0 || last.step == a.steps))
             std::cout << progress_line(last, a.steps, last_test, tr) << "\n";
     }
     if (live) std::cout << "\n";
     if (log) log->flush();
+    // On a halt the update was skipped, so this saves the last finite state.
+    if (!a.snapshot.empty()) save_run(a.snapshot, tr, history, a.allow_non_finite, a.quiet);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double test_acc = tr.halted() ? last_test : tr.evaluate();
     const double tps = timed_steps > 0 ? cfg.batch_tokens * 1000.0 * timed_steps / busy_ms : kNaN;
@@ -272,11 +306,12 @@ int main(int argc, char** argv) {
         args.erase(args.begin());
         if (cmd == "train") return cmd_train(args);
         if (cmd == "bench") return cmd_bench(args);
+        if (cmd == "inspect") return cmd_inspect(args);
         if (cmd == "presets" || cmd == "knobs") {
             if (!args.empty()) throw UsageError("'" + cmd + "' takes no options, got '" + args[0] + "'");
             return cmd == "presets" ? cmd_presets() : cmd_knobs();
         }
-        throw UsageError("unknown command '" + cmd + "' (commands: train, bench, presets, knobs, help)");
+        throw UsageError("unknown command '" + cmd + "' (commands: train, inspect, bench, presets, knobs, help)");
     } catch (const UsageError& e) {
         std::cerr << "moescope-cli: error: " << e.what() << "\n";
     } catch (const Error& e) {

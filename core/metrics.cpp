@@ -41,6 +41,8 @@ double entropy_of_counts(const std::vector<double>& counts, double total) {
 // Loads are normalised by T·k, not by ΣC: under expert-choice routing the
 // experts' picks need not add up to T·k, and dividing by T·k keeps load_i the
 // share of the step's routing budget that expert i took, comparable across policies.
+// The entropy, though, is that of the distribution C_i/ΣC: the same for token
+// choice (ΣC = T·k), and still in [0, 1] when expert choice takes cf·T·k picks.
 void routing_balance_metrics(const std::vector<double>& counts, long tokens, int k, LayerMetrics& m) {
     const int E = static_cast<int>(counts.size());
     MS_ASSERT(E >= 1, "routing_balance_metrics needs at least one expert");
@@ -50,13 +52,14 @@ void routing_balance_metrics(const std::vector<double>& counts, long tokens, int
     m.load.resize(E);
     m.utilization.resize(E);
     double mean_count = 0;
-    double h = 0;
     for (int i = 0; i < E; ++i) {
         m.load[i] = counts[i] / budget;
         m.utilization[i] = E * m.load[i];
         mean_count += counts[i];
-        h += plogp(m.load[i]);
     }
+    double h = 0;
+    if (mean_count > 0)
+        for (int i = 0; i < E; ++i) h += plogp(counts[i] / mean_count);
     mean_count /= E;
     m.max_util = *std::max_element(m.utilization.begin(), m.utilization.end());
 
@@ -141,6 +144,22 @@ int DeadExpertTracker::update(int layer, const std::vector<double>& utilization,
 void DeadExpertTracker::set_window(int window) {
     if (window == window_) return;
     reset(static_cast<int>(ring_.size()), experts_, window);
+}
+
+void DeadExpertTracker::set_state(State st) {
+    const size_t L = st.ring.size();
+    bool ok = st.window >= 1 && st.experts >= 0 && st.sum.size() == L && st.seen.size() == L;
+    for (size_t l = 0; ok && l < L; ++l) {
+        ok = st.ring[l].size() == static_cast<size_t>(st.window) && st.sum[l].size() == static_cast<size_t>(st.experts) &&
+             st.seen[l] >= 0;
+        for (const auto& slot : st.ring[l]) ok = ok && slot.size() == static_cast<size_t>(st.experts);
+    }
+    if (!ok) throw DataError("dead-expert tracker state is inconsistent (window, experts or step counts)");
+    window_ = st.window;
+    experts_ = st.experts;
+    ring_ = std::move(st.ring);
+    sum_ = std::move(st.sum);
+    seen_ = std::move(st.seen);
 }
 
 }  // namespace moescope

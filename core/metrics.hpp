@@ -65,6 +65,18 @@ public:
     int update(int layer, const std::vector<double>& utilization, double threshold);
     void set_window(int window);
 
+    // The whole tracker, for snapshots: the running sums are kept as they are
+    // (not recomputed from the ring) so a resumed run rounds exactly as before.
+    struct State {
+        int window = 0, experts = 0;
+        std::vector<std::vector<std::vector<double>>> ring;  // [layer][slot][expert]
+        std::vector<std::vector<double>> sum;                // [layer][expert]
+        std::vector<long> seen;                              // [layer] steps observed
+    };
+    State state() const { return {window_, experts_, ring_, sum_, seen_}; }
+    // Throws DataError when the parts do not fit together (a damaged snapshot).
+    void set_state(State st);
+
 private:
     int window_ = 50, experts_ = 0;
     std::vector<std::vector<std::vector<double>>> ring_;  // [layer][slot][expert]

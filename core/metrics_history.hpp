@@ -33,6 +33,13 @@ private:
 
 class MetricsHistory {
 public:
+    MetricsHistory() = default;
+    // slots_ point into series_: a copy would point into the original. Move only.
+    MetricsHistory(const MetricsHistory&) = delete;
+    MetricsHistory& operator=(const MetricsHistory&) = delete;
+    MetricsHistory(MetricsHistory&&) = default;
+    MetricsHistory& operator=(MetricsHistory&&) = default;
+
     // Series names. Model-wide (layer -1): loss ce aux z_loss importance train_acc test_acc
     //   grad_norm router_grad_norm tokens_per_s.
     // Per layer: load_entropy router_entropy max_util cv dropped dead_experts mean_abs_logit

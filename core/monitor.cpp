@@ -4,6 +4,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+
 namespace moescope {
 
 namespace {
@@ -250,6 +254,75 @@ void Monitor::reset() {
     history_.clear();
     loss_ema_ = 0;
     loss_seen_ = 0;
+}
+
+nlohmann::json Monitor::to_json() const {
+    using nlohmann::json;
+    json warnings = json::array(), rules = json::array();
+    for (const Warning& w : history_)
+        warnings.push_back({{"id", w.id}, {"severity", severity_name(w.severity)}, {"layer", w.layer},
+                            {"first_step", w.first_step}, {"last_step", w.last_step}, {"message", w.message},
+                            {"remedy", {{"knob", w.remedy.knob}, {"value", w.remedy.value}, {"text", w.remedy.text}}},
+                            {"active", w.active}, {"cleared_step", w.cleared_step}});
+    for (const RuleState& r : states_)
+        rules.push_back({{"id", r.id}, {"layer", r.layer}, {"bad", r.bad}, {"good", r.good},
+                         {"streak_start", r.streak_start}, {"history_index", r.history_index}});
+    return {{"warnings", warnings}, {"rules", rules}, {"loss_ema", loss_ema_}, {"loss_seen", loss_seen_}};
+}
+
+namespace {
+// A whole number in [lo, hi]; get<int>() would silently truncate floats and wrap large values.
+long whole(const nlohmann::json& v, const char* key, long lo, long hi) {
+    const nlohmann::json& x = v.at(key);
+    const bool ok = x.is_number_unsigned()  ? x.get<unsigned long>() <= static_cast<unsigned long>(hi)
+                    : x.is_number_integer() ? x.get<long>() >= lo && x.get<long>() <= hi
+                                            : false;
+    if (!ok) throw DataError(std::string("monitor state: '") + key + "' must be a whole number in [" +
+                             std::to_string(lo) + ", " + std::to_string(hi) + "], got " + x.dump());
+    return x.get<long>();
+}
+constexpr long kMaxCount = 1L << 30, kMaxStep = 1L << 62;
+}  // namespace
+
+Monitor Monitor::from_json(const nlohmann::json& j) {
+    Monitor m;
+    try {
+        for (const auto& w : j.at("warnings")) {
+            Warning x;
+            x.id = w.at("id").get<std::string>();
+            const std::string sev = w.at("severity").get<std::string>();
+            if (sev == "info") x.severity = Severity::Info;
+            else if (sev == "warning") x.severity = Severity::Warning;
+            else if (sev == "critical") x.severity = Severity::Critical;
+            else throw DataError("monitor state: unknown severity '" + sev + "'");
+            x.layer = static_cast<int>(whole(w, "layer", -1, kMaxCount));
+            x.first_step = whole(w, "first_step", 0, kMaxStep);
+            x.last_step = whole(w, "last_step", 0, kMaxStep);
+            x.message = w.at("message").get<std::string>();
+            x.remedy = {w.at("remedy").at("knob").get<std::string>(), w.at("remedy").at("value").get<double>(),
+                        w.at("remedy").at("text").get<std::string>()};
+            x.active = w.at("active").get<bool>();
+            x.cleared_step = whole(w, "cleared_step", -1, kMaxStep);
+            m.history_.push_back(std::move(x));
+        }
+        for (const auto& r : j.at("rules")) {
+            RuleState st{r.at("id").get<std::string>(), static_cast<int>(whole(r, "layer", -1, kMaxCount))};
+            st.bad = static_cast<int>(whole(r, "bad", 0, kMaxCount));
+            st.good = static_cast<int>(whole(r, "good", 0, kMaxCount));
+            st.streak_start = whole(r, "streak_start", 0, kMaxStep);
+            st.history_index = static_cast<int>(whole(r, "history_index", -1, kMaxCount));
+            // observe() indexes history_ with it: a damaged file must not point outside.
+            if (st.history_index < -1 || st.history_index >= static_cast<int>(m.history_.size()))
+                throw DataError("monitor state: rule '" + st.id + "' points at warning " +
+                                std::to_string(st.history_index) + " of " + std::to_string(m.history_.size()));
+            m.states_.push_back(std::move(st));
+        }
+        m.loss_ema_ = j.at("loss_ema").get<double>();
+        m.loss_seen_ = whole(j, "loss_seen", 0, kMaxStep);
+    } catch (const nlohmann::json::exception& e) {
+        throw DataError(std::string("monitor state: ") + e.what());
+    }
+    return m;
 }
 
 }  // namespace moescope

@@ -44,6 +44,13 @@ public:
     const std::vector<Warning>& history() const { return history_; }  // every warning ever raised (cleared ones too)
     void reset();
 
+    // The whole state (rule streaks, every warning, loss EMA) as JSON, for
+    // snapshots: {"warnings":[...], "rules":[...], "loss_ema":x, "loss_seen":n}.
+    // Doubles round-trip exactly, so a resumed monitor raises at the same steps.
+    nlohmann::json to_json() const;
+    // Throws DataError naming the first bad field.
+    static Monitor from_json(const nlohmann::json& j);
+
 private:
     struct RuleState {
         std::string id;

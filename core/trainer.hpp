@@ -25,6 +25,28 @@ struct Intervention {
     std::string source;  // user | script | remedy | cli
 };
 
+// Everything that decides a run's future steps and metrics, as plain data: a
+// Trainer rebuilt from it continues bit-exactly on the CPU. core/snapshot.*
+// stores it in a file; the dataset is not stored but regenerated from config.
+struct TrainerState {
+    Config config;  // with the live knob values of the moment and the lesson script
+    // The dataset the config regenerates, checked again when a Trainer is rebuilt.
+    int d_in = 0, classes = 0;
+    long train_size = 0, test_size = 0, probe_tokens = 0;
+    uint64_t dataset_fingerprint = 0;  // hash of every sample and label: catches an edited CSV of the same size
+    std::string dataset_summary;
+    long steps = 0;
+    bool halted = false;
+    std::vector<float> params, moment1, moment2;  // flat, in ParamLayout::build(config, d_in, classes) order
+    long optimizer_steps = 0;
+    std::vector<float> selection_bias;  // L × E (moved by bias_balanced only)
+    Rng::State rng{};
+    Monitor monitor;
+    DeadExpertTracker::State dead;
+    std::vector<std::vector<int32_t>> probe_top1;  // [layer][probe token]; empty before the first probe
+    std::vector<Intervention> interventions;
+};
+
 class Trainer {
 public:
     // Builds dataset, model and optimizer. Throws ConfigError / DataError.
@@ -41,6 +63,14 @@ public:
     void request_knob(const std::string& name, const std::string& value, const std::string& source = "user");
 
     double evaluate();  // held-out accuracy of the current parameters
+
+    // The full state for a snapshot (trainer_state.cpp). Knob requests not yet
+    // applied are not part of it.
+    TrainerState export_state() const;
+    // A new trainer that continues exactly where `st` left off. Throws DataError
+    // when the state does not fit its config or the regenerated dataset differs
+    // (a CSV file changed since); nothing else is touched either way.
+    static std::unique_ptr<Trainer> from_state(const TrainerState& st);
 
     const Config& config() const { return cfg_; }
     long steps_done() const { return steps_; }

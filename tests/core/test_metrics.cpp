@@ -95,14 +95,15 @@ void TestMetrics::top2_with_empty_experts() {
 
 // Expert-choice style: E=2, T=4, k=1 but only 3 assignments, counts {2,1}.
 // load = C/(T·k) = {½,¼} (not {⅔,⅓}); utilisation {1,½};
-// entropy = (½·ln2 + ¼·ln4)/ln2 = 1.0 (normalising by ΣC would give 0.918).
+// entropy of C/ΣC = {⅔,⅓}: (⅔·ln(3/2) + ⅓·ln3)/ln2 = 0.9182958340544896, so it stays
+// in [0,1] (with load_i the entropy would be 1.0, and 1.33 for expert choice at cf 2).
 void TestMetrics::normalised_by_budget_not_by_count_sum() {
     LayerMetrics m;
     moescope::routing_balance_metrics({2, 1}, 4, 1, m);
     CHECK_NEAR(m.load[0], 0.5, 1e-15);
     CHECK_NEAR(m.load[1], 0.25, 1e-15);
     CHECK_NEAR(m.max_util, 1.0, 1e-15);
-    CHECK_NEAR(m.load_entropy, 1.0, 1e-15);
+    CHECK_NEAR(m.load_entropy, 0.9182958340544896, 1e-15);
 }
 
 void TestMetrics::single_expert_is_balanced() {
