@@ -8,6 +8,7 @@
 
 #include "metrics_history.hpp"
 #include "plot_export.hpp"
+#include "plot_style.hpp"
 #include "theme.hpp"
 
 QCPColorGradient heatmapGradient() {
@@ -58,10 +59,7 @@ LoadHeatmap::LoadHeatmap(QWidget* parent)
     plot_->yAxis->setLabel(tr("expert"));
     plot_->xAxis->setLabel(tr("step"));
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
-        axis->setTickLabelFont(theme::plot_font());
-        axis->setLabelFont(theme::plot_font());
-        axis->setTickLabelColor(theme::kInk);
-        axis->setLabelColor(theme::kInk);
+        style_axis_text(axis);
     }
     plot_->setNotAntialiasedElements(QCP::aeAll);
     installExportMenu(plot_, tr("load over time"));

@@ -7,6 +7,7 @@
 
 #include "metrics_history.hpp"
 #include "plot_export.hpp"
+#include "plot_style.hpp"
 #include "theme.hpp"
 
 LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {
@@ -48,10 +49,7 @@ LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCust
     plot_->xAxis->setLabel(tr("expert"));
     plot_->yAxis->setLabel(tr("load share"));
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
-        axis->setTickLabelFont(theme::plot_font());
-        axis->setLabelFont(theme::plot_font());
-        axis->setTickLabelColor(theme::kInk);
-        axis->setLabelColor(theme::kInk);
+        style_axis_text(axis);
     }
     plot_->legend->setVisible(true);
     plot_->legend->setFont(theme::plot_font(8));

@@ -6,6 +6,7 @@
 #include "load_heatmap.hpp"
 #include "metrics_history.hpp"
 #include "plot_export.hpp"
+#include "plot_style.hpp"
 #include "theme.hpp"
 
 SpecialisationMap::SpecialisationMap(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {
@@ -42,10 +43,7 @@ SpecialisationMap::SpecialisationMap(QWidget* parent) : QWidget(parent), plot_(n
         ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
         axis->setTicker(ticker);
         axis->setSubTicks(false);
-        axis->setTickLabelFont(theme::plot_font());
-        axis->setLabelFont(theme::plot_font());
-        axis->setTickLabelColor(theme::kInk);
-        axis->setLabelColor(theme::kInk);
+        style_axis_text(axis);
     }
     plot_->xAxis->setLabel(tr("expert (top-1)"));
     plot_->yAxis->setLabel(tr("class"));
