@@ -251,7 +251,9 @@ int cmd_train(const std::vector<std::string>& args) {
             print_event(ev);
         }
         if (tr.halted()) break;
-        if (a.snapshot_every > 0 && last.step % a.snapshot_every == 0)
+        // --snapshot-every wins over the config's autosave_every knob (which a script may change).
+        const long every_n = a.snapshot_every > 0 ? a.snapshot_every : (a.snapshot.empty() ? 0 : tr.config().autosave_every);
+        if (every_n > 0 && last.step % every_n == 0)
             save_run(a.snapshot, tr, history, a.allow_non_finite, true);
         if (live) std::cout << "\r\033[K" << progress_line(last, a.steps, last_test, tr) << std::flush;
         else if (!a.quiet && (last.step % every == 0 || last.step == a.steps))

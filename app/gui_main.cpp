@@ -1,6 +1,6 @@
-// moescope: the window. `moescope [--preset NAME | --config FILE] [--set KEY=VALUE]...
-// [--paused] [--screenshot FILE.png --steps N]` (the last pair trains N steps,
-// saves a picture of the window and quits: used for the README screenshots).
+// moescope: the window. `moescope [FILE.moesnap | FILE.json] [--preset NAME | --config FILE]
+// [--set KEY=VALUE]... [--paused] [--screenshot FILE.png --steps N]` (the last pair trains N
+// steps, saves a picture of the window and quits: used for the README screenshots).
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
@@ -14,6 +14,7 @@
 #include "error.hpp"
 #include "knobs.hpp"
 #include "main_window.hpp"
+#include "snapshot.hpp"
 #include "theme.hpp"
 #include "window_bench.hpp"
 
@@ -41,11 +42,26 @@ int main(int argc, char** argv) {
     QCommandLineOption classroom(QStringLiteral("classroom"),
                                  QStringLiteral("Classroom mode: large fonts, lesson text, advanced knobs hidden."));
     cli.addOptions({preset, config, set, paused, shot, steps, bench_window, bench_latency, classroom});
+    cli.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A snapshot (.moesnap) to continue, or a config (.json) to start."),
+                              QStringLiteral("[file]"));
     cli.process(app);
+    const QStringList files = cli.positionalArguments();
+    if (files.size() > 1) {
+        std::cerr << "moescope: error: give one file to open, not " << files.size() << "\n";
+        return 2;
+    }
+    const QString file = files.isEmpty() ? QString() : files.first();
+    const bool open_snapshot = !file.isEmpty() && !file.endsWith(QStringLiteral(".json"), Qt::CaseInsensitive);
 
     moescope::Config cfg;
     try {
-        if (cli.isSet(config)) cfg = moescope::load_config_file(cli.value(config).toStdString());
+        if (open_snapshot) {
+            // Checked here so a bad file is one clear line, not a window with an error.
+            if (cli.isSet(set) || cli.isSet(config) || cli.isSet(preset))
+                throw moescope::ConfigError("a snapshot brings its own config: use the knob panel after opening it");
+            cfg = moescope::load_snapshot(file.toStdString()).state.config;
+        } else if (!file.isEmpty() || cli.isSet(config))
+            cfg = moescope::load_config_file((file.isEmpty() ? cli.value(config) : file).toStdString());
         else {
             const QString name = cli.isSet(preset) ? cli.value(preset)
                                                    : QSettings().value(theme::kSettingsPreset, QStringLiteral("default")).toString();
@@ -87,7 +103,8 @@ int main(int argc, char** argv) {
     window.resize(1500, 940);
     window.show();
     if (cli.isSet(classroom)) window.setClassroom(true);
-    if (!cli.isSet(paused)) window.setPlaying(true);
+    if (open_snapshot) window.loadSnapshot(file);  // opens paused at the saved step
+    else if (!cli.isSet(paused)) window.setPlaying(true);
     if (cli.isSet(shot)) {
         const long target = cli.value(steps).toLong();
         const QString path = cli.value(shot);

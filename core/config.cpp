@@ -16,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-const char* const kSections[] = {"model", "train", "dataset", "monitor"};
+const char* const kSections[] = {"model", "train", "dataset", "monitor", "run"};
 
 std::string json_type(const json& v) { return v.type_name(); }
 
@@ -116,7 +116,7 @@ Config config_from_json(const json& j) {
             }
         } else {
             throw ConfigError("config key '" + key +
-                              "' is unknown (expected name, description, model, train, dataset, monitor, script)");
+                              "' is unknown (expected name, description, model, train, dataset, monitor, run, script)");
         }
     }
     if (j.contains("script")) read_script(c, j["script"]);

@@ -80,6 +80,9 @@ struct Config {
     double drop_warn = 0.05;
     double spike_factor = 3.0;
 
+    // --- run housekeeping (live; never logged as an intervention) ---
+    int autosave_every = 0;  // steps between automatic snapshots; 0 = off
+
     // Whole-config checks that no single knob range can express (k ≤ E, ...).
     // Throws ConfigError naming the keys involved.
     void validate() const;

@@ -121,6 +121,10 @@ std::vector<KnobDef> build_table() {
          "High-drop warning when more than this share of assignments is dropped."},
         {"spike_factor", "monitor", K::Live, &Config::spike_factor, 1, 1000, {}, "×", false,
          "Loss-spike warning when the loss exceeds this multiple of its running average."},
+        // run housekeeping
+        {"autosave_every", "run", K::Live, &Config::autosave_every, 0, 100000000, {}, "steps", false,
+         "Save a snapshot every this many steps (0 = off): the window autosaves next to the last saved file, "
+         "the CLI to --snapshot FILE."},
     };
 }
 

@@ -14,7 +14,7 @@ enum class KnobKind { Live, Structural };
 
 struct KnobDef {
     std::string_view name;
-    std::string_view section;  // model | train | dataset | monitor
+    std::string_view section;  // model | train | dataset | monitor | run
     KnobKind kind;
     std::variant<double Config::*, int Config::*, std::string Config::*> field;
     double min = 0, max = 0;           // numeric range, inclusive

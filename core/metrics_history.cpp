@@ -57,6 +57,17 @@ void MetricsHistory::reset(int layers, int experts) {
     ++version_;
 }
 
+MetricsHistory MetricsHistory::clone() const {
+    MetricsHistory c;
+    c.series_ = series_;
+    c.latest_ = latest_;
+    c.interventions_ = interventions_;
+    c.layers_ = layers_;
+    c.experts_ = experts_;
+    c.version_ = version_ + 1;
+    return c;
+}
+
 DecimatedSeries& MetricsHistory::at(const std::string& name, int layer, int expert) {
     return series_[{name, layer, expert}];
 }

@@ -39,6 +39,8 @@ public:
     MetricsHistory& operator=(const MetricsHistory&) = delete;
     MetricsHistory(MetricsHistory&&) = default;
     MetricsHistory& operator=(MetricsHistory&&) = default;
+    // A deep copy (branching a run); the copy finds its own append slots on its first append.
+    MetricsHistory clone() const;
 
     // Series names. Model-wide (layer -1): loss ce aux z_loss importance train_acc test_acc
     //   grad_norm router_grad_norm tokens_per_s.

@@ -20,7 +20,7 @@ std::string csv_num(double v) {
 }
 }  // namespace
 
-nlohmann::json step_metrics_json(const StepMetrics& m) {
+nlohmann::json step_metrics_json(const StepMetrics& m, bool with_class_expert) {
     nlohmann::json j = {{"step", m.step},       {"loss", num(m.loss)},          {"ce", num(m.ce)},
                         {"aux", num(m.aux)},     {"z_loss", num(m.zloss)},       {"importance_cv2", num(m.importance)},
                         {"entropy_reg", num(m.entropy_reg)}, {"train_acc", num(m.train_acc)},
@@ -39,9 +39,74 @@ nlohmann::json step_metrics_json(const StepMetrics& m) {
                           {"balance_loss", num(l.balance_loss)}, {"z_loss", num(l.z_loss)},
                           {"router_grad_norm", num(l.router_grad_norm)}, {"expert_grad_norm", num(l.expert_grad_norm)},
                           {"churn", num(l.churn)}, {"nmi", num(l.nmi)}});
+        if (with_class_expert) {
+            layers.back()["classes"] = l.classes;
+            layers.back()["class_expert"] = l.class_expert;
+        }
     }
     j["layers"] = layers;
     return j;
+}
+
+namespace {
+double real(const nlohmann::json& j, const char* key) {
+    const auto it = j.find(key);
+    if (it == j.end()) throw DataError(std::string("metrics field '") + key + "' is missing");
+    if (it->is_null()) return kNaN;
+    if (!it->is_number()) throw DataError(std::string("metrics field '") + key + "' is not a number");
+    return it->get<double>();
+}
+std::vector<double> reals(const nlohmann::json& j, const char* key, int n) {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_array() || int(it->size()) != n)
+        throw DataError(std::string("metrics field '") + key + "' must hold " + std::to_string(n) + " values");
+    std::vector<double> v;
+    for (const auto& e : *it) v.push_back(e.is_number() ? e.get<double>() : kNaN);
+    return v;
+}
+}  // namespace
+
+StepMetrics step_metrics_from_json(const nlohmann::json& j, int layers, int experts) {
+    if (!j.is_object()) throw DataError("metrics must be a JSON object");
+    StepMetrics m;
+    m.step = long(real(j, "step"));
+    m.loss = real(j, "loss"), m.ce = real(j, "ce"), m.aux = real(j, "aux"), m.zloss = real(j, "z_loss");
+    m.importance = real(j, "importance_cv2"), m.entropy_reg = real(j, "entropy_reg");
+    m.train_acc = real(j, "train_acc"), m.test_acc = real(j, "test_acc"), m.grad_norm = real(j, "grad_norm");
+    m.router_grad_norm = real(j, "router_grad_norm"), m.expert_grad_norm = real(j, "expert_grad_norm");
+    m.step_ms = real(j, "step_ms"), m.tokens_per_s = real(j, "tokens_per_s");
+    m.finite = j.value("finite", true);
+    const auto ls = j.find("layers");
+    if (ls == j.end() || !ls->is_array() || int(ls->size()) != layers)
+        throw DataError("metrics field 'layers' must hold " + std::to_string(layers) + " layers");
+    for (const auto& lj : *ls) {
+        LayerMetrics l;
+        l.load = reals(lj, "load", experts);
+        l.mean_prob = reals(lj, "mean_prob", experts);
+        l.utilization.resize(experts);
+        for (int e = 0; e < experts; ++e) l.utilization[e] = experts * l.load[e];
+        l.max_util = real(lj, "max_util"), l.cv = real(lj, "cv"), l.load_entropy = real(lj, "load_entropy");
+        l.router_entropy = real(lj, "router_entropy"), l.dropped = real(lj, "dropped");
+        const double dead = real(lj, "dead_experts");
+        l.dead_experts = std::isfinite(dead) ? int(dead) : 0;
+        l.mean_abs_logit = real(lj, "mean_abs_logit"), l.max_abs_logit = real(lj, "max_abs_logit");
+        l.balance_loss = real(lj, "balance_loss"), l.z_loss = real(lj, "z_loss");
+        l.router_grad_norm = real(lj, "router_grad_norm"), l.expert_grad_norm = real(lj, "expert_grad_norm");
+        l.churn = real(lj, "churn"), l.nmi = real(lj, "nmi");
+        if (lj.contains("class_expert")) {
+            const double classes = real(lj, "classes");
+            const auto& ce = lj["class_expert"];
+            if (!(classes >= 0 && classes <= 1e6) || !ce.is_array() || ce.size() != size_t(classes) * size_t(experts))
+                throw DataError("metrics field 'class_expert' must hold classes × experts counts");
+            l.classes = int(classes);
+            for (const auto& v : ce) {
+                if (!v.is_number_integer()) throw DataError("metrics field 'class_expert' must hold whole numbers");
+                l.class_expert.push_back(v.get<int32_t>());
+            }
+        }
+        m.layers.push_back(std::move(l));
+    }
+    return m;
 }
 
 MetricsLog::MetricsLog(const std::string& path, int experts) : path_(path), experts_(experts) {

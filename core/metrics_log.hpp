@@ -26,6 +26,10 @@ private:
 };
 
 // One step's metrics as JSON (also used by the CLI summary and the JSONL log).
-nlohmann::json step_metrics_json(const StepMetrics& m);
+// with_class_expert adds each layer's "classes" and "class_expert" matrix.
+nlohmann::json step_metrics_json(const StepMetrics& m, bool with_class_expert = false);
+// The inverse (null → NaN). Throws DataError naming the field when the JSON is
+// not one step of a model with `layers` layers and `experts` experts.
+StepMetrics step_metrics_from_json(const nlohmann::json& j, int layers, int experts);
 
 }  // namespace moescope

@@ -121,12 +121,12 @@ Model<S>::Model(const Config& cfg, int d_in, int classes, Rng& rng)
 }
 
 template <class S>
-MatMap<S> Model<S>::view(std::vector<S>& buf, int t) {
+MatMap<S> Model<S>::view(AlignedVector<S>& buf, int t) {
     const auto& ti = layout_.tensors[t];
     return MatMap<S>(buf.data() + ti.offset, ti.rows, ti.cols);
 }
 template <class S>
-CMatMap<S> Model<S>::cview(const std::vector<S>& buf, int t) const {
+CMatMap<S> Model<S>::cview(const AlignedVector<S>& buf, int t) const {
     const auto& ti = layout_.tensors[t];
     return CMatMap<S>(buf.data() + ti.offset, ti.rows, ti.cols);
 }

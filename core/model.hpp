@@ -73,7 +73,7 @@ public:
     int d_in() const { return d_in_; }
     int classes() const { return classes_; }
 
-    std::vector<S> params, grads;
+    AlignedVector<S> params, grads;
     std::vector<S> selection_bias;  // L × E, bias_balanced only; not trained by gradients
 
     MatMap<S> param(int tensor) { return view(params, tensor); }
@@ -90,8 +90,8 @@ public:
     void update_selection_bias(const Workspace<S>& ws, double rate);
 
 private:
-    MatMap<S> view(std::vector<S>& buf, int tensor);
-    CMatMap<S> cview(const std::vector<S>& buf, int tensor) const;
+    MatMap<S> view(AlignedVector<S>& buf, int tensor);
+    CMatMap<S> cview(const AlignedVector<S>& buf, int tensor) const;
     void layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool train) const;
     void layer_backward(int l, Workspace<S>& ws, const Config& knobs);
     void gates_forward(LayerCache<S>& c, S inv_tau) const;

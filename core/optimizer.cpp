@@ -10,7 +10,7 @@ constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kAdamEps = 1e-8, kMomentum = 0.9;
 
 // Fixed chunks summed in a fixed order: the result does not depend on the
 // thread count or scheduling, which keeps runs and resumes bit-exact.
-double sum_squares(const std::vector<float>& g, long begin, long end) {
+double sum_squares(const AlignedVector<float>& g, long begin, long end) {
     constexpr long kChunks = 64;
     double partial[kChunks] = {};
     const long n = end - begin, chunk = (n + kChunks - 1) / kChunks;
@@ -24,7 +24,7 @@ double sum_squares(const std::vector<float>& g, long begin, long end) {
     for (double v : partial) s += v;
     return s;
 }
-void scale(std::vector<float>& g, long begin, long end, float factor) {
+void scale(AlignedVector<float>& g, long begin, long end, float factor) {
 #pragma omp parallel for schedule(static) if (end - begin > 100000)
     for (long i = begin; i < end; ++i) g[i] *= factor;
 }
@@ -36,7 +36,7 @@ Optimizer::Optimizer(const ParamLayout& layout)
         if (t.decay) std::fill(decay_.begin() + t.offset, decay_.begin() + t.offset + t.size(), 1);
 }
 
-GradNorms Optimizer::norms(const std::vector<float>& grads) const {
+GradNorms Optimizer::norms(const AlignedVector<float>& grads) const {
     auto sq = [&](ParamGroup g) { return sum_squares(grads, layout_.group_begin[int(g)], layout_.group_end[int(g)]); };
     const double router_sq = sq(ParamGroup::Router), experts_sq = sq(ParamGroup::Experts), rest_sq = sq(ParamGroup::Rest);
     GradNorms n;
@@ -48,7 +48,7 @@ GradNorms Optimizer::norms(const std::vector<float>& grads) const {
     return n;
 }
 
-void Optimizer::clip(std::vector<float>& grads, const GradNorms& n, const Config& knobs) const {
+void Optimizer::clip(AlignedVector<float>& grads, const GradNorms& n, const Config& knobs) const {
     const long rb = layout_.group_begin[int(ParamGroup::Router)], re = layout_.group_end[int(ParamGroup::Router)];
     double router_sq = n.router * n.router;
     const double others_sq = n.experts * n.experts + n.rest * n.rest;
@@ -61,7 +61,7 @@ void Optimizer::clip(std::vector<float>& grads, const GradNorms& n, const Config
         scale(grads, 0, layout_.total, float(knobs.grad_clip / total_after));
 }
 
-void Optimizer::step(std::vector<float>& params, const std::vector<float>& grads, const Config& knobs) {
+void Optimizer::step(AlignedVector<float>& params, const AlignedVector<float>& grads, const Config& knobs) {
     ++t_;
     const bool adam = knobs.optimizer == "adamw";
     const double bc1 = 1.0 - std::pow(kBeta1, double(t_)), bc2 = 1.0 - std::pow(kBeta2, double(t_));

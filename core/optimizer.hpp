@@ -6,6 +6,7 @@
 
 #include "config.hpp"
 #include "params.hpp"
+#include "tensor.hpp"
 
 namespace moescope {
 
@@ -18,11 +19,11 @@ public:
     explicit Optimizer(const ParamLayout& layout);
 
     // Gradient norms per group; total is not finite exactly when some gradient is not.
-    GradNorms norms(const std::vector<float>& grads) const;
+    GradNorms norms(const AlignedVector<float>& grads) const;
     // Clips `grads` in place (router clip, then global clip) given their norms before clipping.
-    void clip(std::vector<float>& grads, const GradNorms& norms, const Config& knobs) const;
+    void clip(AlignedVector<float>& grads, const GradNorms& norms, const Config& knobs) const;
     // One update of `params` from `grads` (already clipped).
-    void step(std::vector<float>& params, const std::vector<float>& grads, const Config& knobs);
+    void step(AlignedVector<float>& params, const AlignedVector<float>& grads, const Config& knobs);
 
     long steps() const { return t_; }
     // Moments are exposed for snapshots: m and v (AdamW) or the momentum buffer in m (SGD).

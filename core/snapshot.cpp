@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "metrics_log.hpp"
 #include "params.hpp"
 
 namespace moescope {
@@ -151,7 +152,7 @@ std::string fingerprint_text(uint64_t h) {
     return buf;
 }
 
-json metadata(const TrainerState& st) {
+json metadata(const TrainerState& st, const MetricsHistory* history) {
     json monitor = st.monitor.to_json();
     const json warnings = monitor["warnings"];
     monitor.erase("warnings");
@@ -165,7 +166,7 @@ json metadata(const TrainerState& st) {
     const json rng = {{"s", st.rng.s}, {"has_spare", st.rng.has_spare}, {"spare", st.rng.spare}};
     const json trainer = {{"halted", st.halted}, {"optimizer_steps", st.optimizer_steps}, {"dead_seen", st.dead.seen}};
     // safetensors allows only strings here, so structured values are JSON text.
-    return {{"format", kSnapshotFormat},
+    json meta = {{"format", kSnapshotFormat},
             {"version", std::to_string(kSnapshotVersion)},
             {"step", std::to_string(st.steps)},
             {"config", config_to_json(st.config).dump()},
@@ -175,6 +176,10 @@ json metadata(const TrainerState& st) {
             {"interventions", interventions.dump()},
             {"warnings", warnings.dump()},
             {"monitor", monitor.dump()}};
+    // The newest step in full, so a loaded run's histogram and maps show it before any new step.
+    if (history && history->latest().layers.size() == size_t(st.config.layers))
+        meta["latest"] = step_metrics_json(history->latest(), true).dump();
+    return meta;
 }
 
 void write_atomically(const std::string& path, std::initializer_list<std::string_view> parts) {
@@ -245,7 +250,7 @@ void save_snapshot(const std::string& path, const TrainerState& st, const Metric
             copy_run(series.x().data(), out, series.size());
             copy_run(series.y().data(), out + series.size() * sizeof(double), series.size());
         }
-    header["__metadata__"] = metadata(st);
+    header["__metadata__"] = metadata(st, history);
     std::string text = header.dump();
     text.resize((text.size() + 7) / 8 * 8, ' ');  // tensors start 8-byte aligned, as safetensors writes them
     char length[8];
@@ -517,6 +522,15 @@ Snapshot Reader::read() {
     snap.history.add_interventions(st.interventions);
     for (const auto& [name, raw] : tensors_)
         if (name.rfind("history/", 0) == 0) read_history(snap, name, raw);
+    if (header_["__metadata__"].contains("latest")) {
+        try {
+            snap.history.restore_latest(step_metrics_from_json(meta("latest"), c.layers, c.experts));
+        } catch (const DataError& e) {
+            fail(std::string("metadata 'latest': ") + e.what());
+        } catch (const json::exception& e) {
+            fail(std::string("metadata 'latest': ") + e.what());
+        }
+    }
     snap.file_bytes = bytes_.size();
     snap.tensor_count = tensors_.size();
     return snap;

@@ -34,6 +34,9 @@
 //                  message, remedy: {knob, value, text}, active, cleared_step}]
 //   monitor        {rules: [{id, layer, bad, good, streak_start, history_index}],
 //                  loss_ema, loss_seen}
+//   latest         optional: the newest step's metrics as in the JSONL log, plus each
+//                  layer's classes and class_expert counts (what the histogram and the
+//                  specialisation map show before the resumed run takes a step)
 #include <cstddef>
 #include <string>
 

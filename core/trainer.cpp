@@ -46,7 +46,8 @@ void Trainer::apply_knob(const std::string& name, const std::string& value, cons
     const std::string old = k.get_text(cfg_);
     k.set_text(cfg_, value);
     const std::string now = k.get_text(cfg_);
-    if (now != old) interventions_.push_back({steps_, std::string(k.name), old, now, source});
+    // Housekeeping (autosave) changes nothing about the training: no marker for it.
+    if (now != old && k.section != "run") interventions_.push_back({steps_, std::string(k.name), old, now, source});
     if (k.name == "dead_window") dead_.set_window(cfg_.dead_window);
 }
 

@@ -44,7 +44,7 @@ TrainerState Trainer::export_state() const {
     st.dataset_summary = data_->summary;
     st.steps = steps_;
     st.halted = halted_;
-    st.params = model_->params;
+    st.params.assign(model_->params.begin(), model_->params.end());
     st.moment1 = optimizer_->first_moment();
     st.moment2 = optimizer_->second_moment();
     st.optimizer_steps = optimizer_->steps();
@@ -77,7 +77,7 @@ std::unique_ptr<Trainer> Trainer::from_state(const TrainerState& st) {
             "dead-expert window");
     require(st.steps >= 0 && st.optimizer_steps >= 0, "step counts");
 
-    tr->model_->params = st.params;
+    tr->model_->params.assign(st.params.begin(), st.params.end());
     tr->model_->selection_bias = st.selection_bias;
     tr->optimizer_->first_moment() = st.moment1;
     tr->optimizer_->second_moment() = st.moment2;

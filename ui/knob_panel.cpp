@@ -26,6 +26,7 @@ constexpr SectionTitle kSectionTitles[] = {
     {"monitor", "Monitor thresholds (live)"},
     {"model", "Model (structural)"},
     {"dataset", "Dataset (structural)"},
+    {"run", "Run (live)"},
 };
 
 // The knobs the classroom mode keeps: the ones collapse lessons turn.
@@ -37,7 +38,7 @@ bool is_basic(std::string_view name) {
 }
 
 bool is_advanced_section(const QString& section) {
-    return section == QLatin1String("monitor") || section == QLatin1String("dataset");
+    return section == QLatin1String("monitor") || section == QLatin1String("dataset") || section == QLatin1String("run");
 }
 
 }  // namespace

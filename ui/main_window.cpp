@@ -22,6 +22,8 @@
 #include "knobs.hpp"
 #include "load_heatmap.hpp"
 #include "load_histogram.hpp"
+#include "region_map.hpp"
+#include "plot_style.hpp"
 #include "specialisation_map.hpp"
 #include "theme.hpp"
 #include "time_plot.hpp"
@@ -52,6 +54,7 @@ MainWindow::MainWindow(const Config& initial, QWidget* parent)
     setWindowTitle(QStringLiteral("moescope"));
     setWindowIcon(QIcon(QStringLiteral(":/moescope.svg")));
     setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
+    setAcceptDrops(true);  // drop a .moesnap to open it, a .json config to start it
 
     worker_ = new TrainingWorker;
     worker_->moveToThread(&thread_);
@@ -64,9 +67,21 @@ MainWindow::MainWindow(const Config& initial, QWidget* parent)
     connect(worker_, &TrainingWorker::failed, this, &MainWindow::onFailed);
     connect(worker_, &TrainingWorker::knobRejected, this,
             [this](const QString&, const QString& msg) { statusBar()->showMessage(msg, 8000); });
+    connect(worker_, &TrainingWorker::runResumed, this, &MainWindow::onRunResumed);
+    connect(worker_, &TrainingWorker::resumeFailed, this, [this](const QString& msg) {
+        pending_load_.reset();
+        showError(tr("Cannot continue the saved run"), msg);
+        emit loadFailed(msg);
+    });
+    connect(worker_, &TrainingWorker::stateReady, this, &MainWindow::onStateReady);
+    connect(worker_, &TrainingWorker::branched, this, &MainWindow::onBranched);
+    connect(worker_, &TrainingWorker::branchFailed, this,
+            [this](const QString& msg) { showError(tr("Cannot branch the run"), msg); });
+    connect(worker_, &TrainingWorker::unbranched, this, &MainWindow::onUnbranched);
     thread_.setObjectName(QStringLiteral("moescope-training"));
     thread_.start();
 
+    buildMenus();
     buildToolbar();
     buildPlots();
     buildDocks();
@@ -100,6 +115,16 @@ void MainWindow::buildToolbar() {
     QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), QStringLiteral("Reset"));
     reset->setToolTip(QStringLiteral("Start a new run with the current settings (Ctrl+R)"));
     connect(reset, &QAction::triggered, this, &MainWindow::resetRun);
+    QAction* save = bar->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), QStringLiteral("Save"));
+    save->setToolTip(QStringLiteral("Save a snapshot of the run: weights, optimizer, history, warnings (Ctrl+S)"));
+    connect(save, &QAction::triggered, this, [this] { run_file_.isEmpty() ? saveAsDialog() : (void)saveSnapshot(run_file_); });
+    bar->addAction(branch_action_);
+    target_box_ = new QComboBox;
+    target_box_->addItems({QStringLiteral("knobs → main run"), QStringLiteral("knobs → branch")});
+    target_box_->setToolTip(QStringLiteral("Which of the two runs the knobs change and the expert plots show"));
+    connect(target_box_, &QComboBox::currentIndexChanged, this, &MainWindow::setKnobTarget);
+    target_box_action_ = bar->addWidget(target_box_);
+    target_box_action_->setVisible(false);
     classroom_action_ = bar->addAction(QStringLiteral("Classroom"));
     classroom_action_->setCheckable(true);
     classroom_action_->setToolTip(QStringLiteral("Large fonts, advanced knobs hidden, lesson text shown, full screen (Ctrl+L)"));
@@ -212,6 +237,17 @@ void MainWindow::buildDocks() {
     addDockWidget(Qt::RightDockWidgetArea, lesson_dock_);
     lesson_dock_->hide();
 
+    // Expert regions: shown by itself when a run's dataset is 2-D; grids are computed only while visible.
+    regions_ = new RegionMap;
+    regions_->setMinimumSize(320, 300);
+    regions_dock_ = new QDockWidget(QStringLiteral("Expert regions"), this);
+    regions_dock_->setObjectName(QStringLiteral("regions_dock"));
+    regions_dock_->setWidget(regions_);
+    addDockWidget(Qt::RightDockWidgetArea, regions_dock_);
+    regions_dock_->hide();
+    connect(regions_dock_, &QDockWidget::visibilityChanged, this,
+            [this](bool visible) { worker_->setRegionsWanted(visible, knobTarget()); });
+
     connect(warnings_, &WarningsPanel::remedyRequested, this, [this](const QString& knob, double value) {
         applyKnob(knob, QString::number(value, 'g', 12), QStringLiteral("remedy"));
     });
@@ -231,6 +267,8 @@ void MainWindow::buildShortcuts() {
 }
 
 void MainWindow::startRun(const Config& cfg) {
+    dropBranch();
+    pending_load_.reset();
     config_ = cfg;
     pending_config_ = cfg;
     history_.reset(cfg.layers, cfg.experts);
@@ -268,7 +306,10 @@ void MainWindow::selectPreset(const QString& name) {
 }
 
 void MainWindow::applyKnob(const QString& name, const QString& value, const QString& source) {
-    emit knobRequested(name, value, source);
+    if (knobTarget() == TrainingWorker::Branch)
+        QMetaObject::invokeMethod(worker_, [w = worker_, name, value, source] { w->setBranchKnob(name, value, source); });
+    else
+        emit knobRequested(name, value, source);
 }
 
 void MainWindow::setClassroom(bool on) {
@@ -279,6 +320,8 @@ void MainWindow::setClassroom(bool on) {
     QApplication::setFont(f);
     knobs_->setAdvancedVisible(!on);
     lesson_->setLarge(on);
+    // Plot text sized for the back row of a lecture hall.
+    for (QCustomPlot* plot : findChildren<QCustomPlot*>()) scale_plot_fonts(plot, on ? 1.6 : 1.0);
     if (on) lesson_dock_->show();
     on ? showFullScreen() : showNormal();
 }
@@ -295,8 +338,16 @@ void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
 }
 
 void MainWindow::onRunStarted(const Config& cfg, int layers, int experts, const QString& summary) {
-    config_ = cfg;
     history_.reset(layers, experts);
+    setRunFile(QString());
+    adoptRun(cfg, layers, experts, summary);
+}
+
+void MainWindow::adoptRun(const Config& cfg, int layers, int experts, const QString& summary) {
+    config_ = cfg;
+    pending_config_ = cfg;
+    knobs_->setConfig(cfg);
+    attachHistories();
     {
         const QSignalBlocker block(layer_box_);
         layer_box_->clear();
@@ -320,10 +371,28 @@ void MainWindow::onFrame(const MetricsFrame& frame) {
     if (!frame.interventions.empty()) {
         history_.add_interventions(frame.interventions);
         for (const auto& iv : frame.interventions) knob(iv.knob).set_text(config_, iv.new_value);
-        knobs_->setConfig(config_);
+    }
+    if (branch_history_ && frame.has_branch) {
+        for (const auto& m : frame.branch_steps) branch_history_->append(m);
+        if (!frame.branch_interventions.empty()) {
+            branch_history_->add_interventions(frame.branch_interventions);
+            for (const auto& iv : frame.branch_interventions) knob(iv.knob).set_text(branch_config_, iv.new_value);
+            updateOverlays();  // the legend names the branch by its changes
+        }
+    }
+    if (!frame.interventions.empty() || !frame.branch_interventions.empty())
+        knobs_->setConfig(knobTarget() == TrainingWorker::Branch ? branch_config_ : config_);
+    if (frame.region_points) {
+        regions_->setPoints(frame.region_points->x, frame.region_points->y, frame.region_points->classes);
+        regions_dock_->show();
+    }
+    if (frame.region) regions_->setGrid(*frame.region);
+    if (frame.region_unsupported && regions_dock_->isVisible()) {
+        regions_->clear();
+        regions_dock_->hide();
     }
     steps_done_ = frame.steps_done;
-    warnings_->setWarnings(frame.active);
+    warnings_->setWarnings(knobTarget() == TrainingWorker::Branch ? frame.branch_active : frame.active);
     if (frame.halted && playing_) setPlaying(false);
     updateStatus(frame);
 }
@@ -354,6 +423,7 @@ void MainWindow::setLayer(int layer) {
     histogram_->setLayer(layer);
     heatmap_->setLayer(layer);
     specialisation_->setLayer(layer);
+    regions_->setLayer(layer);
     for (TimePlot* p : time_plots_) p->setLayer(layer);
     plotted_version_ = 0;
 }
@@ -362,7 +432,8 @@ void MainWindow::refreshPlots() {
     if (history_.version() == plotted_version_) return;
     plotted_version_ = history_.version();
     // The previous frame's cost: rebuilding the plots' data, then painting them (queued replots).
-    std::vector<QCustomPlot*> plots = {histogram_->customPlot(), heatmap_->customPlot(), specialisation_->customPlot()};
+    std::vector<QCustomPlot*> plots = {histogram_->customPlot(), heatmap_->customPlot(), specialisation_->customPlot(),
+                                       regions_->customPlot()};
     for (TimePlot* p : time_plots_) plots.push_back(p->customPlot());
     double frame_ms = last_refresh_ms_;
     for (QCustomPlot* p : plots) frame_ms += p->replotTime();
@@ -375,6 +446,7 @@ void MainWindow::refreshPlots() {
     histogram_->refresh();
     heatmap_->refresh();
     specialisation_->refresh();
+    regions_->refresh();
     for (TimePlot* p : time_plots_) p->refresh();
     last_refresh_ms_ = double(t.nsecsElapsed()) / 1e6;
 }

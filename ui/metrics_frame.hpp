@@ -4,12 +4,23 @@
 // queued signal at most ~30 times a second whatever the step rate.
 #include <QMetaType>
 #include <QString>
+#include <memory>
 #include <vector>
+
+#include <Eigen/Core>
 
 #include "config.hpp"
 #include "metrics.hpp"
 #include "monitor.hpp"
+#include "region_grid.hpp"
 #include "trainer.hpp"
+
+// The training points of a 2-D dataset, sent once per run for the expert-region map.
+struct RegionPoints {
+    Eigen::MatrixXf x;  // 2 × N
+    std::vector<int32_t> y;
+    int classes = 0;
+};
 
 struct MetricsFrame {
     std::vector<moescope::StepMetrics> steps;               // in order; may be empty (state change only)
@@ -21,6 +32,18 @@ struct MetricsFrame {
     double elapsed_s = 0;     // training time of this run (paused time excluded)
     bool running = false;
     bool halted = false;      // stopped by the non-finite guard
+
+    // Branch and compare: the second run's news (its steps match `steps` one for one).
+    bool has_branch = false;
+    std::vector<moescope::StepMetrics> branch_steps;
+    std::vector<moescope::Intervention> branch_interventions;
+    std::vector<moescope::Warning> branch_active;
+    bool branch_halted = false;
+
+    // Expert regions (2-D datasets, while the map is shown): a new grid at most ~4 times a second.
+    std::shared_ptr<const moescope::RegionGrid> region;
+    std::shared_ptr<const RegionPoints> region_points;  // first frame of a run
+    bool region_unsupported = false;                    // the run's dataset is not 2-D
 };
 Q_DECLARE_METATYPE(MetricsFrame)
 Q_DECLARE_METATYPE(moescope::Config)

@@ -35,6 +35,13 @@ inline const QColor kCritical{200, 30, 30};
 // Colour of an expert bar by utilisation (1 = fair share).
 QColor utilization_color(double utilization);
 
+// Expert identity on maps (expert regions): light tints, kExpertColors of them
+// distinct, then repeating, so data points in class colours stay readable on top.
+inline constexpr int kExpertColors = 64;
+QColor expert_color(int expert);
+// Data points by class: the saturated series colours above, cycling after seven.
+QColor class_color(int cls);
+
 inline QFont plot_font(int point_size = 9) {
     QFont f;
     f.setPointSize(point_size);

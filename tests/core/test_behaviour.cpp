@@ -144,7 +144,7 @@ void TestBehaviour::non_finite_step_is_refused() {
     // Plant a weight so large that the logits overflow to inf: the loss becomes non-finite.
     auto& model = tr.mutable_model();
     model.param(model.layout().W_out)(0, 0) = 3e38f;
-    const std::vector<float> before = model.params;
+    const auto before = model.params;
     const StepMetrics& m = tr.step();
     QVERIFY(!m.finite);
     QVERIFY(tr.halted());

@@ -80,7 +80,7 @@ private slots:
         const Config defaults;
         for (const auto& k : knob_table()) {
             const std::string name(k.name);
-            QVERIFY2(k.section == "model" || k.section == "train" || k.section == "dataset" || k.section == "monitor",
+            QVERIFY2(k.section == "model" || k.section == "train" || k.section == "dataset" || k.section == "monitor" || k.section == "run",
                      name.c_str());
             if (!k.choices.empty()) {
                 QVERIFY2(k.is_text(), name.c_str());

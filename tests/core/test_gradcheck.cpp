@@ -280,7 +280,7 @@ void TestGradcheck::whole_model() {
     model.sample_noise(ws, cfg, rng, true);
     model.forward(ws, cfg, true);
     model.backward(ws, cfg);
-    const std::vector<double> analytic = model.grads;
+    const auto analytic = model.grads;
     auto loss = [&] { return double(model.forward(ws, cfg, true)); };
 
     double worst = 0;

@@ -212,17 +212,18 @@ private slots:
         c.weight_decay = 0.1;
         const ParamLayout layout = ParamLayout::build(c, c.d_in, c.classes);
         const long n = layout.total;
-        std::vector<float> params = uniform(n, -1.f, 1.f, 6);
+        const std::vector<float> init = uniform(n, -1.f, 1.f, 6);
+        AlignedVector<float> params(init.begin(), init.end());
         std::vector<uint8_t> decay(n, 0);
         for (const auto& t : layout.tensors)
             if (t.decay) std::fill(decay.begin() + t.offset, decay.begin() + t.offset + t.size(), 1);
 
-        DeviceBuffer<float> dP(params), dG(n), dM(std::vector<float>(n, 0.f)), dV(std::vector<float>(n, 0.f));
+        DeviceBuffer<float> dP(init), dG(n), dM(std::vector<float>(n, 0.f)), dV(std::vector<float>(n, 0.f));
         DeviceBuffer<uint8_t> dDecay(decay);
         Optimizer opt(layout);
         for (long t = 1; t <= 3; ++t) {
             const std::vector<float> grads = uniform(n, -0.5f, 0.5f, 10 + unsigned(t));
-            opt.step(params, grads, c);
+            opt.step(params, AlignedVector<float>(grads.begin(), grads.end()), c);
             dG.upload(grads.data(), grads.size());
             for (int g = 0; g < kParamGroups; ++g) {
                 const long b = layout.group_begin[g], e = layout.group_end[g];
@@ -234,7 +235,7 @@ private slots:
                                      e - b, s);
             }
         }
-        QVERIFY_CLOSE(elementwise_error(dP.to_host(), params), "AdamW parameters");
+        QVERIFY_CLOSE(elementwise_error(dP.to_host(), params.data(), params.size()), "AdamW parameters");
         QVERIFY_CLOSE(elementwise_error(dM.to_host(), opt.first_moment()), "AdamW first moment");
         QVERIFY_CLOSE(elementwise_error(dV.to_host(), opt.second_moment()), "AdamW second moment");
     }

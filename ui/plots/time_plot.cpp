@@ -115,15 +115,59 @@ void TimePlot::setAxisLabels(const QString& left, const QString& right) {
 
 int TimePlot::graphCount() const { return plot_->graphCount(); }
 
+void TimePlot::setOverlays(std::vector<PlotOverlay> overlays) {
+    for (auto& graphs : overlay_graphs_)
+        for (QCPGraph* g : graphs) plot_->removeGraph(g);
+    for (QCPGraph* g : overlay_keys_) plot_->removeGraph(g);
+    for (QCPAbstractItem* item : overlay_markers_) plot_->removeItem(item);
+    overlay_graphs_.clear();
+    overlay_keys_.clear();
+    overlay_markers_.clear();
+    overlay_marker_count_ = 0;
+    overlays_ = std::move(overlays);
+    overlay_versions_.assign(overlays_.size(), 0);
+    for (const PlotOverlay& o : overlays_) {
+        std::vector<QCPGraph*> graphs;
+        for (const CurveSpec& c : curves_) {
+            QCPGraph* g = plot_->addGraph(plot_->xAxis, c.right_axis ? plot_->yAxis2 : plot_->yAxis);
+            g->setPen(QPen(c.color, 1.0, c.scatter ? Qt::SolidLine : o.style));
+            if (c.scatter) {
+                g->setLineStyle(QCPGraph::lsNone);
+                g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, c.color, 6));
+            }
+            g->removeFromLegend();
+            graphs.push_back(g);
+        }
+        overlay_graphs_.push_back(std::move(graphs));
+        QCPGraph* key = plot_->addGraph();
+        key->setName(o.name);
+        key->setPen(QPen(theme::kInk, 1.0, o.style));
+        overlay_keys_.push_back(key);
+    }
+    dirty_ = true;
+    refresh();
+}
+
+int TimePlot::overlayPointCount(int o, int curve) const {
+    return overlay_graphs_.at(size_t(o)).at(size_t(curve))->dataCount();
+}
+
+bool TimePlot::overlaysChanged() const {
+    for (size_t o = 0; o < overlays_.size(); ++o)
+        if (overlays_[o].history && overlays_[o].history->version() != overlay_versions_[o]) return true;
+    return false;
+}
+
 void TimePlot::refresh() {
     if (!history_) return;
-    const bool data_changed = dirty_ || history_->version() != built_version_;
+    const bool data_changed = dirty_ || history_->version() != built_version_ || overlaysChanged();
     const bool markers_changed = int(history_->interventions().size()) != marker_count_;
     if (!data_changed && !markers_changed) return;
     QElapsedTimer timer;
     timer.start();
     if (data_changed) rebuildData();
     if (markers_changed) rebuildMarkers();
+    if (data_changed) rebuildOverlayMarkers();
     fitRanges();
     pending_rebuild_ms_ = double(timer.nsecsElapsed()) * 1e-6;
     plot_->replot(QCustomPlot::rpQueuedReplot);
@@ -157,28 +201,78 @@ void TimePlot::keep_envelope(QVector<QCPGraphData>& points) {
     points.resize(out);
 }
 
+void TimePlot::fillGraph(QCPGraph* graph, const MetricsHistory& history, const CurveSpec& c,
+                         QVector<QCPGraphData>& points) {
+    const DecimatedSeries* s = history.series(c.series, c.per_layer ? layer_ : -1);
+    points.resize(s ? int(s->size()) : 0);
+    if (s) {
+        const std::vector<double>& x = s->x();
+        const std::vector<double>& y = s->y();
+        // EMA: ŷ_i = α·ŷ_{i-1} + (1−α)·y_i, seeded with the first point
+        double smooth = y.empty() ? 0.0 : y.front();
+        for (size_t j = 0; j < x.size(); ++j) {
+            smooth = alpha_ * smooth + (1.0 - alpha_) * y[j];
+            points[int(j)] = QCPGraphData(x[j], smooth);
+        }
+        keep_envelope(points);
+    }
+    graph->data()->set(points, true);
+}
+
 void TimePlot::rebuildData() {
     QVector<QCPGraphData> points;
-    for (size_t i = 0; i < curves_.size(); ++i) {
-        const CurveSpec& c = curves_[i];
-        const DecimatedSeries* s = history_->series(c.series, c.per_layer ? layer_ : -1);
-        points.resize(s ? int(s->size()) : 0);
-        if (s) {
-            const std::vector<double>& x = s->x();
-            const std::vector<double>& y = s->y();
-            // EMA: ŷ_i = α·ŷ_{i-1} + (1−α)·y_i, seeded with the first point
-            double smooth = y.empty() ? 0.0 : y.front();
-            for (size_t j = 0; j < x.size(); ++j) {
-                smooth = alpha_ * smooth + (1.0 - alpha_) * y[j];
-                points[int(j)] = QCPGraphData(x[j], smooth);
-            }
-            keep_envelope(points);
-        }
-        graphs_[i]->data()->set(points, true);
+    for (size_t i = 0; i < curves_.size(); ++i) fillGraph(graphs_[i], *history_, curves_[i], points);
+    for (size_t o = 0; o < overlays_.size(); ++o) {
+        if (!overlays_[o].history) continue;
+        for (size_t i = 0; i < curves_.size(); ++i) fillGraph(overlay_graphs_[o][i], *overlays_[o].history, curves_[i], points);
+        overlay_versions_[o] = overlays_[o].history->version();
     }
     built_version_ = history_->version();
     dirty_ = false;
     ++rebuilds_;
+}
+
+void TimePlot::addMarker(std::vector<QCPAbstractItem*>& into, double x, const QString& text, Qt::PenStyle style) {
+    auto* line = new QCPItemStraightLine(plot_);
+    line->setPen(QPen(theme::kMarker, 1.0, style));
+    line->point1->setCoords(x, 0.0);
+    line->point2->setCoords(x, 1.0);
+
+    auto* label = new QCPItemText(plot_);
+    label->position->setTypeX(QCPItemPosition::ptPlotCoords);
+    label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    label->position->setCoords(x, 0.03);
+    // Rotated to read upwards along the line, starting near the top, right of it.
+    label->setRotation(-90);
+    label->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
+    label->setPadding(QMargins(2, 2, 2, 2));
+    label->setFont(theme::plot_font(7));
+    label->setColor(theme::kMarker);
+    label->setText(text);
+    into.push_back(line);
+    into.push_back(label);
+}
+
+static QString intervention_text(const moescope::Intervention& iv) {
+    return QString::fromStdString(iv.knob + " " + iv.old_value) + QString::fromUtf8(" \u2192 ") +
+           QString::fromStdString(iv.new_value);
+}
+
+// Overlay markers are few: rebuilt whole whenever an overlay's data changes.
+void TimePlot::rebuildOverlayMarkers() {
+    size_t count = 0;
+    for (const PlotOverlay& o : overlays_) count += o.history ? o.history->interventions().size() + 1 : 0;
+    if (count == overlay_marker_count_) return;
+    for (QCPAbstractItem* item : overlay_markers_) plot_->removeItem(item);
+    overlay_markers_.clear();
+    for (const PlotOverlay& o : overlays_) {
+        if (!o.history) continue;
+        if (o.fork_step >= 0) addMarker(overlay_markers_, o.fork_step, o.tag + tr(" starts"), o.style);
+        for (const moescope::Intervention& iv : o.history->interventions())
+            if (double(iv.step) >= o.fork_step)  // a branch shares the main run's earlier changes
+                addMarker(overlay_markers_, double(iv.step), o.tag + ": " + intervention_text(iv), o.style);
+    }
+    overlay_marker_count_ = count;
 }
 
 void TimePlot::rebuildMarkers() {
@@ -188,30 +282,8 @@ void TimePlot::rebuildMarkers() {
         markers_.clear();
         marker_count_ = 0;
     }
-    const QPen pen(theme::kMarker, 1.0, Qt::DashLine);
-    for (size_t i = size_t(marker_count_); i < interventions.size(); ++i) {
-        const moescope::Intervention& iv = interventions[i];
-        const double x = double(iv.step);
-        auto* line = new QCPItemStraightLine(plot_);
-        line->setPen(pen);
-        line->point1->setCoords(x, 0.0);
-        line->point2->setCoords(x, 1.0);
-
-        auto* label = new QCPItemText(plot_);
-        label->position->setTypeX(QCPItemPosition::ptPlotCoords);
-        label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
-        label->position->setCoords(x, 0.03);
-        // Rotated to read upwards along the line, starting near the top, right of it.
-        label->setRotation(-90);
-        label->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
-        label->setPadding(QMargins(2, 2, 2, 2));
-        label->setFont(theme::plot_font(7));
-        label->setColor(theme::kMarker);
-        label->setText(QString::fromStdString(iv.knob + " " + iv.old_value) + QString::fromUtf8(" \u2192 ") +
-                       QString::fromStdString(iv.new_value));
-        markers_.push_back(line);
-        markers_.push_back(label);
-    }
+    for (size_t i = size_t(marker_count_); i < interventions.size(); ++i)
+        addMarker(markers_, double(interventions[i].step), intervention_text(interventions[i]), Qt::DashLine);
     marker_count_ = int(interventions.size());
 }
 
@@ -225,9 +297,9 @@ void TimePlot::fitRanges() {
     if (!user_view_) {
         bool any = false;
         QCPRange keys;
-        for (QCPGraph* g : graphs_) {
+        for (int i = 0; i < plot_->graphCount(); ++i) {
             bool found = false;
-            const QCPRange r = g->getKeyRange(found);
+            const QCPRange r = plot_->graph(i)->getKeyRange(found);
             if (!found) continue;
             keys = any ? QCPRange(std::min(keys.lower, r.lower), std::max(keys.upper, r.upper)) : r;
             any = true;
@@ -238,7 +310,8 @@ void TimePlot::fitRanges() {
     auto fit = [&](QCPAxis* axis) {
         bool any = false;
         QCPRange values;
-        for (QCPGraph* g : graphs_) {
+        for (int i = 0; i < plot_->graphCount(); ++i) {
+            QCPGraph* g = plot_->graph(i);
             if (g->valueAxis() != axis) continue;
             bool found = false;
             const QCPRange r = g->getValueRange(found, QCP::sdBoth, plot_->xAxis->range());

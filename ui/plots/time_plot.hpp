@@ -27,6 +27,17 @@ struct CurveSpec {
     bool scatter = false;    // markers, no line: for sparse series such as test_acc
 };
 
+// Another run drawn over this plot's curves: a ghost loaded from a snapshot,
+// or the branch of a branch-and-compare. Each of its curves takes the colour of
+// the curve it mirrors, in this pen style; the legend gets one entry naming it.
+struct PlotOverlay {
+    QString name;                        // legend text, e.g. "ghost: run.moesnap"
+    QString tag;                         // short prefix for its knob-change markers, e.g. "branch"
+    const MetricsHistory* history = nullptr;
+    Qt::PenStyle style = Qt::DashLine;
+    double fork_step = -1;               // ≥ 0: a marker where it left the main run
+};
+
 class TimePlot : public QWidget {
     Q_OBJECT
 public:
@@ -34,6 +45,11 @@ public:
     TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget* parent = nullptr);
 
     void setHistory(const MetricsHistory* history);
+    // Replaces the overlaid runs (empty: none). The histories must outlive the plot's use of them.
+    void setOverlays(std::vector<PlotOverlay> overlays);
+    int overlayCount() const { return int(overlays_.size()); }
+    // Points drawn for overlay `o`'s copy of curve `curve` (tests).
+    int overlayPointCount(int o, int curve) const;
     void setLayer(int layer);
     void setSmoothing(double alpha);  // EMA weight of the past: 0 = raw … 0.99
     void setYRange(double lo, double hi);       // fixed left axis; default: fit the data
@@ -57,8 +73,12 @@ public:
 
 private:
     static void keep_envelope(QVector<QCPGraphData>& points);
+    void fillGraph(QCPGraph* graph, const MetricsHistory& history, const CurveSpec& curve, QVector<QCPGraphData>& buf);
     void rebuildData();
     void rebuildMarkers();
+    void rebuildOverlayMarkers();
+    void addMarker(std::vector<QCPAbstractItem*>& into, double step, const QString& text, Qt::PenStyle style);
+    bool overlaysChanged() const;
     void fitRanges();
     void setXRangeQuietly(double lo, double hi);
     void onAfterReplot();
@@ -68,6 +88,12 @@ private:
     std::vector<CurveSpec> curves_;
     std::vector<QCPGraph*> graphs_;
     std::vector<QCPAbstractItem*> markers_;  // line + label per intervention
+    std::vector<PlotOverlay> overlays_;
+    std::vector<std::vector<QCPGraph*>> overlay_graphs_;  // [overlay][curve]
+    std::vector<QCPGraph*> overlay_keys_;                 // one empty graph per overlay: its legend entry
+    std::vector<unsigned long> overlay_versions_;         // history versions drawn
+    std::vector<QCPAbstractItem*> overlay_markers_;
+    size_t overlay_marker_count_ = 0;                     // overlay interventions drawn
     int marker_count_ = 0;                   // interventions drawn
     const MetricsHistory* history_ = nullptr;
     int layer_ = 0;
