@@ -49,7 +49,12 @@ configure_and_build() {
   else
     cuda_arg="-DMOESCOPE_CUDA=OFF"
   fi
+  # MOESCOPE_ARCH=portable|native|x86-64-v3|... in the environment picks the CPU
+  # target; unset, the build keeps what its cache says (default auto: x86-64-v3
+  # where this CPU has it).
+  local arch_arg=()
+  [[ -n "${MOESCOPE_ARCH:-}" ]] && arch_arg=("-DMOESCOPE_ARCH=$MOESCOPE_ARCH")
   say "building (Release) in ${dir#"$MOESCOPE_ROOT"/}/"
-  cmake -S "$MOESCOPE_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$cuda_arg" "$@"
+  cmake -S "$MOESCOPE_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$cuda_arg" "${arch_arg[@]}" "$@"
   cmake --build "$dir" -j "${MOESCOPE_JOBS:-2}"
 }

@@ -4,6 +4,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <string>
 
 #include "knobs.hpp"
 #include "trainer.hpp"
@@ -12,16 +13,29 @@ using namespace moescope;
 
 namespace {
 
+// The preset, with its seed replaced by MOESCOPE_TEST_SEED when that is set: the
+// thresholds below were checked over seeds 1–6 in portable and x86-64-v3 builds
+// (for s in 1 2 3 4 5 6; do MOESCOPE_TEST_SEED=$s ./core_test_...; done).
+Config test_preset(const std::string& name) {
+    Config c = load_preset(name);
+    bool ok = false;
+    const int seed = qEnvironmentVariableIntValue("MOESCOPE_TEST_SEED", &ok);
+    if (ok) c.seed = seed;
+    return c;
+}
+
 struct RunSummary {
     double load_entropy = 1, max_util = 0, test_acc = 0;
     int dead = 0;
     long first_collapse_step = -1;
 };
 
-// Runs `steps` steps and averages the worst layer's balance over the last 20.
+// Runs `steps` steps and averages the worst layer's balance over the last 50:
+// one step's value swings by a few hundredths, and which way depends on the
+// last bit of the arithmetic (seed, build, instruction set).
 RunSummary run(Trainer& tr, long steps) {
     RunSummary s;
-    const long tail = 20;
+    const long tail = 50;
     double h = 0, u = 0;
     for (long i = 0; i < steps; ++i) {
         const StepMetrics& m = tr.step();
@@ -60,7 +74,7 @@ private slots:
 };
 
 void TestBehaviour::collapse_preset_collapses_and_monitor_says_so() {
-    Trainer tr(load_preset("collapse"));
+    Trainer tr(test_preset("collapse"));
     const RunSummary s = run(tr, 300);
     qInfo("collapse: load entropy %.3f, max util %.2f, dead %d, collapse warning at step %ld", s.load_entropy,
           s.max_util, s.dead, s.first_collapse_step);
@@ -76,17 +90,18 @@ void TestBehaviour::collapse_preset_collapses_and_monitor_says_so() {
 }
 
 void TestBehaviour::rescue_preset_stays_balanced() {
-    Trainer tr(load_preset("rescue"));
+    Trainer tr(test_preset("rescue"));
     const RunSummary s = run(tr, 500);
     qInfo("rescue: load entropy %.3f, max util %.2f, dead %d", s.load_entropy, s.max_util, s.dead);
-    QVERIFY(s.load_entropy > 0.9);
+    // Seeds 1–6, portable and x86-64-v3: 0.88–0.99 here, 0.33–0.63 collapsed or without the aux loss.
+    QVERIFY(s.load_entropy > 0.8);
     QVERIFY(s.max_util < 2.5);
 }
 
 // Same run as rescue with the aux loss turned off by a live knob at step 0: it collapses,
 // so the aux loss (and nothing else in the preset) is what keeps routing balanced.
 void TestBehaviour::aux_loss_is_what_rescues() {
-    Trainer tr(load_preset("rescue"));
+    Trainer tr(test_preset("rescue"));
     tr.request_knob("aux_weight", "0");
     const RunSummary s = run(tr, 300);
     qInfo("rescue without aux: load entropy %.3f", s.load_entropy);
@@ -94,7 +109,7 @@ void TestBehaviour::aux_loss_is_what_rescues() {
 }
 
 void TestBehaviour::default_preset_learns() {
-    Trainer tr(load_preset("default"));
+    Trainer tr(test_preset("default"));
     const RunSummary s = run(tr, 300);
     qInfo("default: held-out accuracy %.3f, load entropy %.3f", s.test_acc, s.load_entropy);
     QVERIFY(s.test_acc > 0.9);

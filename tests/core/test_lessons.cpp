@@ -2,7 +2,9 @@
 // scripted knob change by itself, and the phenomenon its guided text
 // (resources/lessons/*.md) promises shows in the metrics: a windowed mean
 // before the scripted change against one after it. Thresholds leave room for
-// other seeds and builds (checked with seeds 1–3; the numbers are in the log).
+// other seeds and builds: checked with seeds 1–6 (MOESCOPE_TEST_SEED) in a
+// portable and an x86-64-v3 build, where the last bit of the arithmetic differs
+// and these chaotic runs diverge; the numbers are in the log.
 #include <QElapsedTimer>
 #include <QtTest>
 
@@ -17,6 +19,17 @@
 using namespace moescope;
 
 namespace {
+
+// The preset, with its seed replaced by MOESCOPE_TEST_SEED when that is set: the
+// thresholds below were checked over seeds 1–6 in portable and x86-64-v3 builds
+// (for s in 1 2 3 4 5 6; do MOESCOPE_TEST_SEED=$s ./core_test_...; done).
+Config test_preset(const std::string& name) {
+    Config c = load_preset(name);
+    bool ok = false;
+    const int seed = qEnvironmentVariableIntValue("MOESCOPE_TEST_SEED", &ok);
+    if (ok) c.seed = seed;
+    return c;
+}
 
 // One step, reduced over layers to what a lesson talks about: the worst layer
 // for balance and saturation, the mean over probed layers for churn.
@@ -53,7 +66,7 @@ Row reduce(const StepMetrics& m) {
 // A lesson being played: the trainer, every step's row, and the first step at
 // which each monitor warning was raised.
 struct Lesson {
-    explicit Lesson(const std::string& preset) : tr(load_preset(preset)) { clock.start(); }
+    explicit Lesson(const std::string& preset) : tr(test_preset(preset)) { clock.start(); }
 
     // Steps until `steps_done() == until` (the script applies its changes on the way).
     void play_until(long until) {
@@ -195,8 +208,9 @@ void TestLessons::lesson2_collapse() {
     QVERIFY(h0 < 0.6);
     QVERIFY(u0 > 4.0);
     QVERIFY(d0 >= 1.0);
-    QVERIFY(h1 > 0.8);
-    QVERIFY(u1 < 2.5);
+    // Over seeds and builds the remedy reaches 0.77–0.98 (max util 1.4–2.8) by step 600.
+    QVERIFY(h1 > 0.7);
+    QVERIFY(u1 < 3.5);
     QVERIFY(d1 < d0);
 }
 
@@ -217,9 +231,10 @@ void TestLessons::lesson3_aux_rescue() {
     qInfo("lesson3: load entropy %.3f (no aux) -> %.3f (aux 0.01) -> %.3f (aux 0.3); CE %.4f -> %.4f, "
           "loss with aux term %.3f; held-out acc %.3f -> %.3f, %.1f s",
           h0, h_weak, h_strong, ce_weak, ce_strong, loss_strong, acc_weak, acc_strong, l.seconds());
-    QVERIFY(h_weak < 0.8);
-    QVERIFY(h_strong > 0.8);
-    QVERIFY(h_strong - h_weak > 0.1);
+    // Seeds and builds: 0.50–0.79 with 0.01, 0.80–0.99 with 0.3, at least 0.14 apart.
+    QVERIFY(h_weak < 0.85);
+    QVERIFY(h_strong > 0.75);
+    QVERIFY(h_strong - h_weak > 0.07);
     QVERIFY(ce_strong < 0.02);
     QVERIFY(acc_strong > 0.98);
     QVERIFY(loss_strong - ce_strong > 0.1);  // the cost is in the objective: 0.3·aux
@@ -235,9 +250,10 @@ void TestLessons::lesson4_router_lr() {
     const double h0 = l.mean(&Row::load_entropy, 150, 300), h1 = l.mean(&Row::load_entropy, 450, 600);
     qInfo("lesson4: churn per 5 steps %.3f (router_lr 0.1) -> %.3f (0.001); load entropy %.3f -> %.3f, %.1f s", c0,
           c1, h0, h1, l.seconds());
-    QVERIFY(c0 > 0.08);
-    QVERIFY(c1 < 0.5 * c0);
-    QVERIFY(h1 > h0 - 0.02);  // calmer routing does not cost balance
+    // Seeds and builds: 0.07–0.18 with router_lr 0.1, 0.02–0.04 with 0.001 (at most 0.45 of before).
+    QVERIFY(c0 > 0.05);
+    QVERIFY(c1 < 0.6 * c0);
+    QVERIFY(h1 > h0 - 0.05);  // calmer routing does not cost balance (seeds: −0.01 to +0.07)
 }
 
 // Dead experts get no tokens, so the aux loss (Σ f_i·P_i, f_i = 0) cannot pull
@@ -259,8 +275,11 @@ void TestLessons::lesson5_noise() {
     QVERIFY(d0 >= 1.0);
     QVERIFY(d_noise < d0);
     QVERIFY(d1 < d0);
-    QVERIFY(h0 < 0.65);
-    QVERIFY(h1 > 0.75);
+    // The premise (dead experts under a small aux loss) is seed-dependent: it holds for
+    // seeds 1, 2, 5, 6 in both builds (h0 0.50–0.61, h1 0.71–0.99); seed 3 has no dead
+    // expert before the noise and seed 4 stays fairly balanced (h0 0.78).
+    QVERIFY(h0 < 0.7);
+    QVERIFY(h1 > h0 + 0.15);
     QVERIFY(l.all_finite());
     QVERIFY(ce1 < 0.1);
 }
@@ -282,7 +301,7 @@ void TestLessons::lesson6_z_loss() {
     QVERIFY(saturation_at > 0 && saturation_at <= 300);
     QVERIFY(z0 > 50);
     QVERIFY(rh0 < 0.05);
-    QVERIFY(z1 < 0.7 * z0);
+    QVERIFY(z1 < 0.85 * z0);  // seeds and builds: 0.40–0.74 of the logits before
     QVERIFY(rh1 > 3 * rh0);
     QVERIFY(h1 > 0.8);
     QVERIFY(l.all_finite());
@@ -315,7 +334,7 @@ void TestLessons::lesson8_bias_balanced() {
     Lesson l("lesson8_bias_balanced");
     l.play_until(550);
     QVERIFY(l.scripted(200, "bias_update_rate", "0.05"));
-    Config plain = load_preset("lesson8_bias_balanced");
+    Config plain = test_preset("lesson8_bias_balanced");
     plain.policy = "topk";
     Trainer topk(plain);
     double h_topk = 0;
@@ -352,7 +371,7 @@ void TestLessons::lesson9_expert_choice() {
     QVERIFY(std::abs(worst_h - 1.0) < 1e-9);
     QVERIFY(std::abs(worst_u - 1.0) < 1e-9);
     QCOMPARE(dead, 0.0);
-    QVERIFY(dr > 0.1 && dr < 0.6);
+    QVERIFY(dr > 0.05 && dr < 0.6);  // seeds and builds: 0.11–0.33
     QCOMPARE(l.first_raised("collapse"), -1L);
     QVERIFY(l.first_raised("high_drop") > 0);  // the monitor shows the price
     QVERIFY(acc > 0.95);
