@@ -69,7 +69,7 @@ MetricsHistory MetricsHistory::clone() const {
 }
 
 DecimatedSeries& MetricsHistory::at(const std::string& name, int layer, int expert) {
-    return series_[{name, layer, expert}];
+    return series_.try_emplace({name, layer, expert}, expert >= 0 ? kExpertSeriesCapacity : kSeriesCapacity).first->second;
 }
 
 void MetricsHistory::append(const moescope::StepMetrics& m) {
@@ -118,7 +118,7 @@ void MetricsHistory::add_interventions(const std::vector<moescope::Intervention>
 }
 
 void MetricsHistory::restore_series(const Key& key, std::vector<double> x, std::vector<double> y) {
-    series_[key].assign(std::move(x), std::move(y));
+    at(std::get<0>(key), std::get<1>(key), std::get<2>(key)).assign(std::move(x), std::move(y));
     ++version_;
 }
 

@@ -33,6 +33,12 @@ private:
 
 class MetricsHistory {
 public:
+    // Points kept per series. Per-expert loads are 64 × layers series that only
+    // the load heat map (≤ 600 bins) and the load window (≤ 1000 recent steps,
+    // never folded) read: 4096 points are plenty and keep the history small.
+    static constexpr size_t kSeriesCapacity = 1 << 14;
+    static constexpr size_t kExpertSeriesCapacity = 1 << 12;
+
     MetricsHistory() = default;
     // slots_ point into series_: a copy would point into the original. Move only.
     MetricsHistory(const MetricsHistory&) = delete;
@@ -46,7 +52,8 @@ public:
     //   grad_norm router_grad_norm tokens_per_s.
     // Per layer: load_entropy router_entropy max_util cv dropped dead_experts mean_abs_logit
     //   max_abs_logit churn nmi.  Per layer and expert: load (utilisation is E·load, and the
-    //   latest mean router probabilities are in latest(), so neither is kept per step).
+    //   latest mean router probabilities are in latest(), so neither is kept per step), at
+    //   kExpertSeriesCapacity points.
     void reset(int layers, int experts);
     void append(const moescope::StepMetrics& m);  // NaN values (e.g. test_acc off-eval) are skipped
     void add_interventions(const std::vector<moescope::Intervention>& iv);

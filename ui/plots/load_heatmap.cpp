@@ -135,8 +135,9 @@ void LoadHeatmap::refresh() {
         if (const DecimatedSeries* s = series[size_t(e)]) {
             const std::vector<double>& x = s->x();
             const std::vector<double>& y = s->y();
+            const double to_bin = span > 0 ? bins / span : 0.0;
             for (size_t i = 0; i < x.size(); ++i) {
-                const int b = span > 0 ? std::clamp(int((x[i] - x_lo) / span * bins), 0, bins - 1) : 0;
+                const int b = std::min(int((x[i] - x_lo) * to_bin), bins - 1);  // x ≥ x_lo: never negative
                 sum[size_t(b)] += y[i];
                 count[size_t(b)] += 1;
             }

@@ -54,6 +54,9 @@ TimePlot::TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget*
     plot_->legend->setBorderPen(QPen(theme::kGrey));
     plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
 
+    // Antialiased strokes of ~1000-point noisy curves were most of a frame's cost
+    // (measured below); the curves are dense enough that plain 1-px lines read the same.
+    plot_->setNotAntialiasedElements(QCP::aePlottables);
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     plot_->axisRect()->setRangeDrag(Qt::Horizontal);
     plot_->axisRect()->setRangeZoom(Qt::Horizontal);
@@ -63,6 +66,7 @@ TimePlot::TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget*
     });
     connect(plot_, &QCustomPlot::mouseDoubleClick, this, [this](QMouseEvent*) { resetView(); });
     connect(plot_, &QCustomPlot::afterReplot, this, &TimePlot::onAfterReplot);
+    connect(plot_, &QCustomPlot::beforeReplot, this, &TimePlot::cullMarkerLabels);
     installExportMenu(plot_, title);
     setMinimumSize(240, 160);
 }
@@ -182,10 +186,10 @@ void TimePlot::resetView() {
 // A plot is about 500 pixels wide: more than kMaxDrawnPoints points only
 // cost time. Consecutive groups become their minimum and maximum (in step
 // order), so every spike still shows.
-void TimePlot::keep_envelope(QVector<QCPGraphData>& points) {
+void TimePlot::keep_envelope(QVector<QCPGraphData>& points, int max_points) {
     const int n = int(points.size());
-    if (n <= kMaxDrawnPoints) return;
-    const int group = (n + kMaxDrawnPoints / 2 - 1) / (kMaxDrawnPoints / 2);
+    if (n <= max_points) return;
+    const int group = (n + max_points / 2 - 1) / (max_points / 2);
     int out = 0;
     for (int start = 0; start < n; start += group) {
         const int end = std::min(n, start + group);
@@ -214,13 +218,13 @@ void TimePlot::fillGraph(QCPGraph* graph, const MetricsHistory& history, const C
             smooth = alpha_ * smooth + (1.0 - alpha_) * y[j];
             points[int(j)] = QCPGraphData(x[j], smooth);
         }
-        keep_envelope(points);
+        keep_envelope(points, c.scatter ? kMaxDrawnMarkers : kMaxDrawnPoints);
     }
     graph->data()->set(points, true);
 }
 
 void TimePlot::rebuildData() {
-    QVector<QCPGraphData> points;
+    QVector<QCPGraphData>& points = scratch_;  // kept: 16k points would be an mmap/munmap per curve per frame
     for (size_t i = 0; i < curves_.size(); ++i) fillGraph(graphs_[i], *history_, curves_[i], points);
     for (size_t o = 0; o < overlays_.size(); ++o) {
         if (!overlays_[o].history) continue;
@@ -331,6 +335,26 @@ void TimePlot::fitRanges() {
     };
     if (!fixed_y_) fit(plot_->yAxis);
     if (!fixed_y2_) fit(plot_->yAxis2);
+}
+
+// A label needs about its text height of room along x: where markers crowd
+// (a long run with many changes, or zoomed out), only the first of each
+// crowded group keeps its label, and labels outside the view are not laid out
+// at all. Rotated text layout was most of a frame with 100 markers.
+void TimePlot::cullMarkerLabels() {
+    const double room = QFontMetricsF(theme::plot_font(7)).height() * 1.2;
+    const QCPRange view = plot_->xAxis->range();
+    double last = -1e300;
+    for (auto* list : {&markers_, &overlay_markers_})
+        for (size_t i = 1; i < list->size(); i += 2) {  // (line, label) pairs
+            auto* label = static_cast<QCPItemText*>((*list)[i]);
+            const double x = label->position->coords().x();
+            const double px = plot_->xAxis->coordToPixel(x);
+            const bool show = view.contains(x) && (px - last >= room || list == &overlay_markers_);
+            label->setVisible(show);
+            (*list)[i - 1]->setVisible(view.contains(x));
+            if (show && list == &markers_) last = px;
+        }
 }
 
 void TimePlot::onAfterReplot() {

@@ -7,11 +7,12 @@
 #include <QVector>
 #include <QWidget>
 #include <QColor>
+#include <qcustomplot.h>
 #include <string>
 #include <vector>
 
 class QCustomPlot;
-class QCPGraphData;
+
 class QCPGraph;
 class QCPAbstractItem;
 class QCPTextElement;
@@ -42,6 +43,7 @@ class TimePlot : public QWidget {
     Q_OBJECT
 public:
     static constexpr int kMaxDrawnPoints = 1024;  // per curve: two per pixel of a ~500 px plot
+    static constexpr int kMaxDrawnMarkers = 256;  // per scatter curve (test accuracy): discs cost far more than lines
     TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget* parent = nullptr);
 
     void setHistory(const MetricsHistory* history);
@@ -72,7 +74,7 @@ public:
     double maxReplotMs() const { return max_ms_; }
 
 private:
-    static void keep_envelope(QVector<QCPGraphData>& points);
+    static void keep_envelope(QVector<QCPGraphData>& points, int max_points);
     void fillGraph(QCPGraph* graph, const MetricsHistory& history, const CurveSpec& curve, QVector<QCPGraphData>& buf);
     void rebuildData();
     void rebuildMarkers();
@@ -82,11 +84,13 @@ private:
     void fitRanges();
     void setXRangeQuietly(double lo, double hi);
     void onAfterReplot();
+    void cullMarkerLabels();
 
     QCustomPlot* plot_;
     QCPTextElement* title_;
     std::vector<CurveSpec> curves_;
     std::vector<QCPGraph*> graphs_;
+    QVector<QCPGraphData> scratch_;
     std::vector<QCPAbstractItem*> markers_;  // line + label per intervention
     std::vector<PlotOverlay> overlays_;
     std::vector<std::vector<QCPGraph*>> overlay_graphs_;  // [overlay][curve]
