@@ -7,22 +7,14 @@
 #include <string>
 
 #include "knobs.hpp"
+#include "test_presets.hpp"
 #include "trainer.hpp"
 
 using namespace moescope;
 
 namespace {
 
-// The preset, with its seed replaced by MOESCOPE_TEST_SEED when that is set: the
-// thresholds below were checked over seeds 1–6 in portable and x86-64-v3 builds
-// (for s in 1 2 3 4 5 6; do MOESCOPE_TEST_SEED=$s ./core_test_...; done).
-Config test_preset(const std::string& name) {
-    Config c = load_preset(name);
-    bool ok = false;
-    const int seed = qEnvironmentVariableIntValue("MOESCOPE_TEST_SEED", &ok);
-    if (ok) c.seed = seed;
-    return c;
-}
+using test_presets::seeded;
 
 struct RunSummary {
     double load_entropy = 1, max_util = 0, test_acc = 0;
@@ -74,7 +66,7 @@ private slots:
 };
 
 void TestBehaviour::collapse_preset_collapses_and_monitor_says_so() {
-    Trainer tr(test_preset("collapse"));
+    Trainer tr(seeded("collapse"));
     const RunSummary s = run(tr, 300);
     qInfo("collapse: load entropy %.3f, max util %.2f, dead %d, collapse warning at step %ld", s.load_entropy,
           s.max_util, s.dead, s.first_collapse_step);
@@ -90,7 +82,7 @@ void TestBehaviour::collapse_preset_collapses_and_monitor_says_so() {
 }
 
 void TestBehaviour::rescue_preset_stays_balanced() {
-    Trainer tr(test_preset("rescue"));
+    Trainer tr(seeded("rescue"));
     const RunSummary s = run(tr, 500);
     qInfo("rescue: load entropy %.3f, max util %.2f, dead %d", s.load_entropy, s.max_util, s.dead);
     // Seeds 1–6, portable and x86-64-v3: 0.88–0.99 here, 0.33–0.63 collapsed or without the aux loss.
@@ -101,7 +93,7 @@ void TestBehaviour::rescue_preset_stays_balanced() {
 // Same run as rescue with the aux loss turned off by a live knob at step 0: it collapses,
 // so the aux loss (and nothing else in the preset) is what keeps routing balanced.
 void TestBehaviour::aux_loss_is_what_rescues() {
-    Trainer tr(test_preset("rescue"));
+    Trainer tr(seeded("rescue"));
     tr.request_knob("aux_weight", "0");
     const RunSummary s = run(tr, 300);
     qInfo("rescue without aux: load entropy %.3f", s.load_entropy);
@@ -109,7 +101,7 @@ void TestBehaviour::aux_loss_is_what_rescues() {
 }
 
 void TestBehaviour::default_preset_learns() {
-    Trainer tr(test_preset("default"));
+    Trainer tr(seeded("default"));
     const RunSummary s = run(tr, 300);
     qInfo("default: held-out accuracy %.3f, load entropy %.3f", s.test_acc, s.load_entropy);
     QVERIFY(s.test_acc > 0.9);

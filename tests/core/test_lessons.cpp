@@ -14,22 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "test_presets.hpp"
 #include "trainer.hpp"
 
 using namespace moescope;
 
 namespace {
 
-// The preset, with its seed replaced by MOESCOPE_TEST_SEED when that is set: the
-// thresholds below were checked over seeds 1–6 in portable and x86-64-v3 builds
-// (for s in 1 2 3 4 5 6; do MOESCOPE_TEST_SEED=$s ./core_test_...; done).
-Config test_preset(const std::string& name) {
-    Config c = load_preset(name);
-    bool ok = false;
-    const int seed = qEnvironmentVariableIntValue("MOESCOPE_TEST_SEED", &ok);
-    if (ok) c.seed = seed;
-    return c;
-}
+using test_presets::seeded;
 
 // One step, reduced over layers to what a lesson talks about: the worst layer
 // for balance and saturation, the mean over probed layers for churn.
@@ -66,7 +58,7 @@ Row reduce(const StepMetrics& m) {
 // A lesson being played: the trainer, every step's row, and the first step at
 // which each monitor warning was raised.
 struct Lesson {
-    explicit Lesson(const std::string& preset) : tr(test_preset(preset)) { clock.start(); }
+    explicit Lesson(const std::string& preset) : tr(seeded(preset)) { clock.start(); }
 
     // Steps until `steps_done() == until` (the script applies its changes on the way).
     void play_until(long until) {
@@ -334,7 +326,7 @@ void TestLessons::lesson8_bias_balanced() {
     Lesson l("lesson8_bias_balanced");
     l.play_until(550);
     QVERIFY(l.scripted(200, "bias_update_rate", "0.05"));
-    Config plain = test_preset("lesson8_bias_balanced");
+    Config plain = seeded("lesson8_bias_balanced");
     plain.policy = "topk";
     Trainer topk(plain);
     double h_topk = 0;

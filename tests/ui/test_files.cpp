@@ -16,6 +16,7 @@
 #include "load_histogram.hpp"
 #include "main_window.hpp"
 #include "snapshot.hpp"
+#include "test_presets.hpp"
 #include "time_plot.hpp"
 #include "trainer.hpp"
 #include "warnings_panel.hpp"
@@ -25,11 +26,7 @@ using namespace moescope;
 namespace {
 constexpr int kTimeoutMs = 60000;
 
-Config small(const std::string& preset) {
-    Config c = load_preset(preset);
-    c.batch_tokens = 256;
-    return c;
-}
+using test_presets::small;
 
 // Trains until at least `steps` steps are in the window's history, then pauses.
 void train_to(MainWindow& w, long steps) {

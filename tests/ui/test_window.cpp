@@ -12,6 +12,7 @@
 #include "knobs.hpp"
 #include "load_histogram.hpp"
 #include "main_window.hpp"
+#include "test_presets.hpp"
 #include "time_plot.hpp"
 #include "warnings_panel.hpp"
 
@@ -20,11 +21,7 @@ using namespace moescope;
 namespace {
 constexpr int kTimeoutMs = 60000;
 
-Config small(const std::string& preset) {
-    Config c = load_preset(preset);
-    c.batch_tokens = 256;
-    return c;
-}
+using test_presets::small;
 
 const Intervention* find_intervention(const MetricsHistory& h, const std::string& knob_name) {
     for (const auto& iv : h.interventions())
