@@ -146,25 +146,8 @@ std::string fmt(const char* f, double v) {
     return buf;
 }
 
-// Worst layer for each balance metric: what a person needs to see first.
-struct Worst {
-    double load_entropy = 1, router_entropy = 1, max_util = 0, dropped = 0;
-    int dead = 0;
-};
-Worst worst_of(const StepMetrics& m) {
-    Worst w;
-    for (const auto& l : m.layers) {
-        w.load_entropy = std::min(w.load_entropy, l.load_entropy);
-        w.router_entropy = std::min(w.router_entropy, l.router_entropy);
-        w.max_util = std::max(w.max_util, l.max_util);
-        w.dropped = std::max(w.dropped, l.dropped);
-        w.dead = std::max(w.dead, l.dead_experts);
-    }
-    return w;
-}
-
 std::string progress_line(const StepMetrics& m, long total, double last_test, const Trainer& tr) {
-    const Worst w = worst_of(m);
+    const WorstLayers w = worst_layers(m);
     std::string s = "step " + std::to_string(m.step) + "/" + std::to_string(total) + "  loss " + fmt("%.4f", m.loss) +
                     "  acc " + fmt("%.3f", m.train_acc);
     if (std::isfinite(last_test)) s += "  test " + fmt("%.3f", last_test);
@@ -197,7 +180,7 @@ void print_event(const MonitorEvent& ev) {
 
 nlohmann::json summary_json(const Trainer& tr, const StepMetrics& last, double test_acc, double seconds,
                             double tokens_per_s, bool halted, bool interrupted) {
-    const Worst w = worst_of(last);
+    const WorstLayers w = worst_layers(last);
     nlohmann::json raised = nlohmann::json::array(), active = nlohmann::json::array();
     for (const auto& wn : tr.monitor().history())
         raised.push_back({{"id", wn.id}, {"layer", wn.layer}, {"first_step", wn.first_step},

@@ -1,13 +1,13 @@
 #include "history_export.hpp"
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "metrics_log.hpp"
 
 namespace moescope {
 
@@ -34,24 +34,11 @@ private:
     size_t i_ = 0;
 };
 
-std::string csv_num(double v) {
-    if (std::isnan(v)) return "";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    return buf;
-}
-
-nlohmann::json json_num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 }  // namespace
 
 long export_history(const MetricsHistory& h, const std::string& path) {
-    const bool csv = ends_with(path, ".csv");
-    if (!csv && !ends_with(path, ".jsonl"))
+    const bool csv = has_extension(path, ".csv");
+    if (!csv && !has_extension(path, ".jsonl"))
         throw ConfigError("metrics export '" + path + "' must end in .csv or .jsonl");
     const int L = h.layers(), E = h.experts();
 
@@ -82,21 +69,21 @@ long export_history(const MetricsHistory& h, const std::string& path) {
         nlohmann::json row;
         if (!csv) {
             row["step"] = long(step);
-            for (size_t k = 0; k < mv.size(); ++k) row[kModelSeries[k]] = json_num(mv[k]);
+            for (size_t k = 0; k < mv.size(); ++k) row[kModelSeries[k]] = json_number(mv[k]);
             row["layers"] = nlohmann::json::array();
         }
         for (int l = 0; l < L; ++l) {
             if (csv) {
                 out << long(step) << ',' << l;
-                for (double v : mv) out << ',' << csv_num(v);
-                for (auto& c : layer[l]) out << ',' << csv_num(c.at(step));
-                for (auto& c : load[l]) out << ',' << csv_num(c.at(step));
+                for (double v : mv) out << ',' << csv_number(v);
+                for (auto& c : layer[l]) out << ',' << csv_number(c.at(step));
+                for (auto& c : load[l]) out << ',' << csv_number(c.at(step));
                 out << '\n';
             } else {
                 nlohmann::json lj = nlohmann::json::object();
-                for (size_t k = 0; k < layer[l].size(); ++k) lj[kLayerSeries[k]] = json_num(layer[l][k].at(step));
+                for (size_t k = 0; k < layer[l].size(); ++k) lj[kLayerSeries[k]] = json_number(layer[l][k].at(step));
                 nlohmann::json loads = nlohmann::json::array();
-                for (auto& c : load[l]) loads.push_back(json_num(c.at(step)));
+                for (auto& c : load[l]) loads.push_back(json_number(c.at(step)));
                 lj["load"] = std::move(loads);
                 row["layers"].push_back(std::move(lj));
             }

@@ -43,6 +43,18 @@ double entropy_of_counts(const std::vector<double>& counts, double total) {
 // share of the step's routing budget that expert i took, comparable across policies.
 // The entropy, though, is that of the distribution C_i/ΣC: the same for token
 // choice (ΣC = T·k), and still in [0, 1] when expert choice takes cf·T·k picks.
+WorstLayers worst_layers(const StepMetrics& m) {
+    WorstLayers w;
+    for (const auto& l : m.layers) {
+        w.load_entropy = std::min(w.load_entropy, l.load_entropy);
+        w.router_entropy = std::min(w.router_entropy, l.router_entropy);
+        w.max_util = std::max(w.max_util, l.max_util);
+        w.dropped = std::max(w.dropped, l.dropped);
+        w.dead = std::max(w.dead, l.dead_experts);
+    }
+    return w;
+}
+
 void routing_balance_metrics(const std::vector<double>& counts, long tokens, int k, LayerMetrics& m) {
     const int E = static_cast<int>(counts.size());
     MS_ASSERT(E >= 1, "routing_balance_metrics needs at least one expert");

@@ -43,6 +43,14 @@ struct StepMetrics {
     std::vector<LayerMetrics> layers;
 };
 
+// Each balance metric at its worst layer: what a person (the CLI's progress
+// line, a lesson's claim) looks at first.
+struct WorstLayers {
+    double load_entropy = 1, router_entropy = 1, max_util = 0, dropped = 0;
+    int dead = 0;
+};
+WorstLayers worst_layers(const StepMetrics& m);
+
 // --- metric definitions on plain inputs (used by the trainer and by tests) ---
 
 // Fills load, utilization, max_util, cv, load_entropy from assignment counts

@@ -6,39 +6,37 @@
 
 namespace moescope {
 
-namespace {
-bool ends_with(const std::string& s, const std::string& suffix) {
+bool has_extension(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 // JSON has no NaN: "not measured this step" becomes null.
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-std::string csv_num(double v) {
+nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+std::string csv_number(double v) {
     if (std::isnan(v)) return "";
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.9g", v);
     return buf;
 }
-}  // namespace
 
 nlohmann::json step_metrics_json(const StepMetrics& m, bool with_class_expert) {
-    nlohmann::json j = {{"step", m.step},       {"loss", num(m.loss)},          {"ce", num(m.ce)},
-                        {"aux", num(m.aux)},     {"z_loss", num(m.zloss)},       {"importance_cv2", num(m.importance)},
-                        {"entropy_reg", num(m.entropy_reg)}, {"train_acc", num(m.train_acc)},
-                        {"test_acc", num(m.test_acc)}, {"grad_norm", num(m.grad_norm)},
-                        {"router_grad_norm", num(m.router_grad_norm)}, {"expert_grad_norm", num(m.expert_grad_norm)},
-                        {"step_ms", num(m.step_ms)}, {"tokens_per_s", num(m.tokens_per_s)}, {"finite", m.finite}};
+    nlohmann::json j = {{"step", m.step},       {"loss", json_number(m.loss)},          {"ce", json_number(m.ce)},
+                        {"aux", json_number(m.aux)},     {"z_loss", json_number(m.zloss)},       {"importance_cv2", json_number(m.importance)},
+                        {"entropy_reg", json_number(m.entropy_reg)}, {"train_acc", json_number(m.train_acc)},
+                        {"test_acc", json_number(m.test_acc)}, {"grad_norm", json_number(m.grad_norm)},
+                        {"router_grad_norm", json_number(m.router_grad_norm)}, {"expert_grad_norm", json_number(m.expert_grad_norm)},
+                        {"step_ms", json_number(m.step_ms)}, {"tokens_per_s", json_number(m.tokens_per_s)}, {"finite", m.finite}};
     nlohmann::json layers = nlohmann::json::array();
     for (const auto& l : m.layers) {
         nlohmann::json load = nlohmann::json::array(), prob = nlohmann::json::array();
-        for (double v : l.load) load.push_back(num(v));
-        for (double v : l.mean_prob) prob.push_back(num(v));
-        layers.push_back({{"load", load}, {"mean_prob", prob}, {"max_util", num(l.max_util)}, {"cv", num(l.cv)},
-                          {"load_entropy", num(l.load_entropy)}, {"router_entropy", num(l.router_entropy)},
-                          {"dropped", num(l.dropped)}, {"dead_experts", l.dead_experts},
-                          {"mean_abs_logit", num(l.mean_abs_logit)}, {"max_abs_logit", num(l.max_abs_logit)},
-                          {"balance_loss", num(l.balance_loss)}, {"z_loss", num(l.z_loss)},
-                          {"router_grad_norm", num(l.router_grad_norm)}, {"expert_grad_norm", num(l.expert_grad_norm)},
-                          {"churn", num(l.churn)}, {"nmi", num(l.nmi)}});
+        for (double v : l.load) load.push_back(json_number(v));
+        for (double v : l.mean_prob) prob.push_back(json_number(v));
+        layers.push_back({{"load", load}, {"mean_prob", prob}, {"max_util", json_number(l.max_util)}, {"cv", json_number(l.cv)},
+                          {"load_entropy", json_number(l.load_entropy)}, {"router_entropy", json_number(l.router_entropy)},
+                          {"dropped", json_number(l.dropped)}, {"dead_experts", l.dead_experts},
+                          {"mean_abs_logit", json_number(l.mean_abs_logit)}, {"max_abs_logit", json_number(l.max_abs_logit)},
+                          {"balance_loss", json_number(l.balance_loss)}, {"z_loss", json_number(l.z_loss)},
+                          {"router_grad_norm", json_number(l.router_grad_norm)}, {"expert_grad_norm", json_number(l.expert_grad_norm)},
+                          {"churn", json_number(l.churn)}, {"nmi", json_number(l.nmi)}});
         if (with_class_expert) {
             layers.back()["classes"] = l.classes;
             layers.back()["class_expert"] = l.class_expert;
@@ -110,8 +108,8 @@ StepMetrics step_metrics_from_json(const nlohmann::json& j, int layers, int expe
 }
 
 MetricsLog::MetricsLog(const std::string& path, int experts) : path_(path), experts_(experts) {
-    if (ends_with(path, ".jsonl")) csv_ = false;
-    else if (!ends_with(path, ".csv"))
+    if (has_extension(path, ".jsonl")) csv_ = false;
+    else if (!has_extension(path, ".csv"))
         throw ConfigError("metrics file '" + path + "' must end in .csv or .jsonl");
     out_.open(path, std::ios::binary | std::ios::trunc);
     if (!out_) throw DataError("cannot write metrics file '" + path + "'");
@@ -138,9 +136,9 @@ void MetricsLog::write(const StepMetrics& m) {
                              L.max_util, L.cv, L.dropped, double(L.dead_experts), L.mean_abs_logit, L.max_abs_logit,
                              m.grad_norm, L.router_grad_norm, L.expert_grad_norm, L.churn, L.nmi, m.step_ms,
                              m.tokens_per_s})
-                out_ << ',' << csv_num(v);
-            for (double v : L.load) out_ << ',' << csv_num(v);
-            for (double v : L.mean_prob) out_ << ',' << csv_num(v);
+                out_ << ',' << csv_number(v);
+            for (double v : L.load) out_ << ',' << csv_number(v);
+            for (double v : L.mean_prob) out_ << ',' << csv_number(v);
             out_ << '\n';
         }
     }

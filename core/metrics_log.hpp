@@ -25,6 +25,13 @@ private:
     int experts_;
 };
 
+// How every metrics file writes a number: CSV with 9 significant digits and an
+// empty field for NaN ("not measured this step"); JSON null for NaN or inf.
+std::string csv_number(double v);
+nlohmann::json json_number(double v);
+// Whether `path` ends in `ext` (".csv", ".jsonl").
+bool has_extension(const std::string& path, const std::string& ext);
+
 // One step's metrics as JSON (also used by the CLI summary and the JSONL log).
 // with_class_expert adds each layer's "classes" and "class_expert" matrix.
 nlohmann::json step_metrics_json(const StepMetrics& m, bool with_class_expert = false);

@@ -34,9 +34,10 @@ private slots:
         RegionGrid grid_before, grid_after;
         for (long s = 1; s <= 800; ++s) {
             const StepMetrics& m = t.step();
-            double h = 1;  // the worst layer, as the CLI's loadH and the other lessons report it
-            int dead = 0;
-            for (const auto& l : m.layers) h = std::min(h, l.load_entropy), dead = std::max(dead, l.dead_experts);
+            // The worst layer, as the CLI's loadH and the other lessons report it.
+            const WorstLayers w = worst_layers(m);
+            const double h = w.load_entropy;
+            const int dead = w.dead;
             if (s > 300 && s <= 400) before += h / 100;
             if (s > 700) after += h / 100, dead_after = std::max(dead_after, dead);
             if (s == 400) grid_before = compute_region_grid(t.model(), t.config(), t.dataset(), 48, ws);
