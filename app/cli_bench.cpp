@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "backend_choice.hpp"
-#include "bench.hpp"
+#include "train/bench.hpp"
 #include "error.hpp"
-#include "knobs.hpp"
+#include "train/knobs.hpp"
 
 namespace moescope {
 

@@ -18,11 +18,11 @@
 #include "backend_choice.hpp"
 #include "cli_bench.hpp"
 #include "cli_snapshot.hpp"
-#include "config.hpp"
+#include "train/config.hpp"
 #include "error.hpp"
-#include "knobs.hpp"
-#include "metrics_log.hpp"
-#include "trainer.hpp"
+#include "train/knobs.hpp"
+#include "io/metrics_log.hpp"
+#include "train/trainer.hpp"
 
 using namespace moescope;
 

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
-#include "knobs.hpp"
-#include "params.hpp"
-#include "snapshot.hpp"
+#include "train/knobs.hpp"
+#include "nn/params.hpp"
+#include "io/snapshot.hpp"
 
 namespace moescope {
 

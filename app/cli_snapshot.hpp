@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "metrics_history.hpp"
-#include "trainer.hpp"
+#include "monitor/metrics_history.hpp"
+#include "train/trainer.hpp"
 
 namespace moescope {
 

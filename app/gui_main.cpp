@@ -10,13 +10,13 @@
 #include <iostream>
 #include <memory>
 
-#include "config.hpp"
+#include "train/config.hpp"
 #include "error.hpp"
-#include "knobs.hpp"
-#include "main_window.hpp"
-#include "snapshot.hpp"
+#include "train/knobs.hpp"
+#include "window/main_window.hpp"
+#include "io/snapshot.hpp"
 #include "theme.hpp"
-#include "window_bench.hpp"
+#include "window/window_bench.hpp"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);

@@ -12,7 +12,7 @@
 
 #include <signal.h>
 
-#include "snapshot.hpp"
+#include "io/snapshot.hpp"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <QtGlobal>
 #include <string>
 
-#include "config.hpp"
+#include "train/config.hpp"
 
 namespace test_presets {
 

@@ -14,16 +14,16 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
+#include "train/config.hpp"
 #include "cublas_loader.hpp"
 #include "cuda_check.hpp"
 #include "device.hpp"
 #include "device_buffer.hpp"
 #include "error.hpp"
 #include "ops.cuh"
-#include "ops.hpp"
-#include "optimizer.hpp"
-#include "params.hpp"
+#include "nn/ops.hpp"
+#include "nn/optimizer.hpp"
+#include "nn/params.hpp"
 
 using namespace moescope;
 using cuda_ops::DeviceBuffer;

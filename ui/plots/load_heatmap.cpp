@@ -1,4 +1,4 @@
-#include "load_heatmap.hpp"
+#include "plots/load_heatmap.hpp"
 
 #include <QVBoxLayout>
 #include <qcustomplot.h>
@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "metrics_history.hpp"
-#include "plot_export.hpp"
-#include "plot_style.hpp"
+#include "monitor/metrics_history.hpp"
+#include "plots/plot_export.hpp"
+#include "plots/plot_style.hpp"
 #include "theme.hpp"
 
 QCPColorGradient heatmapGradient() {

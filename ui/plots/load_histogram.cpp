@@ -1,13 +1,13 @@
-#include "load_histogram.hpp"
+#include "plots/load_histogram.hpp"
 
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
 #include <algorithm>
 
-#include "metrics_history.hpp"
-#include "plot_export.hpp"
-#include "plot_style.hpp"
+#include "monitor/metrics_history.hpp"
+#include "plots/plot_export.hpp"
+#include "plots/plot_style.hpp"
 #include "theme.hpp"
 
 LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {

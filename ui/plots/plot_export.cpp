@@ -1,4 +1,4 @@
-#include "plot_export.hpp"
+#include "plots/plot_export.hpp"
 
 #include <QBuffer>
 #include <QFile>

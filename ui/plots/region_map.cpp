@@ -1,4 +1,4 @@
-#include "region_map.hpp"
+#include "plots/region_map.hpp"
 
 #include <QVBoxLayout>
 #include <qcustomplot.h>
@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <iterator>
 
-#include "plot_export.hpp"
-#include "plot_style.hpp"
+#include "plots/plot_export.hpp"
+#include "plots/plot_style.hpp"
 #include "theme.hpp"
 
 namespace {

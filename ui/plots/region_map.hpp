@@ -12,7 +12,7 @@
 
 #include <Eigen/Core>
 
-#include "region_grid.hpp"
+#include "monitor/region_grid.hpp"
 
 class QCustomPlot;
 class QCPColorMap;

@@ -1,12 +1,12 @@
-#include "specialisation_map.hpp"
+#include "plots/specialisation_map.hpp"
 
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
-#include "load_heatmap.hpp"
-#include "metrics_history.hpp"
-#include "plot_export.hpp"
-#include "plot_style.hpp"
+#include "plots/load_heatmap.hpp"
+#include "monitor/metrics_history.hpp"
+#include "plots/plot_export.hpp"
+#include "plots/plot_style.hpp"
 #include "theme.hpp"
 
 SpecialisationMap::SpecialisationMap(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {

@@ -1,4 +1,4 @@
-#include "time_plot.hpp"
+#include "plots/time_plot.hpp"
 
 #include <QElapsedTimer>
 #include <QVBoxLayout>
@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "metrics_history.hpp"
-#include "plot_export.hpp"
+#include "monitor/metrics_history.hpp"
+#include "plots/plot_export.hpp"
 #include "theme.hpp"
 
 TimePlot::TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget* parent)

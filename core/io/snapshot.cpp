@@ -1,0 +1,545 @@
+#include "io/snapshot.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "error.hpp"
+#include "io/metrics_log.hpp"
+#include "nn/params.hpp"
+
+namespace moescope {
+
+using nlohmann::json;
+
+static_assert(std::endian::native == std::endian::little, "tensors are stored little-endian, as in memory");
+
+namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 64ull << 20;
+
+enum class Dtype { F32, F64, I32 };
+
+const char* dtype_name(Dtype d) { return d == Dtype::F32 ? "F32" : d == Dtype::F64 ? "F64" : "I32"; }
+size_t dtype_bytes(Dtype d) { return d == Dtype::F64 ? 8 : 4; }
+
+std::string shape_text(const std::vector<size_t>& shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+size_t element_count(const std::vector<size_t>& shape) {
+    size_t n = 1;
+    for (size_t d : shape) n *= d;
+    return n;
+}
+
+// One tensor of the file and where its values live in a TrainerState.
+struct Entry {
+    std::string name;
+    Dtype dtype;
+    std::vector<size_t> shape;
+    enum Source { Param, Moment1, Moment2, SelectionBias, DeadRing, DeadSum, ProbeTop1 } source;
+    const TensorInfo* info = nullptr;  // Param, Moment1, Moment2
+    long blocks = 1;                   // expert stacks: E column blocks of one matrix
+    int layer = 0;                     // SelectionBias
+};
+
+// The tensors a state with this config must have, in file order.
+std::vector<Entry> expected_entries(const TrainerState& st, const ParamLayout& layout, bool has_probe) {
+    const Config& c = st.config;
+    const size_t L = c.layers, E = c.experts;
+    std::vector<Entry> out;
+    for (auto [source, prefix] : {std::pair{Entry::Param, ""}, {Entry::Moment1, "optim.m."}, {Entry::Moment2, "optim.v."}}) {
+        for (const TensorInfo& t : layout.tensors) {
+            const long blocks = t.group == ParamGroup::Experts ? c.experts : 1;
+            const size_t per_block = t.cols / blocks;
+            // Weight decay marks the weight matrices (params.hpp); the rest are one vector per block.
+            std::vector<size_t> shape;
+            if (blocks > 1) shape.push_back(blocks);
+            shape.push_back(t.rows);
+            if (t.decay) shape.push_back(per_block);
+            out.push_back({prefix + t.name, Dtype::F32, shape, source, &t, blocks});
+        }
+    }
+    if (c.policy == "bias_balanced")
+        for (int l = 0; l < c.layers; ++l)
+            out.push_back({"layer" + std::to_string(l) + ".router.selection_bias", Dtype::F32, {E}, Entry::SelectionBias,
+                           nullptr, 1, l});
+    out.push_back({"state.dead.ring", Dtype::F64, {L, size_t(c.dead_window), E}, Entry::DeadRing});
+    out.push_back({"state.dead.sum", Dtype::F64, {L, E}, Entry::DeadSum});
+    if (has_probe) out.push_back({"state.probe_top1", Dtype::I32, {L, size_t(st.probe_tokens)}, Entry::ProbeTop1});
+    return out;
+}
+
+// The direction of a copy follows constness: a const state is being written to
+// file bytes, a mutable one is being filled from them.
+template <class T>
+void copy_run(const T* state, char* file, size_t n) { std::memcpy(file, state, n * sizeof(T)); }
+template <class T>
+void copy_run(T* state, const char* file, size_t n) { std::memcpy(state, file, n * sizeof(T)); }
+
+// Moves one tensor between its bytes in the file and its place in `st`.
+template <class State, class Byte>
+void transfer(const Entry& e, State& st, Byte* file) {
+    auto run = [&](auto* state, size_t n) {
+        copy_run(state, file, n);
+        file += n * sizeof(*state);
+    };
+    switch (e.source) {
+    case Entry::Param:
+    case Entry::Moment1:
+    case Entry::Moment2: {
+        auto& buf = e.source == Entry::Param ? st.params : e.source == Entry::Moment1 ? st.moment1 : st.moment2;
+        const TensorInfo& t = *e.info;
+        const long R = t.rows, cb = t.cols / e.blocks;
+        // file [block][row][col] ↔ Eigen column-major (row i, column b·cb + j) of a rows × cols matrix
+        for (long b = 0; b < e.blocks; ++b)
+            for (long i = 0; i < R; ++i)
+                for (long j = 0; j < cb; ++j) run(buf.data() + t.offset + i + (b * cb + j) * R, 1);
+        break;
+    }
+    case Entry::SelectionBias:
+        run(st.selection_bias.data() + static_cast<size_t>(e.layer) * st.config.experts, st.config.experts);
+        break;
+    case Entry::DeadRing:
+        for (auto& layer : st.dead.ring)
+            for (auto& slot : layer) run(slot.data(), slot.size());
+        break;
+    case Entry::DeadSum:
+        for (auto& sum : st.dead.sum) run(sum.data(), sum.size());
+        break;
+    case Entry::ProbeTop1:
+        for (auto& top1 : st.probe_top1) run(top1.data(), top1.size());
+        break;
+    }
+}
+
+// The first tensor holding NaN or inf, by its file name.
+std::optional<std::string> non_finite_tensor(const TrainerState& st, const ParamLayout& layout) {
+    auto finite = [](const float* p, long n) { return std::all_of(p, p + n, [](float v) { return std::isfinite(v); }); };
+    for (auto [buf, prefix] : {std::pair{&st.params, ""}, {&st.moment1, "optim.m."}, {&st.moment2, "optim.v."}})
+        for (const TensorInfo& t : layout.tensors)
+            if (!finite(buf->data() + t.offset, t.size())) return prefix + t.name;
+    if (!finite(st.selection_bias.data(), static_cast<long>(st.selection_bias.size()))) return "selection_bias";
+    return std::nullopt;
+}
+
+std::string history_name(const MetricsHistory::Key& key) {
+    const auto& [name, layer, expert] = key;
+    std::string s = "history/" + name;
+    if (layer >= 0 || expert >= 0) s += "/" + std::to_string(layer);
+    if (expert >= 0) s += "/" + std::to_string(expert);
+    return s;
+}
+
+std::string fingerprint_text(uint64_t h) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+json metadata(const TrainerState& st, const MetricsHistory* history) {
+    json monitor = st.monitor.to_json();
+    const json warnings = monitor["warnings"];
+    monitor.erase("warnings");
+    json interventions = json::array();
+    for (const auto& iv : st.interventions)
+        interventions.push_back(
+            {{"step", iv.step}, {"knob", iv.knob}, {"old", iv.old_value}, {"new", iv.new_value}, {"source", iv.source}});
+    const json dataset = {{"kind", st.config.dataset}, {"d_in", st.d_in},       {"classes", st.classes},
+                          {"train", st.train_size},    {"test", st.test_size},  {"probe", st.probe_tokens},
+                          {"fingerprint", fingerprint_text(st.dataset_fingerprint)}, {"summary", st.dataset_summary}};
+    const json rng = {{"s", st.rng.s}, {"has_spare", st.rng.has_spare}, {"spare", st.rng.spare}};
+    const json trainer = {{"halted", st.halted}, {"optimizer_steps", st.optimizer_steps}, {"dead_seen", st.dead.seen}};
+    // safetensors allows only strings here, so structured values are JSON text.
+    json meta = {{"format", kSnapshotFormat},
+            {"version", std::to_string(kSnapshotVersion)},
+            {"step", std::to_string(st.steps)},
+            {"config", config_to_json(st.config).dump()},
+            {"dataset", dataset.dump()},
+            {"rng", rng.dump()},
+            {"trainer", trainer.dump()},
+            {"interventions", interventions.dump()},
+            {"warnings", warnings.dump()},
+            {"monitor", monitor.dump()}};
+    // The newest step in full, so a loaded run's histogram and maps show it before any new step.
+    if (history && history->latest().layers.size() == size_t(st.config.layers))
+        meta["latest"] = step_metrics_json(history->latest(), true).dump();
+    return meta;
+}
+
+void write_atomically(const std::string& path, std::initializer_list<std::string_view> parts) {
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    auto fail = [&](const std::string& what, int fd) {
+        const std::string why = std::strerror(errno);
+        if (fd >= 0) ::close(fd);
+        ::unlink(tmp.c_str());
+        throw DataError("cannot save snapshot '" + path + "': " + what + " failed (" + why + ")");
+    };
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw DataError("cannot save snapshot '" + path + "': cannot create '" + tmp + "' (" + std::strerror(errno) + ")");
+    for (std::string_view part : parts) {
+        while (!part.empty()) {
+            const ssize_t n = ::write(fd, part.data(), part.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) fail("write", fd);
+            part.remove_prefix(static_cast<size_t>(n));
+        }
+    }
+    if (::fsync(fd) != 0) fail("fsync", fd);
+    if (::close(fd) != 0) fail("close", -1);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", -1);
+    // The rename is durable only once the directory entry is on disk.
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+}
+
+}  // namespace
+
+void save_snapshot(const std::string& path, const TrainerState& st, const MetricsHistory* history,
+                   bool allow_non_finite) {
+    const Config& c = st.config;
+    const ParamLayout layout = ParamLayout::build(c, st.d_in, st.classes);
+    const size_t total = layout.total, L = c.layers, E = c.experts;
+    bool fits = st.params.size() == total && st.moment1.size() == total && st.moment2.size() == total &&
+                st.selection_bias.size() == L * E && st.dead.ring.size() == L && st.dead.sum.size() == L &&
+                st.dead.seen.size() == L && (st.probe_top1.empty() || st.probe_top1.size() == L);
+    for (size_t l = 0; fits && l < L; ++l) {
+        fits = st.dead.ring[l].size() == size_t(c.dead_window) && st.dead.sum[l].size() == E &&
+               (st.probe_top1.empty() || st.probe_top1[l].size() == size_t(st.probe_tokens));
+        for (const auto& slot : st.dead.ring[l]) fits = fits && slot.size() == E;
+    }
+    MS_ASSERT(fits, "save_snapshot: the trainer state does not match its own config");
+    if (!allow_non_finite)
+        if (const auto bad = non_finite_tensor(st, layout))
+            throw DataError("refusing to save snapshot '" + path + "': tensor '" + *bad +
+                            "' holds NaN or infinite values (the run diverged); allow non-finite values to save it anyway");
+
+    json header = json::object();
+    std::string data;
+    auto add = [&](const std::string& name, Dtype dtype, const std::vector<size_t>& shape) {
+        const size_t begin = data.size();
+        data.resize(begin + element_count(shape) * dtype_bytes(dtype));
+        header[name] = {{"dtype", dtype_name(dtype)}, {"shape", shape}, {"data_offsets", {begin, data.size()}}};
+        return data.data() + begin;
+    };
+    for (const Entry& e : expected_entries(st, layout, !st.probe_top1.empty()))
+        transfer(e, st, add(e.name, e.dtype, e.shape));
+    if (history)
+        for (const auto& [key, series] : history->all_series()) {
+            if (series.size() == 0) continue;
+            char* out = add(history_name(key), Dtype::F64, {2, series.size()});
+            copy_run(series.x().data(), out, series.size());
+            copy_run(series.y().data(), out + series.size() * sizeof(double), series.size());
+        }
+    header["__metadata__"] = metadata(st, history);
+    std::string text = header.dump();
+    text.resize((text.size() + 7) / 8 * 8, ' ');  // tensors start 8-byte aligned, as safetensors writes them
+    char length[8];
+    const uint64_t n = text.size();
+    std::memcpy(length, &n, 8);
+    write_atomically(path, {std::string_view(length, 8), text, data});
+}
+
+namespace {
+
+// Reads one file; every check comes before the first value is copied.
+class Reader {
+public:
+    Reader(std::string path, bool allow_non_finite) : path_(std::move(path)), allow_non_finite_(allow_non_finite) {}
+    Snapshot read();
+
+private:
+    struct Raw {
+        Dtype dtype;
+        std::vector<size_t> shape;
+        size_t begin, end;
+    };
+    [[noreturn]] void fail(const std::string& what) const { throw DataError(path_ + ": " + what); }
+    void read_file();
+    void parse_header();
+    Raw parse_tensor(const std::string& name, const json& v) const;
+    void check_no_overlap() const;
+    json meta(const char* key) const;
+    long whole(const json& v, const std::string& what, long lo, long hi) const;
+    void read_metadata(TrainerState& st) const;
+    void read_history(Snapshot& snap, const std::string& name, const Raw& raw) const;
+
+    std::string path_;
+    bool allow_non_finite_;
+    std::vector<char> bytes_;
+    json header_;
+    const char* data_ = nullptr;
+    size_t data_size_ = 0;
+    std::map<std::string, Raw> tensors_;
+};
+
+void Reader::read_file() {
+    if (const auto why = unreadable_file_reason(path_); !why.empty()) fail("cannot open snapshot: " + why);
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) fail("cannot open snapshot");
+    in.seekg(0, std::ios::end);
+    bytes_.resize(static_cast<size_t>(std::max<std::streamoff>(0, in.tellg())));
+    in.seekg(0);
+    if (!in.read(bytes_.data(), static_cast<std::streamsize>(bytes_.size()))) fail("cannot read snapshot");
+}
+
+void Reader::parse_header() {
+    if (bytes_.empty()) fail("file is empty, not a snapshot");
+    if (bytes_.size() < 8) fail("file is " + std::to_string(bytes_.size()) + " bytes, too short to be a snapshot");
+    uint64_t n = 0;
+    std::memcpy(&n, bytes_.data(), 8);
+    if (n > bytes_.size() - 8)
+        fail("header length " + std::to_string(n) + " is larger than the file (" + std::to_string(bytes_.size()) +
+             " bytes): truncated or not a snapshot");
+    if (n > kMaxHeaderBytes) fail("header length " + std::to_string(n) + " is over the 64 MiB limit");
+    try {
+        header_ = json::parse(bytes_.data() + 8, bytes_.data() + 8 + n);
+    } catch (const json::exception& e) {
+        fail(std::string("header is not valid JSON (") + e.what() + ")");
+    }
+    if (!header_.is_object()) fail("header is a JSON " + std::string(header_.type_name()) + ", not an object");
+    data_ = bytes_.data() + 8 + n;
+    data_size_ = bytes_.size() - 8 - n;
+}
+
+Reader::Raw Reader::parse_tensor(const std::string& name, const json& v) const {
+    const std::string where = "tensor '" + name + "'";
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+        fail(where + " needs dtype, shape and data_offsets");
+    const json& dt = v["dtype"];
+    Raw r{};
+    if (dt == "F32") r.dtype = Dtype::F32;
+    else if (dt == "F64") r.dtype = Dtype::F64;
+    else if (dt == "I32") r.dtype = Dtype::I32;
+    else fail(where + " has dtype " + dt.dump() + "; snapshots hold F32, F64 and I32 only");
+    if (!v["shape"].is_array()) fail(where + " has a shape that is not an array");
+    size_t count = 1;
+    for (const json& d : v["shape"]) {
+        if (!d.is_number_unsigned()) fail(where + " has shape entry " + d.dump() + ", not a whole number ≥ 0");
+        const uint64_t dim = d.get<uint64_t>();
+        r.shape.push_back(dim);
+        // Elements never outnumber data bytes; checking before multiplying keeps count from overflowing.
+        if (dim != 0 && count > data_size_ / dim) count = data_size_ + 1;
+        else count *= dim;
+    }
+    const json& off = v["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+        fail(where + " needs data_offsets [begin, end] of whole numbers");
+    const uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
+    if (begin > end || end > data_size_)
+        fail(where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+             "] outside the " + std::to_string(data_size_) + " data bytes");
+    if (count > data_size_ || end - begin != count * dtype_bytes(r.dtype))
+        fail(where + " has shape " + shape_text(r.shape) + " of " + dtype_name(r.dtype) + " but " +
+             std::to_string(end - begin) + " data bytes");
+    r.begin = begin;
+    r.end = end;
+    return r;
+}
+
+void Reader::check_no_overlap() const {
+    std::vector<std::pair<const std::string*, const Raw*>> order;
+    for (const auto& [name, raw] : tensors_) order.push_back({&name, &raw});
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+        return std::pair(a.second->begin, a.second->end) < std::pair(b.second->begin, b.second->end);
+    });
+    for (size_t i = 1; i < order.size(); ++i)
+        if (order[i].second->begin < order[i - 1].second->end)
+            fail("tensors '" + *order[i - 1].first + "' and '" + *order[i].first + "' overlap in the data");
+}
+
+json Reader::meta(const char* key) const {
+    const json& m = header_["__metadata__"];
+    if (!m.contains(key)) fail(std::string("metadata has no '") + key + "'");
+    try {
+        return json::parse(m[key].get<std::string>());
+    } catch (const json::exception& e) {
+        fail(std::string("metadata '") + key + "' is not valid JSON (" + e.what() + ")");
+    }
+}
+
+// A whole number in [lo, hi]; get<long>() would silently truncate floats and wrap large values.
+long Reader::whole(const json& v, const std::string& what, long lo, long hi) const {
+    const bool ok = v.is_number_unsigned()  ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
+                    : v.is_number_integer() ? v.get<long>() >= lo && v.get<long>() <= hi
+                                            : false;
+    if (!ok) fail(what + " must be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + v.dump());
+    return v.get<long>();
+}
+
+void Reader::read_metadata(TrainerState& st) const {
+    constexpr long kMaxCount = 1L << 40;
+    const json& m = header_["__metadata__"];
+    for (const auto& [key, value] : m.items())
+        if (!value.is_string()) fail("metadata '" + key + "' is not a string (safetensors metadata maps strings to strings)");
+    if (m.value("format", "") != kSnapshotFormat)
+        fail("not a moescope snapshot (metadata format " + (m.contains("format") ? m["format"].dump() : "missing") + ")");
+    if (m.value("version", "") != std::to_string(kSnapshotVersion))
+        fail("snapshot format version " + m.value("version", "?") + " is not supported (this build reads version " +
+             std::to_string(kSnapshotVersion) + ")");
+    const std::string step = m.value("step", "");
+    const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), st.steps);
+    if (ec != std::errc() || end != step.data() + step.size() || st.steps < 0) fail("metadata step '" + step + "' is not a step number");
+    try {
+        try {
+            st.config = config_from_json(meta("config"));
+        } catch (const ConfigError& e) {
+            fail(std::string("metadata 'config': ") + e.what());
+        }
+        const json d = meta("dataset");
+        st.d_in = whole(d.at("d_in"), "dataset d_in", 1, 1 << 20);
+        st.classes = whole(d.at("classes"), "dataset classes", 1, 1 << 20);
+        st.train_size = whole(d.at("train"), "dataset train", 1, kMaxCount);
+        st.test_size = whole(d.at("test"), "dataset test", 1, kMaxCount);
+        st.probe_tokens = whole(d.at("probe"), "dataset probe", 1, st.test_size);
+        st.dataset_summary = d.at("summary").get<std::string>();
+        const std::string fp = d.at("fingerprint").get<std::string>();
+        const auto [fp_end, fp_ec] = std::from_chars(fp.data(), fp.data() + fp.size(), st.dataset_fingerprint, 16);
+        if (fp.size() != 16 || fp_ec != std::errc() || fp_end != fp.data() + fp.size())
+            fail("dataset fingerprint '" + fp + "' is not 16 hex digits");
+        const json r = meta("rng");
+        if (!r.at("s").is_array() || r["s"].size() != 4) fail("rng state must hold 4 words");
+        for (size_t i = 0; i < 4; ++i) {
+            if (!r["s"][i].is_number_unsigned()) fail("rng state words must be whole numbers ≥ 0");
+            st.rng.s[i] = r["s"][i].get<uint64_t>();
+        }
+        st.rng.has_spare = r.at("has_spare").get<bool>();
+        st.rng.spare = r.at("spare").get<double>();
+        const json t = meta("trainer");
+        st.halted = t.at("halted").get<bool>();
+        st.optimizer_steps = whole(t.at("optimizer_steps"), "trainer optimizer_steps", 0, 1L << 62);
+        for (const json& seen : t.at("dead_seen")) st.dead.seen.push_back(whole(seen, "trainer dead_seen", 0, 1L << 62));
+        if (st.dead.seen.size() != size_t(st.config.layers)) fail("trainer dead_seen must have one count per layer");
+        for (const json& iv : meta("interventions"))
+            st.interventions.push_back({whole(iv.at("step"), "intervention step", 0, 1L << 62), iv.at("knob").get<std::string>(),
+                                        iv.at("old").get<std::string>(), iv.at("new").get<std::string>(),
+                                        iv.at("source").get<std::string>()});
+        json monitor = meta("monitor");
+        monitor["warnings"] = meta("warnings");
+        st.monitor = Monitor::from_json(monitor);
+    } catch (const json::exception& e) {
+        fail(std::string("metadata: ") + e.what());
+    } catch (const DataError& e) {
+        const std::string what = e.what();
+        if (what.rfind(path_, 0) == 0) throw;
+        fail(what);
+    }
+}
+
+void Reader::read_history(Snapshot& snap, const std::string& name, const Raw& raw) const {
+    // history/<name>[/<layer>[/<expert>]]
+    std::vector<std::string> parts;
+    for (size_t pos = 8, next; pos <= name.size(); pos = next + 1) {
+        next = std::min(name.find('/', pos), name.size());
+        parts.push_back(name.substr(pos, next - pos));
+    }
+    auto index = [&](const std::string& text, int lo, int hi) {
+        int v = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc() || end != text.data() + text.size() || v < lo || v >= hi)
+            fail("history tensor '" + name + "' has index '" + text + "' outside [" + std::to_string(lo) + ", " +
+                 std::to_string(hi) + ")");
+        return v;
+    };
+    if (parts.empty() || parts.size() > 3 || parts[0].empty()) fail("history tensor '" + name + "' is not history/<name>[/<layer>[/<expert>]]");
+    const int layer = parts.size() > 1 ? index(parts[1], -1, snap.state.config.layers) : -1;
+    const int expert = parts.size() > 2 ? index(parts[2], 0, snap.state.config.experts) : -1;
+    if (raw.dtype != Dtype::F64 || raw.shape.size() != 2 || raw.shape[0] != 2)
+        fail("history tensor '" + name + "' must be F64 [2, n], not " + dtype_name(raw.dtype) + " " + shape_text(raw.shape));
+    const size_t n = raw.shape[1];
+    std::vector<double> x(n), y(n);
+    copy_run(x.data(), data_ + raw.begin, n);
+    copy_run(y.data(), data_ + raw.begin + n * sizeof(double), n);
+    for (size_t i = 0; i < n; ++i)
+        if (!std::isfinite(x[i]) || !std::isfinite(y[i]) || (i > 0 && x[i] < x[i - 1]))
+            fail("history tensor '" + name + "' has a non-finite value or steps out of order at point " + std::to_string(i));
+    snap.history.restore_series({parts[0], layer, expert}, std::move(x), std::move(y));
+}
+
+Snapshot Reader::read() {
+    read_file();
+    parse_header();
+    if (!header_.contains("__metadata__") || !header_["__metadata__"].is_object())
+        fail("header has no __metadata__ object: not a moescope snapshot");
+    Snapshot snap;
+    TrainerState& st = snap.state;
+    read_metadata(st);
+    for (const auto& [name, v] : header_.items())
+        if (name != "__metadata__") tensors_.emplace(name, parse_tensor(name, v));
+    check_no_overlap();
+
+    const ParamLayout layout = ParamLayout::build(st.config, st.d_in, st.classes);
+    const std::vector<Entry> entries = expected_entries(st, layout, tensors_.count("state.probe_top1") > 0);
+    for (const Entry& e : entries) {
+        const auto it = tensors_.find(e.name);
+        if (it == tensors_.end()) fail("tensor '" + e.name + "' is missing");
+        if (it->second.dtype != e.dtype)
+            fail("tensor '" + e.name + "' has dtype " + dtype_name(it->second.dtype) + ", expected " + dtype_name(e.dtype));
+        if (it->second.shape != e.shape)
+            fail("tensor '" + e.name + "' has shape " + shape_text(it->second.shape) + ", expected " + shape_text(e.shape));
+    }
+    for (const auto& [name, raw] : tensors_)
+        if (name.rfind("history/", 0) != 0 &&
+            std::none_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; }))
+            fail("unexpected tensor '" + name + "' (not part of a snapshot of this model)");
+
+    // Every size is now known to match the config: shape the state, then copy.
+    const Config& c = st.config;
+    const size_t L = c.layers, E = c.experts;
+    st.params.resize(layout.total);
+    st.moment1.resize(layout.total);
+    st.moment2.resize(layout.total);
+    st.selection_bias.assign(L * E, 0.f);
+    st.dead.window = c.dead_window;
+    st.dead.experts = c.experts;
+    st.dead.ring.assign(L, std::vector<std::vector<double>>(c.dead_window, std::vector<double>(E)));
+    st.dead.sum.assign(L, std::vector<double>(E));
+    if (tensors_.count("state.probe_top1")) st.probe_top1.assign(L, std::vector<int32_t>(st.probe_tokens));
+    for (const Entry& e : entries) transfer(e, st, data_ + tensors_.at(e.name).begin);
+    if (!allow_non_finite_)
+        if (const auto bad = non_finite_tensor(st, layout)) fail("tensor '" + *bad + "' holds NaN or infinite values");
+
+    snap.history.reset(c.layers, c.experts);
+    snap.history.add_interventions(st.interventions);
+    for (const auto& [name, raw] : tensors_)
+        if (name.rfind("history/", 0) == 0) read_history(snap, name, raw);
+    if (header_["__metadata__"].contains("latest")) {
+        try {
+            snap.history.restore_latest(step_metrics_from_json(meta("latest"), c.layers, c.experts));
+        } catch (const DataError& e) {
+            fail(std::string("metadata 'latest': ") + e.what());
+        } catch (const json::exception& e) {
+            fail(std::string("metadata 'latest': ") + e.what());
+        }
+    }
+    snap.file_bytes = bytes_.size();
+    snap.tensor_count = tensors_.size();
+    return snap;
+}
+
+}  // namespace
+
+Snapshot load_snapshot(const std::string& path, bool allow_non_finite) {
+    return Reader(path, allow_non_finite).read();
+}
+
+}  // namespace moescope

@@ -1,0 +1,109 @@
+#pragma once
+// The MoE network of DESIGN.md "Model": h0 = W_in·x + b_in; L residual blocks
+// h ← h + MoE(RMSNorm(h)); logits = W_out·RMSNorm(h); cross-entropy, plus the
+// router loss terms. Parameters live in one flat buffer (params.hpp); all
+// activations of a batch live in a Workspace, sized once and reused, so the
+// model itself is read-only during forward and one model can serve a training
+// and an evaluation workspace.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "train/config.hpp"
+#include "nn/params.hpp"
+#include "nn/rng.hpp"
+#include "routing/routing.hpp"
+#include "train/step_timer.hpp"
+#include "nn/tensor.hpp"
+
+namespace moescope {
+
+template <class S>
+struct LayerCache {
+    Vec<S> rstd;                  // T: 1/rms of h per token
+    Mat<S> u;                     // d × T: RMSNorm(h), the MoE block's input
+    Mat<S> z;                     // E × T: router logits W_r·u
+    Mat<S> s;                     // E × T: noise pre-activation W_noise·u (noisy_topk)
+    Mat<S> a;                     // E × T: selection logits z + noise
+    Mat<S> q;                     // E × T: softmax(a/τ), what gates are made of
+    Mat<S> p;                     // E × T: softmax(z/τ), clean router probabilities
+    Vec<S> lse, importance, f;    // T, E, E
+    Routing routing;
+    std::vector<S> gate;          // per assignment
+    Mat<S> U, H, Act, Y;          // dispatched tokens: d × slots, d_ff × slots, d_ff × slots, d × slots
+    Mat<S> eps_noisy, eps_jitter; // E × T standard normals
+    std::vector<int32_t> random_choice;  // k × T
+    S balance = 0, zloss = 0, cv2 = 0, entropy = 0;
+};
+
+template <class S>
+struct Workspace {
+    long T = 0;
+    Mat<S> x;                      // d_in × T inputs
+    std::vector<int32_t> labels;   // T
+    std::vector<int32_t> ids;      // T sample ids (hash routing)
+    std::vector<Mat<S>> h;         // L+1 residual streams, d × T
+    std::vector<LayerCache<S>> layers;
+    Vec<S> rstd_f;
+    Mat<S> v, logits, probs;       // d × T, C × T, C × T
+    S ce = 0, loss = 0;
+    long correct = 0;
+    // backward scratch
+    Mat<S> dh, du, dv, dlogits, da, dq, dp, dz, ds;
+    Mat<S> dY, dAct, dU;
+    std::vector<S> dgate;
+    StepTimer* timer = nullptr;    // phase breakdown of forward/backward when set
+
+    void resize(long T, int d_in, const Config& structure, int classes);
+    // Grows the per-assignment buffers to hold `slots` (expert choice: a live
+    // capacity_factor change can raise E·capacity above what resize() allowed).
+    void reserve_slots(long slots, const Config& structure);
+    // Bytes held by the activation and scratch buffers above.
+    size_t bytes() const;
+};
+
+template <class S>
+class Model {
+public:
+    // Initialises parameters from `rng` (structural fields of cfg only).
+    Model(const Config& cfg, int d_in, int classes, Rng& rng);
+
+    const Config& structure() const { return cfg_; }
+    const ParamLayout& layout() const { return layout_; }
+    int d_in() const { return d_in_; }
+    int classes() const { return classes_; }
+
+    AlignedVector<S> params, grads;
+    std::vector<S> selection_bias;  // L × E, bias_balanced only; not trained by gradients
+
+    MatMap<S> param(int tensor) { return view(params, tensor); }
+    CMatMap<S> param(int tensor) const { return cview(params, tensor); }
+    MatMap<S> grad(int tensor) { return view(grads, tensor); }
+
+    // Draws this step's noise (logit jitter, noisy_topk noise, random routing) into ws.
+    void sample_noise(Workspace<S>& ws, const Config& knobs, Rng& rng, bool train) const;
+    // Runs the network on ws.x/labels/ids; returns the total loss (also ws.loss).
+    S forward(Workspace<S>& ws, const Config& knobs, bool train) const;
+    // Gradients of ws.loss into `grads` (overwritten).
+    void backward(Workspace<S>& ws, const Config& knobs);
+    // bias_balanced: b_i += γ·sign(mean load − load_i) from the last training forward.
+    void update_selection_bias(const Workspace<S>& ws, double rate);
+
+private:
+    MatMap<S> view(AlignedVector<S>& buf, int tensor);
+    CMatMap<S> cview(const AlignedVector<S>& buf, int tensor) const;
+    void layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool train) const;
+    void layer_backward(int l, Workspace<S>& ws, const Config& knobs);
+    void gates_forward(LayerCache<S>& c, S inv_tau) const;
+    void gates_backward(LayerCache<S>& c, Workspace<S>& ws, S inv_tau) const;
+
+    Config cfg_;
+    int d_in_, classes_;
+    ParamLayout layout_;
+    std::unique_ptr<RoutingPolicy<S>> policy_;
+};
+
+extern template class Model<float>;
+extern template class Model<double>;
+
+}  // namespace moescope

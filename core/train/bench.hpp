@@ -1,0 +1,68 @@
+#pragma once
+// The training-speed benchmark behind `moescope-cli bench`: times real
+// training steps of a fixed config, splits them into phases, and compares the
+// expert GEMMs with this machine's own sgemm speed on the same shapes, with
+// the same library and threads, measured in the same run (the roofline).
+#include <array>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "train/config.hpp"
+#include "train/step_timer.hpp"
+
+namespace moescope {
+
+// clusters, d_in 64, 10 classes, d_model 256, d_ff 1024, 16 experts, top-2
+// softmax routing, 2 layers, 4096 tokens per step, AdamW, dropless, aux 1e-2.
+Config bench_config();
+
+struct BenchOptions {
+    Config config = bench_config();
+    int warmup_steps = 3;
+    int steps = 10;           // timed steps after warm-up
+    bool scaling = true;      // also run the scaling table
+    int scaling_steps = 3;    // timed steps per scaling point (after one warm-up step)
+    int sgemm_repeats = 2;    // sgemm passes after each timed step; the best one counts
+};
+
+// One row of the scaling table: the bench config with one field changed.
+struct ScalingPoint {
+    std::string axis;  // tokens | experts | d_ff | top_k
+    long value = 0;
+    double ms_per_step = 0, tokens_per_s = 0;
+    double expert_gflops = 0;   // expert GEMM FLOPs ÷ time in the expert phases
+    double relative_cost = 0;   // (ms per token·choice·d_ff) ÷ the same for the bench config
+};
+
+struct BenchResult {
+    Config config;
+    int threads = 1;
+    int steps = 0;
+    double ms_per_step = 0;        // median
+    double mean_ms_per_step = 0;   // what the phase means add up to
+    double tokens_per_s = 0;       // from the median
+    std::array<double, kPhases> phase_ms{};  // mean per step
+    double expert_flops_per_step = 0;  // 12·T·k·L·d_model·d_ff (fwd+bwd of the two expert matmuls)
+    double expert_gflops = 0;          // ÷ time in experts_fwd + experts_bwd (median)
+    double sgemm_gflops = 0;           // this machine's expert-shape sgemm speed, same threads (median)
+    double gemm_efficiency = 0;        // expert GFLOP/s ÷ sgemm GFLOP/s, median of per-step pairs
+    double roofline_tokens_per_s = 0;  // sgemm_gflops ÷ expert FLOPs per token
+    double step_efficiency = 0;        // tokens/s ÷ roofline tokens/s, median of per-step pairs
+    size_t workspace_bytes = 0;        // activations and scratch of one step
+    size_t parameter_bytes = 0;        // parameters, gradients, optimizer moments
+    std::vector<ScalingPoint> scaling;
+};
+
+// 12·T·k·L·d_model·d_ff
+double expert_gemm_flops(const Config& c);
+
+// Best-of-`repeats` GFLOP/s of the six expert GEMMs of one layer (forward
+// W1·U, W2·Act; backward dW2, dAct, dW1, dU) for T·k/E tokens per expert,
+// experts spread over the OpenMP threads as in the model.
+double measure_sgemm_peak(const Config& c, int repeats);
+
+// Runs the benchmark; throws ConfigError for an invalid config.
+BenchResult run_bench(const BenchOptions& opt);
+
+}  // namespace moescope

@@ -1,0 +1,11 @@
+# Writes a C++ file holding every preset JSON as a raw string literal.
+file(GLOB files ${DIR}/*.json)
+list(SORT files)
+set(body "// Generated from resources/presets/*.json by core/train/embed_presets.cmake.\n#include \"train/presets_data.hpp\"\nnamespace moescope {\nconst std::vector<EmbeddedPreset>& embedded_presets() {\n  static const std::vector<EmbeddedPreset> presets = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME_WE)
+  file(READ ${f} text)
+  string(APPEND body "    {\"${name}\", R\"moescope_json(${text})moescope_json\"},\n")
+endforeach()
+string(APPEND body "  };\n  return presets;\n}\n}  // namespace moescope\n")
+file(WRITE ${OUT} "${body}")

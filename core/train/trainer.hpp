@@ -1,0 +1,124 @@
+#pragma once
+// The trainer: one step = batch → forward → backward → clip → update →
+// metrics → monitor. Knob changes may be requested from any thread; they are
+// validated at once, queued, and applied between two steps, each logged as an
+// intervention. Everything random comes from one seeded stream, so a config
+// and a seed give the same run.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "train/config.hpp"
+#include "data/dataset.hpp"
+#include "monitor/metrics.hpp"
+#include "nn/model.hpp"
+#include "monitor/monitor.hpp"
+#include "nn/optimizer.hpp"
+#include "nn/rng.hpp"
+
+namespace moescope {
+
+struct Intervention {
+    long step = 0;  // applied before this step number (steps done so far)
+    std::string knob, old_value, new_value;
+    std::string source;  // user | script | remedy | cli
+};
+
+// Everything that decides a run's future steps and metrics, as plain data: a
+// Trainer rebuilt from it continues bit-exactly on the CPU. core/snapshot.*
+// stores it in a file; the dataset is not stored but regenerated from config.
+struct TrainerState {
+    Config config;  // with the live knob values of the moment and the lesson script
+    // The dataset the config regenerates, checked again when a Trainer is rebuilt.
+    int d_in = 0, classes = 0;
+    long train_size = 0, test_size = 0, probe_tokens = 0;
+    uint64_t dataset_fingerprint = 0;  // hash of every sample and label: catches an edited CSV of the same size
+    std::string dataset_summary;
+    long steps = 0;
+    bool halted = false;
+    std::vector<float> params, moment1, moment2;  // flat, in ParamLayout::build(config, d_in, classes) order
+    long optimizer_steps = 0;
+    std::vector<float> selection_bias;  // L × E (moved by bias_balanced only)
+    Rng::State rng{};
+    Monitor monitor;
+    DeadExpertTracker::State dead;
+    std::vector<std::vector<int32_t>> probe_top1;  // [layer][probe token]; empty before the first probe
+    std::vector<Intervention> interventions;
+};
+
+class Trainer {
+public:
+    // Builds dataset, model and optimizer. Throws ConfigError / DataError.
+    explicit Trainer(const Config& cfg);
+
+    // One optimizer step (applies pending knob changes and scripted changes first).
+    // When the loss or gradients are not finite the update is skipped, the
+    // parameters keep their last finite values and halted() becomes true.
+    const StepMetrics& step();
+
+    // Validates now (throws ConfigError naming the knob and its range) and
+    // applies before the next step. Structural knobs are refused: they need a new run.
+    // Safe to call from any thread.
+    void request_knob(const std::string& name, const std::string& value, const std::string& source = "user");
+
+    double evaluate();  // held-out accuracy of the current parameters
+
+    // The full state for a snapshot (trainer_state.cpp). Knob requests not yet
+    // applied are not part of it.
+    TrainerState export_state() const;
+    // A new trainer that continues exactly where `st` left off. Throws DataError
+    // when the state does not fit its config or the regenerated dataset differs
+    // (a CSV file changed since); nothing else is touched either way.
+    static std::unique_ptr<Trainer> from_state(const TrainerState& st);
+
+    const Config& config() const { return cfg_; }
+    long steps_done() const { return steps_; }
+    const Dataset& dataset() const { return *data_; }
+    const Monitor& monitor() const { return monitor_; }
+    const std::vector<MonitorEvent>& last_events() const { return events_; }
+    const std::vector<Intervention>& interventions() const { return interventions_; }
+    const StepMetrics& last_metrics() const { return metrics_; }
+    bool halted() const { return halted_; }
+    void clear_halt() { halted_ = false; }
+    const Model<float>& model() const { return *model_; }
+    // Direct access to the weights, for loading snapshots and for tests that
+    // plant bad values; not for use while another thread calls step().
+    Model<float>& mutable_model() { return *model_; }
+    // Charges each phase of the following steps to `timer` (null: timing off).
+    void set_step_timer(StepTimer* timer);
+    size_t workspace_bytes() const { return ws_.bytes(); }
+
+private:
+    void apply_pending_knobs();
+    void apply_knob(const std::string& name, const std::string& value, const std::string& source);
+    void load_batch(Workspace<float>& ws, const Eigen::MatrixXf& x, const std::vector<int32_t>& y,
+                    const int32_t* indices, long count, long id_offset);
+    void measure_layer_grad_norms();
+    void collect_metrics(const GradNorms& norms, double step_ms);
+    void probe_churn();
+
+    Config cfg_;
+    std::unique_ptr<Dataset> data_;
+    std::unique_ptr<Model<float>> model_;
+    std::unique_ptr<Optimizer> optimizer_;
+    Workspace<float> ws_, eval_ws_, probe_ws_;
+    StepTimer* timer_ = nullptr;
+    Rng rng_;
+    std::vector<int32_t> batch_;
+    long steps_ = 0;
+    bool halted_ = false;
+    Monitor monitor_;
+    std::vector<MonitorEvent> events_;
+    DeadExpertTracker dead_;
+    StepMetrics metrics_;
+    std::vector<std::vector<int32_t>> probe_top1_;  // per layer, from the last probe
+    std::vector<Intervention> interventions_;
+    std::mutex pending_mutex_;
+    struct PendingKnob {
+        std::string knob, value, source;
+    };
+    std::vector<PendingKnob> pending_;
+};
+
+}  // namespace moescope

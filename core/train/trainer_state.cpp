@@ -1,0 +1,95 @@
+// Export and import of the Trainer's full state (see TrainerState). Bit-exact
+// resume needs every value a future step reads: weights and selection bias,
+// both Adam moments and their step count, the RNG stream position, the
+// dead-expert window, the churn probe's last answer, the monitor's streaks and
+// the step counter. Workspaces are scratch, fully rewritten by every step.
+#include <string>
+
+#include "error.hpp"
+#include "train/trainer.hpp"
+
+namespace moescope {
+
+namespace {
+
+// FNV-1a over the raw bytes of the samples and labels (a few MB: about a millisecond).
+uint64_t fingerprint(const Dataset& d) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    auto mix = [&](const void* p, size_t n) {
+        const auto* b = static_cast<const unsigned char*>(p);
+        for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+    };
+    mix(d.x_train.data(), d.x_train.size() * sizeof(float));
+    mix(d.y_train.data(), d.y_train.size() * sizeof(int32_t));
+    mix(d.x_test.data(), d.x_test.size() * sizeof(float));
+    mix(d.y_test.data(), d.y_test.size() * sizeof(int32_t));
+    return h;
+}
+
+void require(bool ok, const std::string& what) {
+    if (!ok) throw DataError("snapshot state does not fit its config: " + what);
+}
+
+}  // namespace
+
+TrainerState Trainer::export_state() const {
+    TrainerState st;
+    st.config = cfg_;
+    st.d_in = data_->d_in;
+    st.classes = data_->num_classes;
+    st.train_size = data_->train_size();
+    st.test_size = data_->test_size();
+    st.probe_tokens = probe_ws_.T;
+    st.dataset_fingerprint = fingerprint(*data_);
+    st.dataset_summary = data_->summary;
+    st.steps = steps_;
+    st.halted = halted_;
+    st.params.assign(model_->params.begin(), model_->params.end());
+    st.moment1 = optimizer_->first_moment();
+    st.moment2 = optimizer_->second_moment();
+    st.optimizer_steps = optimizer_->steps();
+    st.selection_bias = model_->selection_bias;
+    st.rng = rng_.state();
+    st.monitor = monitor_;
+    st.dead = dead_.state();
+    st.probe_top1 = probe_top1_;
+    st.interventions = interventions_;
+    return st;
+}
+
+std::unique_ptr<Trainer> Trainer::from_state(const TrainerState& st) {
+    auto tr = std::make_unique<Trainer>(st.config);
+    const Dataset& d = *tr->data_;
+    if (d.d_in != st.d_in || d.num_classes != st.classes || d.train_size() != st.train_size ||
+        d.test_size() != st.test_size || fingerprint(d) != st.dataset_fingerprint)
+        throw DataError("the dataset regenerated from the snapshot's config (" + d.summary +
+                        ") differs from the one it was trained on (" + st.dataset_summary + ")");
+    const Config& c = st.config;
+    const size_t total = static_cast<size_t>(tr->model_->layout().total);
+    require(st.params.size() == total && st.moment1.size() == total && st.moment2.size() == total,
+            "parameter or moment count differs from the model's " + std::to_string(total));
+    require(st.selection_bias.size() == static_cast<size_t>(c.layers) * c.experts, "selection bias size");
+    require(st.probe_tokens == tr->probe_ws_.T, "probe batch size");
+    require(st.probe_top1.empty() || st.probe_top1.size() == static_cast<size_t>(c.layers), "probe layers");
+    for (const auto& layer : st.probe_top1) require(layer.size() == static_cast<size_t>(st.probe_tokens), "probe size");
+    require(st.dead.ring.size() == static_cast<size_t>(c.layers) && st.dead.experts == c.experts &&
+                st.dead.window == c.dead_window,
+            "dead-expert window");
+    require(st.steps >= 0 && st.optimizer_steps >= 0, "step counts");
+
+    tr->model_->params.assign(st.params.begin(), st.params.end());
+    tr->model_->selection_bias = st.selection_bias;
+    tr->optimizer_->first_moment() = st.moment1;
+    tr->optimizer_->second_moment() = st.moment2;
+    tr->optimizer_->set_steps(st.optimizer_steps);
+    tr->rng_.set_state(st.rng);
+    tr->steps_ = st.steps;
+    tr->halted_ = st.halted;
+    tr->monitor_ = st.monitor;
+    tr->dead_.set_state(st.dead);
+    tr->probe_top1_ = st.probe_top1;
+    tr->interventions_ = st.interventions;
+    return tr;
+}
+
+}  // namespace moescope

@@ -1,0 +1,373 @@
+// Lessons: each teaching preset (resources/presets/lesson*.json) plays its
+// scripted knob change by itself, and the phenomenon its guided text
+// (resources/lessons/*.md) promises shows in the metrics: a windowed mean
+// before the scripted change against one after it. Thresholds leave room for
+// other seeds and builds: checked with seeds 1–6 (MOESCOPE_TEST_SEED) in a
+// portable and an x86-64-v3 build, where the last bit of the arithmetic differs
+// and these chaotic runs diverge; the numbers are in the log.
+#include <QElapsedTimer>
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "test_presets.hpp"
+#include "train/trainer.hpp"
+
+using namespace moescope;
+
+namespace {
+
+using test_presets::seeded;
+
+// One step, reduced over layers to what a lesson talks about: the worst layer
+// for balance and saturation, the mean over probed layers for churn.
+struct Row {
+    long step = 0;
+    double loss = 0, ce = 0, train_acc = 0;
+    double load_entropy = 1, max_util = 0, router_entropy = 1, max_abs_logit = 0, dropped = 0, dead = 0;
+    double churn = kNaN;
+    bool finite = true;
+};
+
+Row reduce(const StepMetrics& m) {
+    Row r;
+    r.step = m.step;
+    r.loss = m.loss;
+    r.ce = m.ce;
+    r.train_acc = m.train_acc;
+    r.finite = m.finite;
+    double churn = 0;
+    int probed = 0;
+    for (const auto& l : m.layers) {
+        r.load_entropy = std::min(r.load_entropy, l.load_entropy);
+        r.max_util = std::max(r.max_util, l.max_util);
+        r.router_entropy = std::min(r.router_entropy, l.router_entropy);
+        r.max_abs_logit = std::max(r.max_abs_logit, l.max_abs_logit);
+        r.dropped = std::max(r.dropped, l.dropped);
+        r.dead = std::max(r.dead, double(l.dead_experts));
+        if (!std::isnan(l.churn)) churn += l.churn, ++probed;
+    }
+    if (probed) r.churn = churn / probed;
+    return r;
+}
+
+// A lesson being played: the trainer, every step's row, and the first step at
+// which each monitor warning was raised.
+struct Lesson {
+    explicit Lesson(const std::string& preset) : tr(seeded(preset)) { clock.start(); }
+
+    // Steps until `steps_done() == until` (the script applies its changes on the way).
+    void play_until(long until) {
+        while (tr.steps_done() < until) {
+            rows.push_back(reduce(tr.step()));
+            for (const auto& ev : tr.last_events())
+                if (ev.kind == MonitorEvent::Raised && first_raised(ev.warning.id) < 0)
+                    raised.push_back({ev.warning.id, tr.steps_done()});
+        }
+    }
+
+    // Mean of `field` over the steps in (from, to], skipping NaN (unmeasured) values.
+    double mean(double Row::*field, long from, long to) const {
+        double sum = 0;
+        long n = 0;
+        for (const Row& r : rows)
+            if (r.step > from && r.step <= to && !std::isnan(r.*field)) sum += r.*field, ++n;
+        return n ? sum / double(n) : kNaN;
+    }
+    double max(double Row::*field, long from, long to) const {
+        double best = -INFINITY;
+        for (const Row& r : rows)
+            if (r.step > from && r.step <= to) best = std::max(best, r.*field);
+        return best;
+    }
+    bool all_finite() const {
+        return std::all_of(rows.begin(), rows.end(), [](const Row& r) { return r.finite && std::isfinite(r.loss); });
+    }
+
+    long first_raised(const std::string& id) const {
+        for (const auto& [wid, step] : raised)
+            if (wid == id) return step;
+        return -1;
+    }
+    bool active(const std::string& id) const {
+        for (const auto& w : tr.monitor().active())
+            if (w.id == id) return true;
+        return false;
+    }
+    // The script, not a person, made this change, at the step it names.
+    bool scripted(long step, const std::string& knob, const std::string& value) const {
+        for (const auto& iv : tr.interventions())
+            if (iv.step == step && iv.knob == knob && iv.new_value == value && iv.source == "script") return true;
+        return false;
+    }
+    double seconds() const { return clock.elapsed() / 1000.0; }
+
+    Trainer tr;
+    std::vector<Row> rows;
+    std::vector<std::pair<std::string, long>> raised;
+    QElapsedTimer clock;
+};
+
+}  // namespace
+
+class TestLessons : public QObject {
+    Q_OBJECT
+
+private slots:
+    void every_lesson_loads_and_its_script_names_live_knobs_data();
+    void every_lesson_loads_and_its_script_names_live_knobs();
+    void lesson1_baseline();
+    void lesson2_collapse();
+    void lesson3_aux_rescue();
+    void lesson4_router_lr();
+    void lesson5_noise();
+    void lesson6_z_loss();
+    void lesson7_capacity();
+    void lesson8_bias_balanced();
+    void lesson9_expert_choice();
+};
+
+void TestLessons::every_lesson_loads_and_its_script_names_live_knobs_data() {
+    QTest::addColumn<QString>("preset");
+    QTest::addColumn<int>("changes");
+    QTest::newRow("1") << "lesson1_baseline" << 0;
+    QTest::newRow("2") << "lesson2_collapse" << 1;
+    QTest::newRow("3") << "lesson3_aux_rescue" << 2;
+    QTest::newRow("4") << "lesson4_router_lr" << 1;
+    QTest::newRow("5") << "lesson5_noise" << 2;
+    QTest::newRow("6") << "lesson6_z_loss" << 1;
+    QTest::newRow("7") << "lesson7_capacity" << 1;
+    QTest::newRow("8") << "lesson8_bias_balanced" << 1;
+    QTest::newRow("9") << "lesson9_expert_choice" << 0;
+}
+
+// Window-sized lessons: small enough to show their phenomenon within a minute
+// on a 2-core laptop (DESIGN.md "Making phenomena visible").
+void TestLessons::every_lesson_loads_and_its_script_names_live_knobs() {
+    QFETCH(QString, preset);
+    QFETCH(int, changes);
+    const Config c = load_preset(preset.toStdString());
+    QCOMPARE(QString::fromStdString(c.name), preset);
+    QVERIFY(!c.description.empty());
+    QCOMPARE(c.experts, 8);
+    QVERIFY(c.batch_tokens <= 512 && c.d_model <= 64 && c.d_ff <= 128);
+    QCOMPARE(int(c.script.size()), changes);
+    for (const auto& ch : c.script) QVERIFY(ch.step > 0 && ch.step < 500);
+}
+
+// Healthy routing: even load, a router that is sure but not saturated, no warnings.
+void TestLessons::lesson1_baseline() {
+    Lesson l("lesson1_baseline");
+    l.play_until(400);
+    const double h_first = l.mean(&Row::load_entropy, 0, 50), h = l.mean(&Row::load_entropy, 350, 400);
+    const double u = l.mean(&Row::max_util, 350, 400), rh = l.mean(&Row::router_entropy, 350, 400);
+    const double dead = l.max(&Row::dead, 350, 400), acc = l.tr.evaluate();
+    qInfo("lesson1: load entropy %.3f (first 50 steps) -> %.3f (last 50), max util %.2f, router entropy %.3f, "
+          "dead %.0f, held-out acc %.3f, warnings %zu, %.1f s",
+          h_first, h, u, rh, dead, acc, l.raised.size(), l.seconds());
+    QVERIFY(h > 0.95);
+    QVERIFY(u < 1.6);
+    QCOMPARE(dead, 0.0);
+    QVERIFY(rh > 0.5 && rh < 0.95);
+    QVERIFY(acc > 0.95);
+    QVERIFY(l.raised.empty());
+}
+
+// Collapse within a few dozen steps, the monitor says so and names the remedy;
+// the script applies that remedy at step 200 and the load spreads out again.
+void TestLessons::lesson2_collapse() {
+    Lesson l("lesson2_collapse");
+    l.play_until(200);
+    const long collapse_at = l.first_raised("collapse"), dead_at = l.first_raised("dead_experts");
+    bool remedy_is_aux = false;
+    for (const auto& w : l.tr.monitor().active())
+        if (w.id == "collapse") remedy_is_aux = w.remedy.knob == "aux_weight" && w.remedy.value > 0;
+    l.play_until(600);
+    QVERIFY(l.scripted(200, "aux_weight", "0.1"));
+    const double h0 = l.mean(&Row::load_entropy, 150, 200), h1 = l.mean(&Row::load_entropy, 550, 600);
+    const double u0 = l.mean(&Row::max_util, 150, 200), u1 = l.mean(&Row::max_util, 550, 600);
+    const double d0 = l.mean(&Row::dead, 150, 200), d1 = l.mean(&Row::dead, 550, 600);
+    qInfo("lesson2: collapse warning at step %ld, dead-experts warning at step %ld; before/after aux 0.1: "
+          "load entropy %.3f -> %.3f, max util %.2f -> %.2f, dead %.1f -> %.1f, %.1f s",
+          collapse_at, dead_at, h0, h1, u0, u1, d0, d1, l.seconds());
+    QVERIFY(collapse_at > 0 && collapse_at <= 50);
+    QVERIFY(dead_at > 0 && dead_at <= 50);
+    QVERIFY(remedy_is_aux);
+    QVERIFY(h0 < 0.6);
+    QVERIFY(u0 > 4.0);
+    QVERIFY(d0 >= 1.0);
+    // Over seeds and builds the remedy reaches 0.77–0.98 (max util 1.4–2.8) by step 600.
+    QVERIFY(h1 > 0.7);
+    QVERIFY(u1 < 3.5);
+    QVERIFY(d1 < d0);
+}
+
+// A weak aux loss barely moves a collapsed router; a strong one restores the
+// balance, at no visible cost in CE or held-out accuracy on this task.
+void TestLessons::lesson3_aux_rescue() {
+    Lesson l("lesson3_aux_rescue");
+    l.play_until(300);
+    const double acc_weak = l.tr.evaluate();
+    l.play_until(700);
+    const double acc_strong = l.tr.evaluate();
+    QVERIFY(l.scripted(150, "aux_weight", "0.01"));
+    QVERIFY(l.scripted(300, "aux_weight", "0.3"));
+    const double h0 = l.mean(&Row::load_entropy, 100, 150), h_weak = l.mean(&Row::load_entropy, 250, 300);
+    const double h_strong = l.mean(&Row::load_entropy, 650, 700);
+    const double ce_weak = l.mean(&Row::ce, 250, 300), ce_strong = l.mean(&Row::ce, 650, 700);
+    const double loss_strong = l.mean(&Row::loss, 650, 700);
+    qInfo("lesson3: load entropy %.3f (no aux) -> %.3f (aux 0.01) -> %.3f (aux 0.3); CE %.4f -> %.4f, "
+          "loss with aux term %.3f; held-out acc %.3f -> %.3f, %.1f s",
+          h0, h_weak, h_strong, ce_weak, ce_strong, loss_strong, acc_weak, acc_strong, l.seconds());
+    // Seeds and builds: 0.50–0.79 with 0.01, 0.80–0.99 with 0.3, at least 0.14 apart.
+    QVERIFY(h_weak < 0.85);
+    QVERIFY(h_strong > 0.75);
+    QVERIFY(h_strong - h_weak > 0.07);
+    QVERIFY(ce_strong < 0.02);
+    QVERIFY(acc_strong > 0.98);
+    QVERIFY(loss_strong - ce_strong > 0.1);  // the cost is in the objective: 0.3·aux
+}
+
+// Churn: the share of a fixed probe batch whose top-1 expert changed since the
+// last probe (every 5 steps here). A router LR of 0.1 keeps flipping choices.
+void TestLessons::lesson4_router_lr() {
+    Lesson l("lesson4_router_lr");
+    l.play_until(600);
+    QVERIFY(l.scripted(300, "router_lr", "0.001"));
+    const double c0 = l.mean(&Row::churn, 150, 300), c1 = l.mean(&Row::churn, 450, 600);
+    const double h0 = l.mean(&Row::load_entropy, 150, 300), h1 = l.mean(&Row::load_entropy, 450, 600);
+    qInfo("lesson4: churn per 5 steps %.3f (router_lr 0.1) -> %.3f (0.001); load entropy %.3f -> %.3f, %.1f s", c0,
+          c1, h0, h1, l.seconds());
+    // Seeds and builds: 0.07–0.18 with router_lr 0.1, 0.02–0.04 with 0.001 (at most 0.45 of before).
+    QVERIFY(c0 > 0.05);
+    QVERIFY(c1 < 0.6 * c0);
+    QVERIFY(h1 > h0 - 0.05);  // calmer routing does not cost balance (seeds: −0.01 to +0.07)
+}
+
+// Dead experts get no tokens, so the aux loss (Σ f_i·P_i, f_i = 0) cannot pull
+// them back; noise hands them tokens, and after it is switched off the run stays
+// stable and balanced.
+void TestLessons::lesson5_noise() {
+    Lesson l("lesson5_noise");
+    l.play_until(650);
+    QVERIFY(l.scripted(250, "noise_std", "4"));
+    QVERIFY(l.scripted(450, "noise_std", "0"));
+    const double d0 = l.mean(&Row::dead, 200, 250), d_noise = l.mean(&Row::dead, 400, 450);
+    const double d1 = l.mean(&Row::dead, 600, 650);
+    const double h0 = l.mean(&Row::load_entropy, 200, 250), h_noise = l.mean(&Row::load_entropy, 400, 450);
+    const double h1 = l.mean(&Row::load_entropy, 600, 650);
+    const double ce1 = l.max(&Row::ce, 500, 650);
+    qInfo("lesson5: dead experts %.1f (no noise) -> %.1f (noise 4) -> %.1f (noise off); load entropy %.3f -> %.3f "
+          "-> %.3f; largest CE after noise off %.4f, %.1f s",
+          d0, d_noise, d1, h0, h_noise, h1, ce1, l.seconds());
+    QVERIFY(d0 >= 1.0);
+    QVERIFY(d_noise < d0);
+    QVERIFY(d1 < d0);
+    // The premise (dead experts under a small aux loss) is seed-dependent: it holds for
+    // seeds 1, 2, 5, 6 in both builds (h0 0.50–0.61, h1 0.71–0.99); seed 3 has no dead
+    // expert before the noise and seed 4 stays fairly balanced (h0 0.78).
+    QVERIFY(h0 < 0.7);
+    QVERIFY(h1 > h0 + 0.15);
+    QVERIFY(l.all_finite());
+    QVERIFY(ce1 < 0.1);
+}
+
+// A high router LR lets logits grow until the router is one-hot (saturated);
+// the z-loss (ST-MoE, 1e-3) shrinks them and the router's softmax comes back.
+void TestLessons::lesson6_z_loss() {
+    Lesson l("lesson6_z_loss");
+    l.play_until(300);
+    const long saturation_at = l.first_raised("router_saturation");
+    l.play_until(600);
+    QVERIFY(l.scripted(300, "z_weight", "0.001"));
+    const double z0 = l.mean(&Row::max_abs_logit, 250, 300), z1 = l.mean(&Row::max_abs_logit, 500, 600);
+    const double rh0 = l.mean(&Row::router_entropy, 250, 300), rh1 = l.mean(&Row::router_entropy, 500, 600);
+    const double h1 = l.mean(&Row::load_entropy, 500, 600);
+    qInfo("lesson6: saturation warning at step %ld; max |logit| %.1f -> %.1f, router entropy %.3f -> %.3f, "
+          "load entropy after %.3f, %.1f s",
+          saturation_at, z0, z1, rh0, rh1, h1, l.seconds());
+    QVERIFY(saturation_at > 0 && saturation_at <= 300);
+    QVERIFY(z0 > 50);
+    QVERIFY(rh0 < 0.05);
+    QVERIFY(z1 < 0.85 * z0);  // seeds and builds: 0.40–0.74 of the logits before
+    QVERIFY(rh1 > 3 * rh0);
+    QVERIFY(h1 > 0.8);
+    QVERIFY(l.all_finite());
+}
+
+// Capacity 0.25 of the fair share: three quarters of the assignments skip their
+// expert and held-out accuracy stalls; capacity 2 drops nothing.
+void TestLessons::lesson7_capacity() {
+    Lesson l("lesson7_capacity");
+    l.play_until(250);
+    const double acc0 = l.tr.evaluate();
+    l.play_until(500);
+    const double acc1 = l.tr.evaluate();
+    QVERIFY(l.scripted(250, "capacity_factor", "2"));
+    const double dr0 = l.mean(&Row::dropped, 200, 250), dr1 = l.max(&Row::dropped, 450, 500);
+    qInfo("lesson7: dropped share %.3f (cf 0.25) -> %.3f (cf 2); held-out acc %.3f -> %.3f; high-drop warning at "
+          "step %ld, %.1f s",
+          dr0, dr1, acc0, acc1, l.first_raised("high_drop"), l.seconds());
+    QVERIFY(dr0 > 0.7);
+    QCOMPARE(dr1, 0.0);
+    QVERIFY(acc0 < 0.8);
+    QVERIFY(acc1 > 0.95);
+    QVERIFY(l.first_raised("high_drop") > 0 && l.first_raised("high_drop") <= 50);
+    QVERIFY(!l.active("high_drop"));
+}
+
+// DeepSeek-V3 style: the selection bias alone balances the load, with no
+// loss term (loss == CE). The same config with plain top-k stays collapsed.
+void TestLessons::lesson8_bias_balanced() {
+    Lesson l("lesson8_bias_balanced");
+    l.play_until(550);
+    QVERIFY(l.scripted(200, "bias_update_rate", "0.05"));
+    Config plain = seeded("lesson8_bias_balanced");
+    plain.policy = "topk";
+    Trainer topk(plain);
+    double h_topk = 0;
+    for (long i = 0; i < 550; ++i) {
+        const Row r = reduce(topk.step());
+        if (i >= 500) h_topk += r.load_entropy / 50;
+    }
+    const double h0 = l.mean(&Row::load_entropy, 150, 200), h1 = l.mean(&Row::load_entropy, 500, 550);
+    const double d0 = l.mean(&Row::dead, 150, 200), d1 = l.mean(&Row::dead, 500, 550);
+    const double extra = l.mean(&Row::loss, 500, 550) - l.mean(&Row::ce, 500, 550);
+    qInfo("lesson8: bias_balanced load entropy %.3f (γ 0) -> %.3f (γ 0.05), dead %.1f -> %.1f; plain top-k same "
+          "steps %.3f; loss − CE %.2g, %.1f s",
+          h0, h1, d0, d1, h_topk, extra, l.seconds());
+    QVERIFY(h0 < 0.7);
+    QVERIFY(h1 > 0.9);
+    QVERIFY(h_topk < 0.7);
+    QVERIFY(d1 < d0);
+    QVERIFY(std::abs(extra) < 1e-6);
+}
+
+// Expert choice in the collapse setting of lesson 2: every expert takes exactly
+// its capacity, so balance is perfect at every step; the price is the share of
+// tokens that no expert picked.
+void TestLessons::lesson9_expert_choice() {
+    Lesson l("lesson9_expert_choice");
+    l.play_until(300);
+    double worst_h = 1, worst_u = 0;
+    for (const Row& r : l.rows) worst_h = std::min(worst_h, r.load_entropy), worst_u = std::max(worst_u, r.max_util);
+    const double dr = l.mean(&Row::dropped, 250, 300), dead = l.max(&Row::dead, 0, 300);
+    const double acc = l.tr.evaluate();
+    qInfo("lesson9: load entropy min over all steps %.6f, max util %.3f, dead %.0f, tokens no expert took %.3f, "
+          "held-out acc %.3f, collapse warning %s, %.1f s",
+          worst_h, worst_u, dead, dr, acc, l.first_raised("collapse") > 0 ? "raised" : "never", l.seconds());
+    QVERIFY(std::abs(worst_h - 1.0) < 1e-9);
+    QVERIFY(std::abs(worst_u - 1.0) < 1e-9);
+    QCOMPARE(dead, 0.0);
+    QVERIFY(dr > 0.05 && dr < 0.6);  // seeds and builds: 0.11–0.33
+    QCOMPARE(l.first_raised("collapse"), -1L);
+    QVERIFY(l.first_raised("high_drop") > 0);  // the monitor shows the price
+    QVERIFY(acc > 0.95);
+}
+
+QTEST_APPLESS_MAIN(TestLessons)
+#include "test_lessons.moc"

@@ -1,0 +1,140 @@
+// Drives the real window offscreen: training is live, knob changes reach the
+// trainer and show as markers, the collapse warning's remedy works, pause
+// pauses, and closing mid-run joins the training thread.
+#include <QDir>
+#include <QPushButton>
+#include <QStandardPaths>
+#include <QtTest>
+#include <qcustomplot.h>
+
+#include "panels/knob_editor.hpp"
+#include "panels/knob_panel.hpp"
+#include "train/knobs.hpp"
+#include "plots/load_histogram.hpp"
+#include "window/main_window.hpp"
+#include "test_presets.hpp"
+#include "plots/time_plot.hpp"
+#include "panels/warnings_panel.hpp"
+
+using namespace moescope;
+
+namespace {
+constexpr int kTimeoutMs = 60000;
+
+using test_presets::small;
+
+const Intervention* find_intervention(const MetricsHistory& h, const std::string& knob_name) {
+    for (const auto& iv : h.interventions())
+        if (iv.knob == knob_name) return &iv;
+    return nullptr;
+}
+}  // namespace
+
+class TestWindow : public QObject {
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void default_run_fills_the_plots();
+    void knob_change_reaches_the_trainer_and_marks_the_plots();
+    void collapse_warning_remedy_button_sets_the_knob();
+    void pause_stops_and_step_advances_by_one();
+    void closing_mid_run_joins_the_thread();
+};
+
+void TestWindow::initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);  // QSettings go to a test location
+    QCoreApplication::setOrganizationName(QStringLiteral("moescope-test"));
+}
+
+void TestWindow::default_run_fills_the_plots() {
+    MainWindow w(small("default"));
+    w.resize(1500, 940);
+    w.show();
+    w.setPlaying(true);
+    QTRY_VERIFY_WITH_TIMEOUT(w.history().last_step() >= 120, kTimeoutMs);
+    w.setPlaying(false);
+    // Plots hold data once the replot timer has run.
+    QTRY_VERIFY(w.timePlots()[0]->customPlot()->graph(0)->dataCount() > 50);
+    QCOMPARE(w.loadHistogram()->barCount(), 8);
+    double total = 0;
+    for (int e = 0; e < 8; ++e) total += w.loadHistogram()->barValue(e);
+    QVERIFY(std::abs(total - 1.0) < 1e-6);  // load shares of one layer sum to 1
+    QTest::qWait(300);
+    const QString dir = QStringLiteral(MOESCOPE_BUILD_DIR) + "/screenshots";
+    QDir().mkpath(dir);
+    QVERIFY(w.grab().save(dir + "/window_default.png"));
+    qInfo("steps %ld, longest refresh of all plots %.2f ms", w.stepsDone(), w.maxReplotMs());
+}
+
+void TestWindow::knob_change_reaches_the_trainer_and_marks_the_plots() {
+    MainWindow w(small("default"));
+    w.show();
+    w.setPlaying(true);
+    QTRY_VERIFY_WITH_TIMEOUT(w.history().last_step() >= 10, kTimeoutMs);
+    w.knobPanel()->editor(QStringLiteral("aux_weight"))->editValue(QStringLiteral("0.05"));
+    QTRY_VERIFY_WITH_TIMEOUT(find_intervention(w.history(), "aux_weight") != nullptr, kTimeoutMs);
+    const Intervention* iv = find_intervention(w.history(), "aux_weight");
+    QVERIFY(iv->step >= 10);  // applied between two later steps, not retroactively
+    QCOMPARE(iv->old_value, std::string("0.01"));
+    QCOMPARE(iv->new_value, std::string("0.05"));
+    QCOMPARE(iv->source, std::string("user"));
+    QCOMPARE(w.currentConfig().aux_weight, 0.05);
+    for (TimePlot* p : w.timePlots()) QTRY_COMPARE(p->markerCount(), 1);
+    w.setPlaying(false);
+}
+
+void TestWindow::collapse_warning_remedy_button_sets_the_knob() {
+    MainWindow w(small("collapse"));
+    w.resize(1500, 940);
+    w.show();
+    w.setPlaying(true);
+    WarningsPanel* panel = w.warningsPanel();
+    int row = -1;
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            for (int r = 0; r < panel->warningCount(); ++r)
+                if (panel->remedyButton(r) && panel->remedyButton(r)->text().contains("aux_weight")) row = r;
+            return row >= 0;
+        }(),
+        kTimeoutMs);
+    QTest::qWait(300);
+    const QString dir = QStringLiteral(MOESCOPE_BUILD_DIR) + "/screenshots";
+    QDir().mkpath(dir);
+    QVERIFY(w.grab().save(dir + "/window_collapse.png"));
+    panel->remedyButton(row)->click();
+    QTRY_VERIFY_WITH_TIMEOUT(find_intervention(w.history(), "aux_weight") != nullptr, kTimeoutMs);
+    QCOMPARE(find_intervention(w.history(), "aux_weight")->source, std::string("remedy"));
+    QCOMPARE(w.currentConfig().aux_weight, 0.1);
+    w.setPlaying(false);
+}
+
+void TestWindow::pause_stops_and_step_advances_by_one() {
+    MainWindow w(small("default"));
+    w.show();
+    w.setPlaying(true);
+    QTRY_VERIFY_WITH_TIMEOUT(w.stepsDone() >= 5, kTimeoutMs);
+    w.setPlaying(false);
+    QTest::qWait(300);  // the last frame of the running slice arrives
+    const long paused_at = w.stepsDone();
+    QTest::qWait(500);
+    QCOMPARE(w.stepsDone(), paused_at);
+    w.stepOnce();
+    QTRY_COMPARE_WITH_TIMEOUT(w.stepsDone(), paused_at + 1, kTimeoutMs);
+    QTest::qWait(200);
+    QCOMPARE(w.stepsDone(), paused_at + 1);
+}
+
+void TestWindow::closing_mid_run_joins_the_thread() {
+    auto* w = new MainWindow(small("default"));
+    w->show();
+    w->setPlaying(true);
+    QTRY_VERIFY_WITH_TIMEOUT(w->stepsDone() >= 5, kTimeoutMs);
+    QVERIFY(w->isTrainingThreadRunning());
+    QVERIFY(w->close());
+    QVERIFY(!w->isTrainingThreadRunning());
+    delete w;
+}
+
+QTEST_MAIN(TestWindow)
+#include "test_window.moc"

@@ -1,0 +1,208 @@
+#include "panels/warnings_panel.hpp"
+
+#include <QHeaderView>
+#include <QPushButton>
+#include <QStyle>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <algorithm>
+
+#include "theme.hpp"
+
+namespace {
+
+constexpr int kTintAlpha = 45;       // severity tint behind the severity cell
+constexpr int kCompactWidth = 600;   // narrower panels use the compact row layout
+constexpr int kMaxRemedyTextWidth = 200;  // compact: half of it
+
+QColor severity_color(moescope::Severity s) {
+    switch (s) {
+    case moescope::Severity::Info: return theme::kInfo;
+    case moescope::Severity::Warning: return theme::kWarning;
+    case moescope::Severity::Critical: return theme::kCritical;
+    }
+    return theme::kGrey;
+}
+
+QStyle::StandardPixmap severity_icon(moescope::Severity s) {
+    switch (s) {
+    case moescope::Severity::Info: return QStyle::SP_MessageBoxInformation;
+    case moescope::Severity::Warning: return QStyle::SP_MessageBoxWarning;
+    case moescope::Severity::Critical: return QStyle::SP_MessageBoxCritical;
+    }
+    return QStyle::SP_MessageBoxWarning;
+}
+
+QTableWidgetItem* read_only_item(const QString& text) {
+    auto* item = new QTableWidgetItem(text);
+    item->setFlags(Qt::ItemIsEnabled);
+    return item;
+}
+
+}  // namespace
+
+WarningsPanel::WarningsPanel(QWidget* parent) : QWidget(parent) {
+    table_ = new QTableWidget(0, ColumnCount, this);
+    table_->setHorizontalHeaderLabels({tr("Severity"), tr("Layer"), tr("Since"), tr("Message"), tr("Remedy")});
+    table_->horizontalHeaderItem(StepColumn)->setToolTip(tr("Step at which the problem started"));
+    table_->verticalHeader()->hide();
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->setSelectionMode(QAbstractItemView::NoSelection);
+    table_->setFocusPolicy(Qt::NoFocus);
+    table_->setWordWrap(true);
+    table_->setIconSize(QSize(16, 16));
+    table_->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
+    table_->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    QHeaderView* header = table_->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(MessageColumn, QHeaderView::Stretch);
+    header->setSectionResizeMode(RemedyColumn, QHeaderView::Interactive);  // see fitRemedyColumn
+    header->setMinimumSectionSize(36);
+    table_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(table_);
+
+    showPlaceholder();
+}
+
+std::vector<WarningsPanel::Key> WarningsPanel::keys(const std::vector<moescope::Warning>& warnings) {
+    std::vector<Key> k;
+    k.reserve(warnings.size());
+    for (const auto& w : warnings) k.emplace_back(w.id, w.layer, w.first_step);
+    return k;
+}
+
+void WarningsPanel::setWarnings(const std::vector<moescope::Warning>& active) {
+    const bool same_set = keys(active) == keys(warnings_);
+    warnings_ = active;
+    if (same_set) {
+        // Messages carry the latest measured values: refresh the text in place.
+        updateMessages();
+        return;
+    }
+    rebuild();
+}
+
+void WarningsPanel::showPlaceholder() {
+    table_->setRowCount(1);
+    auto* item = read_only_item(tr("No warnings — routing looks healthy"));
+    item->setForeground(theme::kGrey);
+    item->setTextAlignment(Qt::AlignCenter);
+    table_->setItem(0, 0, item);
+    table_->setSpan(0, 0, 1, ColumnCount);
+}
+
+void WarningsPanel::rebuild() {
+    // Removing the rows also deletes their remedy buttons.
+    table_->clearSpans();
+    table_->setRowCount(0);
+    if (warnings_.empty()) {
+        showPlaceholder();
+        return;
+    }
+    table_->setRowCount(int(warnings_.size()));
+    for (int row = 0; row < int(warnings_.size()); ++row) {
+        const moescope::Warning& w = warnings_[size_t(row)];
+
+        auto* severity = read_only_item({});
+        severity->setToolTip(QString::fromUtf8(moescope::severity_name(w.severity)));
+        severity->setIcon(style()->standardIcon(severity_icon(w.severity)));
+        QColor tint = severity_color(w.severity);
+        tint.setAlpha(kTintAlpha);
+        severity->setBackground(tint);
+        table_->setItem(row, SeverityColumn, severity);
+
+        auto* layer = read_only_item(w.layer < 0 ? tr("all") : QStringLiteral("L%1").arg(w.layer));
+        layer->setTextAlignment(Qt::AlignCenter);
+        table_->setItem(row, LayerColumn, layer);
+
+        auto* step = read_only_item(QString::number(w.first_step));
+        step->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        table_->setItem(row, StepColumn, step);
+
+        table_->setItem(row, MessageColumn, read_only_item({}));
+
+        const QString remedy_text = QString::fromStdString(w.remedy.text);
+        if (w.remedy.knob.empty()) {
+            auto* remedy = read_only_item(remedy_text);
+            remedy->setToolTip(remedy_text);
+            table_->setItem(row, RemedyColumn, remedy);
+        } else {
+            const QString knob = QString::fromStdString(w.remedy.knob);
+            const double value = w.remedy.value;
+            auto* button = new QPushButton;
+            button->setToolTip(remedy_text.isEmpty() ? tr("set %1 to %2").arg(knob).arg(value) : remedy_text);
+            connect(button, &QPushButton::clicked, this, [this, knob, value] { emit remedyRequested(knob, value); });
+            // A holder keeps the button at its natural height in a tall, wrapped row.
+            auto* holder = new QWidget;
+            auto* holder_layout = new QVBoxLayout(holder);
+            holder_layout->setContentsMargins(4, 2, 4, 2);
+            holder_layout->addWidget(button, 0, Qt::AlignVCenter);
+            table_->setCellWidget(row, RemedyColumn, holder);
+        }
+    }
+    updateMessages();
+    applyCompact();
+}
+
+void WarningsPanel::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    const bool compact = width() < kCompactWidth;
+    if (compact == compact_) return;
+    compact_ = compact;
+    applyCompact();
+}
+
+// In a narrow panel the message needs the room: severity shows its icon only
+// (its name moves to the tooltip) and remedy buttons break after "Apply:".
+void WarningsPanel::applyCompact() {
+    for (int row = 0; row < warningCount(); ++row) {
+        const moescope::Warning& w = warnings_[size_t(row)];
+        table_->item(row, SeverityColumn)
+            ->setText(compact_ ? QString() : QString::fromUtf8(moescope::severity_name(w.severity)));
+        if (QPushButton* button = remedyButton(row))
+            button->setText((compact_ ? tr("Apply:\n%1 → %2") : tr("Apply: %1 → %2"))
+                                .arg(QString::fromStdString(w.remedy.knob), QString::number(w.remedy.value, 'g', 6)));
+    }
+    fitRemedyColumn();
+}
+
+// Wide enough for every button; remedy texts wrap beyond a cap so that a long
+// one does not squeeze the message.
+void WarningsPanel::fitRemedyColumn() {
+    const int text_cap = compact_ ? kMaxRemedyTextWidth / 2 : kMaxRemedyTextWidth;
+    const int padding = 2 * table_->style()->pixelMetric(QStyle::PM_FocusFrameHMargin) + 8;
+    int width = table_->horizontalHeader()->sectionSizeHint(RemedyColumn);
+    for (int row = 0; row < warningCount(); ++row) {
+        if (QWidget* holder = table_->cellWidget(row, RemedyColumn))
+            width = std::max(width, holder->sizeHint().width());
+        else if (QTableWidgetItem* item = table_->item(row, RemedyColumn))
+            width = std::max(width, std::min(text_cap,
+                                             table_->fontMetrics().horizontalAdvance(item->text()) + padding));
+    }
+    table_->setColumnWidth(RemedyColumn, width);
+}
+
+void WarningsPanel::updateMessages() {
+    if (warnings_.empty()) return;
+    for (int row = 0; row < int(warnings_.size()); ++row) {
+        QTableWidgetItem* item = table_->item(row, MessageColumn);
+        const QString message = QString::fromStdString(warnings_[size_t(row)].message);
+        if (item->text() == message) continue;
+        item->setText(message);
+        item->setToolTip(message);
+    }
+}
+
+QPushButton* WarningsPanel::remedyButton(int row) const {
+    if (row < 0 || row >= warningCount()) return nullptr;
+    QWidget* holder = table_->cellWidget(row, RemedyColumn);
+    return holder ? holder->findChild<QPushButton*>() : nullptr;
+}
+
+QString WarningsPanel::messageAt(int row) const {
+    if (row < 0 || row >= warningCount()) return {};
+    return table_->item(row, MessageColumn)->text();
+}

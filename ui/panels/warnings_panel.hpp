@@ -1,0 +1,48 @@
+#pragma once
+// The monitor's active warnings as a table: severity, layer, first step,
+// message and a one-click remedy button that asks for the suggested knob value.
+// Rows are rebuilt only when the set of warnings changes, so 30 Hz updates
+// do not flicker or steal a button press.
+#include <QString>
+#include <QWidget>
+#include <tuple>
+#include <vector>
+
+#include "monitor/monitor.hpp"
+
+class QPushButton;
+class QTableWidget;
+
+class WarningsPanel : public QWidget {
+    Q_OBJECT
+public:
+    enum Column { SeverityColumn, LayerColumn, StepColumn, MessageColumn, RemedyColumn, ColumnCount };
+
+    explicit WarningsPanel(QWidget* parent = nullptr);
+
+    void setWarnings(const std::vector<moescope::Warning>& active);
+
+    int warningCount() const { return int(warnings_.size()); }
+    QPushButton* remedyButton(int row) const;  // nullptr when the row has no knob remedy
+    QString messageAt(int row) const;
+    QTableWidget* table() const { return table_; }
+
+signals:
+    void remedyRequested(const QString& knob, double value);
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
+private:
+    using Key = std::tuple<std::string, int, long>;  // id, layer, first step
+    static std::vector<Key> keys(const std::vector<moescope::Warning>& warnings);
+    void rebuild();
+    void showPlaceholder();
+    void updateMessages();
+    void applyCompact();
+    void fitRemedyColumn();
+
+    QTableWidget* table_ = nullptr;
+    std::vector<moescope::Warning> warnings_;
+    bool compact_ = false;
+};

@@ -1,0 +1,49 @@
+#pragma once
+// What the training thread sends to the window: every step since the last
+// frame plus the monitor's and the knobs' news. A value type, carried by a
+// queued signal at most ~30 times a second whatever the step rate.
+#include <QMetaType>
+#include <QString>
+#include <memory>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "train/config.hpp"
+#include "monitor/metrics.hpp"
+#include "monitor/monitor.hpp"
+#include "monitor/region_grid.hpp"
+#include "train/trainer.hpp"
+
+// The training points of a 2-D dataset, sent once per run for the expert-region map.
+struct RegionPoints {
+    Eigen::MatrixXf x;  // 2 × N
+    std::vector<int32_t> y;
+    int classes = 0;
+};
+
+struct MetricsFrame {
+    std::vector<moescope::StepMetrics> steps;               // in order; may be empty (state change only)
+    std::vector<moescope::MonitorEvent> events;             // raised/cleared since the last frame
+    std::vector<moescope::Intervention> interventions;      // applied since the last frame
+    std::vector<moescope::Warning> active;                  // warnings active now
+    long steps_done = 0;
+    double tokens_per_s = 0;  // over the frame's steps
+    double elapsed_s = 0;     // training time of this run (paused time excluded)
+    bool running = false;
+    bool halted = false;      // stopped by the non-finite guard
+
+    // Branch and compare: the second run's news (its steps match `steps` one for one).
+    bool has_branch = false;
+    std::vector<moescope::StepMetrics> branch_steps;
+    std::vector<moescope::Intervention> branch_interventions;
+    std::vector<moescope::Warning> branch_active;
+    bool branch_halted = false;
+
+    // Expert regions (2-D datasets, while the map is shown): a new grid at most ~4 times a second.
+    std::shared_ptr<const moescope::RegionGrid> region;
+    std::shared_ptr<const RegionPoints> region_points;  // first frame of a run
+    bool region_unsupported = false;                    // the run's dataset is not 2-D
+};
+Q_DECLARE_METATYPE(MetricsFrame)
+Q_DECLARE_METATYPE(moescope::Config)

@@ -1,0 +1,239 @@
+#include "run/training_worker.hpp"
+
+#include <QMetaObject>
+#include <chrono>
+
+#include "error.hpp"
+#include "monitor/region_grid.hpp"
+#include "train/trainer.hpp"
+
+using namespace moescope;
+
+TrainingWorker::TrainingWorker(QObject* parent) : QObject(parent) {
+    qRegisterMetaType<moescope::Config>();
+    qRegisterMetaType<MetricsFrame>();
+    qRegisterMetaType<TrainerStatePtr>();
+}
+
+TrainingWorker::~TrainingWorker() = default;
+
+void TrainingWorker::setRunning(bool running) {
+    running_ = running;
+    // Wake the worker's loop; the timer lives in the worker thread.
+    QMetaObject::invokeMethod(this, &TrainingWorker::tick, Qt::QueuedConnection);
+}
+
+void TrainingWorker::adopt(std::unique_ptr<Trainer> trainer) {
+    if (!timer_) {
+        timer_ = new QTimer(this);
+        timer_->setInterval(0);
+        connect(timer_, &QTimer::timeout, this, &TrainingWorker::tick);
+    }
+    trainer_ = std::move(trainer);
+    branch_.reset();
+    pending_ = {};
+    elapsed_s_ = 0;
+    interventions_sent_ = trainer_->interventions().size();  // a resumed run's past ones are in its history
+    last_autosave_ = trainer_->steps_done();
+    points_sent_ = false;
+    region_step_ = -1;
+    since_frame_.start();
+}
+
+void TrainingWorker::startRun(const Config& cfg) {
+    if (timer_) timer_->stop();
+    std::unique_ptr<Trainer> trainer;
+    try {
+        trainer = std::make_unique<Trainer>(cfg);
+    } catch (const std::exception& e) {
+        running_ = false;
+        emit failed(QString::fromStdString(e.what()));
+        return;
+    }
+    adopt(std::move(trainer));
+    emit runStarted(trainer_->config(), trainer_->config().layers, trainer_->config().experts,
+                    QString::fromStdString(trainer_->dataset().summary));
+    emitFrame();
+    if (running_) timer_->start();
+}
+
+void TrainingWorker::resumeFrom(TrainerStatePtr state) {
+    std::unique_ptr<Trainer> trainer;
+    try {
+        trainer = Trainer::from_state(*state);
+    } catch (const std::exception& e) {
+        emit resumeFailed(QString::fromStdString(e.what()));
+        return;
+    }
+    if (timer_) timer_->stop();
+    running_ = false;  // a loaded run opens paused: look first, then press Play
+    adopt(std::move(trainer));
+    const Config& c = trainer_->config();
+    emit runResumed(c, c.layers, c.experts, QString::fromStdString(trainer_->dataset().summary), trainer_->steps_done());
+    emitFrame();
+}
+
+void TrainingWorker::requestKnob(Trainer* trainer, const QString& name, const QString& value, const QString& source) {
+    if (!trainer) return;
+    try {
+        trainer->request_knob(name.toStdString(), value.toStdString(), source.toStdString());
+    } catch (const Error& e) {
+        emit knobRejected(name, QString::fromStdString(e.what()));
+    }
+    // A paused run still shows the change as soon as it is applied by the next step.
+}
+
+void TrainingWorker::setKnob(const QString& name, const QString& value, const QString& source) {
+    requestKnob(trainer_.get(), name, value, source);
+}
+
+void TrainingWorker::setBranchKnob(const QString& name, const QString& value, const QString& source) {
+    requestKnob(branch_.get(), name, value, source);
+}
+
+void TrainingWorker::exportState(int run, const QString& path) {
+    Trainer* t = run == Branch ? branch_.get() : trainer_.get();
+    if (!t) return;
+    emitFrame();  // the window's history then holds every step the state has seen
+    emit stateReady(std::make_shared<const TrainerState>(t->export_state()), path, run);
+}
+
+void TrainingWorker::branch() {
+    if (!trainer_) return;
+    try {
+        branch_ = Trainer::from_state(trainer_->export_state());
+    } catch (const std::exception& e) {
+        emit branchFailed(QString::fromStdString(e.what()));
+        return;
+    }
+    branch_interventions_sent_ = branch_->interventions().size();
+    region_step_ = -1;
+    emitFrame();
+    emit branched(branch_->steps_done(), branch_->config());
+}
+
+void TrainingWorker::unbranch(bool keepBranch) {
+    if (!branch_) return;
+    emitFrame();
+    if (keepBranch) {
+        trainer_ = std::move(branch_);
+        interventions_sent_ = branch_interventions_sent_;
+    }
+    branch_.reset();
+    region_run_ = Main;
+    region_step_ = -1;
+    emit unbranched(keepBranch);
+    emitFrame();
+}
+
+void TrainingWorker::stepOnce() {
+    if (!trainer_ || running_) return;
+    runSteps(1, 1000);
+    emitFrame();
+    maybeAutosave();
+}
+
+void TrainingWorker::shutdown() {
+    running_ = false;
+    if (timer_) timer_->stop();
+    trainer_.reset();
+    branch_.reset();
+}
+
+void TrainingWorker::tick() {
+    if (!trainer_ || !timer_) return;
+    if (!running_) {
+        timer_->stop();
+        emitFrame();  // tells the window the run is paused
+        return;
+    }
+    if (!timer_->isActive()) timer_->start();
+    runSteps(-1, kSliceMs);
+    if (!running_ || since_frame_.elapsed() >= kFrameIntervalMs) emitFrame();
+    maybeAutosave();
+}
+
+void TrainingWorker::runSteps(long max_steps, int budget_ms) {
+    QElapsedTimer slice;
+    slice.start();
+    for (long n = 0; max_steps < 0 || n < max_steps; ++n) {
+        const StepMetrics& m = trainer_->step();
+        elapsed_s_ += m.step_ms / 1000.0;
+        pending_.steps.push_back(m);
+        const auto& ev = trainer_->last_events();
+        pending_.events.insert(pending_.events.end(), ev.begin(), ev.end());
+        // The branch takes its step right after: both runs advance together.
+        if (branch_ && !branch_->halted()) pending_.branch_steps.push_back(branch_->step());
+        if (trainer_->halted()) {
+            running_ = false;
+            break;
+        }
+        const long every = trainer_->config().autosave_every;
+        if (slice.elapsed() >= budget_ms || (every > 0 && trainer_->steps_done() % every == 0)) break;  // autosave on the step
+    }
+}
+
+void TrainingWorker::maybeAutosave() {
+    const long every = trainer_ ? trainer_->config().autosave_every : 0;
+    const long step = trainer_ ? trainer_->steps_done() : 0;
+    if (every <= 0 || step % every != 0 || step == last_autosave_) return;
+    last_autosave_ = step;
+    exportState(Main, QString());  // empty path: the window picks the autosave file
+}
+
+void TrainingWorker::addRegionGrid() {
+    const Trainer* t = region_run_ == Branch && branch_ ? branch_.get() : trainer_.get();
+    if (!supports_region_grid(t->dataset())) {
+        pending_.region_unsupported = true;
+        return;
+    }
+    if (!points_sent_) {
+        const Dataset& d = t->dataset();
+        pending_.region_points = std::make_shared<const RegionPoints>(RegionPoints{d.x_train, d.y_train, d.num_classes});
+        points_sent_ = true;
+    }
+    if (!regions_wanted_ || t->steps_done() == region_step_) return;
+    if (region_step_ >= 0 && since_region_.isValid() && since_region_.elapsed() < kRegionIntervalMs) return;
+    if (!region_ws_) region_ws_ = std::make_unique<Workspace<float>>();
+    try {
+        RegionGrid grid = compute_region_grid(t->model(), t->config(), t->dataset(), kRegionResolution, *region_ws_);
+        grid.step = t->steps_done();
+        pending_.region = std::make_shared<const RegionGrid>(std::move(grid));
+    } catch (const std::exception&) {
+        pending_.region_unsupported = true;
+    }
+    region_step_ = t->steps_done();
+    since_region_.start();
+}
+
+void TrainingWorker::emitFrame() {
+    if (!trainer_) return;
+    const auto& iv = trainer_->interventions();
+    pending_.interventions.assign(iv.begin() + long(std::min(interventions_sent_, iv.size())), iv.end());
+    interventions_sent_ = iv.size();
+    pending_.active = trainer_->monitor().active();
+    pending_.steps_done = trainer_->steps_done();
+    double ms = 0;
+    long tokens = 0;
+    for (const auto& s : pending_.steps) ms += s.step_ms, tokens += trainer_->config().batch_tokens;
+    pending_.tokens_per_s = ms > 0 ? tokens * 1000.0 / ms : 0;
+    pending_.elapsed_s = elapsed_s_;
+    pending_.running = running_;
+    pending_.halted = trainer_->halted();
+    if (branch_) {
+        pending_.has_branch = true;
+        const auto& biv = branch_->interventions();
+        pending_.branch_interventions.assign(biv.begin() + long(std::min(branch_interventions_sent_, biv.size())), biv.end());
+        branch_interventions_sent_ = biv.size();
+        pending_.branch_active = branch_->monitor().active();
+        pending_.branch_halted = branch_->halted();
+    }
+    addRegionGrid();
+    // Only the newest step needs the class × expert matrices; drop the rest before crossing threads.
+    for (auto* steps : {&pending_.steps, &pending_.branch_steps})
+        for (size_t i = 0; i + 1 < steps->size(); ++i)
+            for (auto& l : (*steps)[i].layers) l.class_expert.clear();
+    emit frameReady(pending_);
+    pending_ = {};
+    since_frame_.restart();
+}

@@ -1,0 +1,97 @@
+#pragma once
+// Owns the Trainer on a background QThread (PlotJuggler style): the GUI talks
+// to it only through queued slots carrying value types and the atomic
+// `running` flag. Steps run in short slices from a zero-interval timer so the
+// worker's event loop stays responsive to knob changes; metrics are coalesced
+// into one MetricsFrame per ≥ 33 ms whatever the step rate.
+//
+// Branch and compare: a second Trainer forked from the main one's exact state
+// steps in lockstep with it (main step, branch step, …), so both runs see the
+// same wall-clock conditions and the same number of steps at every frame.
+#include <QElapsedTimer>
+#include <QObject>
+#include <QString>
+#include <QTimer>
+#include <atomic>
+#include <memory>
+
+#include "train/config.hpp"
+#include "run/metrics_frame.hpp"
+
+using TrainerStatePtr = std::shared_ptr<const moescope::TrainerState>;
+Q_DECLARE_METATYPE(TrainerStatePtr)
+
+class TrainingWorker : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int kFrameIntervalMs = 33;
+    static constexpr int kSliceMs = 15;
+    enum Run { Main = 0, Branch = 1 };
+
+    explicit TrainingWorker(QObject* parent = nullptr);
+    ~TrainingWorker() override;
+
+    // Thread-safe: may be called from the GUI thread directly.
+    void setRunning(bool running);
+    bool isRunning() const { return running_.load(); }
+    // Expert-region grids cost a forward pass over the plane: computed only while
+    // the map is shown, for the given run (Main or Branch).
+    void setRegionsWanted(bool wanted, int run = Main) {
+        regions_wanted_ = wanted;
+        region_run_ = run;
+        region_step_ = -1;
+    }
+    static constexpr int kRegionResolution = 48;   // 48² cells: ~7 ms for a lesson model
+    static constexpr int kRegionIntervalMs = 250;
+
+public slots:
+    void startRun(const moescope::Config& cfg);  // builds a new Trainer; emits runStarted or failed
+    // Continues a saved run: emits runResumed, or resumeFailed leaving the current run untouched.
+    void resumeFrom(TrainerStatePtr state);
+    void stepOnce();
+    void setKnob(const QString& name, const QString& value, const QString& source);
+    void setBranchKnob(const QString& name, const QString& value, const QString& source);
+    // Emits stateReady(run's state, path, run) after a frame holding every step up to it.
+    void exportState(int run, const QString& path);
+    void branch();                // forks the main run; emits branched
+    void unbranch(bool keepBranch);  // drops one of the two runs; emits unbranched
+    void shutdown();  // stops the timer and drops the trainer (runs on the worker thread)
+
+signals:
+    void runStarted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
+    void runResumed(const moescope::Config& cfg, int layers, int experts, const QString& summary, long step);
+    void resumeFailed(const QString& message);
+    void frameReady(const MetricsFrame& frame);
+    void failed(const QString& message);
+    void knobRejected(const QString& name, const QString& message);
+    void stateReady(TrainerStatePtr state, const QString& path, int run);
+    void branched(long step, const moescope::Config& cfg);
+    void branchFailed(const QString& message);
+    void unbranched(bool keptBranch);
+
+private slots:
+    void tick();
+
+private:
+    void adopt(std::unique_ptr<moescope::Trainer> trainer);
+    void runSteps(long max_steps, int budget_ms);
+    void emitFrame();
+    void maybeAutosave();
+    void addRegionGrid();
+    void requestKnob(moescope::Trainer* trainer, const QString& name, const QString& value, const QString& source);
+
+    std::unique_ptr<moescope::Trainer> trainer_, branch_;
+    QTimer* timer_ = nullptr;
+    std::atomic<bool> running_{false};
+    MetricsFrame pending_;
+    QElapsedTimer since_frame_;
+    double elapsed_s_ = 0;
+    size_t interventions_sent_ = 0, branch_interventions_sent_ = 0;
+    long last_autosave_ = -1;
+    std::atomic<bool> regions_wanted_{false};
+    std::atomic<int> region_run_{Main};
+    std::atomic<long> region_step_{-1};   // step of the last grid sent; -1: send one at the next frame
+    bool points_sent_ = false;
+    QElapsedTimer since_region_;
+    std::unique_ptr<moescope::Workspace<float>> region_ws_;  // step of the last autosave (or of the start: no autosave of an unchanged run)
+};

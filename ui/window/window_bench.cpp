@@ -1,0 +1,191 @@
+#include "window/window_bench.hpp"
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QGridLayout>
+#include <QWidget>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <qcustomplot.h>
+
+#include "plots/load_heatmap.hpp"
+#include "plots/load_histogram.hpp"
+#include "window/main_window.hpp"
+#include "nn/rng.hpp"
+#include "plots/specialisation_map.hpp"
+#include "plots/time_plot.hpp"
+#include "train/trainer.hpp"
+
+using namespace moescope;
+
+namespace {
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+// One synthetic step: a slowly drifting load per expert with an occasional
+// collapse onto expert 0, so the decimated curves have structure to keep.
+void synthesize(StepMetrics& m, long step, Rng& rng, std::vector<double>& drift) {
+    m.step = step;
+    m.loss = 2.0 * std::exp(-step / 2e5) + 0.05 * rng.uniform();
+    m.ce = m.loss * 0.9;
+    m.aux = 1.0 + 0.1 * rng.uniform();
+    m.zloss = 10 + rng.uniform();
+    m.train_acc = 1 - m.loss / 2.2;
+    m.test_acc = step % 100 == 0 ? m.train_acc : kNaN;
+    m.grad_norm = 1 + rng.uniform();
+    m.tokens_per_s = 4000 + 100 * rng.uniform();
+    const bool collapsed = (step / 50000) % 4 == 3;
+    for (auto& L : m.layers) {
+        const int E = int(L.load.size());
+        double total = 0;
+        for (int e = 0; e < E; ++e) {
+            drift[size_t(e)] = std::clamp(drift[size_t(e)] + 0.01 * (rng.uniform() - 0.5), 0.2, 2.0);
+            L.load[size_t(e)] = (collapsed && e == 0 ? 20.0 : drift[size_t(e)]) * (0.9 + 0.2 * rng.uniform());
+            total += L.load[size_t(e)];
+        }
+        double h = 0;
+        for (auto& l : L.load) {
+            l /= total;
+            h -= l > 0 ? l * std::log(l) : 0;
+        }
+        L.load_entropy = h / std::log(double(E));
+        L.router_entropy = 0.5 + 0.3 * rng.uniform();
+        L.max_util = E * *std::max_element(L.load.begin(), L.load.end());
+        L.cv = 0.3 * rng.uniform();
+        L.dropped = 0;
+        L.dead_experts = collapsed ? E / 2 : 0;
+        L.mean_abs_logit = 1 + rng.uniform();
+        L.max_abs_logit = 4 + rng.uniform();
+        L.churn = step % 20 == 0 ? 0.1 * rng.uniform() : kNaN;
+        L.nmi = 0.5;
+    }
+}
+
+}  // namespace
+
+void fill_synthetic_history(MetricsHistory& h, int layers, int experts, long steps, unsigned long seed) {
+    h.reset(layers, experts);
+    Rng rng(seed);
+    StepMetrics m;
+    m.layers.resize(size_t(layers));
+    for (auto& L : m.layers) {
+        L.load.assign(size_t(experts), 0);
+        L.utilization.assign(size_t(experts), 0);
+        L.mean_prob.assign(size_t(experts), 1.0 / experts);
+        L.classes = 10;
+        L.class_expert.assign(size_t(10 * experts), 1);
+    }
+    std::vector<double> drift(size_t(experts), 1.0);
+    std::vector<Intervention> iv;
+    for (long s = 1; s <= steps; ++s) {
+        synthesize(m, s, rng, drift);
+        h.append(m);
+        if (s % 10000 == 0) {
+            iv.push_back({s, "aux_weight", "0.01", "0.1", "user"});
+            h.add_interventions(iv);
+            iv.clear();
+        }
+    }
+}
+
+WindowOverhead measure_window_overhead(const Config& cfg, long steps, int rounds) {
+    std::vector<double> headless, windowed;
+    for (int r = 0; r < rounds; ++r) {
+        {
+            Trainer tr(cfg);
+            tr.step();  // warm-up, as the window's rate is measured from its first step
+            const auto t0 = std::chrono::steady_clock::now();
+            for (long s = 1; s < steps; ++s) tr.step();
+            headless.push_back((steps - 1) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        {
+            MainWindow w(cfg);
+            w.resize(1500, 940);
+            w.show();
+            w.setPlaying(true);
+            while (w.stepsDone() < 1) QApplication::processEvents(QEventLoop::WaitForMoreEvents, 5);
+            const long first = w.stepsDone();
+            QElapsedTimer t;
+            t.start();
+            while (w.stepsDone() < steps) QApplication::processEvents(QEventLoop::WaitForMoreEvents, 5);
+            windowed.push_back((w.stepsDone() - first) / (t.nsecsElapsed() / 1e9));
+            w.close();
+        }
+    }
+    return {median(headless), median(windowed)};
+}
+
+ReplotLatency measure_replot_latency(int layers, int experts, long steps, int frames) {
+    ReplotLatency out;
+    MetricsHistory h;
+    QElapsedTimer fill;
+    fill.start();
+    fill_synthetic_history(h, layers, experts, steps);
+    out.fill_seconds = fill.nsecsElapsed() / 1e9;
+    out.history_bytes = h.memory_bytes();
+
+    QWidget window;
+    auto* grid = new QGridLayout(&window);
+    auto* histogram = new LoadHistogram;
+    auto* heatmap = new LoadHeatmap;
+    auto* specialisation = new SpecialisationMap;
+    std::vector<TimePlot*> times = {makeEntropyPlot(), makeLossPlot(), makeBalancePlot()};
+    grid->addWidget(histogram, 0, 0);
+    grid->addWidget(heatmap, 0, 1);
+    grid->addWidget(times[0], 1, 0);
+    grid->addWidget(times[1], 1, 1);
+    grid->addWidget(times[2], 2, 0);
+    grid->addWidget(specialisation, 2, 1);
+    window.resize(1150, 860);  // the plot area of a 1500 × 940 window
+    window.show();
+    std::vector<QCustomPlot*> plots = {histogram->customPlot(), heatmap->customPlot(), specialisation->customPlot()};
+    for (TimePlot* t : times) plots.push_back(t->customPlot());
+    histogram->setHistory(&h);
+    heatmap->setHistory(&h);
+    specialisation->setHistory(&h);
+    for (TimePlot* t : times) t->setHistory(&h);
+    const int layer = layers - 1;
+    histogram->setLayer(layer);
+    heatmap->setLayer(layer);
+    specialisation->setLayer(layer);
+    for (TimePlot* t : times) t->setLayer(layer);
+
+    Rng rng(7);
+    std::vector<double> drift(size_t(experts), 1.0);
+    StepMetrics m = h.latest();
+    const std::vector<std::pair<std::string, std::function<void()>>> refreshers = {
+        {"load per expert", [&] { histogram->refresh(); }},
+        {"load over time", [&] { heatmap->refresh(); }},
+        {"specialisation", [&] { specialisation->refresh(); }},
+        {"entropy", [&] { times[0]->refresh(); }},
+        {"loss and accuracy", [&] { times[1]->refresh(); }},
+        {"balance", [&] { times[2]->refresh(); }}};
+    const std::vector<QCustomPlot*> order = {plots[0], plots[1], plots[2], plots[3], plots[4], plots[5]};
+    out.max_plot_ms.assign(refreshers.size(), {});
+    for (size_t i = 0; i < refreshers.size(); ++i) out.max_plot_ms[i].first = refreshers[i].first;
+    std::vector<double> frame_ms;
+    for (int f = 0; f <= frames; ++f) {
+        synthesize(m, steps + f + 1, rng, drift);
+        h.append(m);
+        double frame = 0;
+        for (size_t i = 0; i < refreshers.size(); ++i) {
+            QElapsedTimer t;
+            t.start();
+            refreshers[i].second();
+            order[i]->replot(QCustomPlot::rpImmediateRefresh);
+            const double ms = t.nsecsElapsed() / 1e6;
+            frame += ms;
+            if (f > 0) out.max_plot_ms[i].second = std::max(out.max_plot_ms[i].second, ms);
+        }
+        if (f > 0) frame_ms.push_back(frame);  // the first frame builds everything once
+    }
+    out.max_frame_ms = *std::max_element(frame_ms.begin(), frame_ms.end());
+    out.median_frame_ms = median(frame_ms);
+    return out;
+}
