@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "backend_choice.hpp"
-#include "train/bench.hpp"
 #include "error.hpp"
+#include "train/bench.hpp"
 #include "train/knobs.hpp"
 
 namespace moescope {
@@ -29,7 +29,8 @@ int parse_positive(const std::string& flag, const std::string& v) {
     } catch (...) {
         used = 0;
     }
-    if (v.empty() || used != v.size() || n < 1) throw ConfigError(flag + " expects a whole number ≥ 1, got '" + v + "'");
+    if (v.empty() || used != v.size() || n < 1)
+        throw ConfigError(flag + " expects a whole number ≥ 1, got '" + v + "'");
     return n;
 }
 
@@ -70,13 +71,16 @@ std::string fmt(const char* f, double v) {
 }
 
 std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' '); }
-std::string lpad(const std::string& s, size_t w) { return s.size() >= w ? " " + s : std::string(w - s.size(), ' ') + s; }
+std::string lpad(const std::string& s, size_t w) {
+    return s.size() >= w ? " " + s : std::string(w - s.size(), ' ') + s;
+}
 
 void print_tables(const BenchResult& r) {
     const Config& c = r.config;
-    std::cout << "moescope bench (cpu, " << r.threads << " threads): " << c.dataset << " d_in " << c.d_in << ", d_model "
-              << c.d_model << ", d_ff " << c.d_ff << ", E=" << c.experts << " k=" << c.top_k << " L=" << c.layers << ", "
-              << c.batch_tokens << " tokens/step, " << c.optimizer << ", median of " << r.steps << " steps\n\n";
+    std::cout << "moescope bench (cpu, " << r.threads << " threads): " << c.dataset << " d_in " << c.d_in
+              << ", d_model " << c.d_model << ", d_ff " << c.d_ff << ", E=" << c.experts << " k=" << c.top_k
+              << " L=" << c.layers << ", " << c.batch_tokens << " tokens/step, " << c.optimizer << ", median of "
+              << r.steps << " steps\n\n";
     std::cout << "  step        " << fmt("%9.1f", r.ms_per_step) << " ms      " << fmt("%9.0f", r.tokens_per_s)
               << " tokens/s\n\n";
 
@@ -86,15 +90,17 @@ void print_tables(const BenchResult& r) {
     for (int p = 0; p < kPhases; ++p)
         std::cout << "  " << pad(kPhaseNames[p], 14) << lpad(fmt("%.1f", r.phase_ms[p]), 9)
                   << lpad(fmt("%.1f %%", 100.0 * r.phase_ms[p] / sum), 10) << "\n";
-    std::cout << "  " << pad("sum", 14) << lpad(fmt("%.1f", sum), 9) << "   (mean step " << fmt("%.1f", r.mean_ms_per_step)
-              << " ms)\n\n";
+    std::cout << "  " << pad("sum", 14) << lpad(fmt("%.1f", sum), 9) << "   (mean step "
+              << fmt("%.1f", r.mean_ms_per_step) << " ms)\n\n";
 
-    std::cout << "  expert GEMMs     " << fmt("%7.1f", r.expert_flops_per_step * 1e-9) << " GFLOP/step  (12·T·k·L·d_model·d_ff)\n";
+    std::cout << "  expert GEMMs     " << fmt("%7.1f", r.expert_flops_per_step * 1e-9)
+              << " GFLOP/step  (12·T·k·L·d_model·d_ff)\n";
     std::cout << "  expert GEMMs     " << fmt("%7.1f", r.expert_gflops) << " GFLOP/s in the training step\n";
     std::cout << "  sgemm peak       " << fmt("%7.1f", r.sgemm_gflops) << " GFLOP/s  same shapes, Eigen, " << r.threads
               << " threads, measured after each step\n";
     std::cout << "  GEMM efficiency  " << fmt("%7.1f", 100 * r.gemm_efficiency) << " %  (target ≥ 85 %)\n";
-    std::cout << "  roofline         " << fmt("%7.0f", r.roofline_tokens_per_s) << " tokens/s  (sgemm peak ÷ FLOPs per token)\n";
+    std::cout << "  roofline         " << fmt("%7.0f", r.roofline_tokens_per_s)
+              << " tokens/s  (sgemm peak ÷ FLOPs per token)\n";
     std::cout << "  step efficiency  " << fmt("%7.1f", 100 * r.step_efficiency) << " %  of roofline (target ≥ 70 %)\n";
     std::cout << "  memory           " << fmt("%7.1f", r.workspace_bytes / 1048576.0) << " MiB activations/scratch, "
               << fmt("%.1f", r.parameter_bytes / 1048576.0) << " MiB parameters+gradients+AdamW moments\n";
@@ -113,15 +119,28 @@ nlohmann::json result_json(const BenchResult& r) {
     nlohmann::json phases = nlohmann::json::object(), scaling = nlohmann::json::array();
     for (int p = 0; p < kPhases; ++p) phases[kPhaseNames[p]] = r.phase_ms[p];
     for (const auto& p : r.scaling)
-        scaling.push_back({{"axis", p.axis}, {"value", p.value}, {"ms_per_step", p.ms_per_step},
-                           {"tokens_per_s", p.tokens_per_s}, {"expert_gflops", p.expert_gflops},
+        scaling.push_back({{"axis", p.axis},
+                           {"value", p.value},
+                           {"ms_per_step", p.ms_per_step},
+                           {"tokens_per_s", p.tokens_per_s},
+                           {"expert_gflops", p.expert_gflops},
                            {"relative_cost", p.relative_cost}});
     return {{"backend", "cpu"},
             {"threads", r.threads},
-            {"config", {{"dataset", c.dataset}, {"d_in", c.d_in}, {"classes", c.classes}, {"d_model", c.d_model},
-                        {"d_ff", c.d_ff}, {"experts", c.experts}, {"top_k", c.top_k}, {"layers", c.layers},
-                        {"batch_tokens", c.batch_tokens}, {"policy", c.policy}, {"optimizer", c.optimizer},
-                        {"capacity_factor", c.capacity_factor}, {"aux_weight", c.aux_weight}}},
+            {"config",
+             {{"dataset", c.dataset},
+              {"d_in", c.d_in},
+              {"classes", c.classes},
+              {"d_model", c.d_model},
+              {"d_ff", c.d_ff},
+              {"experts", c.experts},
+              {"top_k", c.top_k},
+              {"layers", c.layers},
+              {"batch_tokens", c.batch_tokens},
+              {"policy", c.policy},
+              {"optimizer", c.optimizer},
+              {"capacity_factor", c.capacity_factor},
+              {"aux_weight", c.aux_weight}}},
             {"steps", r.steps},
             {"ms_per_step", r.ms_per_step},
             {"mean_ms_per_step", r.mean_ms_per_step},
@@ -177,8 +196,10 @@ int cmd_bench(const std::vector<std::string>& args) {
     // Only an explicit --backend cuda runs the GPU measurements: auto times training, which runs on the CPU.
     if (choose_backend(a.backend, a.backend == "cuda", "training", std::cerr) == Backend::Cuda) return bench_cuda(a);
     const BenchResult r = run_bench(a.options);
-    if (a.json) std::cout << result_json(r).dump() << std::endl;
-    else print_tables(r);
+    if (a.json)
+        std::cout << result_json(r).dump() << std::endl;
+    else
+        print_tables(r);
     return 0;
 }
 

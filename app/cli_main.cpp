@@ -18,10 +18,10 @@
 #include "backend_choice.hpp"
 #include "cli_bench.hpp"
 #include "cli_snapshot.hpp"
-#include "train/config.hpp"
 #include "error.hpp"
-#include "train/knobs.hpp"
 #include "io/metrics_log.hpp"
+#include "train/config.hpp"
+#include "train/knobs.hpp"
 #include "train/trainer.hpp"
 
 using namespace moescope;
@@ -107,20 +107,34 @@ TrainArgs parse_train_args(const std::vector<std::string>& args) {
             if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
             return args[++i];
         };
-        if (flag == "--preset") a.preset = value(), preset_given = true;
-        else if (flag == "--config") a.config_file = value();
-        else if (flag == "--set") a.sets.push_back(value());
-        else if (flag == "--steps") a.steps = parse_count(flag, value(), 0);
-        else if (flag == "--metrics") a.metrics_file = value();
-        else if (flag == "--every") a.every = parse_count(flag, value(), 1);
-        else if (flag == "--quiet") a.quiet = true;
-        else if (flag == "--save-config") a.save_config = value();
-        else if (flag == "--snapshot") a.snapshot = value();
-        else if (flag == "--snapshot-every") a.snapshot_every = parse_count(flag, value(), 1);
-        else if (flag == "--allow-non-finite") a.allow_non_finite = true;
-        else if (flag == "--resume") a.resume = value();
-        else if (flag == "--backend") a.backend = value();
-        else throw UsageError("unknown option '" + flag + "' for train (see 'moescope-cli help')");
+        if (flag == "--preset")
+            a.preset = value(), preset_given = true;
+        else if (flag == "--config")
+            a.config_file = value();
+        else if (flag == "--set")
+            a.sets.push_back(value());
+        else if (flag == "--steps")
+            a.steps = parse_count(flag, value(), 0);
+        else if (flag == "--metrics")
+            a.metrics_file = value();
+        else if (flag == "--every")
+            a.every = parse_count(flag, value(), 1);
+        else if (flag == "--quiet")
+            a.quiet = true;
+        else if (flag == "--save-config")
+            a.save_config = value();
+        else if (flag == "--snapshot")
+            a.snapshot = value();
+        else if (flag == "--snapshot-every")
+            a.snapshot_every = parse_count(flag, value(), 1);
+        else if (flag == "--allow-non-finite")
+            a.allow_non_finite = true;
+        else if (flag == "--resume")
+            a.resume = value();
+        else if (flag == "--backend")
+            a.backend = value();
+        else
+            throw UsageError("unknown option '" + flag + "' for train (see 'moescope-cli help')");
     }
     if (preset_given && !a.config_file.empty()) throw UsageError("give either --preset or --config, not both");
     if (!a.resume.empty() && (preset_given || !a.config_file.empty()))
@@ -183,25 +197,36 @@ nlohmann::json summary_json(const Trainer& tr, const StepMetrics& last, double t
     const WorstLayers w = worst_layers(last);
     nlohmann::json raised = nlohmann::json::array(), active = nlohmann::json::array();
     for (const auto& wn : tr.monitor().history())
-        raised.push_back({{"id", wn.id}, {"layer", wn.layer}, {"first_step", wn.first_step},
-                          {"severity", severity_name(wn.severity)}, {"remedy", wn.remedy.text}});
+        raised.push_back({{"id", wn.id},
+                          {"layer", wn.layer},
+                          {"first_step", wn.first_step},
+                          {"severity", severity_name(wn.severity)},
+                          {"remedy", wn.remedy.text}});
     for (const auto& wn : tr.monitor().active()) active.push_back(wn.id);
     auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-    return {{"preset", tr.config().name},   {"steps", tr.steps_done()},
-            {"loss", num(last.loss)},        {"train_acc", num(last.train_acc)},
-            {"test_acc", num(test_acc)},     {"load_entropy", num(w.load_entropy)},
-            {"router_entropy", num(w.router_entropy)}, {"max_util", num(w.max_util)},
-            {"dead_experts", w.dead},        {"dropped", num(w.dropped)},
-            {"warnings_raised", raised},     {"warnings_active", active},
-            {"interventions", tr.interventions().size()}, {"tokens_per_s", num(tokens_per_s)},
-            {"seconds", num(seconds)},       {"halted", halted},
+    return {{"preset", tr.config().name},
+            {"steps", tr.steps_done()},
+            {"loss", num(last.loss)},
+            {"train_acc", num(last.train_acc)},
+            {"test_acc", num(test_acc)},
+            {"load_entropy", num(w.load_entropy)},
+            {"router_entropy", num(w.router_entropy)},
+            {"max_util", num(w.max_util)},
+            {"dead_experts", w.dead},
+            {"dropped", num(w.dropped)},
+            {"warnings_raised", raised},
+            {"warnings_active", active},
+            {"interventions", tr.interventions().size()},
+            {"tokens_per_s", num(tokens_per_s)},
+            {"seconds", num(seconds)},
+            {"halted", halted},
             {"interrupted", interrupted}};
 }
 
 int cmd_train(const std::vector<std::string>& args) {
     const TrainArgs a = parse_train_args(args);
     choose_backend(a.backend, /*has_cuda_path=*/false, "training", std::cerr);  // CPU, or refused with the reason
-    MetricsHistory history;  // what a snapshot keeps of the metrics
+    MetricsHistory history;                                                     // what a snapshot keeps of the metrics
     std::unique_ptr<Trainer> owned = a.resume.empty() ? std::make_unique<Trainer>(build_config(a))
                                                       : resume_from_snapshot(a.resume, a.sets, history, a.quiet);
     Trainer& tr = *owned;
@@ -214,9 +239,8 @@ int cmd_train(const std::vector<std::string>& args) {
     const long every = a.every > 0 ? a.every : std::max(1L, a.steps / 20);
     if (!a.quiet)
         std::cout << "moescope: " << cfg.name << " | " << tr.dataset().summary << " | E=" << cfg.experts
-                  << " k=" << cfg.top_k << " L=" << cfg.layers << " " << cfg.policy << " | " << a.steps
-                  << " steps" << (a.resume.empty() ? "" : " (resumed at step " + std::to_string(tr.steps_done()) + ")")
-                  << "\n";
+                  << " k=" << cfg.top_k << " L=" << cfg.layers << " " << cfg.policy << " | " << a.steps << " steps"
+                  << (a.resume.empty() ? "" : " (resumed at step " + std::to_string(tr.steps_done()) + ")") << "\n";
     std::signal(SIGINT, [](int) { g_interrupted = true; });
     const auto t0 = std::chrono::steady_clock::now();
     StepMetrics last;
@@ -235,10 +259,11 @@ int cmd_train(const std::vector<std::string>& args) {
         }
         if (tr.halted()) break;
         // --snapshot-every wins over the config's autosave_every knob (which a script may change).
-        const long every_n = a.snapshot_every > 0 ? a.snapshot_every : (a.snapshot.empty() ? 0 : tr.config().autosave_every);
-        if (every_n > 0 && last.step % every_n == 0)
-            save_run(a.snapshot, tr, history, a.allow_non_finite, true);
-        if (live) std::cout << "\r\033[K" << progress_line(last, a.steps, last_test, tr) << std::flush;
+        const long every_n =
+            a.snapshot_every > 0 ? a.snapshot_every : (a.snapshot.empty() ? 0 : tr.config().autosave_every);
+        if (every_n > 0 && last.step % every_n == 0) save_run(a.snapshot, tr, history, a.allow_non_finite, true);
+        if (live)
+            std::cout << "\r\033[K" << progress_line(last, a.steps, last_test, tr) << std::flush;
         else if (!a.quiet && (last.step % every == 0 || last.step == a.steps))
             std::cout << progress_line(last, a.steps, last_test, tr) << "\n";
     }

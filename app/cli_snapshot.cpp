@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
-#include "train/knobs.hpp"
-#include "nn/params.hpp"
 #include "io/snapshot.hpp"
+#include "nn/params.hpp"
+#include "train/knobs.hpp"
 
 namespace moescope {
 
@@ -40,8 +40,11 @@ json inspect_json(const std::string& path, const Snapshot& snap) {
     const Config& c = st.config;
     json interventions = json::array(), changed = json::object();
     for (const auto& iv : st.interventions)
-        interventions.push_back(
-            {{"step", iv.step}, {"knob", iv.knob}, {"old", iv.old_value}, {"new", iv.new_value}, {"source", iv.source}});
+        interventions.push_back({{"step", iv.step},
+                                 {"knob", iv.knob},
+                                 {"old", iv.old_value},
+                                 {"new", iv.new_value},
+                                 {"source", iv.source}});
     for (const auto& [k, v] : changed_knobs(c)) changed[k] = v;
     json active = json::array();
     for (const Warning& w : st.monitor.active()) active.push_back(w.id);
@@ -91,9 +94,8 @@ void print_inspect(const std::string& path, const Snapshot& snap) {
     const auto& warnings = st.monitor.history();
     std::cout << "warnings   " << warnings.size() << " raised, " << st.monitor.active().size() << " active\n";
     for (const Warning& w : warnings)
-        std::cout << "  [step " << w.first_step << "] " << severity_name(w.severity) << " " << w.id << ": "
-                  << w.message << (w.active ? "  (active)" : "  (cleared at step " + std::to_string(w.cleared_step) + ")")
-                  << "\n";
+        std::cout << "  [step " << w.first_step << "] " << severity_name(w.severity) << " " << w.id << ": " << w.message
+                  << (w.active ? "  (active)" : "  (cleared at step " + std::to_string(w.cleared_step) + ")") << "\n";
 }
 
 }  // namespace
@@ -102,16 +104,22 @@ int cmd_inspect(const std::vector<std::string>& args) {
     std::string path;
     bool as_json = false;
     for (const auto& a : args) {
-        if (a == "--json") as_json = true;
-        else if (a.rfind("--", 0) == 0) throw ConfigError("unknown option '" + a + "' for inspect (see 'moescope-cli help')");
-        else if (path.empty()) path = a;
-        else throw ConfigError("inspect takes one snapshot file, got '" + path + "' and '" + a + "'");
+        if (a == "--json")
+            as_json = true;
+        else if (a.rfind("--", 0) == 0)
+            throw ConfigError("unknown option '" + a + "' for inspect (see 'moescope-cli help')");
+        else if (path.empty())
+            path = a;
+        else
+            throw ConfigError("inspect takes one snapshot file, got '" + path + "' and '" + a + "'");
     }
     if (path.empty()) throw ConfigError("inspect needs a snapshot file: moescope-cli inspect FILE [--json]");
     // Weights that went non-finite are worth seeing, not refusing.
     const Snapshot snap = load_snapshot(path, true);
-    if (as_json) std::cout << inspect_json(path, snap).dump() << std::endl;
-    else print_inspect(path, snap);
+    if (as_json)
+        std::cout << inspect_json(path, snap).dump() << std::endl;
+    else
+        print_inspect(path, snap);
     return 0;
 }
 

@@ -10,12 +10,12 @@
 #include <iostream>
 #include <memory>
 
-#include "train/config.hpp"
 #include "error.hpp"
-#include "train/knobs.hpp"
-#include "window/main_window.hpp"
 #include "io/snapshot.hpp"
 #include "theme.hpp"
+#include "train/config.hpp"
+#include "train/knobs.hpp"
+#include "window/main_window.hpp"
 #include "window/window_bench.hpp"
 
 int main(int argc, char** argv) {
@@ -28,21 +28,29 @@ int main(int argc, char** argv) {
     cli.setApplicationDescription(QStringLiteral("Watch a Mixture-of-Experts network route tokens while it trains."));
     cli.addHelpOption();
     cli.addVersionOption();
-    QCommandLineOption preset(QStringLiteral("preset"), QStringLiteral("Built-in preset to start with."), QStringLiteral("name"));
-    QCommandLineOption config(QStringLiteral("config"), QStringLiteral("Config JSON to start with."), QStringLiteral("file"));
-    QCommandLineOption set(QStringLiteral("set"), QStringLiteral("Override a knob (repeatable)."), QStringLiteral("key=value"));
+    QCommandLineOption preset(QStringLiteral("preset"), QStringLiteral("Built-in preset to start with."),
+                              QStringLiteral("name"));
+    QCommandLineOption config(QStringLiteral("config"), QStringLiteral("Config JSON to start with."),
+                              QStringLiteral("file"));
+    QCommandLineOption set(QStringLiteral("set"), QStringLiteral("Override a knob (repeatable)."),
+                           QStringLiteral("key=value"));
     QCommandLineOption paused(QStringLiteral("paused"), QStringLiteral("Open paused instead of training at once."));
-    QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Train, save a PNG of the window, quit."), QStringLiteral("file"));
-    QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Steps before --screenshot."), QStringLiteral("n"), QStringLiteral("300"));
-    QCommandLineOption bench_window(QStringLiteral("bench-window"),
-                                    QStringLiteral("Measure training steps/s with the window open vs headless, and quit."));
-    QCommandLineOption bench_latency(QStringLiteral("bench-latency"),
-                                     QStringLiteral("Measure the longest plot frame on a synthetic history of 64 experts × "
-                                                    "4 layers × 1,000,000 steps, and quit."));
+    QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Train, save a PNG of the window, quit."),
+                            QStringLiteral("file"));
+    QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Steps before --screenshot."), QStringLiteral("n"),
+                             QStringLiteral("300"));
+    QCommandLineOption bench_window(
+        QStringLiteral("bench-window"),
+        QStringLiteral("Measure training steps/s with the window open vs headless, and quit."));
+    QCommandLineOption bench_latency(
+        QStringLiteral("bench-latency"),
+        QStringLiteral("Measure the longest plot frame on a synthetic history of 64 experts × "
+                       "4 layers × 1,000,000 steps, and quit."));
     QCommandLineOption classroom(QStringLiteral("classroom"),
                                  QStringLiteral("Classroom mode: large fonts, lesson text, advanced knobs hidden."));
     cli.addOptions({preset, config, set, paused, shot, steps, bench_window, bench_latency, classroom});
-    cli.addPositionalArgument(QStringLiteral("file"), QStringLiteral("A snapshot (.moesnap) to continue, or a config (.json) to start."),
+    cli.addPositionalArgument(QStringLiteral("file"),
+                              QStringLiteral("A snapshot (.moesnap) to continue, or a config (.json) to start."),
                               QStringLiteral("[file]"));
     cli.process(app);
     const QStringList files = cli.positionalArguments();
@@ -63,8 +71,9 @@ int main(int argc, char** argv) {
         } else if (!file.isEmpty() || cli.isSet(config))
             cfg = moescope::load_config_file((file.isEmpty() ? cli.value(config) : file).toStdString());
         else {
-            const QString name = cli.isSet(preset) ? cli.value(preset)
-                                                   : QSettings().value(theme::kSettingsPreset, QStringLiteral("default")).toString();
+            const QString name = cli.isSet(preset)
+                                     ? cli.value(preset)
+                                     : QSettings().value(theme::kSettingsPreset, QStringLiteral("default")).toString();
             cfg = moescope::load_preset(name.toStdString());
         }
         for (const QString& kv : cli.values(set)) {
@@ -80,22 +89,24 @@ int main(int argc, char** argv) {
 
     if (cli.isSet(bench_latency)) {
         const ReplotLatency r = measure_replot_latency(4, 64, 1000000, 60);
-        std::printf("window latency: 64 experts x 4 layers, 1,000,000 steps of history (filled in %.1f s)\n"
-                    "  history memory     %.1f MB   (target <= 150 MB)\n"
-                    "  longest frame      %.2f ms   (every plot: data rebuild + replot; target <= 16 ms)\n"
-                    "  median frame       %.2f ms\n",
-                    r.fill_seconds, r.history_bytes / 1e6, r.max_frame_ms, r.median_frame_ms);
+        std::printf(
+            "window latency: 64 experts x 4 layers, 1,000,000 steps of history (filled in %.1f s)\n"
+            "  history memory     %.1f MB   (target <= 150 MB)\n"
+            "  longest frame      %.2f ms   (every plot: data rebuild + replot; target <= 16 ms)\n"
+            "  median frame       %.2f ms\n",
+            r.fill_seconds, r.history_bytes / 1e6, r.max_frame_ms, r.median_frame_ms);
         for (const auto& [plot, ms] : r.max_plot_ms) std::printf("    %-18s %.2f ms\n", plot.c_str(), ms);
         return 0;
     }
     if (cli.isSet(bench_window)) {
         const long n = cli.isSet(steps) ? cli.value(steps).toLong() : 600;
         const WindowOverhead w = measure_window_overhead(cfg, n, 3);
-        std::printf("window overhead on preset %s, %ld steps, median of 3 alternating rounds\n"
-                    "  headless           %.1f steps/s\n"
-                    "  window open        %.1f steps/s\n"
-                    "  ratio              %.1f %%   (target >= 95 %%)\n",
-                    cfg.name.c_str(), n, w.headless_steps_per_s, w.window_steps_per_s, 100 * w.ratio());
+        std::printf(
+            "window overhead on preset %s, %ld steps, median of 3 alternating rounds\n"
+            "  headless           %.1f steps/s\n"
+            "  window open        %.1f steps/s\n"
+            "  ratio              %.1f %%   (target >= 95 %%)\n",
+            cfg.name.c_str(), n, w.headless_steps_per_s, w.window_steps_per_s, 100 * w.ratio());
         return 0;
     }
 
@@ -103,8 +114,10 @@ int main(int argc, char** argv) {
     window.resize(1500, 940);
     window.show();
     if (cli.isSet(classroom)) window.setClassroom(true);
-    if (open_snapshot) window.loadSnapshot(file);  // opens paused at the saved step
-    else if (!cli.isSet(paused)) window.setPlaying(true);
+    if (open_snapshot)
+        window.loadSnapshot(file);  // opens paused at the saved step
+    else if (!cli.isSet(paused))
+        window.setPlaying(true);
     if (cli.isSet(shot)) {
         const long target = cli.value(steps).toLong();
         const QString path = cli.value(shot);
@@ -123,8 +136,7 @@ int main(int argc, char** argv) {
                 const bool ok = window.grab().save(path);
                 std::cout << (ok ? "saved " : "could not save ") << path.toStdString() << " after "
                           << window.stepsDone() << " steps; " << rate
-                          << " steps/s with the window open; longest plot refresh " << window.maxReplotMs()
-                          << " ms\n";
+                          << " steps/s with the window open; longest plot refresh " << window.maxReplotMs() << " ms\n";
                 window.close();
             });
         });

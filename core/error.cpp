@@ -14,8 +14,8 @@ std::string unreadable_file_reason(const std::string& path) {
 }
 
 void fail_internal(const char* file, int line, const char* expr, const std::string& what) {
-    throw Error(std::string(file) + ":" + std::to_string(line) + ": internal error: " + what + " (check failed: " +
-                expr + ")");
+    throw Error(std::string(file) + ":" + std::to_string(line) + ": internal error: " + what +
+                " (check failed: " + expr + ")");
 }
 
 }  // namespace moescope

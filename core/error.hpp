@@ -27,6 +27,6 @@ std::string unreadable_file_reason(const std::string& path);
 }  // namespace moescope
 
 #define MS_ASSERT(cond, what)                                                      \
-    do {                                                                            \
+    do {                                                                           \
         if (!(cond)) ::moescope::fail_internal(__FILE__, __LINE__, #cond, (what)); \
     } while (0)

@@ -19,10 +19,10 @@ namespace moescope::cuda_detail {
             ::moescope::cuda_detail::throw_cuda_error(cuda_check_status_, #call, __FILE__, __LINE__); \
     } while (0)
 
-#define CUBLAS_CHECK(call)                                                                              \
-    do {                                                                                                \
-        const cublasStatus_t cublas_check_status_ = (call);                                             \
-        if (cublas_check_status_ != CUBLAS_STATUS_SUCCESS)                                              \
+#define CUBLAS_CHECK(call)                                                                                \
+    do {                                                                                                  \
+        const cublasStatus_t cublas_check_status_ = (call);                                               \
+        if (cublas_check_status_ != CUBLAS_STATUS_SUCCESS)                                                \
             ::moescope::cuda_detail::throw_cublas_error(cublas_check_status_, #call, __FILE__, __LINE__); \
     } while (0)
 

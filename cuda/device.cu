@@ -46,8 +46,8 @@ DeviceStatus probe_uncached() {
     s.cc_major = prop.major;
     s.cc_minor = prop.minor;
     s.memory = prop.totalGlobalMem;
-    const std::string which = s.name + " (compute capability " + std::to_string(s.cc_major) + "." +
-                              std::to_string(s.cc_minor) + ")";
+    const std::string which =
+        s.name + " (compute capability " + std::to_string(s.cc_major) + "." + std::to_string(s.cc_minor) + ")";
     int compute_mode = cudaComputeModeDefault;
     cudaDeviceGetAttribute(&compute_mode, cudaDevAttrComputeMode, 0);
     if (compute_mode == cudaComputeModeProhibited) {
@@ -57,8 +57,9 @@ DeviceStatus probe_uncached() {
     cudaFuncAttributes attr{};
     if (const cudaError_t ke = cudaFuncGetAttributes(&attr, probe_kernel); ke != cudaSuccess) {
         cudaGetLastError();
-        s.reason = which + ": this binary has no kernels for it (built for CUDA architectures " MOESCOPE_CUDA_ARCHS
-                   "; " + error_text(ke) + ")";
+        s.reason = which +
+                   ": this binary has no kernels for it (built for CUDA architectures " MOESCOPE_CUDA_ARCHS "; " +
+                   error_text(ke) + ")";
         return s;
     }
     // Creating the context is what fails on a busy exclusive-mode GPU or a broken MIG setup.

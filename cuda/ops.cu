@@ -14,9 +14,9 @@ namespace moescope::cuda_ops {
 
 namespace {
 
-constexpr int kBlock = 256;                // threads per block
+constexpr int kBlock = 256;  // threads per block
 constexpr int kWarpsPerBlock = kBlock / 32;
-constexpr long kMaxBlocks = 1L << 20;      // grid-stride loops cover the rest
+constexpr long kMaxBlocks = 1L << 20;  // grid-stride loops cover the rest
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2/π), as core/ops.hpp
 constexpr float kGeluA = 0.044715f;
@@ -104,8 +104,8 @@ __global__ void cross_entropy_forward_kernel(float* probs, float* token_loss, in
 }
 
 // dlogits = probs/T − onehot(y)/T, rounded as the CPU does it
-__global__ void cross_entropy_backward_kernel(float* dlogits, const float* probs, const int32_t* labels,
-                                              int classes, int tokens) {
+__global__ void cross_entropy_backward_kernel(float* dlogits, const float* probs, const int32_t* labels, int classes,
+                                              int tokens) {
     const long n = long(classes) * tokens;
     const float inv_t = 1.f / float(tokens);
     for (long i = global_index(); i < n; i += grid_stride()) {
@@ -176,7 +176,7 @@ float cross_entropy_mean(const float* token_loss, const int32_t* token_correct, 
 void cross_entropy_backward(float* dlogits, const float* probs, const int32_t* labels, int classes, int tokens) {
     if (classes <= 0 || tokens <= 0) return;
     cross_entropy_backward_kernel<<<blocks_for(long(classes) * tokens), kBlock>>>(dlogits, probs, labels, classes,
-                                                                                   tokens);
+                                                                                  tokens);
     CUDA_CHECK_LAUNCH();
 }
 
@@ -187,9 +187,8 @@ void adamw_step(float* params, const float* grads, float* m, float* v, const uin
     // The same scalars, computed the same way, as Optimizer::step.
     const double bc1 = 1.0 - std::pow(s.beta1, double(s.t)), bc2 = 1.0 - std::pow(s.beta2, double(s.t));
     const float a = float(s.lr / bc1), rs = float(1.0 / std::sqrt(bc2));
-    adamw_kernel<<<blocks_for(n), kBlock>>>(params, grads, m, v, decay, n, s.lr, s.weight_decay, a, rs,
-                                            float(s.beta1), float(1 - s.beta1), float(s.beta2), float(1 - s.beta2),
-                                            float(s.eps));
+    adamw_kernel<<<blocks_for(n), kBlock>>>(params, grads, m, v, decay, n, s.lr, s.weight_decay, a, rs, float(s.beta1),
+                                            float(1 - s.beta1), float(s.beta2), float(1 - s.beta2), float(s.eps));
     CUDA_CHECK_LAUNCH();
 }
 

@@ -27,7 +27,8 @@ Blas::~Blas() { cublas_api().destroy(handle_); }
 void sgemm(const Blas& blas, bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* A,
            int lda, const float* B, int ldb, float beta, float* C, int ldc) {
     CUBLAS_CHECK(cublas_api().sgemm(blas.handle(), transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                             transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, A, lda, B, ldb, &beta, C, ldc));
+                                    transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha, A, lda, B, ldb, &beta, C,
+                                    ldc));
 }
 
 namespace {

@@ -5,7 +5,7 @@ set -euo pipefail
 # Debian 12 packages needed to build, test and run moescope.
 # (qt6-svg-dev is the real name of the virtual libqt6svg6-dev; dpkg-query only sees real packages.)
 MOESCOPE_DEPS=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config clang-format
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev
   libeigen3-dev nlohmann-json3-dev
   xvfb xauth libgl-dev libopengl-dev libglx-dev

@@ -20,10 +20,10 @@ QColor expert_color(int expert) {
     // The first twelve: ColorBrewer Set3 (light, mutually distinct; its grey swapped
     // for a tan so no expert looks "dead"). Then golden-angle hues at three
     // lightness levels, so neighbours in index never share a look.
-    static const std::array<QColor, 12> kSet3{
-        QColor(141, 211, 199), QColor(255, 255, 179), QColor(190, 186, 218), QColor(251, 128, 114),
-        QColor(128, 177, 211), QColor(253, 180, 98),  QColor(179, 222, 105), QColor(252, 205, 229),
-        QColor(229, 196, 148), QColor(188, 128, 189), QColor(204, 235, 197), QColor(255, 237, 111)};
+    static const std::array<QColor, 12> kSet3{QColor(141, 211, 199), QColor(255, 255, 179), QColor(190, 186, 218),
+                                              QColor(251, 128, 114), QColor(128, 177, 211), QColor(253, 180, 98),
+                                              QColor(179, 222, 105), QColor(252, 205, 229), QColor(229, 196, 148),
+                                              QColor(188, 128, 189), QColor(204, 235, 197), QColor(255, 237, 111)};
     const int e = ((expert % kExpertColors) + kExpertColors) % kExpertColors;
     if (e < int(kSet3.size())) return kSet3[size_t(e)];
     const int i = e - int(kSet3.size());

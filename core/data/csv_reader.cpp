@@ -13,9 +13,7 @@ namespace moescope {
 namespace {
 
 // Prefix of every message about one line: "data.csv line 7: ".
-std::string at_line(const std::string& path, long line) {
-    return path + " line " + std::to_string(line) + ": ";
-}
+std::string at_line(const std::string& path, long line) { return path + " line " + std::to_string(line) + ": "; }
 
 std::string_view trim(std::string_view s) {
     const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
@@ -99,10 +97,12 @@ size_t resolve_label_column(const std::string& spec, const std::vector<std::stri
     if (spec == "first") return 0;
     const auto by_name = std::find(header.begin(), header.end(), spec);
     if (by_name != header.end()) return static_cast<size_t>(by_name - header.begin());
-    const bool digits = !spec.empty() && std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        !spec.empty() && std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (digits && spec.size() < 10 && std::stoul(spec) < header.size()) return std::stoul(spec);
-    throw ConfigError("label_column '" + spec + "' is not a column of " + path + "; use last, first, a 0-based index below " +
-                      std::to_string(header.size()) + " or one of " + join_names(header));
+    throw ConfigError("label_column '" + spec + "' is not a column of " + path +
+                      "; use last, first, a 0-based index below " + std::to_string(header.size()) + " or one of " +
+                      join_names(header));
 }
 
 // Maps label strings to class ids in order of first appearance.

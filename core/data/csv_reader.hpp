@@ -9,11 +9,11 @@
 namespace moescope {
 
 struct CsvTable {
-    std::string label_name;                 // header of the label column
-    std::vector<std::string> feature_names; // headers of the other columns, in file order
-    std::vector<double> features;           // rows × feature_names.size(), row-major
-    std::vector<int32_t> labels;            // class id per row, ids in order of first appearance
-    std::vector<std::string> class_names;   // label string of each class id
+    std::string label_name;                  // header of the label column
+    std::vector<std::string> feature_names;  // headers of the other columns, in file order
+    std::vector<double> features;            // rows × feature_names.size(), row-major
+    std::vector<int32_t> labels;             // class id per row, ids in order of first appearance
+    std::vector<std::string> class_names;    // label string of each class id
 
     long rows() const { return static_cast<long>(labels.size()); }
     long cols() const { return static_cast<long>(feature_names.size()); }

@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "data/csv_reader.hpp"
-#include "error.hpp"
 #include "data/text_corpus.hpp"
+#include "error.hpp"
 
 namespace moescope {
 namespace {
@@ -45,8 +45,7 @@ void require_non_negative(double value, const char* key) {
 }
 
 void require_holdout(double holdout) {
-    if (!(holdout >= 0.0 && holdout < 1.0))
-        throw ConfigError("holdout must be in [0, 1) (got " + fmt(holdout) + ")");
+    if (!(holdout >= 0.0 && holdout < 1.0)) throw ConfigError("holdout must be in [0, 1) (got " + fmt(holdout) + ")");
 }
 
 std::vector<std::string> numbered_class_names(int n) {
@@ -116,8 +115,10 @@ Dataset make_clusters(const Config& cfg, Rng& rng) {
     ds.class_names = numbered_class_names(ds.num_classes);
 
     Eigen::MatrixXf centers(cfg.d_in, cfg.clusters);
-    for (Eigen::Index i = 0; i < centers.size(); ++i) centers.data()[i] = static_cast<float>(kCenterScale * rng.normal());
-    // The first clusters take classes 0..K-1 so every class exists; the rest are random, so a class is a union of far-apart clusters.
+    for (Eigen::Index i = 0; i < centers.size(); ++i)
+        centers.data()[i] = static_cast<float>(kCenterScale * rng.normal());
+    // The first clusters take classes 0..K-1 so every class exists; the rest are random, so a class is a union of
+    // far-apart clusters.
     std::vector<int32_t> cluster_class(static_cast<size_t>(cfg.clusters));
     for (int c = 0; c < cfg.clusters; ++c)
         cluster_class[static_cast<size_t>(c)] =
@@ -132,7 +133,8 @@ Dataset make_clusters(const Config& cfg, Rng& rng) {
         for (int f = 0; f < cfg.d_in; ++f) x[f] = centers(f, c) + std_dev * static_cast<float>(r.normal());
         return cluster_class[static_cast<size_t>(c)];
     });
-    ds.summary = "clusters: " + split_summary(ds) + ", " + std::to_string(cfg.clusters) + " clusters, zipf " + fmt(cfg.zipf);
+    ds.summary =
+        "clusters: " + split_summary(ds) + ", " + std::to_string(cfg.clusters) + " clusters, zipf " + fmt(cfg.zipf);
     return ds;
 }
 
@@ -224,8 +226,8 @@ FeatureScaling train_scaling(const CsvTable& t, const std::vector<long>& train_r
 }
 
 // Writes the standardised rows `rows` of the table as columns of x: x_f = (v_f − mean_f) / std_f.
-void fill_standardised(const CsvTable& t, const std::vector<long>& rows, const FeatureScaling& s,
-                       Eigen::MatrixXf& x, std::vector<int32_t>& y) {
+void fill_standardised(const CsvTable& t, const std::vector<long>& rows, const FeatureScaling& s, Eigen::MatrixXf& x,
+                       std::vector<int32_t>& y) {
     const auto d = static_cast<size_t>(t.cols());
     x.resize(t.cols(), static_cast<Eigen::Index>(rows.size()));
     y.resize(rows.size());
@@ -270,8 +272,7 @@ void fill_windows(const std::vector<int32_t>& ids, const std::vector<long>& targ
     for (size_t i = 0; i < targets.size(); ++i) {
         const long t = targets[i];
         for (long j = std::max(0L, context - t); j < context; ++j)
-            x(j * vocab + ids[static_cast<size_t>(t - context + j)],
-              static_cast<Eigen::Index>(i)) = 1.0f;
+            x(j * vocab + ids[static_cast<size_t>(t - context + j)], static_cast<Eigen::Index>(i)) = 1.0f;
         y[i] = ids[static_cast<size_t>(t)];
     }
 }
@@ -312,13 +313,20 @@ Dataset make_text(const Config& cfg, Rng& rng) {
 Dataset make_dataset(const Config& cfg) {
     Rng rng(static_cast<uint64_t>(cfg.seed) ^ kDataSeedSalt);
     Dataset ds;
-    if (cfg.dataset == "clusters") ds = make_clusters(cfg, rng);
-    else if (cfg.dataset == "blobs") ds = make_blobs(cfg, rng);
-    else if (cfg.dataset == "moons") ds = make_moons(cfg, rng);
-    else if (cfg.dataset == "spirals") ds = make_spirals(cfg, rng);
-    else if (cfg.dataset == "csv") ds = make_csv(cfg, rng);
-    else if (cfg.dataset == "text") ds = make_text(cfg, rng);
-    else throw ConfigError("dataset '" + cfg.dataset + "' is unknown; valid kinds: " + kKinds);
+    if (cfg.dataset == "clusters")
+        ds = make_clusters(cfg, rng);
+    else if (cfg.dataset == "blobs")
+        ds = make_blobs(cfg, rng);
+    else if (cfg.dataset == "moons")
+        ds = make_moons(cfg, rng);
+    else if (cfg.dataset == "spirals")
+        ds = make_spirals(cfg, rng);
+    else if (cfg.dataset == "csv")
+        ds = make_csv(cfg, rng);
+    else if (cfg.dataset == "text")
+        ds = make_text(cfg, rng);
+    else
+        throw ConfigError("dataset '" + cfg.dataset + "' is unknown; valid kinds: " + kKinds);
     ds.kind = cfg.dataset;
     return ds;
 }

@@ -8,21 +8,21 @@
 
 #include <Eigen/Core>
 
-#include "train/config.hpp"
 #include "nn/rng.hpp"
+#include "train/config.hpp"
 
 namespace moescope {
 
 struct Dataset {
-    std::string kind;                 // config.dataset
-    int d_in = 0;                     // features per token
+    std::string kind;  // config.dataset
+    int d_in = 0;      // features per token
     int num_classes = 0;
     std::vector<std::string> class_names;  // num_classes entries ("0".. or CSV labels / characters)
-    Eigen::MatrixXf x_train;          // d_in × N_train, one token per column
-    std::vector<int32_t> y_train;     // N_train labels in [0, num_classes)
-    Eigen::MatrixXf x_test;           // d_in × N_test
+    Eigen::MatrixXf x_train;               // d_in × N_train, one token per column
+    std::vector<int32_t> y_train;          // N_train labels in [0, num_classes)
+    Eigen::MatrixXf x_test;                // d_in × N_test
     std::vector<int32_t> y_test;
-    std::string summary;              // one line for logs: "clusters: 20000 train / 2000 test, d_in 16, 10 classes"
+    std::string summary;  // one line for logs: "clusters: 20000 train / 2000 test, d_in 16, 10 classes"
 
     long train_size() const { return static_cast<long>(y_train.size()); }
     long test_size() const { return static_cast<long>(y_test.size()); }

@@ -13,10 +13,10 @@ namespace moescope {
 
 namespace {
 
-const char* const kModelSeries[] = {"loss",      "ce",        "aux",       "z_loss",           "importance",
-                                    "train_acc", "test_acc",  "grad_norm", "router_grad_norm", "tokens_per_s"};
-const char* const kLayerSeries[] = {"load_entropy",   "router_entropy", "max_util", "cv",  "dropped",
-                                    "dead_experts",   "mean_abs_logit", "max_abs_logit", "churn", "nmi"};
+const char* const kModelSeries[] = {"loss",      "ce",       "aux",       "z_loss",           "importance",
+                                    "train_acc", "test_acc", "grad_norm", "router_grad_norm", "tokens_per_s"};
+const char* const kLayerSeries[] = {"load_entropy", "router_entropy", "max_util",      "cv",    "dropped",
+                                    "dead_experts", "mean_abs_logit", "max_abs_logit", "churn", "nmi"};
 
 // Walks one series in step order, answering "the value at step s" for
 // increasing s: exact match or NaN.
@@ -92,8 +92,10 @@ long export_history(const MetricsHistory& h, const std::string& path) {
     }
     out.close();
     std::error_code ec;
-    if (!out) ec = std::make_error_code(std::errc::io_error);
-    else std::filesystem::rename(tmp, path, ec);
+    if (!out)
+        ec = std::make_error_code(std::errc::io_error);
+    else
+        std::filesystem::rename(tmp, path, ec);
     if (ec) {
         std::filesystem::remove(tmp, ec);
         throw DataError("error while writing metrics export '" + path + "' (disk full or no permission?)");

@@ -19,24 +19,42 @@ std::string csv_number(double v) {
 }
 
 nlohmann::json step_metrics_json(const StepMetrics& m, bool with_class_expert) {
-    nlohmann::json j = {{"step", m.step},       {"loss", json_number(m.loss)},          {"ce", json_number(m.ce)},
-                        {"aux", json_number(m.aux)},     {"z_loss", json_number(m.zloss)},       {"importance_cv2", json_number(m.importance)},
-                        {"entropy_reg", json_number(m.entropy_reg)}, {"train_acc", json_number(m.train_acc)},
-                        {"test_acc", json_number(m.test_acc)}, {"grad_norm", json_number(m.grad_norm)},
-                        {"router_grad_norm", json_number(m.router_grad_norm)}, {"expert_grad_norm", json_number(m.expert_grad_norm)},
-                        {"step_ms", json_number(m.step_ms)}, {"tokens_per_s", json_number(m.tokens_per_s)}, {"finite", m.finite}};
+    nlohmann::json j = {{"step", m.step},
+                        {"loss", json_number(m.loss)},
+                        {"ce", json_number(m.ce)},
+                        {"aux", json_number(m.aux)},
+                        {"z_loss", json_number(m.zloss)},
+                        {"importance_cv2", json_number(m.importance)},
+                        {"entropy_reg", json_number(m.entropy_reg)},
+                        {"train_acc", json_number(m.train_acc)},
+                        {"test_acc", json_number(m.test_acc)},
+                        {"grad_norm", json_number(m.grad_norm)},
+                        {"router_grad_norm", json_number(m.router_grad_norm)},
+                        {"expert_grad_norm", json_number(m.expert_grad_norm)},
+                        {"step_ms", json_number(m.step_ms)},
+                        {"tokens_per_s", json_number(m.tokens_per_s)},
+                        {"finite", m.finite}};
     nlohmann::json layers = nlohmann::json::array();
     for (const auto& l : m.layers) {
         nlohmann::json load = nlohmann::json::array(), prob = nlohmann::json::array();
         for (double v : l.load) load.push_back(json_number(v));
         for (double v : l.mean_prob) prob.push_back(json_number(v));
-        layers.push_back({{"load", load}, {"mean_prob", prob}, {"max_util", json_number(l.max_util)}, {"cv", json_number(l.cv)},
-                          {"load_entropy", json_number(l.load_entropy)}, {"router_entropy", json_number(l.router_entropy)},
-                          {"dropped", json_number(l.dropped)}, {"dead_experts", l.dead_experts},
-                          {"mean_abs_logit", json_number(l.mean_abs_logit)}, {"max_abs_logit", json_number(l.max_abs_logit)},
-                          {"balance_loss", json_number(l.balance_loss)}, {"z_loss", json_number(l.z_loss)},
-                          {"router_grad_norm", json_number(l.router_grad_norm)}, {"expert_grad_norm", json_number(l.expert_grad_norm)},
-                          {"churn", json_number(l.churn)}, {"nmi", json_number(l.nmi)}});
+        layers.push_back({{"load", load},
+                          {"mean_prob", prob},
+                          {"max_util", json_number(l.max_util)},
+                          {"cv", json_number(l.cv)},
+                          {"load_entropy", json_number(l.load_entropy)},
+                          {"router_entropy", json_number(l.router_entropy)},
+                          {"dropped", json_number(l.dropped)},
+                          {"dead_experts", l.dead_experts},
+                          {"mean_abs_logit", json_number(l.mean_abs_logit)},
+                          {"max_abs_logit", json_number(l.max_abs_logit)},
+                          {"balance_loss", json_number(l.balance_loss)},
+                          {"z_loss", json_number(l.z_loss)},
+                          {"router_grad_norm", json_number(l.router_grad_norm)},
+                          {"expert_grad_norm", json_number(l.expert_grad_norm)},
+                          {"churn", json_number(l.churn)},
+                          {"nmi", json_number(l.nmi)}});
         if (with_class_expert) {
             layers.back()["classes"] = l.classes;
             layers.back()["class_expert"] = l.class_expert;
@@ -108,7 +126,8 @@ StepMetrics step_metrics_from_json(const nlohmann::json& j, int layers, int expe
 }
 
 MetricsLog::MetricsLog(const std::string& path, int experts) : path_(path), experts_(experts) {
-    if (has_extension(path, ".jsonl")) csv_ = false;
+    if (has_extension(path, ".jsonl"))
+        csv_ = false;
     else if (!has_extension(path, ".csv"))
         throw ConfigError("metrics file '" + path + "' must end in .csv or .jsonl");
     out_.open(path, std::ios::binary | std::ios::trunc);
@@ -132,9 +151,26 @@ void MetricsLog::write(const StepMetrics& m) {
         for (size_t l = 0; l < m.layers.size(); ++l) {
             const auto& L = m.layers[l];
             out_ << m.step << ',' << l;
-            for (double v : {m.loss, m.ce, m.aux, m.zloss, m.train_acc, m.test_acc, L.load_entropy, L.router_entropy,
-                             L.max_util, L.cv, L.dropped, double(L.dead_experts), L.mean_abs_logit, L.max_abs_logit,
-                             m.grad_norm, L.router_grad_norm, L.expert_grad_norm, L.churn, L.nmi, m.step_ms,
+            for (double v : {m.loss,
+                             m.ce,
+                             m.aux,
+                             m.zloss,
+                             m.train_acc,
+                             m.test_acc,
+                             L.load_entropy,
+                             L.router_entropy,
+                             L.max_util,
+                             L.cv,
+                             L.dropped,
+                             double(L.dead_experts),
+                             L.mean_abs_logit,
+                             L.max_abs_logit,
+                             m.grad_norm,
+                             L.router_grad_norm,
+                             L.expert_grad_norm,
+                             L.churn,
+                             L.nmi,
+                             m.step_ms,
                              m.tokens_per_s})
                 out_ << ',' << csv_number(v);
             for (double v : L.load) out_ << ',' << csv_number(v);

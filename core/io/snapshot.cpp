@@ -63,7 +63,8 @@ std::vector<Entry> expected_entries(const TrainerState& st, const ParamLayout& l
     const Config& c = st.config;
     const size_t L = c.layers, E = c.experts;
     std::vector<Entry> out;
-    for (auto [source, prefix] : {std::pair{Entry::Param, ""}, {Entry::Moment1, "optim.m."}, {Entry::Moment2, "optim.v."}}) {
+    for (auto [source, prefix] :
+         {std::pair{Entry::Param, ""}, {Entry::Moment1, "optim.m."}, {Entry::Moment2, "optim.v."}}) {
         for (const TensorInfo& t : layout.tensors) {
             const long blocks = t.group == ParamGroup::Experts ? c.experts : 1;
             const size_t per_block = t.cols / blocks;
@@ -77,8 +78,13 @@ std::vector<Entry> expected_entries(const TrainerState& st, const ParamLayout& l
     }
     if (c.policy == "bias_balanced")
         for (int l = 0; l < c.layers; ++l)
-            out.push_back({"layer" + std::to_string(l) + ".router.selection_bias", Dtype::F32, {E}, Entry::SelectionBias,
-                           nullptr, 1, l});
+            out.push_back({"layer" + std::to_string(l) + ".router.selection_bias",
+                           Dtype::F32,
+                           {E},
+                           Entry::SelectionBias,
+                           nullptr,
+                           1,
+                           l});
     out.push_back({"state.dead.ring", Dtype::F64, {L, size_t(c.dead_window), E}, Entry::DeadRing});
     out.push_back({"state.dead.sum", Dtype::F64, {L, E}, Entry::DeadSum});
     if (has_probe) out.push_back({"state.probe_top1", Dtype::I32, {L, size_t(st.probe_tokens)}, Entry::ProbeTop1});
@@ -88,9 +94,13 @@ std::vector<Entry> expected_entries(const TrainerState& st, const ParamLayout& l
 // The direction of a copy follows constness: a const state is being written to
 // file bytes, a mutable one is being filled from them.
 template <class T>
-void copy_run(const T* state, char* file, size_t n) { std::memcpy(file, state, n * sizeof(T)); }
+void copy_run(const T* state, char* file, size_t n) {
+    std::memcpy(file, state, n * sizeof(T));
+}
 template <class T>
-void copy_run(T* state, const char* file, size_t n) { std::memcpy(state, file, n * sizeof(T)); }
+void copy_run(T* state, const char* file, size_t n) {
+    std::memcpy(state, file, n * sizeof(T));
+}
 
 // Moves one tensor between its bytes in the file and its place in `st`.
 template <class State, class Byte>
@@ -100,37 +110,39 @@ void transfer(const Entry& e, State& st, Byte* file) {
         file += n * sizeof(*state);
     };
     switch (e.source) {
-    case Entry::Param:
-    case Entry::Moment1:
-    case Entry::Moment2: {
-        auto& buf = e.source == Entry::Param ? st.params : e.source == Entry::Moment1 ? st.moment1 : st.moment2;
-        const TensorInfo& t = *e.info;
-        const long R = t.rows, cb = t.cols / e.blocks;
-        // file [block][row][col] ↔ Eigen column-major (row i, column b·cb + j) of a rows × cols matrix
-        for (long b = 0; b < e.blocks; ++b)
-            for (long i = 0; i < R; ++i)
-                for (long j = 0; j < cb; ++j) run(buf.data() + t.offset + i + (b * cb + j) * R, 1);
-        break;
-    }
-    case Entry::SelectionBias:
-        run(st.selection_bias.data() + static_cast<size_t>(e.layer) * st.config.experts, st.config.experts);
-        break;
-    case Entry::DeadRing:
-        for (auto& layer : st.dead.ring)
-            for (auto& slot : layer) run(slot.data(), slot.size());
-        break;
-    case Entry::DeadSum:
-        for (auto& sum : st.dead.sum) run(sum.data(), sum.size());
-        break;
-    case Entry::ProbeTop1:
-        for (auto& top1 : st.probe_top1) run(top1.data(), top1.size());
-        break;
+        case Entry::Param:
+        case Entry::Moment1:
+        case Entry::Moment2: {
+            auto& buf = e.source == Entry::Param ? st.params : e.source == Entry::Moment1 ? st.moment1 : st.moment2;
+            const TensorInfo& t = *e.info;
+            const long R = t.rows, cb = t.cols / e.blocks;
+            // file [block][row][col] ↔ Eigen column-major (row i, column b·cb + j) of a rows × cols matrix
+            for (long b = 0; b < e.blocks; ++b)
+                for (long i = 0; i < R; ++i)
+                    for (long j = 0; j < cb; ++j) run(buf.data() + t.offset + i + (b * cb + j) * R, 1);
+            break;
+        }
+        case Entry::SelectionBias:
+            run(st.selection_bias.data() + static_cast<size_t>(e.layer) * st.config.experts, st.config.experts);
+            break;
+        case Entry::DeadRing:
+            for (auto& layer : st.dead.ring)
+                for (auto& slot : layer) run(slot.data(), slot.size());
+            break;
+        case Entry::DeadSum:
+            for (auto& sum : st.dead.sum) run(sum.data(), sum.size());
+            break;
+        case Entry::ProbeTop1:
+            for (auto& top1 : st.probe_top1) run(top1.data(), top1.size());
+            break;
     }
 }
 
 // The first tensor holding NaN or inf, by its file name.
 std::optional<std::string> non_finite_tensor(const TrainerState& st, const ParamLayout& layout) {
-    auto finite = [](const float* p, long n) { return std::all_of(p, p + n, [](float v) { return std::isfinite(v); }); };
+    auto finite = [](const float* p, long n) {
+        return std::all_of(p, p + n, [](float v) { return std::isfinite(v); });
+    };
     for (auto [buf, prefix] : {std::pair{&st.params, ""}, {&st.moment1, "optim.m."}, {&st.moment2, "optim.v."}})
         for (const TensorInfo& t : layout.tensors)
             if (!finite(buf->data() + t.offset, t.size())) return prefix + t.name;
@@ -158,24 +170,27 @@ json metadata(const TrainerState& st, const MetricsHistory* history) {
     monitor.erase("warnings");
     json interventions = json::array();
     for (const auto& iv : st.interventions)
-        interventions.push_back(
-            {{"step", iv.step}, {"knob", iv.knob}, {"old", iv.old_value}, {"new", iv.new_value}, {"source", iv.source}});
-    const json dataset = {{"kind", st.config.dataset}, {"d_in", st.d_in},       {"classes", st.classes},
-                          {"train", st.train_size},    {"test", st.test_size},  {"probe", st.probe_tokens},
-                          {"fingerprint", fingerprint_text(st.dataset_fingerprint)}, {"summary", st.dataset_summary}};
+        interventions.push_back({{"step", iv.step},
+                                 {"knob", iv.knob},
+                                 {"old", iv.old_value},
+                                 {"new", iv.new_value},
+                                 {"source", iv.source}});
+    const json dataset = {{"kind", st.config.dataset},
+                          {"d_in", st.d_in},
+                          {"classes", st.classes},
+                          {"train", st.train_size},
+                          {"test", st.test_size},
+                          {"probe", st.probe_tokens},
+                          {"fingerprint", fingerprint_text(st.dataset_fingerprint)},
+                          {"summary", st.dataset_summary}};
     const json rng = {{"s", st.rng.s}, {"has_spare", st.rng.has_spare}, {"spare", st.rng.spare}};
     const json trainer = {{"halted", st.halted}, {"optimizer_steps", st.optimizer_steps}, {"dead_seen", st.dead.seen}};
     // safetensors allows only strings here, so structured values are JSON text.
-    json meta = {{"format", kSnapshotFormat},
-            {"version", std::to_string(kSnapshotVersion)},
-            {"step", std::to_string(st.steps)},
-            {"config", config_to_json(st.config).dump()},
-            {"dataset", dataset.dump()},
-            {"rng", rng.dump()},
-            {"trainer", trainer.dump()},
-            {"interventions", interventions.dump()},
-            {"warnings", warnings.dump()},
-            {"monitor", monitor.dump()}};
+    json meta = {{"format", kSnapshotFormat},        {"version", std::to_string(kSnapshotVersion)},
+                 {"step", std::to_string(st.steps)}, {"config", config_to_json(st.config).dump()},
+                 {"dataset", dataset.dump()},        {"rng", rng.dump()},
+                 {"trainer", trainer.dump()},        {"interventions", interventions.dump()},
+                 {"warnings", warnings.dump()},      {"monitor", monitor.dump()}};
     // The newest step in full, so a loaded run's histogram and maps show it before any new step.
     if (history && history->latest().layers.size() == size_t(st.config.layers))
         meta["latest"] = step_metrics_json(history->latest(), true).dump();
@@ -191,7 +206,9 @@ void write_atomically(const std::string& path, std::initializer_list<std::string
         throw DataError("cannot save snapshot '" + path + "': " + what + " failed (" + why + ")");
     };
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw DataError("cannot save snapshot '" + path + "': cannot create '" + tmp + "' (" + std::strerror(errno) + ")");
+    if (fd < 0)
+        throw DataError("cannot save snapshot '" + path + "': cannot create '" + tmp + "' (" + std::strerror(errno) +
+                        ")");
     for (std::string_view part : parts) {
         while (!part.empty()) {
             const ssize_t n = ::write(fd, part.data(), part.size());
@@ -230,8 +247,9 @@ void save_snapshot(const std::string& path, const TrainerState& st, const Metric
     MS_ASSERT(fits, "save_snapshot: the trainer state does not match its own config");
     if (!allow_non_finite)
         if (const auto bad = non_finite_tensor(st, layout))
-            throw DataError("refusing to save snapshot '" + path + "': tensor '" + *bad +
-                            "' holds NaN or infinite values (the run diverged); allow non-finite values to save it anyway");
+            throw DataError(
+                "refusing to save snapshot '" + path + "': tensor '" + *bad +
+                "' holds NaN or infinite values (the run diverged); allow non-finite values to save it anyway");
 
     json header = json::object();
     std::string data;
@@ -327,10 +345,14 @@ Reader::Raw Reader::parse_tensor(const std::string& name, const json& v) const {
         fail(where + " needs dtype, shape and data_offsets");
     const json& dt = v["dtype"];
     Raw r{};
-    if (dt == "F32") r.dtype = Dtype::F32;
-    else if (dt == "F64") r.dtype = Dtype::F64;
-    else if (dt == "I32") r.dtype = Dtype::I32;
-    else fail(where + " has dtype " + dt.dump() + "; snapshots hold F32, F64 and I32 only");
+    if (dt == "F32")
+        r.dtype = Dtype::F32;
+    else if (dt == "F64")
+        r.dtype = Dtype::F64;
+    else if (dt == "I32")
+        r.dtype = Dtype::I32;
+    else
+        fail(where + " has dtype " + dt.dump() + "; snapshots hold F32, F64 and I32 only");
     if (!v["shape"].is_array()) fail(where + " has a shape that is not an array");
     size_t count = 1;
     for (const json& d : v["shape"]) {
@@ -338,16 +360,18 @@ Reader::Raw Reader::parse_tensor(const std::string& name, const json& v) const {
         const uint64_t dim = d.get<uint64_t>();
         r.shape.push_back(dim);
         // Elements never outnumber data bytes; checking before multiplying keeps count from overflowing.
-        if (dim != 0 && count > data_size_ / dim) count = data_size_ + 1;
-        else count *= dim;
+        if (dim != 0 && count > data_size_ / dim)
+            count = data_size_ + 1;
+        else
+            count *= dim;
     }
     const json& off = v["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
         fail(where + " needs data_offsets [begin, end] of whole numbers");
     const uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
     if (begin > end || end > data_size_)
-        fail(where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-             "] outside the " + std::to_string(data_size_) + " data bytes");
+        fail(where + " has data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "] outside the " +
+             std::to_string(data_size_) + " data bytes");
     if (count > data_size_ || end - begin != count * dtype_bytes(r.dtype))
         fail(where + " has shape " + shape_text(r.shape) + " of " + dtype_name(r.dtype) + " but " +
              std::to_string(end - begin) + " data bytes");
@@ -382,7 +406,9 @@ long Reader::whole(const json& v, const std::string& what, long lo, long hi) con
     const bool ok = v.is_number_unsigned()  ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
                     : v.is_number_integer() ? v.get<long>() >= lo && v.get<long>() <= hi
                                             : false;
-    if (!ok) fail(what + " must be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + v.dump());
+    if (!ok)
+        fail(what + " must be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+             v.dump());
     return v.get<long>();
 }
 
@@ -390,15 +416,18 @@ void Reader::read_metadata(TrainerState& st) const {
     constexpr long kMaxCount = 1L << 40;
     const json& m = header_["__metadata__"];
     for (const auto& [key, value] : m.items())
-        if (!value.is_string()) fail("metadata '" + key + "' is not a string (safetensors metadata maps strings to strings)");
+        if (!value.is_string())
+            fail("metadata '" + key + "' is not a string (safetensors metadata maps strings to strings)");
     if (m.value("format", "") != kSnapshotFormat)
-        fail("not a moescope snapshot (metadata format " + (m.contains("format") ? m["format"].dump() : "missing") + ")");
+        fail("not a moescope snapshot (metadata format " + (m.contains("format") ? m["format"].dump() : "missing") +
+             ")");
     if (m.value("version", "") != std::to_string(kSnapshotVersion))
         fail("snapshot format version " + m.value("version", "?") + " is not supported (this build reads version " +
              std::to_string(kSnapshotVersion) + ")");
     const std::string step = m.value("step", "");
     const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), st.steps);
-    if (ec != std::errc() || end != step.data() + step.size() || st.steps < 0) fail("metadata step '" + step + "' is not a step number");
+    if (ec != std::errc() || end != step.data() + step.size() || st.steps < 0)
+        fail("metadata step '" + step + "' is not a step number");
     try {
         try {
             st.config = config_from_json(meta("config"));
@@ -427,12 +456,13 @@ void Reader::read_metadata(TrainerState& st) const {
         const json t = meta("trainer");
         st.halted = t.at("halted").get<bool>();
         st.optimizer_steps = whole(t.at("optimizer_steps"), "trainer optimizer_steps", 0, 1L << 62);
-        for (const json& seen : t.at("dead_seen")) st.dead.seen.push_back(whole(seen, "trainer dead_seen", 0, 1L << 62));
+        for (const json& seen : t.at("dead_seen"))
+            st.dead.seen.push_back(whole(seen, "trainer dead_seen", 0, 1L << 62));
         if (st.dead.seen.size() != size_t(st.config.layers)) fail("trainer dead_seen must have one count per layer");
         for (const json& iv : meta("interventions"))
-            st.interventions.push_back({whole(iv.at("step"), "intervention step", 0, 1L << 62), iv.at("knob").get<std::string>(),
-                                        iv.at("old").get<std::string>(), iv.at("new").get<std::string>(),
-                                        iv.at("source").get<std::string>()});
+            st.interventions.push_back({whole(iv.at("step"), "intervention step", 0, 1L << 62),
+                                        iv.at("knob").get<std::string>(), iv.at("old").get<std::string>(),
+                                        iv.at("new").get<std::string>(), iv.at("source").get<std::string>()});
         json monitor = meta("monitor");
         monitor["warnings"] = meta("warnings");
         st.monitor = Monitor::from_json(monitor);
@@ -460,18 +490,21 @@ void Reader::read_history(Snapshot& snap, const std::string& name, const Raw& ra
                  std::to_string(hi) + ")");
         return v;
     };
-    if (parts.empty() || parts.size() > 3 || parts[0].empty()) fail("history tensor '" + name + "' is not history/<name>[/<layer>[/<expert>]]");
+    if (parts.empty() || parts.size() > 3 || parts[0].empty())
+        fail("history tensor '" + name + "' is not history/<name>[/<layer>[/<expert>]]");
     const int layer = parts.size() > 1 ? index(parts[1], -1, snap.state.config.layers) : -1;
     const int expert = parts.size() > 2 ? index(parts[2], 0, snap.state.config.experts) : -1;
     if (raw.dtype != Dtype::F64 || raw.shape.size() != 2 || raw.shape[0] != 2)
-        fail("history tensor '" + name + "' must be F64 [2, n], not " + dtype_name(raw.dtype) + " " + shape_text(raw.shape));
+        fail("history tensor '" + name + "' must be F64 [2, n], not " + dtype_name(raw.dtype) + " " +
+             shape_text(raw.shape));
     const size_t n = raw.shape[1];
     std::vector<double> x(n), y(n);
     copy_run(x.data(), data_ + raw.begin, n);
     copy_run(y.data(), data_ + raw.begin + n * sizeof(double), n);
     for (size_t i = 0; i < n; ++i)
         if (!std::isfinite(x[i]) || !std::isfinite(y[i]) || (i > 0 && x[i] < x[i - 1]))
-            fail("history tensor '" + name + "' has a non-finite value or steps out of order at point " + std::to_string(i));
+            fail("history tensor '" + name + "' has a non-finite value or steps out of order at point " +
+                 std::to_string(i));
     snap.history.restore_series({parts[0], layer, expert}, std::move(x), std::move(y));
 }
 
@@ -493,9 +526,11 @@ Snapshot Reader::read() {
         const auto it = tensors_.find(e.name);
         if (it == tensors_.end()) fail("tensor '" + e.name + "' is missing");
         if (it->second.dtype != e.dtype)
-            fail("tensor '" + e.name + "' has dtype " + dtype_name(it->second.dtype) + ", expected " + dtype_name(e.dtype));
+            fail("tensor '" + e.name + "' has dtype " + dtype_name(it->second.dtype) + ", expected " +
+                 dtype_name(e.dtype));
         if (it->second.shape != e.shape)
-            fail("tensor '" + e.name + "' has shape " + shape_text(it->second.shape) + ", expected " + shape_text(e.shape));
+            fail("tensor '" + e.name + "' has shape " + shape_text(it->second.shape) + ", expected " +
+                 shape_text(e.shape));
     }
     for (const auto& [name, raw] : tensors_)
         if (name.rfind("history/", 0) != 0 &&
@@ -538,8 +573,6 @@ Snapshot Reader::read() {
 
 }  // namespace
 
-Snapshot load_snapshot(const std::string& path, bool allow_non_finite) {
-    return Reader(path, allow_non_finite).read();
-}
+Snapshot load_snapshot(const std::string& path, bool allow_non_finite) { return Reader(path, allow_non_finite).read(); }
 
 }  // namespace moescope

@@ -133,9 +133,9 @@ void DeadExpertTracker::reset(int layers, int experts, int window) {
 int DeadExpertTracker::update(int layer, const std::vector<double>& utilization, double threshold) {
     MS_ASSERT(layer >= 0 && layer < static_cast<int>(ring_.size()),
               "DeadExpertTracker::update: layer " + std::to_string(layer) + " out of range");
-    MS_ASSERT(static_cast<int>(utilization.size()) == experts_,
-              "DeadExpertTracker::update: got " + std::to_string(utilization.size()) + " experts, expected " +
-                  std::to_string(experts_));
+    MS_ASSERT(static_cast<int>(utilization.size()) == experts_, "DeadExpertTracker::update: got " +
+                                                                    std::to_string(utilization.size()) +
+                                                                    " experts, expected " + std::to_string(experts_));
     std::vector<double>& slot = ring_[layer][seen_[layer] % window_];
     std::vector<double>& sum = sum_[layer];
     const bool full = seen_[layer] >= window_;
@@ -162,8 +162,8 @@ void DeadExpertTracker::set_state(State st) {
     const size_t L = st.ring.size();
     bool ok = st.window >= 1 && st.experts >= 0 && st.sum.size() == L && st.seen.size() == L;
     for (size_t l = 0; ok && l < L; ++l) {
-        ok = st.ring[l].size() == static_cast<size_t>(st.window) && st.sum[l].size() == static_cast<size_t>(st.experts) &&
-             st.seen[l] >= 0;
+        ok = st.ring[l].size() == static_cast<size_t>(st.window) &&
+             st.sum[l].size() == static_cast<size_t>(st.experts) && st.seen[l] >= 0;
         for (const auto& slot : st.ring[l]) ok = ok && slot.size() == static_cast<size_t>(st.experts);
     }
     if (!ok) throw DataError("dead-expert tracker state is inconsistent (window, experts or step counts)");

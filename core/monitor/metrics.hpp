@@ -17,29 +17,29 @@ struct LayerMetrics {
     std::vector<double> utilization;  // E: E·load_i (1 = fair share)
     std::vector<double> mean_prob;    // E: mean_t softmax(z_t)_i
     double max_util = 0;
-    double cv = 0;                    // std(C)/mean(C)
-    double load_entropy = 0;          // ∈ [0,1], 1 = perfectly balanced
-    double router_entropy = 0;        // ∈ [0,1], 1 = router undecided
-    double dropped = 0;               // dropped assignments / (T·k)
-    int dead_experts = 0;             // utilization < dead_util averaged over the last dead_window steps
+    double cv = 0;              // std(C)/mean(C)
+    double load_entropy = 0;    // ∈ [0,1], 1 = perfectly balanced
+    double router_entropy = 0;  // ∈ [0,1], 1 = router undecided
+    double dropped = 0;         // dropped assignments / (T·k)
+    int dead_experts = 0;       // utilization < dead_util averaged over the last dead_window steps
     double mean_abs_logit = 0, max_abs_logit = 0;
     double balance_loss = 0, z_loss = 0, importance_cv2 = 0, entropy_reg = 0;
     double router_grad_norm = 0, expert_grad_norm = 0;
-    double churn = kNaN;              // share of probe tokens whose top-1 expert changed; NaN when not probed this step
+    double churn = kNaN;  // share of probe tokens whose top-1 expert changed; NaN when not probed this step
     int classes = 0;
     std::vector<int32_t> class_expert;  // classes × E, row-major: tokens of class c whose top-1 expert is e
-    double nmi = 0;                   // normalised mutual information of (class, top-1 expert)
+    double nmi = 0;                     // normalised mutual information of (class, top-1 expert)
 };
 
 struct StepMetrics {
-    long step = 0;                    // number of optimizer steps done after this one
-    double loss = 0;                  // total objective
+    long step = 0;    // number of optimizer steps done after this one
+    double loss = 0;  // total objective
     double ce = 0, aux = 0, zloss = 0, importance = 0, entropy_reg = 0;  // unweighted, mean over layers
     double train_acc = 0;
-    double test_acc = kNaN;           // NaN except on evaluation steps
+    double test_acc = kNaN;                                            // NaN except on evaluation steps
     double grad_norm = 0, router_grad_norm = 0, expert_grad_norm = 0;  // before clipping
     double step_ms = 0, tokens_per_s = 0;
-    bool finite = true;               // false: loss or gradients not finite; the update was skipped
+    bool finite = true;  // false: loss or gradients not finite; the update was skipped
     std::vector<LayerMetrics> layers;
 };
 

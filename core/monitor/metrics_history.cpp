@@ -69,7 +69,8 @@ MetricsHistory MetricsHistory::clone() const {
 }
 
 DecimatedSeries& MetricsHistory::at(const std::string& name, int layer, int expert) {
-    return series_.try_emplace({name, layer, expert}, expert >= 0 ? kExpertSeriesCapacity : kSeriesCapacity).first->second;
+    return series_.try_emplace({name, layer, expert}, expert >= 0 ? kExpertSeriesCapacity : kSeriesCapacity)
+        .first->second;
 }
 
 void MetricsHistory::append(const moescope::StepMetrics& m) {

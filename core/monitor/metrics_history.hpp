@@ -62,7 +62,10 @@ public:
     const std::map<Key, DecimatedSeries>& all_series() const { return series_; }
     // Replaces one series wholesale (loading a snapshot); the points must be in step order.
     void restore_series(const Key& key, std::vector<double> x, std::vector<double> y);
-    void restore_latest(const moescope::StepMetrics& m) { latest_ = m; ++version_; }
+    void restore_latest(const moescope::StepMetrics& m) {
+        latest_ = m;
+        ++version_;
+    }
 
     // nullptr when no such series exists.
     const DecimatedSeries* series(const std::string& name, int layer = -1, int expert = -1) const;
@@ -77,7 +80,7 @@ public:
 private:
     DecimatedSeries& at(const std::string& name, int layer, int expert);
     std::map<Key, DecimatedSeries> series_;
-    std::vector<DecimatedSeries*> slots_;  // series in append order (std::map nodes never move)
+    std::vector<DecimatedSeries*> slots_;          // series in append order (std::map nodes never move)
     std::pair<size_t, size_t> slots_shape_{0, 0};  // (layers, experts) the slots were built for
     moescope::StepMetrics latest_;
     std::vector<moescope::Intervention> interventions_;

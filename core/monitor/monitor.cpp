@@ -93,8 +93,7 @@ Remedy dead_remedy(const RuleInput& in) {
 // --- router saturation ---
 
 bool saturation_bad(const RuleInput& in) {
-    return in.layer->router_entropy < in.cfg.saturation_entropy &&
-           in.layer->max_abs_logit > in.cfg.saturation_logit;
+    return in.layer->router_entropy < in.cfg.saturation_entropy && in.layer->max_abs_logit > in.cfg.saturation_logit;
 }
 
 std::string saturation_message(const RuleInput& in) {
@@ -144,8 +143,8 @@ Remedy spike_remedy(const RuleInput& in) {
 bool non_finite_bad(const RuleInput& in) { return !step_is_finite(in.m); }
 
 std::string non_finite_message(const RuleInput& in) {
-    return "step " + std::to_string(in.m.step) + ": loss or gradients not finite (loss " + num(in.m.loss) +
-           ", aux " + num(in.m.aux) + "); training was paused and the last finite state kept";
+    return "step " + std::to_string(in.m.step) + ": loss or gradients not finite (loss " + num(in.m.loss) + ", aux " +
+           num(in.m.aux) + "); training was paused and the last finite state kept";
 }
 
 Remedy non_finite_remedy(const RuleInput& in) {
@@ -179,9 +178,12 @@ bool loss_is_spiking(double loss, const Config& cfg, double& ema, long& seen) {
 
 const char* severity_name(Severity s) {
     switch (s) {
-    case Severity::Info: return "info";
-    case Severity::Warning: return "warning";
-    case Severity::Critical: return "critical";
+        case Severity::Info:
+            return "info";
+        case Severity::Warning:
+            return "warning";
+        case Severity::Critical:
+            return "critical";
     }
     return "unknown";
 }
@@ -210,8 +212,8 @@ std::vector<MonitorEvent> Monitor::observe(const StepMetrics& m, const Config& c
             if (st.history_index >= 0) {
                 history_[st.history_index].last_step = m.step;
             } else if (st.bad >= (rule.immediate ? 1 : hysteresis)) {
-                Warning w{rule.id, rule.severity, in.layer_index, st.streak_start, m.step, rule.message(in),
-                          rule.remedy(in)};
+                Warning w{rule.id, rule.severity,    in.layer_index, st.streak_start,
+                          m.step,  rule.message(in), rule.remedy(in)};
                 st.history_index = static_cast<int>(history_.size());
                 history_.push_back(w);
                 events.push_back({MonitorEvent::Raised, w});
@@ -260,13 +262,22 @@ nlohmann::json Monitor::to_json() const {
     using nlohmann::json;
     json warnings = json::array(), rules = json::array();
     for (const Warning& w : history_)
-        warnings.push_back({{"id", w.id}, {"severity", severity_name(w.severity)}, {"layer", w.layer},
-                            {"first_step", w.first_step}, {"last_step", w.last_step}, {"message", w.message},
+        warnings.push_back({{"id", w.id},
+                            {"severity", severity_name(w.severity)},
+                            {"layer", w.layer},
+                            {"first_step", w.first_step},
+                            {"last_step", w.last_step},
+                            {"message", w.message},
                             {"remedy", {{"knob", w.remedy.knob}, {"value", w.remedy.value}, {"text", w.remedy.text}}},
-                            {"active", w.active}, {"cleared_step", w.cleared_step}});
+                            {"active", w.active},
+                            {"cleared_step", w.cleared_step}});
     for (const RuleState& r : states_)
-        rules.push_back({{"id", r.id}, {"layer", r.layer}, {"bad", r.bad}, {"good", r.good},
-                         {"streak_start", r.streak_start}, {"history_index", r.history_index}});
+        rules.push_back({{"id", r.id},
+                         {"layer", r.layer},
+                         {"bad", r.bad},
+                         {"good", r.good},
+                         {"streak_start", r.streak_start},
+                         {"history_index", r.history_index}});
     return {{"warnings", warnings}, {"rules", rules}, {"loss_ema", loss_ema_}, {"loss_seen", loss_seen_}};
 }
 
@@ -277,8 +288,9 @@ long whole(const nlohmann::json& v, const char* key, long lo, long hi) {
     const bool ok = x.is_number_unsigned()  ? x.get<unsigned long>() <= static_cast<unsigned long>(hi)
                     : x.is_number_integer() ? x.get<long>() >= lo && x.get<long>() <= hi
                                             : false;
-    if (!ok) throw DataError(std::string("monitor state: '") + key + "' must be a whole number in [" +
-                             std::to_string(lo) + ", " + std::to_string(hi) + "], got " + x.dump());
+    if (!ok)
+        throw DataError(std::string("monitor state: '") + key + "' must be a whole number in [" + std::to_string(lo) +
+                        ", " + std::to_string(hi) + "], got " + x.dump());
     return x.get<long>();
 }
 constexpr long kMaxCount = 1L << 30, kMaxStep = 1L << 62;
@@ -291,10 +303,14 @@ Monitor Monitor::from_json(const nlohmann::json& j) {
             Warning x;
             x.id = w.at("id").get<std::string>();
             const std::string sev = w.at("severity").get<std::string>();
-            if (sev == "info") x.severity = Severity::Info;
-            else if (sev == "warning") x.severity = Severity::Warning;
-            else if (sev == "critical") x.severity = Severity::Critical;
-            else throw DataError("monitor state: unknown severity '" + sev + "'");
+            if (sev == "info")
+                x.severity = Severity::Info;
+            else if (sev == "warning")
+                x.severity = Severity::Warning;
+            else if (sev == "critical")
+                x.severity = Severity::Critical;
+            else
+                throw DataError("monitor state: unknown severity '" + sev + "'");
             x.layer = static_cast<int>(whole(w, "layer", -1, kMaxCount));
             x.first_step = whole(w, "first_step", 0, kMaxStep);
             x.last_step = whole(w, "last_step", 0, kMaxStep);

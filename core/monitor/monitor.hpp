@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "train/config.hpp"
 #include "monitor/metrics.hpp"
+#include "train/config.hpp"
 
 namespace moescope {
 
@@ -14,13 +14,13 @@ enum class Severity { Info, Warning, Critical };
 const char* severity_name(Severity s);
 
 struct Remedy {
-    std::string knob;   // a knob name from the knob table; empty when none applies
-    double value = 0;   // the value to set it to
-    std::string text;   // "set aux_weight to 0.1"
+    std::string knob;  // a knob name from the knob table; empty when none applies
+    double value = 0;  // the value to set it to
+    std::string text;  // "set aux_weight to 0.1"
 };
 
 struct Warning {
-    std::string id;       // collapse | dead_experts | router_saturation | high_drop | loss_spike | non_finite
+    std::string id;  // collapse | dead_experts | router_saturation | high_drop | loss_spike | non_finite
     Severity severity = Severity::Warning;
     int layer = -1;       // -1: whole model
     long first_step = 0;  // step of the first bad metric of the streak that raised it
@@ -40,7 +40,7 @@ class Monitor {
 public:
     // Thresholds are read from the config at every observe(), so they are live.
     std::vector<MonitorEvent> observe(const StepMetrics& m, const Config& cfg);
-    std::vector<Warning> active() const;        // currently raised, in raise order
+    std::vector<Warning> active() const;                              // currently raised, in raise order
     const std::vector<Warning>& history() const { return history_; }  // every warning ever raised (cleared ones too)
     void reset();
 

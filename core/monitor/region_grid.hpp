@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "train/config.hpp"
 #include "data/dataset.hpp"
 #include "nn/model.hpp"
+#include "train/config.hpp"
 
 namespace moescope {
 

@@ -26,7 +26,8 @@ void Workspace<S>::resize(long T_, int d_in, const Config& c, int classes) {
     T = T_;
     const long d = c.d_model, f = c.d_ff, E = c.experts, L = c.layers;
     // Expert choice may give a token to every expert; token choice gives each k.
-    const long max_slots = std::max<long>(T * c.top_k, c.policy == "expert_choice" ? E * std::min(T, c.capacity(T)) : 0);
+    const long max_slots =
+        std::max<long>(T * c.top_k, c.policy == "expert_choice" ? E * std::min(T, c.capacity(T)) : 0);
     x.resize(d_in, T);
     labels.resize(T);
     ids.resize(T);
@@ -71,7 +72,8 @@ size_t Workspace<S>::bytes() const {
     size_t other = (labels.size() + ids.size()) * sizeof(int32_t);
     for (const auto& c : layers) {
         n += c.rstd.size() + c.lse.size() + c.importance.size() + c.f.size() + c.gate.size();
-        for (const Mat<S>* m : {&c.u, &c.z, &c.s, &c.a, &c.q, &c.p, &c.U, &c.H, &c.Act, &c.Y, &c.eps_noisy, &c.eps_jitter})
+        for (const Mat<S>* m :
+             {&c.u, &c.z, &c.s, &c.a, &c.q, &c.p, &c.U, &c.H, &c.Act, &c.Y, &c.eps_noisy, &c.eps_jitter})
             n += m->size();
         other += c.random_choice.size() * sizeof(int32_t) + c.routing.bytes();
     }
@@ -96,7 +98,10 @@ void Workspace<S>::reserve_slots(long slots, const Config& c) {
 
 template <class S>
 Model<S>::Model(const Config& cfg, int d_in, int classes, Rng& rng)
-    : cfg_(cfg), d_in_(d_in), classes_(classes), layout_(ParamLayout::build(cfg, d_in, classes)),
+    : cfg_(cfg),
+      d_in_(d_in),
+      classes_(classes),
+      layout_(ParamLayout::build(cfg, d_in, classes)),
       policy_(make_routing_policy<S>(cfg.policy)) {
     params.assign(layout_.total, S(0));
     grads.assign(layout_.total, S(0));
@@ -177,7 +182,8 @@ void Model<S>::gates_forward(LayerCache<S>& c, S inv_tau) const {
                 S m = -std::numeric_limits<S>::infinity();
                 for (int j = 0; j < r.k; ++j) m = std::max(m, c.a(r.assign_expert[a0 + j], t));
                 S sum = 0;
-                for (int j = 0; j < r.k; ++j) sum += c.gate[a0 + j] = std::exp((c.a(r.assign_expert[a0 + j], t) - m) * inv_tau);
+                for (int j = 0; j < r.k; ++j)
+                    sum += c.gate[a0 + j] = std::exp((c.a(r.assign_expert[a0 + j], t) - m) * inv_tau);
                 for (int j = 0; j < r.k; ++j) c.gate[a0 + j] /= sum;
             }
             break;
@@ -374,8 +380,8 @@ void Model<S>::backward(Workspace<S>& ws, const Config& knobs) {
     std::fill(grads.begin(), grads.end(), S(0));
     ops::cross_entropy_backward<S>(ws.dlogits, ws.probs, ws.labels.data());
     // dW_out += dlogits·vᵀ; dv = W_outᵀ·dlogits
-    ops::linear_backward<S>(ws.dv, grad(layout_.W_out), grad(layout_.b_out).col(0), ws.dlogits,
-                            param(layout_.W_out), ws.v);
+    ops::linear_backward<S>(ws.dv, grad(layout_.W_out), grad(layout_.b_out).col(0), ws.dlogits, param(layout_.W_out),
+                            ws.v);
     ws.dh.setZero();
     ops::rmsnorm_backward_add<S>(ws.dh, grad(layout_.norm_f).col(0), ws.dv, ws.h[cfg_.layers], ws.rstd_f,
                                  param(layout_.norm_f).col(0));

@@ -9,29 +9,29 @@
 #include <memory>
 #include <vector>
 
-#include "train/config.hpp"
 #include "nn/params.hpp"
 #include "nn/rng.hpp"
-#include "routing/routing.hpp"
-#include "train/step_timer.hpp"
 #include "nn/tensor.hpp"
+#include "routing/routing.hpp"
+#include "train/config.hpp"
+#include "train/step_timer.hpp"
 
 namespace moescope {
 
 template <class S>
 struct LayerCache {
-    Vec<S> rstd;                  // T: 1/rms of h per token
-    Mat<S> u;                     // d × T: RMSNorm(h), the MoE block's input
-    Mat<S> z;                     // E × T: router logits W_r·u
-    Mat<S> s;                     // E × T: noise pre-activation W_noise·u (noisy_topk)
-    Mat<S> a;                     // E × T: selection logits z + noise
-    Mat<S> q;                     // E × T: softmax(a/τ), what gates are made of
-    Mat<S> p;                     // E × T: softmax(z/τ), clean router probabilities
-    Vec<S> lse, importance, f;    // T, E, E
+    Vec<S> rstd;                // T: 1/rms of h per token
+    Mat<S> u;                   // d × T: RMSNorm(h), the MoE block's input
+    Mat<S> z;                   // E × T: router logits W_r·u
+    Mat<S> s;                   // E × T: noise pre-activation W_noise·u (noisy_topk)
+    Mat<S> a;                   // E × T: selection logits z + noise
+    Mat<S> q;                   // E × T: softmax(a/τ), what gates are made of
+    Mat<S> p;                   // E × T: softmax(z/τ), clean router probabilities
+    Vec<S> lse, importance, f;  // T, E, E
     Routing routing;
-    std::vector<S> gate;          // per assignment
-    Mat<S> U, H, Act, Y;          // dispatched tokens: d × slots, d_ff × slots, d_ff × slots, d × slots
-    Mat<S> eps_noisy, eps_jitter; // E × T standard normals
+    std::vector<S> gate;                 // per assignment
+    Mat<S> U, H, Act, Y;                 // dispatched tokens: d × slots, d_ff × slots, d_ff × slots, d × slots
+    Mat<S> eps_noisy, eps_jitter;        // E × T standard normals
     std::vector<int32_t> random_choice;  // k × T
     S balance = 0, zloss = 0, cv2 = 0, entropy = 0;
 };
@@ -39,20 +39,20 @@ struct LayerCache {
 template <class S>
 struct Workspace {
     long T = 0;
-    Mat<S> x;                      // d_in × T inputs
-    std::vector<int32_t> labels;   // T
-    std::vector<int32_t> ids;      // T sample ids (hash routing)
-    std::vector<Mat<S>> h;         // L+1 residual streams, d × T
+    Mat<S> x;                     // d_in × T inputs
+    std::vector<int32_t> labels;  // T
+    std::vector<int32_t> ids;     // T sample ids (hash routing)
+    std::vector<Mat<S>> h;        // L+1 residual streams, d × T
     std::vector<LayerCache<S>> layers;
     Vec<S> rstd_f;
-    Mat<S> v, logits, probs;       // d × T, C × T, C × T
+    Mat<S> v, logits, probs;  // d × T, C × T, C × T
     S ce = 0, loss = 0;
     long correct = 0;
     // backward scratch
     Mat<S> dh, du, dv, dlogits, da, dq, dp, dz, ds;
     Mat<S> dY, dAct, dU;
     std::vector<S> dgate;
-    StepTimer* timer = nullptr;    // phase breakdown of forward/backward when set
+    StepTimer* timer = nullptr;  // phase breakdown of forward/backward when set
 
     void resize(long T, int d_in, const Config& structure, int classes);
     // Grows the per-assignment buffers to hold `slots` (expert choice: a live

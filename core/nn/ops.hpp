@@ -25,8 +25,7 @@ void linear_forward(Out&& out, const Eigen::Ref<const Mat<S>>& W, const Eigen::R
 
 // dW += dout·inᵀ; db += dout·1; din = Wᵀ·dout
 template <class S, class DIn, class DW, class DB, class DOut, class In>
-void linear_backward(DIn&& din, DW&& dW, DB&& db, const DOut& dout,
-                     const Eigen::Ref<const Mat<S>>& W, const In& in) {
+void linear_backward(DIn&& din, DW&& dW, DB&& db, const DOut& dout, const Eigen::Ref<const Mat<S>>& W, const In& in) {
     dW.noalias() += dout * in.transpose();
     db += dout.rowwise().sum();
     din.noalias() = W.transpose() * dout;
@@ -59,7 +58,8 @@ void gelu_backward(S* din, const S* dout, const S* in, long n) {
         const long m = std::min(kGeluChunk, n - i0);
         const CArrMap<S> x(in + i0, m);
         th = (S(kGeluC) * (x + S(kGeluA) * x.cube())).tanh();
-        ArrMap<S>(din + i0, m) = CArrMap<S>(dout + i0, m) *
+        ArrMap<S>(din + i0, m) =
+            CArrMap<S>(dout + i0, m) *
             (S(0.5) * (S(1) + th) + S(0.5 * kGeluC) * x * (S(1) - th.square()) * (S(1) + S(3 * kGeluA) * x.square()));
     }
 }
@@ -92,8 +92,8 @@ void rmsnorm_forward(Mat<S>& out, Vec<S>& rstd, const Mat<S>& x, const Eigen::Re
 // dx_add: dx += ∂/∂x;  dg += Σ_t dout ⊙ x·r
 // with ĝ = g⊙dout:  dx = r·ĝ − x·r³·(ĝ·x)/d
 template <class S, class DG>
-void rmsnorm_backward_add(Mat<S>& dx, DG&& dg, const Mat<S>& dout, const Mat<S>& x,
-                          const Vec<S>& rstd, const Eigen::Ref<const Vec<S>>& g) {
+void rmsnorm_backward_add(Mat<S>& dx, DG&& dg, const Mat<S>& dout, const Mat<S>& x, const Vec<S>& rstd,
+                          const Eigen::Ref<const Vec<S>>& g) {
     const long T = x.cols();
     const S inv_d = S(1) / S(x.rows());
 #pragma omp parallel for schedule(static) if (x.size() > kParallelMin)

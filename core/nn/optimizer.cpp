@@ -38,7 +38,8 @@ Optimizer::Optimizer(const ParamLayout& layout)
 
 GradNorms Optimizer::norms(const AlignedVector<float>& grads) const {
     auto sq = [&](ParamGroup g) { return sum_squares(grads, layout_.group_begin[int(g)], layout_.group_end[int(g)]); };
-    const double router_sq = sq(ParamGroup::Router), experts_sq = sq(ParamGroup::Experts), rest_sq = sq(ParamGroup::Rest);
+    const double router_sq = sq(ParamGroup::Router), experts_sq = sq(ParamGroup::Experts),
+                 rest_sq = sq(ParamGroup::Rest);
     GradNorms n;
     n.router = std::sqrt(router_sq);
     n.experts = std::sqrt(experts_sq);

@@ -4,9 +4,9 @@
 // clip, everything shares the global clip. Knobs are read at every step.
 #include <vector>
 
-#include "train/config.hpp"
 #include "nn/params.hpp"
 #include "nn/tensor.hpp"
+#include "train/config.hpp"
 
 namespace moescope {
 

@@ -4,9 +4,12 @@ namespace moescope {
 
 const char* group_name(ParamGroup g) {
     switch (g) {
-        case ParamGroup::Rest: return "rest";
-        case ParamGroup::Router: return "router";
-        case ParamGroup::Experts: return "experts";
+        case ParamGroup::Rest:
+            return "rest";
+        case ParamGroup::Router:
+            return "router";
+        case ParamGroup::Experts:
+            return "experts";
     }
     return "?";
 }
@@ -24,12 +27,12 @@ ParamLayout ParamLayout::build(const Config& c, int d_in, int classes) {
     auto end_group = [&](ParamGroup g) { L.group_end[static_cast<int>(g)] = L.total; };
 
     begin_group(ParamGroup::Rest);
-    L.W_in = add("embed.W", d, d_in, ParamGroup::Rest, true);        // d_model × d_in
+    L.W_in = add("embed.W", d, d_in, ParamGroup::Rest, true);  // d_model × d_in
     L.b_in = add("embed.b", d, 1, ParamGroup::Rest, false);
     for (int l = 0; l < c.layers; ++l)
         L.layers[l].norm_g = add("layer" + std::to_string(l) + ".norm.g", d, 1, ParamGroup::Rest, false);
     L.norm_f = add("head.norm.g", d, 1, ParamGroup::Rest, false);
-    L.W_out = add("head.W", classes, d, ParamGroup::Rest, true);     // classes × d_model
+    L.W_out = add("head.W", classes, d, ParamGroup::Rest, true);  // classes × d_model
     L.b_out = add("head.b", classes, 1, ParamGroup::Rest, false);
     end_group(ParamGroup::Rest);
 

@@ -40,9 +40,7 @@ public:
     double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
     // Uniform integer in [0, n), n > 0 (Lemire's multiply-shift; bias < 2^-64·n).
-    uint64_t below(uint64_t n) {
-        return static_cast<uint64_t>((static_cast<unsigned __int128>(next_u64()) * n) >> 64);
-    }
+    uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(next_u64()) * n) >> 64); }
 
     // Standard normal by Box–Muller; the spare value is part of the state.
     double normal() {

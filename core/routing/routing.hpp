@@ -34,9 +34,9 @@ struct Routing {
     long dropped = 0;                  // dropped assignments (expert choice: tokens no expert took)
     std::vector<int32_t> top1;         // T: each token's first-choice expert
     // Scratch kept between steps so routing allocates nothing once sized.
-    std::vector<long> fill;            // E: slots handed out per expert
-    std::vector<int32_t> order;        // E × T: expert choice's per-expert token ranking
-    std::vector<uint8_t> taken;        // T: expert choice: some expert took the token
+    std::vector<long> fill;      // E: slots handed out per expert
+    std::vector<int32_t> order;  // E × T: expert choice's per-expert token ranking
+    std::vector<uint8_t> taken;  // T: expert choice: some expert took the token
 
     long assignments() const { return static_cast<long>(assign_expert.size()); }
     size_t bytes() const;
@@ -47,10 +47,10 @@ struct Routing {
 
 template <class S>
 struct RouteInput {
-    const Mat<S>* logits = nullptr;       // E × T selection logits (noisy, tempered)
-    const Mat<S>* probs = nullptr;        // E × T softmax of logits
-    const S* selection_bias = nullptr;    // E, bias_balanced only: added for selection only
-    const int32_t* token_ids = nullptr;   // T sample ids (hash routing)
+    const Mat<S>* logits = nullptr;          // E × T selection logits (noisy, tempered)
+    const Mat<S>* probs = nullptr;           // E × T softmax of logits
+    const S* selection_bias = nullptr;       // E, bias_balanced only: added for selection only
+    const int32_t* token_ids = nullptr;      // T sample ids (hash routing)
     const int32_t* random_choice = nullptr;  // k × T pre-drawn experts (random routing)
     int k = 1;
     long capacity = 0;

@@ -20,10 +20,10 @@ Config bench_config();
 struct BenchOptions {
     Config config = bench_config();
     int warmup_steps = 3;
-    int steps = 10;           // timed steps after warm-up
-    bool scaling = true;      // also run the scaling table
-    int scaling_steps = 3;    // timed steps per scaling point (after one warm-up step)
-    int sgemm_repeats = 2;    // sgemm passes after each timed step; the best one counts
+    int steps = 10;         // timed steps after warm-up
+    bool scaling = true;    // also run the scaling table
+    int scaling_steps = 3;  // timed steps per scaling point (after one warm-up step)
+    int sgemm_repeats = 2;  // sgemm passes after each timed step; the best one counts
 };
 
 // One row of the scaling table: the bench config with one field changed.
@@ -31,26 +31,26 @@ struct ScalingPoint {
     std::string axis;  // tokens | experts | d_ff | top_k
     long value = 0;
     double ms_per_step = 0, tokens_per_s = 0;
-    double expert_gflops = 0;   // expert GEMM FLOPs ÷ time in the expert phases
-    double relative_cost = 0;   // (ms per token·choice·d_ff) ÷ the same for the bench config
+    double expert_gflops = 0;  // expert GEMM FLOPs ÷ time in the expert phases
+    double relative_cost = 0;  // (ms per token·choice·d_ff) ÷ the same for the bench config
 };
 
 struct BenchResult {
     Config config;
     int threads = 1;
     int steps = 0;
-    double ms_per_step = 0;        // median
-    double mean_ms_per_step = 0;   // what the phase means add up to
-    double tokens_per_s = 0;       // from the median
+    double ms_per_step = 0;                  // median
+    double mean_ms_per_step = 0;             // what the phase means add up to
+    double tokens_per_s = 0;                 // from the median
     std::array<double, kPhases> phase_ms{};  // mean per step
-    double expert_flops_per_step = 0;  // 12·T·k·L·d_model·d_ff (fwd+bwd of the two expert matmuls)
-    double expert_gflops = 0;          // ÷ time in experts_fwd + experts_bwd (median)
-    double sgemm_gflops = 0;           // this machine's expert-shape sgemm speed, same threads (median)
-    double gemm_efficiency = 0;        // expert GFLOP/s ÷ sgemm GFLOP/s, median of per-step pairs
-    double roofline_tokens_per_s = 0;  // sgemm_gflops ÷ expert FLOPs per token
-    double step_efficiency = 0;        // tokens/s ÷ roofline tokens/s, median of per-step pairs
-    size_t workspace_bytes = 0;        // activations and scratch of one step
-    size_t parameter_bytes = 0;        // parameters, gradients, optimizer moments
+    double expert_flops_per_step = 0;        // 12·T·k·L·d_model·d_ff (fwd+bwd of the two expert matmuls)
+    double expert_gflops = 0;                // ÷ time in experts_fwd + experts_bwd (median)
+    double sgemm_gflops = 0;                 // this machine's expert-shape sgemm speed, same threads (median)
+    double gemm_efficiency = 0;              // expert GFLOP/s ÷ sgemm GFLOP/s, median of per-step pairs
+    double roofline_tokens_per_s = 0;        // sgemm_gflops ÷ expert FLOPs per token
+    double step_efficiency = 0;              // tokens/s ÷ roofline tokens/s, median of per-step pairs
+    size_t workspace_bytes = 0;              // activations and scratch of one step
+    size_t parameter_bytes = 0;              // parameters, gradients, optimizer moments
     std::vector<ScalingPoint> scaling;
 };
 

@@ -30,12 +30,12 @@ void set_from_json(const KnobDef& k, Config& c, const json& v) {
         return;
     }
     if (!v.is_number())
-        throw ConfigError("config key '" + where + "' must be a number in " + k.range_text() + ", not " +
-                          json_type(v));
+        throw ConfigError("config key '" + where + "' must be a number in " + k.range_text() + ", not " + json_type(v));
     try {
         k.set_number(c, v.get<double>());
     } catch (const ConfigError& e) {
-        throw ConfigError("config key '" + where + "': " + std::string(e.what()).substr(e.what()[0] == 'k' ? std::string(e.what()).find(": ") + 2 : 0));
+        throw ConfigError("config key '" + where + "': " +
+                          std::string(e.what()).substr(e.what()[0] == 'k' ? std::string(e.what()).find(": ") + 2 : 0));
     }
 }
 
@@ -58,8 +58,8 @@ void read_script(Config& c, const json& s) {
         Config probe = c;
         try {
             k.set_text(probe, ch.value);  // validates the value now, not mid-lesson
-        } catch (const ConfigError& e) {
-            throw ConfigError(where + ": " + e.what());
+        } catch (const ConfigError& err) {
+            throw ConfigError(where + ": " + err.what());
         }
         c.script.push_back(ch);
     }
@@ -73,10 +73,8 @@ void Config::validate() const {
                           std::to_string(experts) + ")");
     if (policy == "expert_choice" && capacity_factor > 0 && capacity(batch_tokens) < 1)
         throw ConfigError("config: capacity_factor too small: experts would take no tokens");
-    if (dataset == "csv" && csv_path.empty())
-        throw ConfigError("config: dataset 'csv' needs csv_path");
-    if (dataset == "text" && text_path.empty())
-        throw ConfigError("config: dataset 'text' needs text_path");
+    if (dataset == "csv" && csv_path.empty()) throw ConfigError("config: dataset 'csv' needs csv_path");
+    if (dataset == "text" && text_path.empty()) throw ConfigError("config: dataset 'text' needs text_path");
     if ((policy == "hash" || policy == "random") && top_k > experts)
         throw ConfigError("config: top_k must be ≤ experts for hash/random routing");
 }
@@ -103,7 +101,8 @@ Config config_from_json(const json& j) {
                 const KnobDef* k = find_knob(name);
                 if (!k || k->section != key) {
                     std::string hint;
-                    if (k) hint = " (it belongs in '" + std::string(k->section) + "')";
+                    if (k)
+                        hint = " (it belongs in '" + std::string(k->section) + "')";
                     else
                         try {
                             knob(name);
@@ -131,9 +130,12 @@ json config_to_json(const Config& c) {
     for (const char* s : kSections) j[s] = json::object();
     for (const auto& k : knob_table()) {
         json& sec = j[std::string(k.section)];
-        if (k.is_text()) sec[std::string(k.name)] = k.get_text(c);
-        else if (k.is_int()) sec[std::string(k.name)] = static_cast<int>(k.get_number(c));
-        else sec[std::string(k.name)] = k.get_number(c);
+        if (k.is_text())
+            sec[std::string(k.name)] = k.get_text(c);
+        else if (k.is_int())
+            sec[std::string(k.name)] = static_cast<int>(k.get_number(c));
+        else
+            sec[std::string(k.name)] = k.get_number(c);
     }
     json script = json::array();
     for (const auto& ch : c.script) script.push_back({{"step", ch.step}, {"knob", ch.knob}, {"value", ch.value}});

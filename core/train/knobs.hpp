@@ -17,11 +17,11 @@ struct KnobDef {
     std::string_view section;  // model | train | dataset | monitor | run
     KnobKind kind;
     std::variant<double Config::*, int Config::*, std::string Config::*> field;
-    double min = 0, max = 0;           // numeric range, inclusive
+    double min = 0, max = 0;                // numeric range, inclusive
     std::vector<std::string_view> choices;  // non-empty for enumerations
     std::string_view unit;
-    bool log_scale = false;            // sliders: rates and weights span decades
-    std::string_view help;             // one line: what it does and why it matters
+    bool log_scale = false;  // sliders: rates and weights span decades
+    std::string_view help;   // one line: what it does and why it matters
 
     bool is_real() const { return std::holds_alternative<double Config::*>(field); }
     bool is_int() const { return std::holds_alternative<int Config::*>(field); }

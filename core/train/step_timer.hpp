@@ -9,21 +9,21 @@
 namespace moescope {
 
 enum class Phase {
-    Batch,        // sample the batch, copy it in, draw the noise
-    Router,       // RMSNorm, router logits, softmax, top-k, gates, router loss terms
-    Dispatch,     // gather tokens into expert blocks (forward), the same permutes backward
-    ExpertsFwd,   // W1 GEMM, bias+GELU, W2 GEMM
-    Combine,      // h ← h + Σ gate·Y
-    DenseFwd,     // input projection, final norm, head, cross-entropy
-    ExpertsBwd,   // the four expert weight/input-gradient GEMMs and GELU backward
-    OtherBwd,     // head, norms, router and input projection backward
-    Optimizer,    // finiteness check, norms, clipping, AdamW/SGD
-    Metrics,      // StepMetrics and the monitor
+    Batch,       // sample the batch, copy it in, draw the noise
+    Router,      // RMSNorm, router logits, softmax, top-k, gates, router loss terms
+    Dispatch,    // gather tokens into expert blocks (forward), the same permutes backward
+    ExpertsFwd,  // W1 GEMM, bias+GELU, W2 GEMM
+    Combine,     // h ← h + Σ gate·Y
+    DenseFwd,    // input projection, final norm, head, cross-entropy
+    ExpertsBwd,  // the four expert weight/input-gradient GEMMs and GELU backward
+    OtherBwd,    // head, norms, router and input projection backward
+    Optimizer,   // finiteness check, norms, clipping, AdamW/SGD
+    Metrics,     // StepMetrics and the monitor
 };
 inline constexpr int kPhases = 10;
-inline constexpr std::array<const char*, kPhases> kPhaseNames = {
-    "batch", "router", "dispatch", "experts_fwd", "combine", "dense_fwd", "experts_bwd", "other_bwd", "optimizer",
-    "metrics"};
+inline constexpr std::array<const char*, kPhases> kPhaseNames = {"batch",     "router",    "dispatch",    "experts_fwd",
+                                                                 "combine",   "dense_fwd", "experts_bwd", "other_bwd",
+                                                                 "optimizer", "metrics"};
 
 class StepTimer {
 public:

@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "train/config.hpp"
 #include "data/dataset.hpp"
 #include "monitor/metrics.hpp"
-#include "nn/model.hpp"
 #include "monitor/monitor.hpp"
+#include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/rng.hpp"
+#include "train/config.hpp"
 
 namespace moescope {
 

@@ -102,7 +102,9 @@ class TestCli : public QObject {
 
     QTemporaryDir dir_;
     QString path(const QString& name) const { return dir_.filePath(name); }
-    CliResult run(const QStringList& args, int timeout_ms = 60000) const { return run_cli(args, dir_.path(), timeout_ms); }
+    CliResult run(const QStringList& args, int timeout_ms = 60000) const {
+        return run_cli(args, dir_.path(), timeout_ms);
+    }
 
 private slots:
     void initTestCase() {
@@ -120,25 +122,29 @@ private slots:
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QStringList>("words");
         const QStringList quick = {"--steps", "1", "--set", "batch_tokens=16"};
-        QTest::newRow("unknown command") << QStringList{"frobnicate"} << QStringList{"unknown command", "frobnicate", "train"};
-        QTest::newRow("unknown train option") << QStringList{"train", "--fast"} << QStringList{"unknown option", "--fast"};
+        QTest::newRow("unknown command") << QStringList{"frobnicate"}
+                                         << QStringList{"unknown command", "frobnicate", "train"};
+        QTest::newRow("unknown train option")
+            << QStringList{"train", "--fast"} << QStringList{"unknown option", "--fast"};
         QTest::newRow("steps not a number") << QStringList{"train", "--steps", "abc"} << QStringList{"--steps", "abc"};
         QTest::newRow("steps negative") << QStringList{"train", "--steps", "-5"} << QStringList{"--steps", "-5"};
-        QTest::newRow("steps without value") << QStringList{"train", "--steps"} << QStringList{"--steps", "needs a value"};
+        QTest::newRow("steps without value")
+            << QStringList{"train", "--steps"} << QStringList{"--steps", "needs a value"};
         QTest::newRow("every zero") << QStringList{"train", "--every", "0"} << QStringList{"--every", "0"};
         QTest::newRow("options for presets") << QStringList{"presets", "--all"} << QStringList{"presets", "--all"};
         QTest::newRow("set without =") << QStringList{"train", "--set", "aux_weight"} + quick
                                        << QStringList{"--set", "KEY=VALUE", "aux_weight"};
         QTest::newRow("set unknown knob") << QStringList{"train", "--set", "aux_wieght=0.1"} + quick
                                           << QStringList{"aux_wieght", "did you mean 'aux_weight'"};
-        QTest::newRow("set out of range") << QStringList{"train", "--set", "aux_weight=-1"} + quick
-                                          << QStringList{"aux_weight", "-1", "[0, 10]"};
-        QTest::newRow("set top_k above its range") << QStringList{"train", "--set", "top_k=9"} + quick
-                                                   << QStringList{"top_k", "9", "[1, 8]"};
-        QTest::newRow("set top_k above experts") << QStringList{"train", "--set", "top_k=3", "--set", "experts=2"} + quick
-                                                 << QStringList{"top_k", "experts", "3", "2"};
-        QTest::newRow("set not a number") << QStringList{"train", "--set", "lr=fast"} + quick
-                                          << QStringList{"lr", "fast", "not a number"};
+        QTest::newRow("set out of range")
+            << QStringList{"train", "--set", "aux_weight=-1"} + quick << QStringList{"aux_weight", "-1", "[0, 10]"};
+        QTest::newRow("set top_k above its range")
+            << QStringList{"train", "--set", "top_k=9"} + quick << QStringList{"top_k", "9", "[1, 8]"};
+        QTest::newRow("set top_k above experts")
+            << QStringList{"train", "--set", "top_k=3", "--set", "experts=2"} + quick
+            << QStringList{"top_k", "experts", "3", "2"};
+        QTest::newRow("set not a number")
+            << QStringList{"train", "--set", "lr=fast"} + quick << QStringList{"lr", "fast", "not a number"};
         QTest::newRow("set bad policy") << QStringList{"train", "--set", "policy=best"} + quick
                                         << QStringList{"policy", "best", "expert_choice"};
         QTest::newRow("unknown preset") << QStringList{"train", "--preset", "nope"}
@@ -149,22 +155,27 @@ private slots:
                                         << QStringList{"cannot open", "missing.json"};
         QTest::newRow("config invalid JSON") << QStringList{"train", "--config", path("broken.json")}
                                              << QStringList{"broken.json", "line 4", "invalid JSON"};
-        QTest::newRow("metrics extension") << QStringList{"train", "--metrics", path("out.txt")} + quick
-                                           << QStringList{"out.txt", ".csv", ".jsonl"};
+        QTest::newRow("metrics extension")
+            << QStringList{"train", "--metrics", path("out.txt")} + quick << QStringList{"out.txt", ".csv", ".jsonl"};
         QTest::newRow("metrics unwritable") << QStringList{"train", "--metrics", "/nonexistent/dir/x.csv"} + quick
                                             << QStringList{"cannot write", "/nonexistent/dir/x.csv"};
-        QTest::newRow("csv without path") << QStringList{"train", "--set", "dataset=csv"} + quick
-                                          << QStringList{"csv", "csv_path"};
-        QTest::newRow("csv bad cell") << QStringList{"train", "--set", "dataset=csv", "--set", "csv_path=" + path("bad.csv")} + quick
+        QTest::newRow("csv without path")
+            << QStringList{"train", "--set", "dataset=csv"} + quick << QStringList{"csv", "csv_path"};
+        QTest::newRow("csv bad cell") << QStringList{"train", "--set", "dataset=csv", "--set",
+                                                     "csv_path=" + path("bad.csv")} +
+                                             quick
                                       << QStringList{"bad.csv", "line 4", "oops", "'b'"};
-        QTest::newRow("csv missing file") << QStringList{"train", "--set", "dataset=csv", "--set", "csv_path=" + path("none.csv")} + quick
-                                          << QStringList{"cannot open", "none.csv"};
+        QTest::newRow("csv missing file")
+            << QStringList{"train", "--set", "dataset=csv", "--set", "csv_path=" + path("none.csv")} + quick
+            << QStringList{"cannot open", "none.csv"};
         QTest::newRow("set empty key") << QStringList{"train", "--set", "=3"} + quick << QStringList{"KEY=VALUE", "=3"};
-        QTest::newRow("set empty value") << QStringList{"train", "--set", "lr="} + quick << QStringList{"lr", "not a number"};
+        QTest::newRow("set empty value") << QStringList{"train", "--set", "lr="} + quick
+                                         << QStringList{"lr", "not a number"};
         QTest::newRow("steps overflow") << QStringList{"train", "--steps", "99999999999999999999"}
                                         << QStringList{"--steps", "99999999999999999999"};
-        QTest::newRow("save-config unwritable") << QStringList{"train", "--save-config", "/nonexistent/dir/c.json"} + quick
-                                                << QStringList{"cannot write", "/nonexistent/dir/c.json"};
+        QTest::newRow("save-config unwritable")
+            << QStringList{"train", "--save-config", "/nonexistent/dir/c.json"} + quick
+            << QStringList{"cannot write", "/nonexistent/dir/c.json"};
     }
     void errorsAreOneLineAndExit2() {
         QFETCH(QStringList, args);
@@ -224,8 +235,8 @@ private slots:
     // the saved config checks JSONL and that the saved config reproduces the run.
     void trainWritesSummaryMetricsAndConfig() {
         const QString csv = path("m.csv"), jsonl = path("m.jsonl"), saved = path("saved.json");
-        const CliResult a = run({"train", "--preset", "default", "--steps", "30", "--quiet", "--set", "batch_tokens=128",
-                                 "--metrics", csv, "--save-config", saved});
+        const CliResult a = run({"train", "--preset", "default", "--steps", "30", "--quiet", "--set",
+                                 "batch_tokens=128", "--metrics", csv, "--save-config", saved});
         QVERIFY2(a.finished && a.status == QProcess::NormalExit && a.code == 0, qPrintable(describe(a)));
         QVERIFY2(a.err.isEmpty(), qPrintable(a.err));
 
@@ -233,7 +244,8 @@ private slots:
         QVERIFY2(!s.isEmpty(), qPrintable("last line is not JSON:\n" + a.out));
         QCOMPARE(s.value("steps").toInt(-1), 30);
         QCOMPARE(s.value("preset").toString(), QString("default"));
-        for (const char* key : {"train_acc", "test_acc", "load_entropy", "router_entropy", "max_util", "tokens_per_s"}) {
+        for (const char* key :
+             {"train_acc", "test_acc", "load_entropy", "router_entropy", "max_util", "tokens_per_s"}) {
             QVERIFY2(s.value(key).isDouble(), key);
             QVERIFY2(std::isfinite(s.value(key).toDouble()), key);
         }
@@ -310,15 +322,16 @@ private slots:
         const QJsonObject s = summary_of(r);
         bool collapse_in_summary = false;
         for (const auto& w : s.value("warnings_raised").toArray())
-            collapse_in_summary = collapse_in_summary || (w.toObject().value("id").toString() == "collapse" &&
-                                                          w.toObject().value("remedy").toString().contains("aux_weight"));
+            collapse_in_summary =
+                collapse_in_summary || (w.toObject().value("id").toString() == "collapse" &&
+                                        w.toObject().value("remedy").toString().contains("aux_weight"));
         QVERIFY2(collapse_in_summary, qPrintable(lines.value(lines.size() - 1)));
         QVERIFY(s.value("load_entropy").toDouble() < 0.75);
     }
 
     void trainsOnAUserCsv() {
-        const CliResult r = run({"train", "--set", "dataset=csv", "--set", "csv_path=" + path("separable.csv"), "--steps",
-                                 "150", "--quiet", "--set", "batch_tokens=128"});
+        const CliResult r = run({"train", "--set", "dataset=csv", "--set", "csv_path=" + path("separable.csv"),
+                                 "--steps", "150", "--quiet", "--set", "batch_tokens=128"});
         QVERIFY2(r.finished && r.status == QProcess::NormalExit && r.code == 0, qPrintable(describe(r)));
         const QJsonObject s = summary_of(r);
         QVERIFY2(!s.isEmpty(), qPrintable(r.out));

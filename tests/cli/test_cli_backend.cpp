@@ -43,9 +43,9 @@ QString describe(const CliResult& r) {
 QStringList lines_of(const QString& text) { return text.split('\n', Qt::SkipEmptyParts); }
 
 // The three reasons --backend cuda can be refused for training, in any build.
-const QRegularExpression kCudaRefusal(QStringLiteral(
-    "^moescope-cli: error: (the CUDA backend is not built in this binary"
-    "|--backend cuda: no usable GPU: \\S|--backend cuda: training on the GPU is not implemented yet)"));
+const QRegularExpression kCudaRefusal(
+    QStringLiteral("^moescope-cli: error: (the CUDA backend is not built in this binary"
+                   "|--backend cuda: no usable GPU: \\S|--backend cuda: training on the GPU is not implemented yet)"));
 
 }  // namespace
 

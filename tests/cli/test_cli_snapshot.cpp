@@ -110,12 +110,13 @@ private slots:
     void resumeEqualsUninterruptedRun() {
         const CliResult full = run_cli(train({"--steps", "40", "--snapshot", "full.moesnap"}), dir_.path());
         QVERIFY2(full.code == 0, qPrintable(describe(full)));
-        const CliResult resumed = run_cli({"train", "--resume", "s.moesnap", "--steps", "40", "--quiet", "--snapshot",
-                                           "resumed.moesnap"},
-                                          dir_.path());
+        const CliResult resumed =
+            run_cli({"train", "--resume", "s.moesnap", "--steps", "40", "--quiet", "--snapshot", "resumed.moesnap"},
+                    dir_.path());
         QVERIFY2(!resumed.crashed && resumed.code == 0, qPrintable(describe(resumed)));
         QCOMPARE(last_json_line(resumed.out).value("steps").toInt(), 40);
-        QCOMPARE(last_json_line(resumed.out).value("loss").toDouble(), last_json_line(full.out).value("loss").toDouble());
+        QCOMPARE(last_json_line(resumed.out).value("loss").toDouble(),
+                 last_json_line(full.out).value("loss").toDouble());
         const auto a = moescope::load_snapshot(path("full.moesnap").toStdString());
         const auto b = moescope::load_snapshot(path("resumed.moesnap").toStdString());
         QCOMPARE(b.state.steps, 40L);

@@ -14,16 +14,16 @@
 #include <string>
 #include <vector>
 
-#include "train/config.hpp"
 #include "cublas_loader.hpp"
 #include "cuda_check.hpp"
 #include "device.hpp"
 #include "device_buffer.hpp"
 #include "error.hpp"
-#include "ops.cuh"
 #include "nn/ops.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/params.hpp"
+#include "ops.cuh"
+#include "train/config.hpp"
 
 using namespace moescope;
 using cuda_ops::DeviceBuffer;
@@ -33,9 +33,9 @@ namespace {
 
 constexpr double kTolerance = 1e-5;
 
-#define REQUIRE_GPU()                                                                   \
-    do {                                                                                \
-        const cuda_ops::DeviceStatus gpu_ = cuda_ops::probe_device();                   \
+#define REQUIRE_GPU()                                                                                 \
+    do {                                                                                              \
+        const cuda_ops::DeviceStatus gpu_ = cuda_ops::probe_device();                                 \
         if (!gpu_.usable) QSKIP(qPrintable("no usable GPU: " + QString::fromStdString(gpu_.reason))); \
     } while (0)
 
@@ -114,8 +114,8 @@ private slots:
             // Loads cuBLAS; a null handle then fails inside it before any GPU work.
             const cuda_ops::CublasApi& api = cuda_ops::cublas_api();
             const float one = 1.f;
-            CUBLAS_CHECK(api.sgemm(nullptr, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, nullptr, 1, nullptr, 1, &one,
-                                   nullptr, 1));
+            CUBLAS_CHECK(
+                api.sgemm(nullptr, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, nullptr, 1, nullptr, 1, &one, nullptr, 1));
             QFAIL("CUBLAS_CHECK did not throw");
         } catch (const Error& e) {
             const std::string m = e.what();

@@ -259,7 +259,8 @@ double KnobEditor::sliderToValue(int position) const {
     const double lo = def_.min, hi = def_.max;
     const int p = std::clamp(position, 0, kSliderSteps);
     if (p == kSliderSteps) return hi;
-    if (!def_.log_scale) return p == 0 ? lo : std::clamp(round_significant(lo + (hi - lo) * p / kSliderSteps, 3), lo, hi);
+    if (!def_.log_scale)
+        return p == 0 ? lo : std::clamp(round_significant(lo + (hi - lo) * p / kSliderSteps, 3), lo, hi);
     // Log knobs with min 0: position 0 is exactly 0, positions 1.. span [1e-6, max].
     const bool zero_at_left = lo <= 0;
     const int first = zero_at_left ? 1 : 0;

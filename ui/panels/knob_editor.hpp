@@ -60,7 +60,7 @@ protected:
 private:
     void buildEditor();
     void showValue(const QString& text);  // updates every widget, never emits
-    void commit(const QString& text);      // emits when `text` differs from the last value
+    void commit(const QString& text);     // emits when `text` differs from the last value
     void onSliderMoved(int position);
     void onSliderReleased();
     void onRealSpinChanged(double value);

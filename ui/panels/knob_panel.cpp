@@ -8,8 +8,8 @@
 
 #include "error.hpp"
 #include "panels/knob_editor.hpp"
-#include "train/knobs.hpp"
 #include "theme.hpp"
+#include "train/knobs.hpp"
 
 namespace {
 
@@ -22,23 +22,21 @@ struct SectionTitle {
     const char* title;
 };
 constexpr SectionTitle kSectionTitles[] = {
-    {"train", "Training (live)"},
-    {"monitor", "Monitor thresholds (live)"},
-    {"model", "Model (structural)"},
-    {"dataset", "Dataset (structural)"},
+    {"train", "Training (live)"},    {"monitor", "Monitor thresholds (live)"},
+    {"model", "Model (structural)"}, {"dataset", "Dataset (structural)"},
     {"run", "Run (live)"},
 };
 
 // The knobs the classroom mode keeps: the ones collapse lessons turn.
 bool is_basic(std::string_view name) {
-    static constexpr std::string_view kBasic[] = {"aux_weight", "router_lr",       "lr",          "noise_std",
-                                                  "z_weight",   "capacity_factor", "temperature", "experts",
-                                                  "top_k",      "policy"};
+    static constexpr std::string_view kBasic[] = {"aux_weight",      "router_lr",   "lr",      "noise_std", "z_weight",
+                                                  "capacity_factor", "temperature", "experts", "top_k",     "policy"};
     return std::find(std::begin(kBasic), std::end(kBasic), name) != std::end(kBasic);
 }
 
 bool is_advanced_section(const QString& section) {
-    return section == QLatin1String("monitor") || section == QLatin1String("dataset") || section == QLatin1String("run");
+    return section == QLatin1String("monitor") || section == QLatin1String("dataset") ||
+           section == QLatin1String("run");
 }
 
 }  // namespace
@@ -139,8 +137,10 @@ void KnobPanel::onValueEdited(const QString& name, const QString& value) {
     config_ = next;
     showError({});
     const QString text = QString::fromStdString(def.get_text(config_));
-    if (def.kind == moescope::KnobKind::Live) emit liveKnobChanged(name, text);
-    else emit structuralKnobChanged(name, text);
+    if (def.kind == moescope::KnobKind::Live)
+        emit liveKnobChanged(name, text);
+    else
+        emit structuralKnobChanged(name, text);
 }
 
 void KnobPanel::showError(const QString& message) {

@@ -15,7 +15,8 @@ LessonPanel::LessonPanel(QWidget* parent) : QWidget(parent), browser_(new QTextB
 bool LessonPanel::showLesson(const QString& preset) {
     QFile file(QStringLiteral(":/lessons/%1.md").arg(preset));
     has_lesson_ = file.open(QIODevice::ReadOnly);
-    if (has_lesson_) browser_->setMarkdown(QString::fromUtf8(file.readAll()));
+    if (has_lesson_)
+        browser_->setMarkdown(QString::fromUtf8(file.readAll()));
     else
         browser_->setMarkdown(tr("*%1 is not a lesson.* Pick a preset named `lesson…` to get a guided demo: what to "
                                  "watch, which knob to turn, what should happen and why.")

@@ -11,24 +11,30 @@
 
 namespace {
 
-constexpr int kTintAlpha = 45;       // severity tint behind the severity cell
-constexpr int kCompactWidth = 600;   // narrower panels use the compact row layout
+constexpr int kTintAlpha = 45;            // severity tint behind the severity cell
+constexpr int kCompactWidth = 600;        // narrower panels use the compact row layout
 constexpr int kMaxRemedyTextWidth = 200;  // compact: half of it
 
 QColor severity_color(moescope::Severity s) {
     switch (s) {
-    case moescope::Severity::Info: return theme::kInfo;
-    case moescope::Severity::Warning: return theme::kWarning;
-    case moescope::Severity::Critical: return theme::kCritical;
+        case moescope::Severity::Info:
+            return theme::kInfo;
+        case moescope::Severity::Warning:
+            return theme::kWarning;
+        case moescope::Severity::Critical:
+            return theme::kCritical;
     }
     return theme::kGrey;
 }
 
 QStyle::StandardPixmap severity_icon(moescope::Severity s) {
     switch (s) {
-    case moescope::Severity::Info: return QStyle::SP_MessageBoxInformation;
-    case moescope::Severity::Warning: return QStyle::SP_MessageBoxWarning;
-    case moescope::Severity::Critical: return QStyle::SP_MessageBoxCritical;
+        case moescope::Severity::Info:
+            return QStyle::SP_MessageBoxInformation;
+        case moescope::Severity::Warning:
+            return QStyle::SP_MessageBoxWarning;
+        case moescope::Severity::Critical:
+            return QStyle::SP_MessageBoxCritical;
     }
     return QStyle::SP_MessageBoxWarning;
 }
@@ -179,8 +185,8 @@ void WarningsPanel::fitRemedyColumn() {
         if (QWidget* holder = table_->cellWidget(row, RemedyColumn))
             width = std::max(width, holder->sizeHint().width());
         else if (QTableWidgetItem* item = table_->item(row, RemedyColumn))
-            width = std::max(width, std::min(text_cap,
-                                             table_->fontMetrics().horizontalAdvance(item->text()) + padding));
+            width =
+                std::max(width, std::min(text_cap, table_->fontMetrics().horizontalAdvance(item->text()) + padding));
     }
     table_->setColumnWidth(RemedyColumn, width);
 }

@@ -1,7 +1,7 @@
 #include "plots/load_heatmap.hpp"
 
-#include <QVBoxLayout>
 #include <qcustomplot.h>
+#include <QVBoxLayout>
 
 #include <algorithm>
 #include <vector>
@@ -22,8 +22,7 @@ QCPColorGradient heatmapGradient() {
     return g;
 }
 
-LoadHeatmap::LoadHeatmap(QWidget* parent)
-    : QWidget(parent), plot_(new QCustomPlot(this)) {
+LoadHeatmap::LoadHeatmap(QWidget* parent) : QWidget(parent), plot_(new QCustomPlot(this)) {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(plot_);
@@ -123,10 +122,10 @@ void LoadHeatmap::refresh() {
     const double span = x_hi - x_lo;
     const double bin_width = span > 0 ? span / bins : 1.0;
 
-    QCPColorMapData* data = map_->data();
-    data->setSize(bins, experts);
+    QCPColorMapData* cells = map_->data();
+    cells->setSize(bins, experts);
     const double first = x_lo + 0.5 * bin_width;
-    data->setRange(QCPRange(first, first + (bins - 1) * bin_width), QCPRange(0, std::max(experts - 1, 0)));
+    cells->setRange(QCPRange(first, first + (bins - 1) * bin_width), QCPRange(0, std::max(experts - 1, 0)));
     std::vector<double> sum(static_cast<size_t>(bins)), count(static_cast<size_t>(bins));
     double top = experts > 0 ? 2.0 / experts : 1.0;
     for (int e = 0; e < experts; ++e) {
@@ -147,7 +146,7 @@ void LoadHeatmap::refresh() {
         double held = filled == count.end() ? 0.0 : sum[size_t(filled - count.begin())] / *filled;
         for (int b = 0; b < bins; ++b) {
             if (count[size_t(b)] > 0) held = sum[size_t(b)] / count[size_t(b)];
-            data->setCell(b, e, held);
+            cells->setCell(b, e, held);
             top = std::max(top, held);
         }
     }

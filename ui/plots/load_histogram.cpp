@@ -1,7 +1,7 @@
 #include "plots/load_histogram.hpp"
 
-#include <QVBoxLayout>
 #include <qcustomplot.h>
+#include <QVBoxLayout>
 
 #include <algorithm>
 

@@ -1,12 +1,12 @@
 #include "plots/plot_export.hpp"
 
+#include <qcustomplot.h>
 #include <QBuffer>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
 #include <QRegularExpression>
-#include <qcustomplot.h>
 
 namespace {
 

@@ -17,7 +17,8 @@ inline void style_axis_text(QCPAxis* axis) {
 // fewer ticks so the larger labels do not collide. The scale in force is kept
 // on the plot, so calling it again with 1.0 restores everything exactly.
 inline void scale_plot_fonts(QCustomPlot* plot, double scale) {
-    const double current = plot->property("moescope_font_scale").isValid() ? plot->property("moescope_font_scale").toDouble() : 1.0;
+    const double current =
+        plot->property("moescope_font_scale").isValid() ? plot->property("moescope_font_scale").toDouble() : 1.0;
     if (scale == current) return;
     auto grow = [current, scale](QFont f, double share) {
         const double from = 1 + (current - 1) * share, to = 1 + (scale - 1) * share;
@@ -39,7 +40,8 @@ inline void scale_plot_fonts(QCustomPlot* plot, double scale) {
     if (plot->legend) {
         plot->legend->setFont(grow(plot->legend->font(), 0.3));
         for (int i = 0; i < plot->legend->itemCount(); ++i)
-            if (auto* item = qobject_cast<QCPAbstractLegendItem*>(plot->legend->item(i))) item->setFont(grow(item->font(), 0.3));
+            if (auto* item = qobject_cast<QCPAbstractLegendItem*>(plot->legend->item(i)))
+                item->setFont(grow(item->font(), 0.3));
     }
     for (int i = 0; i < plot->itemCount(); ++i)
         if (auto* text = qobject_cast<QCPItemText*>(plot->item(i))) text->setFont(grow(text->font(), 0.6));

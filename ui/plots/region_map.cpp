@@ -1,7 +1,7 @@
 #include "plots/region_map.hpp"
 
-#include <QVBoxLayout>
 #include <qcustomplot.h>
+#include <QVBoxLayout>
 
 #include <algorithm>
 #include <iterator>
@@ -162,16 +162,16 @@ void RegionMap::rebuildMap() {
     const int levels = std::max(experts, 2);  // a gradient needs two levels
     map_->setGradient(expert_gradient(levels));
     map_->setDataRange(QCPRange(0, levels - 1));
-    QCPColorMapData* data = map_->data();
-    data->setSize(n, n);
+    QCPColorMapData* cells = map_->data();
+    cells->setSize(n, n);
     // The range names the outer cells' centres: the cells then fill the plane edge to edge.
-    data->setRange(QCPRange(g.cell_x(0), g.cell_x(n - 1)), QCPRange(g.cell_y(0), g.cell_y(n - 1)));
+    cells->setRange(QCPRange(g.cell_x(0), g.cell_x(n - 1)), QCPRange(g.cell_y(0), g.cell_y(n - 1)));
     for (int row = 0; row < n; ++row)
         for (int col = 0; col < n; ++col) {
             const size_t i = g.index(shown_layer_, row, col);
             const int e = g.top1[i];
-            data->setCell(col, row, e);
-            data->setAlpha(col, row, cell_alpha(g.confidence[i], experts));
+            cells->setCell(col, row, e);
+            cells->setAlpha(col, row, cell_alpha(g.confidence[i], experts));
             if (e >= 0 && e < experts) expert_present_[size_t(e)] = 1;
         }
     map_->setVisible(true);
@@ -232,9 +232,9 @@ void RegionMap::showNote(const QString& text) {
 }
 
 int RegionMap::expertAt(int row, int col) const {
-    QCPColorMapData* data = map_->data();  // QCP's cell() is not const
-    if (shown_layer_ < 0 || row < 0 || col < 0 || row >= data->valueSize() || col >= data->keySize()) return -1;
-    return int(data->cell(col, row));
+    QCPColorMapData* cells = map_->data();  // QCP's cell() is not const
+    if (shown_layer_ < 0 || row < 0 || col < 0 || row >= cells->valueSize() || col >= cells->keySize()) return -1;
+    return int(cells->cell(col, row));
 }
 
 QColor RegionMap::expertColor(int expert) const {

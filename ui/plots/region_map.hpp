@@ -40,7 +40,7 @@ public:
     QColor expertColor(int expert) const;            // the map's colour for `expert` at full confidence
     int pointCount() const;                          // data points drawn, all classes
     QString title() const;
-    QString note() const;                            // the centred note, "" when hidden
+    QString note() const;  // the centred note, "" when hidden
     QCustomPlot* customPlot() { return plot_; }
 
 private:

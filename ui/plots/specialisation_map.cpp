@@ -1,10 +1,10 @@
 #include "plots/specialisation_map.hpp"
 
-#include <QVBoxLayout>
 #include <qcustomplot.h>
+#include <QVBoxLayout>
 
-#include "plots/load_heatmap.hpp"
 #include "monitor/metrics_history.hpp"
+#include "plots/load_heatmap.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/plot_style.hpp"
 #include "theme.hpp"
@@ -96,15 +96,15 @@ void SpecialisationMap::refresh() {
         clear();
         return;
     }
-    QCPColorMapData* data = map_->data();
-    data->setSize(experts, classes);
-    data->setRange(QCPRange(0, experts - 1), QCPRange(0, classes - 1));
+    QCPColorMapData* cells = map_->data();
+    cells->setSize(experts, classes);
+    cells->setRange(QCPRange(0, experts - 1), QCPRange(0, classes - 1));
     for (int c = 0; c < classes; ++c) {
         const int32_t* row = lm.class_expert.data() + size_t(c) * size_t(experts);
         double total = 0;
         for (int e = 0; e < experts; ++e) total += row[e];
         // share_{c,e} = count_{c,e} / Σ_e count_{c,e}; a class with no tokens stays 0
-        for (int e = 0; e < experts; ++e) data->setCell(e, c, total > 0 ? row[e] / total : 0.0);
+        for (int e = 0; e < experts; ++e) cells->setCell(e, c, total > 0 ? row[e] / total : 0.0);
     }
     classes_ = classes;
     experts_ = experts;

@@ -1,8 +1,8 @@
 #include "plots/time_plot.hpp"
 
+#include <qcustomplot.h>
 #include <QElapsedTimer>
 #include <QVBoxLayout>
-#include <qcustomplot.h>
 
 #include <algorithm>
 
@@ -103,8 +103,10 @@ void TimePlot::setYRange(double lo, double hi) {
 
 void TimePlot::setLogScale(bool log) {
     plot_->yAxis->setScaleType(log ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
-    if (log) plot_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-    else plot_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    if (log)
+        plot_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    else
+        plot_->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
 }
 
 void TimePlot::setRightYRange(double lo, double hi) {
@@ -228,7 +230,8 @@ void TimePlot::rebuildData() {
     for (size_t i = 0; i < curves_.size(); ++i) fillGraph(graphs_[i], *history_, curves_[i], points);
     for (size_t o = 0; o < overlays_.size(); ++o) {
         if (!overlays_[o].history) continue;
-        for (size_t i = 0; i < curves_.size(); ++i) fillGraph(overlay_graphs_[o][i], *overlays_[o].history, curves_[i], points);
+        for (size_t i = 0; i < curves_.size(); ++i)
+            fillGraph(overlay_graphs_[o][i], *overlays_[o].history, curves_[i], points);
         overlay_versions_[o] = overlays_[o].history->version();
     }
     built_version_ = history_->version();

@@ -3,11 +3,11 @@
 // a left and an optional right axis, EMA smoothing, a per-layer view, and a
 // dashed marker wherever a knob was changed. Data is copied into the plot only
 // when the history (or the view's layer / smoothing) changed since last time.
+#include <qcustomplot.h>
+#include <QColor>
 #include <QString>
 #include <QVector>
 #include <QWidget>
-#include <QColor>
-#include <qcustomplot.h>
 #include <string>
 #include <vector>
 
@@ -25,18 +25,18 @@ struct CurveSpec {
     QColor color;
     bool right_axis = false;
     bool dashed = false;
-    bool scatter = false;    // markers, no line: for sparse series such as test_acc
+    bool scatter = false;  // markers, no line: for sparse series such as test_acc
 };
 
 // Another run drawn over this plot's curves: a ghost loaded from a snapshot,
 // or the branch of a branch-and-compare. Each of its curves takes the colour of
 // the curve it mirrors, in this pen style; the legend gets one entry naming it.
 struct PlotOverlay {
-    QString name;                        // legend text, e.g. "ghost: run.moesnap"
-    QString tag;                         // short prefix for its knob-change markers, e.g. "branch"
+    QString name;  // legend text, e.g. "ghost: run.moesnap"
+    QString tag;   // short prefix for its knob-change markers, e.g. "branch"
     const MetricsHistory* history = nullptr;
     Qt::PenStyle style = Qt::DashLine;
-    double fork_step = -1;               // ≥ 0: a marker where it left the main run
+    double fork_step = -1;  // ≥ 0: a marker where it left the main run
 };
 
 class TimePlot : public QWidget {
@@ -53,7 +53,7 @@ public:
     // Points drawn for overlay `o`'s copy of curve `curve` (tests).
     int overlayPointCount(int o, int curve) const;
     void setLayer(int layer);
-    void setSmoothing(double alpha);  // EMA weight of the past: 0 = raw … 0.99
+    void setSmoothing(double alpha);            // EMA weight of the past: 0 = raw … 0.99
     void setYRange(double lo, double hi);       // fixed left axis; default: fit the data
     void setLogScale(bool log);                 // left axis logarithmic (losses spanning decades)
     void setRightYRange(double lo, double hi);  // fixed right axis; default: fit the data
@@ -69,7 +69,7 @@ public:
     int markerCount() const { return marker_count_; }
     int graphCount() const;
     QCustomPlot* customPlot() { return plot_; }
-    int rebuildCount() const { return rebuilds_; }  // times the graph data was rebuilt
+    int rebuildCount() const { return rebuilds_; }    // times the graph data was rebuilt
     double lastReplotMs() const { return last_ms_; }  // data rebuild + replot of the last refresh
     double maxReplotMs() const { return max_ms_; }
 
@@ -97,8 +97,8 @@ private:
     std::vector<QCPGraph*> overlay_keys_;                 // one empty graph per overlay: its legend entry
     std::vector<unsigned long> overlay_versions_;         // history versions drawn
     std::vector<QCPAbstractItem*> overlay_markers_;
-    size_t overlay_marker_count_ = 0;                     // overlay interventions drawn
-    int marker_count_ = 0;                   // interventions drawn
+    size_t overlay_marker_count_ = 0;  // overlay interventions drawn
+    int marker_count_ = 0;             // interventions drawn
     const MetricsHistory* history_ = nullptr;
     int layer_ = 0;
     double alpha_ = 0;

@@ -9,10 +9,10 @@
 
 #include <Eigen/Core>
 
-#include "train/config.hpp"
 #include "monitor/metrics.hpp"
 #include "monitor/monitor.hpp"
 #include "monitor/region_grid.hpp"
+#include "train/config.hpp"
 #include "train/trainer.hpp"
 
 // The training points of a 2-D dataset, sent once per run for the expert-region map.
@@ -23,15 +23,15 @@ struct RegionPoints {
 };
 
 struct MetricsFrame {
-    std::vector<moescope::StepMetrics> steps;               // in order; may be empty (state change only)
-    std::vector<moescope::MonitorEvent> events;             // raised/cleared since the last frame
-    std::vector<moescope::Intervention> interventions;      // applied since the last frame
-    std::vector<moescope::Warning> active;                  // warnings active now
+    std::vector<moescope::StepMetrics> steps;           // in order; may be empty (state change only)
+    std::vector<moescope::MonitorEvent> events;         // raised/cleared since the last frame
+    std::vector<moescope::Intervention> interventions;  // applied since the last frame
+    std::vector<moescope::Warning> active;              // warnings active now
     long steps_done = 0;
     double tokens_per_s = 0;  // over the frame's steps
     double elapsed_s = 0;     // training time of this run (paused time excluded)
     bool running = false;
-    bool halted = false;      // stopped by the non-finite guard
+    bool halted = false;  // stopped by the non-finite guard
 
     // Branch and compare: the second run's news (its steps match `steps` one for one).
     bool has_branch = false;

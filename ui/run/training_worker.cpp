@@ -69,7 +69,8 @@ void TrainingWorker::resumeFrom(TrainerStatePtr state) {
     running_ = false;  // a loaded run opens paused: look first, then press Play
     adopt(std::move(trainer));
     const Config& c = trainer_->config();
-    emit runResumed(c, c.layers, c.experts, QString::fromStdString(trainer_->dataset().summary), trainer_->steps_done());
+    emit runResumed(c, c.layers, c.experts, QString::fromStdString(trainer_->dataset().summary),
+                    trainer_->steps_done());
     emitFrame();
 }
 
@@ -169,7 +170,8 @@ void TrainingWorker::runSteps(long max_steps, int budget_ms) {
             break;
         }
         const long every = trainer_->config().autosave_every;
-        if (slice.elapsed() >= budget_ms || (every > 0 && trainer_->steps_done() % every == 0)) break;  // autosave on the step
+        if (slice.elapsed() >= budget_ms || (every > 0 && trainer_->steps_done() % every == 0))
+            break;  // autosave on the step
     }
 }
 
@@ -189,7 +191,8 @@ void TrainingWorker::addRegionGrid() {
     }
     if (!points_sent_) {
         const Dataset& d = t->dataset();
-        pending_.region_points = std::make_shared<const RegionPoints>(RegionPoints{d.x_train, d.y_train, d.num_classes});
+        pending_.region_points =
+            std::make_shared<const RegionPoints>(RegionPoints{d.x_train, d.y_train, d.num_classes});
         points_sent_ = true;
     }
     if (!regions_wanted_ || t->steps_done() == region_step_) return;
@@ -223,7 +226,8 @@ void TrainingWorker::emitFrame() {
     if (branch_) {
         pending_.has_branch = true;
         const auto& biv = branch_->interventions();
-        pending_.branch_interventions.assign(biv.begin() + long(std::min(branch_interventions_sent_, biv.size())), biv.end());
+        pending_.branch_interventions.assign(biv.begin() + long(std::min(branch_interventions_sent_, biv.size())),
+                                             biv.end());
         branch_interventions_sent_ = biv.size();
         pending_.branch_active = branch_->monitor().active();
         pending_.branch_halted = branch_->halted();

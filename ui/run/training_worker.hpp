@@ -15,8 +15,8 @@
 #include <atomic>
 #include <memory>
 
-#include "train/config.hpp"
 #include "run/metrics_frame.hpp"
+#include "train/config.hpp"
 
 using TrainerStatePtr = std::shared_ptr<const moescope::TrainerState>;
 Q_DECLARE_METATYPE(TrainerStatePtr)
@@ -41,7 +41,7 @@ public:
         region_run_ = run;
         region_step_ = -1;
     }
-    static constexpr int kRegionResolution = 48;   // 48² cells: ~7 ms for a lesson model
+    static constexpr int kRegionResolution = 48;  // 48² cells: ~7 ms for a lesson model
     static constexpr int kRegionIntervalMs = 250;
 
 public slots:
@@ -53,9 +53,9 @@ public slots:
     void setBranchKnob(const QString& name, const QString& value, const QString& source);
     // Emits stateReady(run's state, path, run) after a frame holding every step up to it.
     void exportState(int run, const QString& path);
-    void branch();                // forks the main run; emits branched
+    void branch();                   // forks the main run; emits branched
     void unbranch(bool keepBranch);  // drops one of the two runs; emits unbranched
-    void shutdown();  // stops the timer and drops the trainer (runs on the worker thread)
+    void shutdown();                 // stops the timer and drops the trainer (runs on the worker thread)
 
 signals:
     void runStarted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
@@ -90,8 +90,9 @@ private:
     long last_autosave_ = -1;
     std::atomic<bool> regions_wanted_{false};
     std::atomic<int> region_run_{Main};
-    std::atomic<long> region_step_{-1};   // step of the last grid sent; -1: send one at the next frame
+    std::atomic<long> region_step_{-1};  // step of the last grid sent; -1: send one at the next frame
     bool points_sent_ = false;
     QElapsedTimer since_region_;
-    std::unique_ptr<moescope::Workspace<float>> region_ws_;  // step of the last autosave (or of the start: no autosave of an unchanged run)
+    std::unique_ptr<moescope::Workspace<float>>
+        region_ws_;  // step of the last autosave (or of the start: no autosave of an unchanged run)
 };

@@ -1,5 +1,6 @@
 #include "window/main_window.hpp"
 
+#include <qcustomplot.h>
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -14,28 +15,27 @@
 #include <QStatusBar>
 #include <QToolBar>
 #include <algorithm>
-#include <qcustomplot.h>
 #include <thread>
 
 #include "panels/knob_panel.hpp"
 #include "panels/lesson_panel.hpp"
-#include "train/knobs.hpp"
+#include "panels/warnings_panel.hpp"
 #include "plots/load_heatmap.hpp"
 #include "plots/load_histogram.hpp"
-#include "plots/region_map.hpp"
 #include "plots/plot_style.hpp"
+#include "plots/region_map.hpp"
 #include "plots/specialisation_map.hpp"
-#include "theme.hpp"
 #include "plots/time_plot.hpp"
 #include "run/training_worker.hpp"
-#include "panels/warnings_panel.hpp"
+#include "theme.hpp"
+#include "train/knobs.hpp"
 
 using namespace moescope;
 
 namespace {
-constexpr int kReplotIntervalMs = 33;       // ≤ 30 Hz
-constexpr int kMaxReplotIntervalMs = 250;   // ≥ 4 Hz however heavy the plots
-constexpr double kFramesPerCostUnit = 10;   // interval = 10 × frame cost: plots use ≤ 10 % of a core
+constexpr int kReplotIntervalMs = 33;      // ≤ 30 Hz
+constexpr int kMaxReplotIntervalMs = 250;  // ≥ 4 Hz however heavy the plots
+constexpr double kFramesPerCostUnit = 10;  // interval = 10 × frame cost: plots use ≤ 10 % of a core
 constexpr double kMaxSmoothing = 0.99;
 
 QString fmt_elapsed(double s) {
@@ -117,7 +117,8 @@ void MainWindow::buildToolbar() {
     connect(reset, &QAction::triggered, this, &MainWindow::resetRun);
     QAction* save = bar->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), QStringLiteral("Save"));
     save->setToolTip(QStringLiteral("Save a snapshot of the run: weights, optimizer, history, warnings (Ctrl+S)"));
-    connect(save, &QAction::triggered, this, [this] { run_file_.isEmpty() ? saveAsDialog() : (void)saveSnapshot(run_file_); });
+    connect(save, &QAction::triggered, this,
+            [this] { run_file_.isEmpty() ? saveAsDialog() : (void)saveSnapshot(run_file_); });
     bar->addAction(branch_action_);
     target_box_ = new QComboBox;
     target_box_->addItems({QStringLiteral("knobs → main run"), QStringLiteral("knobs → branch")});
@@ -127,7 +128,8 @@ void MainWindow::buildToolbar() {
     target_box_action_->setVisible(false);
     classroom_action_ = bar->addAction(QStringLiteral("Classroom"));
     classroom_action_->setCheckable(true);
-    classroom_action_->setToolTip(QStringLiteral("Large fonts, advanced knobs hidden, lesson text shown, full screen (Ctrl+L)"));
+    classroom_action_->setToolTip(
+        QStringLiteral("Large fonts, advanced knobs hidden, lesson text shown, full screen (Ctrl+L)"));
     connect(classroom_action_, &QAction::toggled, this, &MainWindow::setClassroom);
     bar->addSeparator();
 
@@ -307,7 +309,8 @@ void MainWindow::selectPreset(const QString& name) {
 
 void MainWindow::applyKnob(const QString& name, const QString& value, const QString& source) {
     if (knobTarget() == TrainingWorker::Branch)
-        QMetaObject::invokeMethod(worker_, [w = worker_, name, value, source] { w->setBranchKnob(name, value, source); });
+        QMetaObject::invokeMethod(worker_,
+                                  [w = worker_, name, value, source] { w->setBranchKnob(name, value, source); });
     else
         emit knobRequested(name, value, source);
 }
@@ -331,7 +334,8 @@ void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
         knob(name.toStdString()).set_text(pending_config_, value.toStdString());
         pending_config_.validate();
         statusBar()->showMessage(
-            QStringLiteral("%1 = %2 changes the model: press Reset (Ctrl+R) to start a new run with it").arg(name, value));
+            QStringLiteral("%1 = %2 changes the model: press Reset (Ctrl+R) to start a new run with it")
+                .arg(name, value));
     } catch (const std::exception& e) {
         statusBar()->showMessage(QString::fromStdString(e.what()), 8000);
     }
@@ -402,8 +406,9 @@ void MainWindow::updateStatus(const MetricsFrame& frame) {
     if (!frame.steps.empty()) rate_label_->setText(QStringLiteral("%1 tok/s").arg(frame.tokens_per_s, 0, 'f', 0));
     elapsed_label_->setText(fmt_elapsed(frame.elapsed_s));
     if (frame.halted) {
-        statusBar()->showMessage(QStringLiteral("Paused: non-finite loss or gradients; the last finite state is kept. "
-                                                "Lower lr and press Play."));
+        statusBar()->showMessage(
+            QStringLiteral("Paused: non-finite loss or gradients; the last finite state is kept. "
+                           "Lower lr and press Play."));
         return;
     }
     for (const auto& w : frame.active)

@@ -5,15 +5,15 @@
 #include <QLabel>
 #include <QMainWindow>
 #include <QStringList>
-#include <memory>
 #include <QThread>
 #include <QTimer>
+#include <memory>
 #include <vector>
 
-#include "train/config.hpp"
-#include "run/metrics_frame.hpp"
 #include "monitor/metrics_history.hpp"
+#include "run/metrics_frame.hpp"
 #include "run/training_worker.hpp"
+#include "train/config.hpp"
 
 class QAction;
 class QMenu;
@@ -177,10 +177,10 @@ private:
     QLabel* run_label_ = nullptr;
 
     // Snapshots, comparison, branch.
-    QString run_file_;                               // the file the run was last saved to or loaded from
+    QString run_file_;  // the file the run was last saved to or loaded from
     QString last_error_;
-    bool interactive_ = false;                       // errors from a menu action also get a dialog
-    std::unique_ptr<MetricsHistory> pending_load_;   // a loaded history waiting for its run to resume
+    bool interactive_ = false;                      // errors from a menu action also get a dialog
+    std::unique_ptr<MetricsHistory> pending_load_;  // a loaded history waiting for its run to resume
     QString pending_load_path_;
     std::unique_ptr<MetricsHistory> ghost_;
     QString ghost_name_;

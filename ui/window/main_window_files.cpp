@@ -2,6 +2,7 @@
 // drag and drop), comparison with a saved run, branch and compare, metrics and
 // report export. The slots stay free of dialogs so tests and scripts drive them;
 // the *Dialog functions add the file choosers and error boxes.
+#include <qcustomplot.h>
 #include <QAction>
 #include <QComboBox>
 #include <QDateTime>
@@ -19,20 +20,19 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTextStream>
-#include <qcustomplot.h>
 
 #include "io/history_export.hpp"
+#include "io/snapshot.hpp"
 #include "panels/knob_panel.hpp"
-#include "train/knobs.hpp"
+#include "panels/warnings_panel.hpp"
 #include "plots/load_heatmap.hpp"
 #include "plots/load_histogram.hpp"
-#include "window/main_window.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/region_map.hpp"
-#include "io/snapshot.hpp"
 #include "plots/specialisation_map.hpp"
 #include "plots/time_plot.hpp"
-#include "panels/warnings_panel.hpp"
+#include "train/knobs.hpp"
+#include "window/main_window.hpp"
 
 using namespace moescope;
 
@@ -51,7 +51,8 @@ void MainWindow::buildMenus() {
     rebuildRecentMenu();
     file->addAction(tr("&Save snapshot"), QKeySequence::Save, this,
                     [this] { run_file_.isEmpty() ? saveAsDialog() : (void)saveSnapshot(run_file_); });
-    file->addAction(tr("Save snapshot &as…"), QKeySequence(QStringLiteral("Ctrl+Shift+S")), this, &MainWindow::saveAsDialog);
+    file->addAction(tr("Save snapshot &as…"), QKeySequence(QStringLiteral("Ctrl+Shift+S")), this,
+                    &MainWindow::saveAsDialog);
     file->addSeparator();
     file->addAction(tr("&Compare with snapshot…"), QKeySequence(QStringLiteral("Ctrl+Shift+O")), this,
                     &MainWindow::compareDialog);
@@ -67,8 +68,9 @@ void MainWindow::buildMenus() {
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     branch_action_ = run->addAction(style()->standardIcon(QStyle::SP_ArrowRight), tr("&Branch here"),
                                     QKeySequence(QStringLiteral("Ctrl+B")), this, &MainWindow::branchRun);
-    branch_action_->setToolTip(tr("Fork the training into two runs from this exact state; change a knob in one "
-                                  "and compare (Ctrl+B)"));
+    branch_action_->setToolTip(
+        tr("Fork the training into two runs from this exact state; change a knob in one "
+           "and compare (Ctrl+B)"));
     keep_main_action_ = run->addAction(tr("End branch, keep the &main run"), this, [this] { endBranch(false); });
     keep_branch_action_ = run->addAction(tr("End branch, keep the b&ranch"), this, [this] { endBranch(true); });
     keep_main_action_->setEnabled(false);
@@ -101,15 +103,18 @@ QString MainWindow::autosavePath() const {
 void MainWindow::onStateReady(TrainerStatePtr state, const QString& requested, int run) {
     const bool autosave = requested.isEmpty();
     const QString path = autosave ? autosavePath() : requested;
-    const MetricsHistory* history = run == TrainingWorker::Branch && branch_history_ ? branch_history_.get() : &history_;
+    const MetricsHistory* history =
+        run == TrainingWorker::Branch && branch_history_ ? branch_history_.get() : &history_;
     try {
         if (autosave) QDir().mkpath(QFileInfo(path).absolutePath());
         save_snapshot(path.toStdString(), *state, history);
     } catch (const std::exception& e) {
         const QString msg = QString::fromUtf8(e.what());
         last_error_ = msg;
-        if (autosave) statusBar()->showMessage(tr("Autosave failed: %1").arg(msg), 10000);
-        else showError(tr("Cannot save the snapshot"), msg);
+        if (autosave)
+            statusBar()->showMessage(tr("Autosave failed: %1").arg(msg), 10000);
+        else
+            showError(tr("Cannot save the snapshot"), msg);
         emit snapshotSaved(path, false, msg);
         return;
     }
@@ -143,8 +148,10 @@ bool MainWindow::loadSnapshot(const QString& path) {
 
 void MainWindow::onRunResumed(const Config& cfg, int layers, int experts, const QString& summary, long step) {
     dropBranch();
-    if (pending_load_) history_ = std::move(*pending_load_);
-    else history_.reset(layers, experts);
+    if (pending_load_)
+        history_ = std::move(*pending_load_);
+    else
+        history_.reset(layers, experts);
     pending_load_.reset();
     setPlaying(false);
     steps_done_ = step;
@@ -362,7 +369,8 @@ bool MainWindow::exportReport(const QString& folder) {
     try {
         for (const auto& [name, plot] : plots)
             for (const char* ext : {".png", ".pdf"})
-                if (plot && !exportPlot(plot, dir.filePath(name + QLatin1String(ext)))) failed << name + QLatin1String(ext);
+                if (plot && !exportPlot(plot, dir.filePath(name + QLatin1String(ext))))
+                    failed << name + QLatin1String(ext);
         save_config_file(cfg, dir.filePath(QStringLiteral("config.json")).toStdString());
         export_history(h, dir.filePath(QStringLiteral("metrics.csv")).toStdString());
     } catch (const std::exception& e) {
@@ -381,15 +389,16 @@ bool MainWindow::exportReport(const QString& folder) {
             << qs(cfg.policy) << ", d_model " << cfg.d_model << ", d_ff " << cfg.d_ff << ". Config: `config.json`; "
             << "every step's metrics: `metrics.csv`.\n\n";
         if (!m.layers.empty()) {
-            out << "| layer | load entropy | router entropy | max util | dead experts | dropped |\n|---|---|---|---|---|---|\n";
+            out << "| layer | load entropy | router entropy | max util | dead experts | dropped "
+                   "|\n|---|---|---|---|---|---|\n";
             for (size_t l = 0; l < m.layers.size(); ++l) {
                 const LayerMetrics& L = m.layers[l];
                 out << "| " << l << " | " << QString::number(L.load_entropy, 'f', 3) << " | "
-                    << QString::number(L.router_entropy, 'f', 3) << " | " << QString::number(L.max_util, 'f', 2) << " | "
-                    << L.dead_experts << " | " << QString::number(L.dropped, 'f', 3) << " |\n";
+                    << QString::number(L.router_entropy, 'f', 3) << " | " << QString::number(L.max_util, 'f', 2)
+                    << " | " << L.dead_experts << " | " << QString::number(L.dropped, 'f', 3) << " |\n";
             }
-            out << "\nLoss " << QString::number(m.loss, 'g', 4) << ", train accuracy " << QString::number(m.train_acc, 'f', 3)
-                << ".\n\n";
+            out << "\nLoss " << QString::number(m.loss, 'g', 4) << ", train accuracy "
+                << QString::number(m.train_acc, 'f', 3) << ".\n\n";
         }
         out << "## Knob changes\n\n";
         if (h.interventions().empty()) out << "None.\n";
@@ -428,12 +437,14 @@ void MainWindow::openDialog() {
 }
 
 void MainWindow::saveAsDialog() {
-    const QString suggested = run_file_.isEmpty() ? qs(config_.name) + QStringLiteral("-step%1.moesnap").arg(steps_done_) : run_file_;
+    const QString suggested =
+        run_file_.isEmpty() ? qs(config_.name) + QStringLiteral("-step%1.moesnap").arg(steps_done_) : run_file_;
     QString path = QFileDialog::getSaveFileName(this, tr("Save snapshot"), suggested, kSnapshotFilter);
     if (path.isEmpty()) return;
     if (QFileInfo(path).suffix().isEmpty()) path += QStringLiteral(".moesnap");
     interactive_ = true;  // stateReady arrives later; errors then still get their dialog
-    connect(this, &MainWindow::snapshotSaved, this, [this] { interactive_ = false; }, Qt::SingleShotConnection);
+    connect(
+        this, &MainWindow::snapshotSaved, this, [this] { interactive_ = false; }, Qt::SingleShotConnection);
     saveSnapshot(path);
 }
 
@@ -448,9 +459,9 @@ void MainWindow::compareDialog() {
 
 void MainWindow::exportMetricsDialog() {
     QString selected;
-    QString path = QFileDialog::getSaveFileName(this, tr("Export metrics"), qs(config_.name) + QStringLiteral("-metrics.csv"),
-                                                tr("CSV, one row per step and layer (*.csv);;JSON Lines, one object per step (*.jsonl)"),
-                                                &selected);
+    QString path = QFileDialog::getSaveFileName(
+        this, tr("Export metrics"), qs(config_.name) + QStringLiteral("-metrics.csv"),
+        tr("CSV, one row per step and layer (*.csv);;JSON Lines, one object per step (*.jsonl)"), &selected);
     if (path.isEmpty()) return;
     if (QFileInfo(path).suffix().isEmpty()) path += selected.contains(QStringLiteral("jsonl")) ? ".jsonl" : ".csv";
     interactive_ = true;

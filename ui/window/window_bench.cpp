@@ -1,5 +1,6 @@
 #include "window/window_bench.hpp"
 
+#include <qcustomplot.h>
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QGridLayout>
@@ -8,15 +9,14 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
-#include <qcustomplot.h>
 
+#include "nn/rng.hpp"
 #include "plots/load_heatmap.hpp"
 #include "plots/load_histogram.hpp"
-#include "window/main_window.hpp"
-#include "nn/rng.hpp"
 #include "plots/specialisation_map.hpp"
 #include "plots/time_plot.hpp"
 #include "train/trainer.hpp"
+#include "window/main_window.hpp"
 
 using namespace moescope;
 
@@ -102,7 +102,8 @@ WindowOverhead measure_window_overhead(const Config& cfg, long steps, int rounds
             tr.step();  // warm-up, as the window's rate is measured from its first step
             const auto t0 = std::chrono::steady_clock::now();
             for (long s = 1; s < steps; ++s) tr.step();
-            headless.push_back((steps - 1) / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            headless.push_back((steps - 1) /
+                               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         }
         {
             MainWindow w(cfg);
@@ -160,12 +161,9 @@ ReplotLatency measure_replot_latency(int layers, int experts, long steps, int fr
     std::vector<double> drift(size_t(experts), 1.0);
     StepMetrics m = h.latest();
     const std::vector<std::pair<std::string, std::function<void()>>> refreshers = {
-        {"load per expert", [&] { histogram->refresh(); }},
-        {"load over time", [&] { heatmap->refresh(); }},
-        {"specialisation", [&] { specialisation->refresh(); }},
-        {"entropy", [&] { times[0]->refresh(); }},
-        {"loss and accuracy", [&] { times[1]->refresh(); }},
-        {"balance", [&] { times[2]->refresh(); }}};
+        {"load per expert", [&] { histogram->refresh(); }},     {"load over time", [&] { heatmap->refresh(); }},
+        {"specialisation", [&] { specialisation->refresh(); }}, {"entropy", [&] { times[0]->refresh(); }},
+        {"loss and accuracy", [&] { times[1]->refresh(); }},    {"balance", [&] { times[2]->refresh(); }}};
     const std::vector<QCustomPlot*> order = {plots[0], plots[1], plots[2], plots[3], plots[4], plots[5]};
     out.max_plot_ms.assign(refreshers.size(), {});
     for (size_t i = 0; i < refreshers.size(); ++i) out.max_plot_ms[i].first = refreshers[i].first;

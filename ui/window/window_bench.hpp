@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
-#include "train/config.hpp"
 #include "monitor/metrics_history.hpp"
+#include "train/config.hpp"
 
 // Fills `h` with `steps` synthetic steps for `layers` × `experts`: loads that
 // drift and collapse now and then, entropies, losses, interventions every
@@ -23,7 +23,7 @@ struct WindowOverhead {
 WindowOverhead measure_window_overhead(const moescope::Config& cfg, long steps, int rounds);
 
 struct ReplotLatency {
-    double max_frame_ms = 0;     // longest data rebuild + replot of every plot, one frame
+    double max_frame_ms = 0;  // longest data rebuild + replot of every plot, one frame
     double median_frame_ms = 0;
     std::vector<std::pair<std::string, double>> max_plot_ms;  // longest refresh + replot of each plot
     size_t history_bytes = 0;

@@ -10,9 +10,9 @@
 #include <numbers>
 #include <set>
 
-#include "train/config.hpp"
 #include "data/dataset.hpp"
 #include "error.hpp"
+#include "train/config.hpp"
 
 using namespace moescope;
 
@@ -226,7 +226,8 @@ void TestDatasets::blobsSitOnACircle() {
     }
     for (int c = 0; c < 4; ++c) {
         const Eigen::Vector2d mean = sum.col(c) / count(c);
-        const Eigen::Vector2d expected(1.5 * std::cos(std::numbers::pi / 2 * c), 1.5 * std::sin(std::numbers::pi / 2 * c));
+        const Eigen::Vector2d expected(1.5 * std::cos(std::numbers::pi / 2 * c),
+                                       1.5 * std::sin(std::numbers::pi / 2 * c));
         QVERIFY2((mean - expected).norm() < 0.1, qPrintable(QString("class %1").arg(c)));
     }
 }
@@ -337,13 +338,13 @@ void TestDatasets::csvErrors_data() {
     QTest::newRow("no header") << QByteArray("1,2,3\n" + good) << QStringList{"line 1", "header"};
     QTest::newRow("one column") << QByteArray("x\n1\n") << QStringList{"line 1", "at least one feature"};
     QTest::newRow("header only") << QByteArray("x,y,label\n\n") << QStringList{"no data rows"};
-    QTest::newRow("wrong field count")
-        << QByteArray("x,y,label\n" + good.left(12) + "\n4,5\n" + good)
-        << QStringList{"line 5", "expected 3 fields, found 2"};
+    QTest::newRow("wrong field count") << QByteArray("x,y,label\n" + good.left(12) + "\n4,5\n" + good)
+                                       << QStringList{"line 5", "expected 3 fields, found 2"};
     QTest::newRow("non-numeric") << QByteArray("x,petal_len,label\n1,2,a\n3,abc,b\n" + good)
                                  << QStringList{"line 3", "'petal_len'", "non-numeric value 'abc'"};
     QTest::newRow("empty value") << QByteArray("x,y,label\n1,,a\n" + good) << QStringList{"line 2", "'y'"};
-    QTest::newRow("non-finite") << QByteArray("x,y,label\n" + good + "nan,1,a\n") << QStringList{"line 14", "non-finite"};
+    QTest::newRow("non-finite") << QByteArray("x,y,label\n" + good + "nan,1,a\n")
+                                << QStringList{"line 14", "non-finite"};
     QTest::newRow("unclosed quote") << QByteArray("x,y,label\n1,2,\"a\n" + good) << QStringList{"line 2", "quoted"};
     QTest::newRow("junk after quote") << QByteArray("x,y,label\n1,2,\"a\"b\n" + good) << QStringList{"line 2", "'b'"};
     QTest::newRow("empty label") << QByteArray("x,y,label\n" + good + "1,2,\n") << QStringList{"line 14", "label"};
@@ -418,8 +419,10 @@ void TestDatasets::textOneHotWindowsPredictNextCharacter() {
                 QVERIFY((part.array() == 0.0f || part.array() == 1.0f).all());
                 QVERIFY(part.sum() <= 1.0f);
                 // Missing history only ever precedes real characters (it is the text's start).
-                if (part.sum() == 1.0f) ++ones_seen;
-                else QCOMPARE(ones_seen, 0);
+                if (part.sum() == 1.0f)
+                    ++ones_seen;
+                else
+                    QCOMPARE(ones_seen, 0);
             }
             if (ones_seen == 0) {
                 ++all_zero;
@@ -453,8 +456,8 @@ void TestDatasets::textKeepsMostFrequentCharactersAndOtherBucket() {
     QCOMPARE(ds.class_names.front(), std::string("é"));
     QCOMPARE(ds.class_names[1], QString(QChar(0x0400)).toStdString());
     QCOMPARE(ds.class_names.back(), std::string("<other>"));
-    const long others = std::count(ds.y_train.begin(), ds.y_train.end(), 95) +
-                        std::count(ds.y_test.begin(), ds.y_test.end(), 95);
+    const long others =
+        std::count(ds.y_train.begin(), ds.y_train.end(), 95) + std::count(ds.y_test.begin(), ds.y_test.end(), 95);
     QCOMPARE(others, 120L - 94L);
 }
 

@@ -54,7 +54,8 @@ void run(Trainer& tr, long steps, MetricsHistory* history = nullptr) {
 bool same(double a, double b) { return std::bit_cast<uint64_t>(a) == std::bit_cast<uint64_t>(b); }
 
 bool same(const std::vector<double>& a, const std::vector<double>& b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](double x, double y) { return same(x, y); });
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](double x, double y) { return same(x, y); });
 }
 
 // The first field in which two steps differ ("" when none); timing is not state.
@@ -62,8 +63,17 @@ QString difference(const StepMetrics& a, const StepMetrics& b) {
 #define MS_SAME(field) \
     if (!same(a.field, b.field)) return QStringLiteral(#field)
     if (a.step != b.step || a.finite != b.finite || a.layers.size() != b.layers.size()) return "step/finite/layers";
-    MS_SAME(loss); MS_SAME(ce); MS_SAME(aux); MS_SAME(zloss); MS_SAME(importance); MS_SAME(entropy_reg);
-    MS_SAME(train_acc); MS_SAME(test_acc); MS_SAME(grad_norm); MS_SAME(router_grad_norm); MS_SAME(expert_grad_norm);
+    MS_SAME(loss);
+    MS_SAME(ce);
+    MS_SAME(aux);
+    MS_SAME(zloss);
+    MS_SAME(importance);
+    MS_SAME(entropy_reg);
+    MS_SAME(train_acc);
+    MS_SAME(test_acc);
+    MS_SAME(grad_norm);
+    MS_SAME(router_grad_norm);
+    MS_SAME(expert_grad_norm);
     for (size_t l = 0; l < a.layers.size(); ++l) {
         const LayerMetrics &x = a.layers[l], &y = b.layers[l];
         auto at = [&](const char* f) { return QStringLiteral("layers[%1].%2").arg(l).arg(f); };
@@ -72,15 +82,19 @@ QString difference(const StepMetrics& a, const StepMetrics& b) {
         if (!same(x.mean_prob, y.mean_prob)) return at("mean_prob");
         if (x.dead_experts != y.dead_experts) return at("dead_experts");
         if (x.class_expert != y.class_expert) return at("class_expert");
-        for (auto [f, p, q] : {std::tuple{"max_util", x.max_util, y.max_util}, {"cv", x.cv, y.cv},
+        for (auto [f, p, q] : {std::tuple{"max_util", x.max_util, y.max_util},
+                               {"cv", x.cv, y.cv},
                                {"load_entropy", x.load_entropy, y.load_entropy},
-                               {"router_entropy", x.router_entropy, y.router_entropy}, {"dropped", x.dropped, y.dropped},
+                               {"router_entropy", x.router_entropy, y.router_entropy},
+                               {"dropped", x.dropped, y.dropped},
                                {"mean_abs_logit", x.mean_abs_logit, y.mean_abs_logit},
                                {"max_abs_logit", x.max_abs_logit, y.max_abs_logit},
-                               {"balance_loss", x.balance_loss, y.balance_loss}, {"z_loss", x.z_loss, y.z_loss},
+                               {"balance_loss", x.balance_loss, y.balance_loss},
+                               {"z_loss", x.z_loss, y.z_loss},
                                {"router_grad_norm", x.router_grad_norm, y.router_grad_norm},
                                {"expert_grad_norm", x.expert_grad_norm, y.expert_grad_norm},
-                               {"churn", x.churn, y.churn}, {"nmi", x.nmi, y.nmi}})
+                               {"churn", x.churn, y.churn},
+                               {"nmi", x.nmi, y.nmi}})
             if (!same(p, q)) return at(f);
     }
     return {};

@@ -129,25 +129,37 @@ private slots:
         row("negative shape", edited([](json& h) { h["embed.b"]["shape"] = {-16}; }), "shape entry -16");
         row("non-integer shape", edited([](json& h) { h["embed.b"]["shape"] = {16.5}; }), "shape entry 16.5");
         row("size does not match shape", edited([](json& h) { h["embed.b"]["shape"] = {15}; }), "data bytes");
-        row("offsets beyond the data", edited([&](json& h) { h["head.b"]["data_offsets"] = {p.data.size(), p.data.size() + 40}; }),
+        row("offsets beyond the data", edited([&](json& h) {
+                h["head.b"]["data_offsets"] = {p.data.size(), p.data.size() + 40};
+            }),
             "outside the");
-        row("overlapping offsets", edited([](json& h) { h["optim.m.embed.W"]["data_offsets"] = h["embed.W"]["data_offsets"]; }),
-            "overlap");
-        row("wrong shape", edited([](json& h) { h["layer0.router.W"]["shape"] = {16, 4}; }),
+        row("overlapping offsets",
+            edited([](json& h) { h["optim.m.embed.W"]["data_offsets"] = h["embed.W"]["data_offsets"]; }), "overlap");
+        row("wrong shape", edited([](json& h) {
+                h["layer0.router.W"]["shape"] = {16, 4};
+            }),
             "tensor 'layer0.router.W' has shape [16, 4], expected [4, 16]");
         row("dtype against its size", edited([](json& h) { h["state.dead.sum"]["dtype"] = "I32"; }), "data bytes");
         row("wrong dtype", edited([](json& h) { h["state.probe_top1"]["dtype"] = "F32"; }),
             "tensor 'state.probe_top1' has dtype F32, expected I32");
         row("missing tensor", edited([](json& h) { h.erase("head.b"); }), "tensor 'head.b' is missing");
-        row("unknown tensor", edited([](json& h) { h["extra"] = {{"dtype", "F32"}, {"shape", {0}}, {"data_offsets", {0, 0}}}; }), "unexpected tensor 'extra'");
-        row("bad history name", edited([](json& h) { h["history/loss/9"] = h["history/loss"]; h.erase("history/loss"); }),
+        row("unknown tensor", edited([](json& h) {
+                h["extra"] = {{"dtype", "F32"}, {"shape", {0}}, {"data_offsets", {0, 0}}};
+            }),
+            "unexpected tensor 'extra'");
+        row("bad history name", edited([](json& h) {
+                h["history/loss/9"] = h["history/loss"];
+                h.erase("history/loss");
+            }),
             "history tensor 'history/loss/9'");
         row("config of another model", meta_edited("config", [](json& c) { c["model"]["d_model"] = 32; }),
             "tensor 'embed.W' has shape [16, 16], expected [32, 16]");
-        row("config out of range", meta_edited("config", [](json& c) { c["model"]["experts"] = 0; }), "metadata 'config'");
+        row("config out of range", meta_edited("config", [](json& c) { c["model"]["experts"] = 0; }),
+            "metadata 'config'");
         row("monitor pointing outside", meta_edited("monitor", [](json& m) { m["rules"][0]["history_index"] = 99; }),
             "points at warning 99");
-        row("probe larger than the test set", meta_edited("dataset", [](json& d) { d["probe"] = 100000; }), "dataset probe");
+        row("probe larger than the test set", meta_edited("dataset", [](json& d) { d["probe"] = 100000; }),
+            "dataset probe");
         std::string nan = valid_;
         const uint64_t at = p.header["layer0.router.W"]["data_offsets"][0].get<uint64_t>() + 4;
         const float q = std::numeric_limits<float>::quiet_NaN();
@@ -158,8 +170,8 @@ private slots:
         for (char& ch : noise) ch = static_cast<char>(rng.below(256));
         row("random bytes", noise, "");
         row("text file", std::string("hello, this is not a snapshot at all\n"), "larger than the file");
-        row("safetensors without our metadata", join_raw("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "abcd"),
-            "no __metadata__");
+        row("safetensors without our metadata",
+            join_raw("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "abcd"), "no __metadata__");
     }
 
     void badFileGivesOneClearError() {
@@ -179,7 +191,8 @@ private slots:
     }
 
     void missingFileAndDirectory() {
-        for (auto [path, why] : {std::pair{dir_.filePath("nope.moesnap"), "no such file"}, {dir_.path(), "directory"}}) {
+        for (auto [path, why] :
+             {std::pair{dir_.filePath("nope.moesnap"), "no such file"}, {dir_.path(), "directory"}}) {
             try {
                 load_snapshot(path.toStdString());
                 QFAIL("loaded a path that is no file");
@@ -214,43 +227,45 @@ private slots:
         for (int i = 0; i < kMutations; ++i) {
             std::string file = valid_;
             switch (i % 5) {
-            case 0:  // flip bits in the header, length field included
-                for (int f = 1 + pick(3); f > 0; --f) file[pick(header_end)] ^= static_cast<char>(1 << pick(8));
-                break;
-            case 1:  // flip bits in the tensor data
-                for (int f = 1 + pick(8); f > 0; --f) file[header_end + pick(p.data.size())] ^= static_cast<char>(1 << pick(8));
-                break;
-            case 2:  // cut anywhere
-                file.resize(pick(file.size()));
-                break;
-            case 3: {  // change one number of a tensor entry
-                Parts q = p;
-                json& t = q.header[keys[pick(keys.size())]];
-                if (!t.contains("shape")) break;
-                json& field = t[pick(2) ? "shape" : "data_offsets"];
-                if (field.empty()) break;
-                const int64_t deltas[] = {-1, 1, 4, -4, 1 << 20, -(1LL << 40), std::numeric_limits<int64_t>::max()};
-                json& n = field[pick(field.size())];
-                // Wrapping in unsigned arithmetic: the test itself must not overflow.
-                n = static_cast<int64_t>(n.get<uint64_t>() + static_cast<uint64_t>(deltas[pick(std::size(deltas))]));
-                file = join(q);
-                break;
-            }
-            case 4: {  // delete a key, or damage one metadata value
-                Parts q = p;
-                const std::string& k = keys[pick(keys.size())];
-                if (k != "__metadata__" || pick(4) == 0) {
-                    q.header.erase(k);
-                } else {
-                    json& m = q.header["__metadata__"];
-                    auto it = std::next(m.begin(), static_cast<long>(pick(m.size())));
-                    std::string v = it->get<std::string>();
-                    if (!v.empty()) v[pick(v.size())] = "0123456789-.,:{}[]\"ex"[pick(21)];
-                    *it = v;
+                case 0:  // flip bits in the header, length field included
+                    for (int f = 1 + pick(3); f > 0; --f) file[pick(header_end)] ^= static_cast<char>(1 << pick(8));
+                    break;
+                case 1:  // flip bits in the tensor data
+                    for (int f = 1 + pick(8); f > 0; --f)
+                        file[header_end + pick(p.data.size())] ^= static_cast<char>(1 << pick(8));
+                    break;
+                case 2:  // cut anywhere
+                    file.resize(pick(file.size()));
+                    break;
+                case 3: {  // change one number of a tensor entry
+                    Parts q = p;
+                    json& t = q.header[keys[pick(keys.size())]];
+                    if (!t.contains("shape")) break;
+                    json& field = t[pick(2) ? "shape" : "data_offsets"];
+                    if (field.empty()) break;
+                    const int64_t deltas[] = {-1, 1, 4, -4, 1 << 20, -(1LL << 40), std::numeric_limits<int64_t>::max()};
+                    json& n = field[pick(field.size())];
+                    // Wrapping in unsigned arithmetic: the test itself must not overflow.
+                    n = static_cast<int64_t>(n.get<uint64_t>() +
+                                             static_cast<uint64_t>(deltas[pick(std::size(deltas))]));
+                    file = join(q);
+                    break;
                 }
-                file = join(q);
-                break;
-            }
+                case 4: {  // delete a key, or damage one metadata value
+                    Parts q = p;
+                    const std::string& k = keys[pick(keys.size())];
+                    if (k != "__metadata__" || pick(4) == 0) {
+                        q.header.erase(k);
+                    } else {
+                        json& m = q.header["__metadata__"];
+                        auto it = std::next(m.begin(), static_cast<long>(pick(m.size())));
+                        std::string v = it->get<std::string>();
+                        if (!v.empty()) v[pick(v.size())] = "0123456789-.,:{}[]\"ex"[pick(21)];
+                        *it = v;
+                    }
+                    file = join(q);
+                    break;
+                }
             }
             write_bytes(path, file);
             try {

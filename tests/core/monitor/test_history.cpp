@@ -41,7 +41,8 @@ void TestHistory::memory_is_bounded_for_64_experts_4_layers() {
         h.append(m);
     }
     for (const auto& [key, series] : h.all_series())
-        QVERIFY(series.size() <= (std::get<2>(key) >= 0 ? MetricsHistory::kExpertSeriesCapacity : MetricsHistory::kSeriesCapacity));
+        QVERIFY(series.size() <=
+                (std::get<2>(key) >= 0 ? MetricsHistory::kExpertSeriesCapacity : MetricsHistory::kSeriesCapacity));
     QVERIFY(h.series("load", 0, 0)->size() > MetricsHistory::kExpertSeriesCapacity / 2);
     QVERIFY(h.series("load", 3, 63) != nullptr);
     // Bounded by the number of series × capacity, whatever the number of steps:

@@ -10,10 +10,10 @@
 using moescope::DeadExpertTracker;
 using moescope::LayerMetrics;
 
-#define CHECK_NEAR(actual, expected, tol)                                                                  \
-    do {                                                                                                    \
-        const double a_ = (actual), e_ = (expected);                                                        \
-        QVERIFY2(std::abs(a_ - e_) <= (tol),                                                                \
+#define CHECK_NEAR(actual, expected, tol)                                                                           \
+    do {                                                                                                            \
+        const double a_ = (actual), e_ = (expected);                                                                \
+        QVERIFY2(std::abs(a_ - e_) <= (tol),                                                                        \
                  qPrintable(QString("%1 = %2, expected %3").arg(#actual).arg(a_, 0, 'g', 17).arg(e_, 0, 'g', 17))); \
     } while (0)
 

@@ -106,7 +106,8 @@ void TestMonitor::collapse_raises_at_hysteresis_and_clears() {
     QCOMPARE(w.last_step, 13L);
     QVERIFY(w.active);
     QCOMPARE(w.cleared_step, -1L);
-    QCOMPARE(w.message, std::string("layer 0: routing collapsed onto few experts (load entropy 0.55, max utilisation 5.1×)"));
+    QCOMPARE(w.message,
+             std::string("layer 0: routing collapsed onto few experts (load entropy 0.55, max utilisation 5.1×)"));
     // max(0.1, 10 × 0.01) = 0.1
     QCOMPARE(w.remedy.knob, std::string("aux_weight"));
     QCOMPARE(w.remedy.value, 0.1);

@@ -9,12 +9,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "train/config.hpp"
 #include "data/dataset.hpp"
 #include "error.hpp"
+#include "monitor/region_grid.hpp"
 #include "nn/model.hpp"
 #include "nn/ops.hpp"
-#include "monitor/region_grid.hpp"
+#include "train/config.hpp"
 
 using namespace moescope;
 
@@ -145,8 +145,8 @@ private slots:
                 const int expected[2] = {x > 0 ? 0 : 1, y > 0 ? 2 : 3};
                 for (int l = 0; l < 2; ++l) {
                     QCOMPARE(int(g.top1[g.index(l, row, col)]), expected[l]);
-                    worst = std::max(worst, std::abs(g.confidence[g.index(l, row, col)] -
-                                                     half_plane_p(l, x, y, expected[l])));
+                    worst = std::max(worst,
+                                     std::abs(g.confidence[g.index(l, row, col)] - half_plane_p(l, x, y, expected[l])));
                 }
             }
         QVERIFY2(worst < 1e-5, qPrintable(QString("confidence off by %1").arg(worst)));

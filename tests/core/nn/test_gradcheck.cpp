@@ -9,9 +9,9 @@
 #include <cmath>
 #include <functional>
 
-#include "train/knobs.hpp"
 #include "nn/model.hpp"
 #include "nn/ops.hpp"
+#include "train/knobs.hpp"
 
 using namespace moescope;
 using MatD = Mat<double>;

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <string>
 
-#include "train/knobs.hpp"
 #include "test_presets.hpp"
+#include "train/knobs.hpp"
 #include "train/trainer.hpp"
 
 using namespace moescope;
@@ -36,7 +36,8 @@ RunSummary run(Trainer& tr, long steps) {
                 s.first_collapse_step = m.step;
         if (i >= steps - tail) {
             double worst_h = 1, worst_u = 0;
-            for (const auto& l : m.layers) worst_h = std::min(worst_h, l.load_entropy), worst_u = std::max(worst_u, l.max_util);
+            for (const auto& l : m.layers)
+                worst_h = std::min(worst_h, l.load_entropy), worst_u = std::max(worst_u, l.max_util);
             h += worst_h / tail;
             u += worst_u / tail;
             if (i == steps - 1)
@@ -155,10 +156,11 @@ void TestBehaviour::non_finite_step_is_refused() {
     const StepMetrics& m = tr.step();
     QVERIFY(!m.finite);
     QVERIFY(tr.halted());
-    QCOMPARE(tr.steps_done(), 3L);          // the step did not count
-    QVERIFY(model.params == before);         // last finite state kept, bit for bit
+    QCOMPARE(tr.steps_done(), 3L);    // the step did not count
+    QVERIFY(model.params == before);  // last finite state kept, bit for bit
     bool critical = false;
-    for (const auto& w : tr.monitor().active()) critical = critical || (w.id == "non_finite" && w.severity == Severity::Critical);
+    for (const auto& w : tr.monitor().active())
+        critical = critical || (w.id == "non_finite" && w.severity == Severity::Critical);
     QVERIFY(critical);
 }
 

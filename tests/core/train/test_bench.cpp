@@ -8,10 +8,10 @@
 #include <cstdlib>
 #include <new>
 
-#include "train/bench.hpp"
 #include "data/dataset.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
+#include "train/bench.hpp"
 #include "train/trainer.hpp"
 
 using namespace moescope;
@@ -95,8 +95,8 @@ void TestBench::result_is_well_formed() {
     for (double v : {r.expert_gflops, r.sgemm_gflops, r.gemm_efficiency, r.roofline_tokens_per_s, r.step_efficiency})
         QVERIFY(finite_positive(v));
     // roofline tokens/s = sgemm FLOP/s ÷ expert FLOPs per token
-    QVERIFY(std::abs(r.roofline_tokens_per_s - r.sgemm_gflops * 1e9 * opt.config.batch_tokens / r.expert_flops_per_step) <=
-            1e-9 * r.roofline_tokens_per_s);
+    QVERIFY(std::abs(r.roofline_tokens_per_s - r.sgemm_gflops * 1e9 * opt.config.batch_tokens /
+                                                   r.expert_flops_per_step) <= 1e-9 * r.roofline_tokens_per_s);
     QVERIFY(r.workspace_bytes > 0);
     QCOMPARE(r.parameter_bytes, size_t(Trainer(opt.config).model().params.size() * sizeof(float) * 4));
 

@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/config.hpp"
 #include "error.hpp"
+#include "train/config.hpp"
 #include "train/knobs.hpp"
 #include "train/trainer.hpp"
 
@@ -58,8 +58,9 @@ Config tiny_config() {
 }
 
 const std::vector<std::string> kLiveKnobs = {
-    "aux_weight", "router_lr",        "noise_std", "z_weight",       "importance_weight", "entropy_weight", "capacity_factor",
-    "router_grad_clip", "grad_clip", "lr",        "weight_decay", "bias_update_rate", "temperature"};
+    "aux_weight",     "router_lr",        "noise_std",        "z_weight",  "importance_weight",
+    "entropy_weight", "capacity_factor",  "router_grad_clip", "grad_clip", "lr",
+    "weight_decay",   "bias_update_rate", "temperature"};
 const std::vector<std::string> kStructuralKnobs = {"experts", "top_k",           "layers",  "d_model",      "d_ff",
                                                    "policy",  "router_init_std", "dataset", "batch_tokens", "seed"};
 
@@ -80,7 +81,8 @@ private slots:
         const Config defaults;
         for (const auto& k : knob_table()) {
             const std::string name(k.name);
-            QVERIFY2(k.section == "model" || k.section == "train" || k.section == "dataset" || k.section == "monitor" || k.section == "run",
+            QVERIFY2(k.section == "model" || k.section == "train" || k.section == "dataset" || k.section == "monitor" ||
+                         k.section == "run",
                      name.c_str());
             if (!k.choices.empty()) {
                 QVERIFY2(k.is_text(), name.c_str());
@@ -123,16 +125,36 @@ private slots:
         QTest::addColumn<QString>("name");
         QTest::addColumn<QString>("text");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("real") << "aux_weight" << "0.1" << "0.1";
-        QTest::newRow("exponent") << "lr" << "3e-4" << "0.0003";
-        QTest::newRow("plus sign") << "router_lr" << "+0.02" << "0.02";
-        QTest::newRow("range min") << "temperature" << "0.05" << "0.05";
-        QTest::newRow("range max") << "aux_weight" << "10" << "10";
-        QTest::newRow("negative") << "entropy_weight" << "-0.25" << "-0.25";
-        QTest::newRow("int") << "experts" << "16" << "16";
-        QTest::newRow("int as 1e1") << "layers" << "1e1" << "10";
-        QTest::newRow("choice") << "policy" << "expert_choice" << "expert_choice";
-        QTest::newRow("free text") << "csv_path" << "/tmp/a b.csv" << "/tmp/a b.csv";
+        QTest::newRow("real") << "aux_weight"
+                              << "0.1"
+                              << "0.1";
+        QTest::newRow("exponent") << "lr"
+                                  << "3e-4"
+                                  << "0.0003";
+        QTest::newRow("plus sign") << "router_lr"
+                                   << "+0.02"
+                                   << "0.02";
+        QTest::newRow("range min") << "temperature"
+                                   << "0.05"
+                                   << "0.05";
+        QTest::newRow("range max") << "aux_weight"
+                                   << "10"
+                                   << "10";
+        QTest::newRow("negative") << "entropy_weight"
+                                  << "-0.25"
+                                  << "-0.25";
+        QTest::newRow("int") << "experts"
+                             << "16"
+                             << "16";
+        QTest::newRow("int as 1e1") << "layers"
+                                    << "1e1"
+                                    << "10";
+        QTest::newRow("choice") << "policy"
+                                << "expert_choice"
+                                << "expert_choice";
+        QTest::newRow("free text") << "csv_path"
+                                   << "/tmp/a b.csv"
+                                   << "/tmp/a b.csv";
     }
     void setTextRoundTrips() {
         QFETCH(QString, name);
@@ -141,8 +163,10 @@ private slots:
         Config c;
         const KnobDef& k = knob(name.toStdString());
         k.set_text(c, text.toStdString());
-        if (k.is_text()) QCOMPARE(QString::fromStdString(k.get_text(c)), expected);
-        else QCOMPARE(k.get_number(c), expected.toDouble());  // the text form is the shortest round-trip one
+        if (k.is_text())
+            QCOMPARE(QString::fromStdString(k.get_text(c)), expected);
+        else
+            QCOMPARE(k.get_number(c), expected.toDouble());  // the text form is the shortest round-trip one
         // get_text output is accepted back unchanged.
         Config d;
         k.set_text(d, k.get_text(c));
@@ -163,15 +187,24 @@ private slots:
         QTest::addColumn<QString>("name");
         QTest::addColumn<QString>("text");
         QTest::addColumn<QStringList>("words");
-        QTest::newRow("below range") << "aux_weight" << "-1" << QStringList{"aux_weight", "-1", "[0, 10]"};
-        QTest::newRow("above range") << "lr" << "2" << QStringList{"lr", "[0, 1]"};
-        QTest::newRow("not a number") << "lr" << "abc" << QStringList{"lr", "abc", "not a number"};
-        QTest::newRow("trailing junk") << "lr" << "0.1x" << QStringList{"lr", "0.1x"};
-        QTest::newRow("empty") << "lr" << "" << QStringList{"lr", "not a number"};
-        QTest::newRow("nan") << "noise_std" << "nan" << QStringList{"noise_std", "finite"};
-        QTest::newRow("fraction for int") << "experts" << "2.5" << QStringList{"experts", "2.5", "whole number"};
-        QTest::newRow("bad choice") << "policy" << "best"
-                                    << QStringList{"policy", "best", "topk|noisy_topk|expert_choice|bias_balanced|hash|random"};
+        QTest::newRow("below range") << "aux_weight"
+                                     << "-1" << QStringList{"aux_weight", "-1", "[0, 10]"};
+        QTest::newRow("above range") << "lr"
+                                     << "2" << QStringList{"lr", "[0, 1]"};
+        QTest::newRow("not a number") << "lr"
+                                      << "abc" << QStringList{"lr", "abc", "not a number"};
+        QTest::newRow("trailing junk") << "lr"
+                                       << "0.1x" << QStringList{"lr", "0.1x"};
+        QTest::newRow("empty") << "lr"
+                               << "" << QStringList{"lr", "not a number"};
+        QTest::newRow("nan") << "noise_std"
+                             << "nan" << QStringList{"noise_std", "finite"};
+        QTest::newRow("fraction for int") << "experts"
+                                          << "2.5" << QStringList{"experts", "2.5", "whole number"};
+        QTest::newRow("bad choice") << "policy"
+                                    << "best"
+                                    << QStringList{"policy", "best",
+                                                   "topk|noisy_topk|expert_choice|bias_balanced|hash|random"};
     }
     void setTextRejects() {
         QFETCH(QString, name);
@@ -254,21 +287,21 @@ private slots:
         QTest::newRow("top_k > experts") << R"({"model": {"experts": 2, "top_k": 3}})"
                                          << QStringList{"top_k", "experts", "3", "2"};
         QTest::newRow("negative lr") << R"({"train": {"lr": -0.1}})" << QStringList{"lr", "[0, 1]"};
-        QTest::newRow("aux_weight too big") << R"({"train": {"aux_weight": 11}})"
-                                            << QStringList{"train.aux_weight", "[0, 10]"};
-        QTest::newRow("unknown key in section") << R"({"train": {"learning_rate": 0.1}})"
-                                                << QStringList{"train.learning_rate", "unknown"};
-        QTest::newRow("knob in wrong section") << R"({"model": {"aux_weight": 0.1}})"
-                                               << QStringList{"model.aux_weight", "train"};
+        QTest::newRow("aux_weight too big")
+            << R"({"train": {"aux_weight": 11}})" << QStringList{"train.aux_weight", "[0, 10]"};
+        QTest::newRow("unknown key in section")
+            << R"({"train": {"learning_rate": 0.1}})" << QStringList{"train.learning_rate", "unknown"};
+        QTest::newRow("knob in wrong section")
+            << R"({"model": {"aux_weight": 0.1}})" << QStringList{"model.aux_weight", "train"};
         QTest::newRow("unknown top-level key") << R"({"modle": {"experts": 4}})" << QStringList{"modle", "unknown"};
         QTest::newRow("section not an object") << R"({"model": 3})" << QStringList{"model", "object"};
-        QTest::newRow("string for number") << R"({"train": {"lr": "0.1"}})"
-                                           << QStringList{"train.lr", "number", "string"};
-        QTest::newRow("number for policy") << R"({"model": {"policy": 3}})"
-                                           << QStringList{"model.policy", "string", "number"};
+        QTest::newRow("string for number")
+            << R"({"train": {"lr": "0.1"}})" << QStringList{"train.lr", "number", "string"};
+        QTest::newRow("number for policy")
+            << R"({"model": {"policy": 3}})" << QStringList{"model.policy", "string", "number"};
         QTest::newRow("unknown policy") << R"({"model": {"policy": "best"}})"
-                                        << QStringList{"policy", "best", "topk", "noisy_topk", "expert_choice",
-                                                       "bias_balanced", "hash", "random"};
+                                        << QStringList{"policy",        "best",          "topk", "noisy_topk",
+                                                       "expert_choice", "bias_balanced", "hash", "random"};
         QTest::newRow("non-integer int") << R"({"model": {"experts": 2.5}})"
                                          << QStringList{"experts", "2.5", "whole number"};
         QTest::newRow("csv without path") << R"({"dataset": {"dataset": "csv"}})" << QStringList{"csv", "csv_path"};
@@ -278,8 +311,8 @@ private slots:
                                              << QStringList{"aux_weight", "-1", "[0, 10]"};
         QTest::newRow("script unknown knob") << R"({"script": [{"step": 5, "knob": "aux_wieght", "value": 1}]})"
                                              << QStringList{"aux_wieght", "aux_weight"};
-        QTest::newRow("script negative step") << R"({"script": [{"step": -1, "knob": "aux_weight", "value": 1}]})"
-                                              << QStringList{"script[0]", "step"};
+        QTest::newRow("script negative step")
+            << R"({"script": [{"step": -1, "knob": "aux_weight", "value": 1}]})" << QStringList{"script[0]", "step"};
         QTest::newRow("not an object") << R"([1, 2])" << QStringList{"object"};
     }
     void badConfigsAreRefused() {

@@ -4,8 +4,8 @@
 // claim is checked on the metrics and on the region grid itself.
 #include <QtTest>
 
-#include "train/config.hpp"
 #include "monitor/region_grid.hpp"
+#include "train/config.hpp"
 #include "train/trainer.hpp"
 
 using namespace moescope;
@@ -49,9 +49,10 @@ private slots:
             regions_before += experts_with_region(grid_before, l, 0.02);
             regions_after += experts_with_region(grid_after, l, 0.02);
         }
-        qInfo("lesson10: load entropy %.3f (steps 301-400, aux 1) -> %.3f (701-800, aux 0); dead %d; experts owning "
-              ">= 2%% of the plane, summed over %d layers: %d -> %d; %.1f s",
-              before, after, dead_after, L, regions_before, regions_after, clock.elapsed() / 1000.0);
+        qInfo(
+            "lesson10: load entropy %.3f (steps 301-400, aux 1) -> %.3f (701-800, aux 0); dead %d; experts owning "
+            ">= 2%% of the plane, summed over %d layers: %d -> %d; %.1f s",
+            before, after, dead_after, L, regions_before, regions_after, clock.elapsed() / 1000.0);
         QVERIFY(before > 0.7);
         QVERIFY(after < 0.6);
         QVERIFY(after < before - 0.2);

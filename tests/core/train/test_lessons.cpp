@@ -166,9 +166,10 @@ void TestLessons::lesson1_baseline() {
     const double h_first = l.mean(&Row::load_entropy, 0, 50), h = l.mean(&Row::load_entropy, 350, 400);
     const double u = l.mean(&Row::max_util, 350, 400), rh = l.mean(&Row::router_entropy, 350, 400);
     const double dead = l.max(&Row::dead, 350, 400), acc = l.tr.evaluate();
-    qInfo("lesson1: load entropy %.3f (first 50 steps) -> %.3f (last 50), max util %.2f, router entropy %.3f, "
-          "dead %.0f, held-out acc %.3f, warnings %zu, %.1f s",
-          h_first, h, u, rh, dead, acc, l.raised.size(), l.seconds());
+    qInfo(
+        "lesson1: load entropy %.3f (first 50 steps) -> %.3f (last 50), max util %.2f, router entropy %.3f, "
+        "dead %.0f, held-out acc %.3f, warnings %zu, %.1f s",
+        h_first, h, u, rh, dead, acc, l.raised.size(), l.seconds());
     QVERIFY(h > 0.95);
     QVERIFY(u < 1.6);
     QCOMPARE(dead, 0.0);
@@ -191,9 +192,10 @@ void TestLessons::lesson2_collapse() {
     const double h0 = l.mean(&Row::load_entropy, 150, 200), h1 = l.mean(&Row::load_entropy, 550, 600);
     const double u0 = l.mean(&Row::max_util, 150, 200), u1 = l.mean(&Row::max_util, 550, 600);
     const double d0 = l.mean(&Row::dead, 150, 200), d1 = l.mean(&Row::dead, 550, 600);
-    qInfo("lesson2: collapse warning at step %ld, dead-experts warning at step %ld; before/after aux 0.1: "
-          "load entropy %.3f -> %.3f, max util %.2f -> %.2f, dead %.1f -> %.1f, %.1f s",
-          collapse_at, dead_at, h0, h1, u0, u1, d0, d1, l.seconds());
+    qInfo(
+        "lesson2: collapse warning at step %ld, dead-experts warning at step %ld; before/after aux 0.1: "
+        "load entropy %.3f -> %.3f, max util %.2f -> %.2f, dead %.1f -> %.1f, %.1f s",
+        collapse_at, dead_at, h0, h1, u0, u1, d0, d1, l.seconds());
     QVERIFY(collapse_at > 0 && collapse_at <= 50);
     QVERIFY(dead_at > 0 && dead_at <= 50);
     QVERIFY(remedy_is_aux);
@@ -220,9 +222,10 @@ void TestLessons::lesson3_aux_rescue() {
     const double h_strong = l.mean(&Row::load_entropy, 650, 700);
     const double ce_weak = l.mean(&Row::ce, 250, 300), ce_strong = l.mean(&Row::ce, 650, 700);
     const double loss_strong = l.mean(&Row::loss, 650, 700);
-    qInfo("lesson3: load entropy %.3f (no aux) -> %.3f (aux 0.01) -> %.3f (aux 0.3); CE %.4f -> %.4f, "
-          "loss with aux term %.3f; held-out acc %.3f -> %.3f, %.1f s",
-          h0, h_weak, h_strong, ce_weak, ce_strong, loss_strong, acc_weak, acc_strong, l.seconds());
+    qInfo(
+        "lesson3: load entropy %.3f (no aux) -> %.3f (aux 0.01) -> %.3f (aux 0.3); CE %.4f -> %.4f, "
+        "loss with aux term %.3f; held-out acc %.3f -> %.3f, %.1f s",
+        h0, h_weak, h_strong, ce_weak, ce_strong, loss_strong, acc_weak, acc_strong, l.seconds());
     // Seeds and builds: 0.50–0.79 with 0.01, 0.80–0.99 with 0.3, at least 0.14 apart.
     QVERIFY(h_weak < 0.85);
     QVERIFY(h_strong > 0.75);
@@ -240,8 +243,8 @@ void TestLessons::lesson4_router_lr() {
     QVERIFY(l.scripted(300, "router_lr", "0.001"));
     const double c0 = l.mean(&Row::churn, 150, 300), c1 = l.mean(&Row::churn, 450, 600);
     const double h0 = l.mean(&Row::load_entropy, 150, 300), h1 = l.mean(&Row::load_entropy, 450, 600);
-    qInfo("lesson4: churn per 5 steps %.3f (router_lr 0.1) -> %.3f (0.001); load entropy %.3f -> %.3f, %.1f s", c0,
-          c1, h0, h1, l.seconds());
+    qInfo("lesson4: churn per 5 steps %.3f (router_lr 0.1) -> %.3f (0.001); load entropy %.3f -> %.3f, %.1f s", c0, c1,
+          h0, h1, l.seconds());
     // Seeds and builds: 0.07–0.18 with router_lr 0.1, 0.02–0.04 with 0.001 (at most 0.45 of before).
     QVERIFY(c0 > 0.05);
     QVERIFY(c1 < 0.6 * c0);
@@ -261,9 +264,10 @@ void TestLessons::lesson5_noise() {
     const double h0 = l.mean(&Row::load_entropy, 200, 250), h_noise = l.mean(&Row::load_entropy, 400, 450);
     const double h1 = l.mean(&Row::load_entropy, 600, 650);
     const double ce1 = l.max(&Row::ce, 500, 650);
-    qInfo("lesson5: dead experts %.1f (no noise) -> %.1f (noise 4) -> %.1f (noise off); load entropy %.3f -> %.3f "
-          "-> %.3f; largest CE after noise off %.4f, %.1f s",
-          d0, d_noise, d1, h0, h_noise, h1, ce1, l.seconds());
+    qInfo(
+        "lesson5: dead experts %.1f (no noise) -> %.1f (noise 4) -> %.1f (noise off); load entropy %.3f -> %.3f "
+        "-> %.3f; largest CE after noise off %.4f, %.1f s",
+        d0, d_noise, d1, h0, h_noise, h1, ce1, l.seconds());
     QVERIFY(d0 >= 1.0);
     QVERIFY(d_noise < d0);
     QVERIFY(d1 < d0);
@@ -287,9 +291,10 @@ void TestLessons::lesson6_z_loss() {
     const double z0 = l.mean(&Row::max_abs_logit, 250, 300), z1 = l.mean(&Row::max_abs_logit, 500, 600);
     const double rh0 = l.mean(&Row::router_entropy, 250, 300), rh1 = l.mean(&Row::router_entropy, 500, 600);
     const double h1 = l.mean(&Row::load_entropy, 500, 600);
-    qInfo("lesson6: saturation warning at step %ld; max |logit| %.1f -> %.1f, router entropy %.3f -> %.3f, "
-          "load entropy after %.3f, %.1f s",
-          saturation_at, z0, z1, rh0, rh1, h1, l.seconds());
+    qInfo(
+        "lesson6: saturation warning at step %ld; max |logit| %.1f -> %.1f, router entropy %.3f -> %.3f, "
+        "load entropy after %.3f, %.1f s",
+        saturation_at, z0, z1, rh0, rh1, h1, l.seconds());
     QVERIFY(saturation_at > 0 && saturation_at <= 300);
     QVERIFY(z0 > 50);
     QVERIFY(rh0 < 0.05);
@@ -309,9 +314,10 @@ void TestLessons::lesson7_capacity() {
     const double acc1 = l.tr.evaluate();
     QVERIFY(l.scripted(250, "capacity_factor", "2"));
     const double dr0 = l.mean(&Row::dropped, 200, 250), dr1 = l.max(&Row::dropped, 450, 500);
-    qInfo("lesson7: dropped share %.3f (cf 0.25) -> %.3f (cf 2); held-out acc %.3f -> %.3f; high-drop warning at "
-          "step %ld, %.1f s",
-          dr0, dr1, acc0, acc1, l.first_raised("high_drop"), l.seconds());
+    qInfo(
+        "lesson7: dropped share %.3f (cf 0.25) -> %.3f (cf 2); held-out acc %.3f -> %.3f; high-drop warning at "
+        "step %ld, %.1f s",
+        dr0, dr1, acc0, acc1, l.first_raised("high_drop"), l.seconds());
     QVERIFY(dr0 > 0.7);
     QCOMPARE(dr1, 0.0);
     QVERIFY(acc0 < 0.8);
@@ -337,9 +343,10 @@ void TestLessons::lesson8_bias_balanced() {
     const double h0 = l.mean(&Row::load_entropy, 150, 200), h1 = l.mean(&Row::load_entropy, 500, 550);
     const double d0 = l.mean(&Row::dead, 150, 200), d1 = l.mean(&Row::dead, 500, 550);
     const double extra = l.mean(&Row::loss, 500, 550) - l.mean(&Row::ce, 500, 550);
-    qInfo("lesson8: bias_balanced load entropy %.3f (γ 0) -> %.3f (γ 0.05), dead %.1f -> %.1f; plain top-k same "
-          "steps %.3f; loss − CE %.2g, %.1f s",
-          h0, h1, d0, d1, h_topk, extra, l.seconds());
+    qInfo(
+        "lesson8: bias_balanced load entropy %.3f (γ 0) -> %.3f (γ 0.05), dead %.1f -> %.1f; plain top-k same "
+        "steps %.3f; loss − CE %.2g, %.1f s",
+        h0, h1, d0, d1, h_topk, extra, l.seconds());
     QVERIFY(h0 < 0.7);
     QVERIFY(h1 > 0.9);
     QVERIFY(h_topk < 0.7);
@@ -357,9 +364,10 @@ void TestLessons::lesson9_expert_choice() {
     for (const Row& r : l.rows) worst_h = std::min(worst_h, r.load_entropy), worst_u = std::max(worst_u, r.max_util);
     const double dr = l.mean(&Row::dropped, 250, 300), dead = l.max(&Row::dead, 0, 300);
     const double acc = l.tr.evaluate();
-    qInfo("lesson9: load entropy min over all steps %.6f, max util %.3f, dead %.0f, tokens no expert took %.3f, "
-          "held-out acc %.3f, collapse warning %s, %.1f s",
-          worst_h, worst_u, dead, dr, acc, l.first_raised("collapse") > 0 ? "raised" : "never", l.seconds());
+    qInfo(
+        "lesson9: load entropy min over all steps %.6f, max util %.3f, dead %.0f, tokens no expert took %.3f, "
+        "held-out acc %.3f, collapse warning %s, %.1f s",
+        worst_h, worst_u, dead, dr, acc, l.first_raised("collapse") > 0 ? "raised" : "never", l.seconds());
     QVERIFY(std::abs(worst_h - 1.0) < 1e-9);
     QVERIFY(std::abs(worst_u - 1.0) < 1e-9);
     QCOMPARE(dead, 0.0);

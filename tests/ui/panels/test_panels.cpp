@@ -10,19 +10,19 @@
 #include <QSlider>
 #include <QTableWidget>
 #include <QTest>
-#include <QWheelEvent>
 #include <QToolButton>
+#include <QWheelEvent>
 
+#include "monitor/monitor.hpp"
 #include "panels/knob_editor.hpp"
 #include "panels/knob_panel.hpp"
-#include "train/knobs.hpp"
-#include "monitor/monitor.hpp"
 #include "panels/warnings_panel.hpp"
+#include "train/knobs.hpp"
 
 namespace {
 
-moescope::Warning make_warning(const std::string& id, int layer, long first_step, const std::string& knob,
-                               double value, const std::string& message) {
+moescope::Warning make_warning(const std::string& id, int layer, long first_step, const std::string& knob, double value,
+                               const std::string& message) {
     moescope::Warning w;
     w.id = id;
     w.severity = id == "collapse" ? moescope::Severity::Critical : moescope::Severity::Warning;
@@ -264,8 +264,8 @@ void TestPanels::classroomModeHidesAdvancedKnobs() {
     QVERIFY(!panel.editor("zipf")->isVisibleTo(&panel));
     QVERIFY(!panel.editor("weight_decay")->isVisibleTo(&panel));
     QVERIFY(!panel.editor("d_model")->isVisibleTo(&panel));
-    for (const char* name : {"aux_weight", "router_lr", "lr", "noise_std", "z_weight", "capacity_factor",
-                             "temperature", "experts", "top_k", "policy"})
+    for (const char* name : {"aux_weight", "router_lr", "lr", "noise_std", "z_weight", "capacity_factor", "temperature",
+                             "experts", "top_k", "policy"})
         QVERIFY2(panel.editor(name)->isVisibleTo(&panel), name);
     panel.setAdvancedVisible(true);
     QVERIFY(panel.editor("hysteresis")->isVisibleTo(&panel));

@@ -2,21 +2,21 @@
 // numbers are the history's numbers, views follow layer / smoothing / window,
 // markers follow interventions, exports write real files, and a 16,384-point
 // refresh stays fast.
+#include <qcustomplot.h>
 #include <QApplication>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
-#include <qcustomplot.h>
 
 #include <cmath>
 
+#include "monitor/metrics_history.hpp"
 #include "plots/load_heatmap.hpp"
 #include "plots/load_histogram.hpp"
-#include "monitor/metrics_history.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/specialisation_map.hpp"
-#include "theme.hpp"
 #include "plots/time_plot.hpp"
+#include "theme.hpp"
 
 using moescope::StepMetrics;
 

@@ -3,10 +3,10 @@
 // the drawn pixels), less sure cells are paler, the layer choice follows
 // setLayer, at most kMaxPoints data points are drawn, clear() explains itself,
 // and a map of a briefly trained moons run is saved for a look.
+#include <qcustomplot.h>
 #include <QApplication>
 #include <QDir>
 #include <QtTest>
-#include <qcustomplot.h>
 
 #include "monitor/region_grid.hpp"
 #include "plots/region_map.hpp"
@@ -91,7 +91,7 @@ private slots:
         QCOMPARE(m.title(), QStringLiteral("Expert regions (layer 1)"));
         QCOMPARE(m.expertAt(0, 0), 3);
         QCOMPARE(m.customPlot()->legend->itemCount(), 1);  // only E3 owns a region
-        m.setLayer(7);  // a layer the grid lacks shows its last one
+        m.setLayer(7);                                     // a layer the grid lacks shows its last one
         m.refresh();
         QCOMPARE(m.shownLayer(), 1);
     }

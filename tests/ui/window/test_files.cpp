@@ -2,6 +2,7 @@
 // markers, warnings, knobs) and training continues exactly; a bad file leaves
 // the current run untouched; a saved run overlays as a ghost; metrics and
 // report export; branch and compare; autosave; drag and drop; `moescope FILE`.
+#include <qcustomplot.h>
 #include <QDir>
 #include <QFile>
 #include <QMimeData>
@@ -10,16 +11,15 @@
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
-#include <qcustomplot.h>
 
-#include "train/knobs.hpp"
-#include "plots/load_histogram.hpp"
-#include "window/main_window.hpp"
 #include "io/snapshot.hpp"
-#include "test_presets.hpp"
-#include "plots/time_plot.hpp"
-#include "train/trainer.hpp"
 #include "panels/warnings_panel.hpp"
+#include "plots/load_histogram.hpp"
+#include "plots/time_plot.hpp"
+#include "test_presets.hpp"
+#include "train/knobs.hpp"
+#include "train/trainer.hpp"
+#include "window/main_window.hpp"
 
 using namespace moescope;
 
@@ -40,7 +40,8 @@ void train_to(MainWindow& w, long steps) {
 // Series never given a finite value (test_acc before the first evaluation) are not saved.
 bool same_series(const MetricsHistory& a, const MetricsHistory& b, double from_step = -1) {
     auto count = [](const MetricsHistory& h) {
-        return std::count_if(h.all_series().begin(), h.all_series().end(), [](const auto& kv) { return kv.second.size() > 0; });
+        return std::count_if(h.all_series().begin(), h.all_series().end(),
+                             [](const auto& kv) { return kv.second.size() > 0; });
     };
     if (count(a) != count(b)) return false;
     for (const auto& [key, s] : a.all_series()) {
@@ -199,7 +200,8 @@ void TestFiles::saved_run_overlays_as_a_ghost() {
     // Named in the legend.
     QCustomPlot* plot = w.timePlots()[0]->customPlot();
     bool named = false;
-    for (int i = 0; i < plot->graphCount(); ++i) named = named || plot->graph(i)->name().contains(QStringLiteral("collapse"));
+    for (int i = 0; i < plot->graphCount(); ++i)
+        named = named || plot->graph(i)->name().contains(QStringLiteral("collapse"));
     QVERIFY(named);
     QTest::qWait(300);
     const QString dir = QStringLiteral(MOESCOPE_BUILD_DIR) + "/screenshots";
@@ -280,11 +282,13 @@ void TestFiles::branch_runs_in_lockstep_and_compares() {
     for (const auto& iv : w.history().interventions()) QVERIFY(iv.knob != "aux_weight");
     const double main_entropy = w.history().latest().layers[0].load_entropy;
     const double branch_entropy = w.branchHistory()->latest().layers[0].load_entropy;
-    QVERIFY2(branch_entropy > main_entropy, qPrintable(QStringLiteral("%1 vs %2").arg(branch_entropy).arg(main_entropy)));
+    QVERIFY2(branch_entropy > main_entropy,
+             qPrintable(QStringLiteral("%1 vs %2").arg(branch_entropy).arg(main_entropy)));
     QCOMPARE(w.timePlots()[0]->overlayCount(), 1);
     QCustomPlot* plot = w.timePlots()[0]->customPlot();
     bool named = false;
-    for (int i = 0; i < plot->graphCount(); ++i) named = named || plot->graph(i)->name().contains(QStringLiteral("aux_weight"));
+    for (int i = 0; i < plot->graphCount(); ++i)
+        named = named || plot->graph(i)->name().contains(QStringLiteral("aux_weight"));
     QVERIFY(named);
     QTest::qWait(300);
     QVERIFY(w.grab().save(QStringLiteral(MOESCOPE_BUILD_DIR) + "/screenshots/window_branch.png"));
@@ -346,7 +350,8 @@ void TestFiles::command_line_opens_a_snapshot() {
     QVERIFY(p.waitForFinished(kTimeoutMs));
     const QString out = QString::fromUtf8(p.readAll());
     QCOMPARE(p.exitCode(), 2);
-    QVERIFY2(out.contains(QStringLiteral("bad.moesnap")) && out.count(QStringLiteral("moescope:")) == 1, qPrintable(out));
+    QVERIFY2(out.contains(QStringLiteral("bad.moesnap")) && out.count(QStringLiteral("moescope:")) == 1,
+             qPrintable(out));
 }
 
 QTEST_MAIN(TestFiles)

@@ -1,20 +1,20 @@
 // Drives the real window offscreen: training is live, knob changes reach the
 // trainer and show as markers, the collapse warning's remedy works, pause
 // pauses, and closing mid-run joins the training thread.
+#include <qcustomplot.h>
 #include <QDir>
 #include <QPushButton>
 #include <QStandardPaths>
 #include <QtTest>
-#include <qcustomplot.h>
 
 #include "panels/knob_editor.hpp"
 #include "panels/knob_panel.hpp"
-#include "train/knobs.hpp"
-#include "plots/load_histogram.hpp"
-#include "window/main_window.hpp"
-#include "test_presets.hpp"
-#include "plots/time_plot.hpp"
 #include "panels/warnings_panel.hpp"
+#include "plots/load_histogram.hpp"
+#include "plots/time_plot.hpp"
+#include "test_presets.hpp"
+#include "train/knobs.hpp"
+#include "window/main_window.hpp"
 
 using namespace moescope;
 
