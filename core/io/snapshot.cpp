@@ -18,6 +18,7 @@
 
 #include "error.hpp"
 #include "io/metrics_log.hpp"
+#include "json_read.hpp"
 #include "nn/params.hpp"
 
 namespace moescope {
@@ -297,7 +298,6 @@ private:
     Raw parse_tensor(const std::string& name, const json& v) const;
     void check_no_overlap() const;
     json meta(const char* key) const;
-    long whole(const json& v, const std::string& what, long lo, long hi) const;
     void read_metadata(TrainerState& st) const;
     void read_history(Snapshot& snap, const std::string& name, const Raw& raw) const;
 
@@ -401,17 +401,6 @@ json Reader::meta(const char* key) const {
     }
 }
 
-// A whole number in [lo, hi]; get<long>() would silently truncate floats and wrap large values.
-long Reader::whole(const json& v, const std::string& what, long lo, long hi) const {
-    const bool ok = v.is_number_unsigned()  ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
-                    : v.is_number_integer() ? v.get<long>() >= lo && v.get<long>() <= hi
-                                            : false;
-    if (!ok)
-        fail(what + " must be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-             v.dump());
-    return v.get<long>();
-}
-
 void Reader::read_metadata(TrainerState& st) const {
     constexpr long kMaxCount = 1L << 40;
     const json& m = header_["__metadata__"];
@@ -435,11 +424,11 @@ void Reader::read_metadata(TrainerState& st) const {
             fail(std::string("metadata 'config': ") + e.what());
         }
         const json d = meta("dataset");
-        st.d_in = whole(d.at("d_in"), "dataset d_in", 1, 1 << 20);
-        st.classes = whole(d.at("classes"), "dataset classes", 1, 1 << 20);
-        st.train_size = whole(d.at("train"), "dataset train", 1, kMaxCount);
-        st.test_size = whole(d.at("test"), "dataset test", 1, kMaxCount);
-        st.probe_tokens = whole(d.at("probe"), "dataset probe", 1, st.test_size);
+        st.d_in = json_whole(d.at("d_in"), "dataset d_in", 1, 1 << 20);
+        st.classes = json_whole(d.at("classes"), "dataset classes", 1, 1 << 20);
+        st.train_size = json_whole(d.at("train"), "dataset train", 1, kMaxCount);
+        st.test_size = json_whole(d.at("test"), "dataset test", 1, kMaxCount);
+        st.probe_tokens = json_whole(d.at("probe"), "dataset probe", 1, st.test_size);
         st.dataset_summary = d.at("summary").get<std::string>();
         const std::string fp = d.at("fingerprint").get<std::string>();
         const auto [fp_end, fp_ec] = std::from_chars(fp.data(), fp.data() + fp.size(), st.dataset_fingerprint, 16);
@@ -455,12 +444,12 @@ void Reader::read_metadata(TrainerState& st) const {
         st.rng.spare = r.at("spare").get<double>();
         const json t = meta("trainer");
         st.halted = t.at("halted").get<bool>();
-        st.optimizer_steps = whole(t.at("optimizer_steps"), "trainer optimizer_steps", 0, 1L << 62);
+        st.optimizer_steps = json_whole(t.at("optimizer_steps"), "trainer optimizer_steps", 0, 1L << 62);
         for (const json& seen : t.at("dead_seen"))
-            st.dead.seen.push_back(whole(seen, "trainer dead_seen", 0, 1L << 62));
+            st.dead.seen.push_back(json_whole(seen, "trainer dead_seen", 0, 1L << 62));
         if (st.dead.seen.size() != size_t(st.config.layers)) fail("trainer dead_seen must have one count per layer");
         for (const json& iv : meta("interventions"))
-            st.interventions.push_back({whole(iv.at("step"), "intervention step", 0, 1L << 62),
+            st.interventions.push_back({json_whole(iv.at("step"), "intervention step", 0, 1L << 62),
                                         iv.at("knob").get<std::string>(), iv.at("old").get<std::string>(),
                                         iv.at("new").get<std::string>(), iv.at("source").get<std::string>()});
         json monitor = meta("monitor");

@@ -1,6 +1,6 @@
 #pragma once
 // Per-step metrics: the value type that flows from the trainer to the monitor,
-// the CLI and the window. Definitions follow DESIGN.md "Metrics" exactly; the
+// the CLI and the window. Definitions follow docs/metrics.md exactly; the
 // pure functions below compute them from a routing so tests can check them on
 // hand-made inputs.
 #include <cmath>

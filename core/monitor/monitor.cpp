@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "json_read.hpp"
 
 namespace moescope {
 
@@ -69,7 +70,8 @@ Remedy collapse_remedy(const RuleInput& in) {
     if (in.cfg.policy == "bias_balanced")
         return suggest("bias_update_rate", strengthen(in.cfg.bias_update_rate, 10 * in.cfg.bias_update_rate, 0.1),
                        "the selection bias then moves tokens off overloaded experts faster");
-    // 0.1 is the smallest weight that undid collapse in the prototype runs (DESIGN.md).
+    // 0.1 is the smallest weight that undid collapse in the prototype runs
+    // (docs/lessons.md "Making phenomena visible").
     const double proposed = std::max(0.1, 10 * in.cfg.aux_weight);
     return suggest("aux_weight", strengthen(in.cfg.aux_weight, proposed, 1.0),
                    "the load-balancing loss pushes the router to spread tokens over all experts");
@@ -282,16 +284,9 @@ nlohmann::json Monitor::to_json() const {
 }
 
 namespace {
-// A whole number in [lo, hi]; get<int>() would silently truncate floats and wrap large values.
+// Reads key `key` of a monitor state object as a whole number in [lo, hi].
 long whole(const nlohmann::json& v, const char* key, long lo, long hi) {
-    const nlohmann::json& x = v.at(key);
-    const bool ok = x.is_number_unsigned()  ? x.get<unsigned long>() <= static_cast<unsigned long>(hi)
-                    : x.is_number_integer() ? x.get<long>() >= lo && x.get<long>() <= hi
-                                            : false;
-    if (!ok)
-        throw DataError(std::string("monitor state: '") + key + "' must be a whole number in [" + std::to_string(lo) +
-                        ", " + std::to_string(hi) + "], got " + x.dump());
-    return x.get<long>();
+    return json_whole(v.at(key), std::string("monitor state: '") + key + "'", lo, hi);
 }
 constexpr long kMaxCount = 1L << 30, kMaxStep = 1L << 62;
 }  // namespace

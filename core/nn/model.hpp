@@ -1,5 +1,5 @@
 #pragma once
-// The MoE network of DESIGN.md "Model": h0 = W_in·x + b_in; L residual blocks
+// The MoE network of docs/architecture.md "The model": h0 = W_in·x + b_in; L residual blocks
 // h ← h + MoE(RMSNorm(h)); logits = W_out·RMSNorm(h); cross-entropy, plus the
 // router loss terms. Parameters live in one flat buffer (params.hpp); all
 // activations of a batch live in a Workspace, sized once and reused, so the

@@ -2,18 +2,6 @@
 
 namespace moescope {
 
-const char* group_name(ParamGroup g) {
-    switch (g) {
-        case ParamGroup::Rest:
-            return "rest";
-        case ParamGroup::Router:
-            return "router";
-        case ParamGroup::Experts:
-            return "experts";
-    }
-    return "?";
-}
-
 ParamLayout ParamLayout::build(const Config& c, int d_in, int classes) {
     ParamLayout L;
     const long d = c.d_model, f = c.d_ff, E = c.experts;

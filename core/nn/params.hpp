@@ -11,7 +11,6 @@ namespace moescope {
 
 enum class ParamGroup { Rest = 0, Router = 1, Experts = 2 };
 inline constexpr int kParamGroups = 3;
-const char* group_name(ParamGroup g);
 
 struct TensorInfo {
     std::string name;  // "layer0.router.W" ...

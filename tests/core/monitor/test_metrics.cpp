@@ -1,4 +1,4 @@
-// Metric definitions of DESIGN.md "Metrics" checked on hand-made routings
+// Metric definitions of docs/metrics.md checked on hand-made routings
 // whose values are worked out by hand in the comments.
 #include <QtTest>
 

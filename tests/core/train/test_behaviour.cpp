@@ -1,5 +1,5 @@
 // Behaviour: the phenomena the presets promise actually happen, measured with
-// the metrics of DESIGN.md; runs are deterministic; non-finite steps are
+// the metrics of docs/metrics.md; runs are deterministic; non-finite steps are
 // refused and the last finite state kept.
 #include <QtTest>
 

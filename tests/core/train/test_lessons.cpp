@@ -146,7 +146,7 @@ void TestLessons::every_lesson_loads_and_its_script_names_live_knobs_data() {
 }
 
 // Window-sized lessons: small enough to show their phenomenon within a minute
-// on a 2-core laptop (DESIGN.md "Making phenomena visible").
+// on a 2-core laptop (docs/lessons.md "Making phenomena visible").
 void TestLessons::every_lesson_loads_and_its_script_names_live_knobs() {
     QFETCH(QString, preset);
     QFETCH(int, changes);

@@ -1,0 +1,19 @@
+#include "json_read.hpp"
+
+#include <cstdint>
+
+#include "error.hpp"
+
+namespace moescope {
+
+long json_whole(const nlohmann::json& v, const std::string& what, long lo, long hi) {
+    const bool ok = v.is_number_unsigned()  ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
+                    : v.is_number_integer() ? v.get<long>() >= lo && v.get<long>() <= hi
+                                            : false;
+    if (!ok)
+        throw DataError(what + " must be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                        "], got " + v.dump());
+    return v.get<long>();
+}
+
+}  // namespace moescope

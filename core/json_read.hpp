@@ -1,0 +1,16 @@
+#pragma once
+// Reading counts out of JSON that came from a file (a snapshot's metadata, the
+// monitor state inside it). Shared by io/ and monitor/, so it sits next to
+// error.hpp rather than in either layer.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace moescope {
+
+// `v` as a whole number in [lo, hi]. get<long>() would silently truncate a
+// float and wrap a huge value; a damaged file gets DataError
+// "<what> must be a whole number in [lo, hi], got <v>" instead.
+long json_whole(const nlohmann::json& v, const std::string& what, long lo, long hi);
+
+}  // namespace moescope
