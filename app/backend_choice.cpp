@@ -41,8 +41,7 @@ Backend choose_backend(const std::string& name, bool has_cuda_path, const std::s
     if (name == "auto") {
         if (gpu.usable && has_cuda_path) return Backend::Cuda;
         log << "moescope: using the CPU: "
-            << (gpu.usable ? "the CUDA " + what + " path is not implemented yet (issue: CUDA backend)"
-                           : "no usable GPU: " + gpu.reason)
+            << (gpu.usable ? "the CUDA " + what + " engine is not available yet" : "no usable GPU: " + gpu.reason)
             << std::endl;
         return Backend::Cpu;
     }

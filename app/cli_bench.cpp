@@ -1,12 +1,12 @@
 #include "cli_bench.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "backend_choice.hpp"
+#include "cli_common.hpp"
 #include "error.hpp"
 #include "train/bench.hpp"
 #include "train/knobs.hpp"
@@ -57,17 +57,11 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
             if (eq == std::string::npos || eq == 0) throw ConfigError("--set expects KEY=VALUE, got '" + s + "'");
             knob(s.substr(0, eq)).set_text(a.options.config, s.substr(eq + 1));
         } else {
-            throw ConfigError("unknown option '" + flag + "' for bench (see 'moescope-cli help')");
+            throw ConfigError("unknown option '" + flag + "' for bench (see 'moescope-cli bench --help')");
         }
     }
     a.options.config.validate();
     return a;
-}
-
-std::string fmt(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
 }
 
 std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' '); }

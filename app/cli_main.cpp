@@ -4,6 +4,7 @@
 // 2; a run halted by non-finite values exits 3.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -17,10 +18,13 @@
 
 #include "backend_choice.hpp"
 #include "cli_bench.hpp"
+#include "cli_common.hpp"
+#include "cli_knobs.hpp"
 #include "cli_snapshot.hpp"
 #include "error.hpp"
 #include "io/metrics_log.hpp"
 #include "train/config.hpp"
+#include "train/interval_rate.hpp"
 #include "train/knobs.hpp"
 #include "train/trainer.hpp"
 
@@ -31,18 +35,21 @@ namespace {
 constexpr int kExitUsage = 2, kExitHalted = 3;
 std::atomic<bool> g_interrupted{false};
 
-const char* const kUsage = R"(usage: moescope-cli COMMAND [OPTIONS]
+// One row per command: what `help` lists and what `COMMAND --help` prints.
+struct Command {
+    const char* name;
+    const char* summary;  // one line in the command list
+    const char* args;     // after "moescope-cli NAME"
+    const char* options;  // its options, one per line; "" when it has none
+    int (*run)(const std::vector<std::string>&);
+};
 
-commands:
-  train     train a Mixture-of-Experts model with live progress
-  inspect   summarise a snapshot file: step, config, warnings (--json for JSON)
-  presets   list the built-in presets
-  knobs     list every knob: name, kind, range, default, help
-  bench     measure training speed on a fixed config against this machine's sgemm roofline
-  help      show this text
+int cmd_train(const std::vector<std::string>& args);
+int cmd_presets(const std::vector<std::string>& args);
 
-train options:
-  --preset NAME         start from a built-in preset (default: default)
+const Command kCommands[] = {
+    {"train", "train a Mixture-of-Experts model with live progress", "[OPTIONS]",
+     R"(  --preset NAME         start from a built-in preset (default: default)
   --config FILE         start from a config JSON file instead
   --set KEY=VALUE       override one knob (repeatable), e.g. --set aux_weight=0.1
   --steps N             train until step N, counting a resumed snapshot's steps (default 1000)
@@ -55,20 +62,50 @@ train options:
   --allow-non-finite    save snapshots even when weights hold NaN or inf
   --resume FILE         continue the run saved in FILE with its config; --set then
                         changes live knobs only (structural ones need a new run)
-  --backend B           auto|cpu|cuda (default cpu); training runs on the CPU until the
-                        CUDA path lands: auto says so in one line, cuda is refused
-
-bench options:
-  --backend B           auto|cpu|cuda (default cpu); cuda times cuBLAS sgemm only
+  --backend B           auto|cpu|cuda (default cpu); training runs on the CPU for now:
+                        auto says so in one line, cuda is refused
+)",
+     cmd_train},
+    {"inspect", "summarise a snapshot file: step, config, warnings", "FILE [--json]",
+     R"(  --json                print one JSON object instead of text
+)",
+     cmd_inspect},
+    {"presets", "list the built-in presets", "", "", cmd_presets},
+    {"knobs", "list every knob: name, kind, range, default, help", "[--markdown]",
+     R"(  --markdown            print the table as Markdown (what docs/knobs.md holds)
+)",
+     cmd_knobs},
+    {"bench", "measure training speed on a fixed config against this machine's sgemm roofline", "[OPTIONS]",
+     R"(  --backend B           auto|cpu|cuda (default cpu); cuda times cuBLAS sgemm only
   --json                print one JSON object instead of tables
   --steps N             timed steps after warm-up (default 10)
   --no-scaling          skip the scaling table (tokens, experts, d_ff, top-k)
   --set KEY=VALUE       change the bench config (repeatable)
-)";
-
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
+)",
+     cmd_bench},
 };
+
+std::string command_help(const Command& c) {
+    std::string s =
+        "usage: moescope-cli " + std::string(c.name) + (*c.args ? " " : "") + c.args + "\n\n" + c.summary + "\n";
+    if (*c.options) s += "\noptions:\n" + std::string(c.options);
+    return s;
+}
+
+std::string usage() {
+    std::string s =
+        "usage: moescope-cli COMMAND [OPTIONS]\n"
+        "       moescope-cli COMMAND --help    that command's options\n\ncommands:\n";
+    for (const Command& c : kCommands) {
+        std::string name = c.name;
+        name.resize(std::max<size_t>(name.size() + 1, 10), ' ');
+        s += "  " + name + c.summary + "\n";
+    }
+    s += "  help      show this text\n";
+    for (const Command& c : kCommands)
+        if (*c.options) s += "\n" + std::string(c.name) + " options:\n" + c.options;
+    return s;
+}
 
 struct TrainArgs {
     std::string preset = "default";
@@ -134,7 +171,7 @@ TrainArgs parse_train_args(const std::vector<std::string>& args) {
         else if (flag == "--backend")
             a.backend = value();
         else
-            throw UsageError("unknown option '" + flag + "' for train (see 'moescope-cli help')");
+            throw UsageError("unknown option '" + flag + "' for train (see 'moescope-cli train --help')");
     }
     if (preset_given && !a.config_file.empty()) throw UsageError("give either --preset or --config, not both");
     if (!a.resume.empty() && (preset_given || !a.config_file.empty()))
@@ -154,13 +191,8 @@ Config build_config(const TrainArgs& a) {
     return c;
 }
 
-std::string fmt(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-
-std::string progress_line(const StepMetrics& m, long total, double last_test, const Trainer& tr) {
+// `tokens_per_s` is the rate over the steps since the previous line (IntervalRate).
+std::string progress_line(const StepMetrics& m, long total, double last_test, double tokens_per_s, const Trainer& tr) {
     const WorstLayers w = worst_layers(m);
     std::string s = "step " + std::to_string(m.step) + "/" + std::to_string(total) + "  loss " + fmt("%.4f", m.loss) +
                     "  acc " + fmt("%.3f", m.train_acc);
@@ -168,7 +200,7 @@ std::string progress_line(const StepMetrics& m, long total, double last_test, co
     s += "  loadH " + fmt("%.3f", w.load_entropy) + "  routerH " + fmt("%.3f", w.router_entropy) + "  maxU " +
          fmt("%.2f", w.max_util) + "x";
     if (w.dead) s += "  dead " + std::to_string(w.dead);
-    s += "  " + fmt("%.0f", m.tokens_per_s) + " tok/s";
+    s += "  " + fmt("%.0f", tokens_per_s) + " tok/s";
     const auto active = tr.monitor().active();
     if (!active.empty()) {
         s += "  !";
@@ -192,9 +224,12 @@ void print_event(const MonitorEvent& ev) {
     }
 }
 
-nlohmann::json summary_json(const Trainer& tr, const StepMetrics& last, double test_acc, double seconds,
+// `last` is the newest step's metrics, or null when no step was ever taken
+// (train --steps 0): then the per-step values are null, not zeros.
+nlohmann::json summary_json(const Trainer& tr, const StepMetrics* last, double test_acc, double seconds,
                             double tokens_per_s, bool halted, bool interrupted) {
-    const WorstLayers w = worst_layers(last);
+    auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    const WorstLayers w = last ? worst_layers(*last) : WorstLayers{kNaN, kNaN, kNaN, kNaN, 0};
     nlohmann::json raised = nlohmann::json::array(), active = nlohmann::json::array();
     for (const auto& wn : tr.monitor().history())
         raised.push_back({{"id", wn.id},
@@ -203,16 +238,15 @@ nlohmann::json summary_json(const Trainer& tr, const StepMetrics& last, double t
                           {"severity", severity_name(wn.severity)},
                           {"remedy", wn.remedy.text}});
     for (const auto& wn : tr.monitor().active()) active.push_back(wn.id);
-    auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
     return {{"preset", tr.config().name},
             {"steps", tr.steps_done()},
-            {"loss", num(last.loss)},
-            {"train_acc", num(last.train_acc)},
+            {"loss", num(last ? last->loss : kNaN)},
+            {"train_acc", num(last ? last->train_acc : kNaN)},
             {"test_acc", num(test_acc)},
             {"load_entropy", num(w.load_entropy)},
             {"router_entropy", num(w.router_entropy)},
             {"max_util", num(w.max_util)},
-            {"dead_experts", w.dead},
+            {"dead_experts", last ? nlohmann::json(w.dead) : nlohmann::json(nullptr)},
             {"dropped", num(w.dropped)},
             {"warnings_raised", raised},
             {"warnings_active", active},
@@ -244,13 +278,15 @@ int cmd_train(const std::vector<std::string>& args) {
     std::signal(SIGINT, [](int) { g_interrupted = true; });
     const auto t0 = std::chrono::steady_clock::now();
     StepMetrics last;
-    double last_test = kNaN, busy_ms = 0;
+    double last_test = kNaN, busy_ms = 0, shown_rate = kNaN;
     long timed_steps = 0;
+    IntervalRate rate;
     const long first_step = tr.steps_done() + 1;
     while (tr.steps_done() < a.steps && !g_interrupted) {
         last = tr.step();
         if (std::isfinite(last.test_acc)) last_test = last.test_acc;
         if (last.step > first_step) busy_ms += last.step_ms, ++timed_steps;  // the first step pays for warm-up
+        rate.add(cfg.batch_tokens, last.step_ms);
         if (log) log->write(last);
         if (!a.snapshot.empty()) history.append(last);
         for (const auto& ev : tr.last_events()) {
@@ -262,10 +298,13 @@ int cmd_train(const std::vector<std::string>& args) {
         const long every_n =
             a.snapshot_every > 0 ? a.snapshot_every : (a.snapshot.empty() ? 0 : tr.config().autosave_every);
         if (every_n > 0 && last.step % every_n == 0) save_run(a.snapshot, tr, history, a.allow_non_finite, true);
-        if (live)
-            std::cout << "\r\033[K" << progress_line(last, a.steps, last_test, tr) << std::flush;
-        else if (!a.quiet && (last.step % every == 0 || last.step == a.steps))
-            std::cout << progress_line(last, a.steps, last_test, tr) << "\n";
+        if (live) {
+            // The live line redraws every step; its rate changes about once a second.
+            if (!std::isfinite(shown_rate) || rate.elapsed_ms() >= 1000) shown_rate = rate.take();
+            std::cout << "\r\033[K" << progress_line(last, a.steps, last_test, shown_rate, tr) << std::flush;
+        } else if (!a.quiet && (last.step % every == 0 || last.step == a.steps)) {
+            std::cout << progress_line(last, a.steps, last_test, rate.take(), tr) << "\n";
+        }
     }
     if (live) std::cout << "\n";
     if (log) log->flush();
@@ -274,11 +313,19 @@ int cmd_train(const std::vector<std::string>& args) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double test_acc = tr.halted() ? last_test : tr.evaluate();
     const double tps = timed_steps > 0 ? cfg.batch_tokens * 1000.0 * timed_steps / busy_ms : kNaN;
-    std::cout << summary_json(tr, last, test_acc, seconds, tps, tr.halted(), g_interrupted).dump() << std::endl;
+    // No step ran now (a resume already at --steps): the summary reports the
+    // snapshot's last step; a run that never stepped reports no metrics at all.
+    const bool stepped = tr.steps_done() >= first_step;
+    const StepMetrics* shown = stepped ? &last : history.latest().layers.empty() ? nullptr : &history.latest();
+    if (!stepped && !a.quiet)
+        std::cout << "no step ran: the run is at step " << tr.steps_done() << " and --steps is " << a.steps
+                  << (shown ? "; the summary shows the snapshot's last step" : "") << "\n";
+    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted).dump() << std::endl;
     return tr.halted() ? kExitHalted : 0;
 }
 
-int cmd_presets() {
+int cmd_presets(const std::vector<std::string>& args) {
+    if (!args.empty()) throw UsageError("'presets' takes no options, got '" + args[0] + "'");
     for (const auto& name : preset_names()) {
         const Config c = load_preset(name);
         std::cout << name << std::string(name.size() < 16 ? 16 - name.size() : 1, ' ') << c.description << "\n";
@@ -286,48 +333,34 @@ int cmd_presets() {
     return 0;
 }
 
-int cmd_knobs() {
-    std::string section;
-    for (const auto& k : knob_table()) {
-        if (k.section != section) {
-            section = k.section;
-            std::cout << "\n[" << section << "]\n";
-        }
-        std::string head = "  " + std::string(k.name);
-        head.resize(std::max<size_t>(head.size() + 1, 22), ' ');
-        std::cout << head << (k.kind == KnobKind::Live ? "live        " : "structural  ") << "default "
-                  << k.default_text() << "  range " << k.range_text();
-        if (!k.unit.empty()) std::cout << " " << k.unit;
-        std::cout << "\n      " << k.help << "\n";
+int run(std::vector<std::string> args) {
+    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+        std::cout << usage();
+        return args.empty() ? kExitUsage : 0;
     }
-    return 0;
+    const std::string name = args[0];
+    args.erase(args.begin());
+    for (const Command& c : kCommands) {
+        if (name != c.name) continue;
+        if (std::find(args.begin(), args.end(), "--help") != args.end() ||
+            std::find(args.begin(), args.end(), "-h") != args.end()) {
+            std::cout << command_help(c);
+            return 0;
+        }
+        return c.run(args);
+    }
+    std::string names;
+    for (const Command& c : kCommands) names += std::string(c.name) + ", ";
+    throw UsageError("unknown command '" + name + "' (commands: " + names + "help)");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::vector<std::string> args(argv + 1, argv + argc);
     try {
-        if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-            std::cout << kUsage;
-            return args.empty() ? kExitUsage : 0;
-        }
-        const std::string cmd = args[0];
-        args.erase(args.begin());
-        if (cmd == "train") return cmd_train(args);
-        if (cmd == "bench") return cmd_bench(args);
-        if (cmd == "inspect") return cmd_inspect(args);
-        if (cmd == "presets" || cmd == "knobs") {
-            if (!args.empty()) throw UsageError("'" + cmd + "' takes no options, got '" + args[0] + "'");
-            return cmd == "presets" ? cmd_presets() : cmd_knobs();
-        }
-        throw UsageError("unknown command '" + cmd + "' (commands: train, inspect, bench, presets, knobs, help)");
-    } catch (const UsageError& e) {
+        return run(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const std::exception& e) {  // UsageError, ConfigError, DataError: all one line
         std::cerr << "moescope-cli: error: " << e.what() << "\n";
-    } catch (const Error& e) {
-        std::cerr << "moescope-cli: error: " << e.what() << "\n";
-    } catch (const std::exception& e) {
-        std::cerr << "moescope-cli: error: " << e.what() << "\n";
+        return kExitUsage;
     }
-    return kExitUsage;
 }

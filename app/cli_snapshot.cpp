@@ -107,7 +107,7 @@ int cmd_inspect(const std::vector<std::string>& args) {
         if (a == "--json")
             as_json = true;
         else if (a.rfind("--", 0) == 0)
-            throw ConfigError("unknown option '" + a + "' for inspect (see 'moescope-cli help')");
+            throw ConfigError("unknown option '" + a + "' for inspect (see 'moescope-cli inspect --help')");
         else if (path.empty())
             path = a;
         else

@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include "io/snapshot.hpp"
+#include "monitor/metrics.hpp"
 
 namespace {
 
@@ -132,6 +133,34 @@ private slots:
         expect_one_line_error(run_cli({"train", "--resume", "missing.moesnap"}, dir_.path()), "no such file");
         expect_one_line_error(run_cli({"inspect", "cut.moesnap"}, dir_.path()), "cut.moesnap");
         expect_one_line_error(run_cli({"inspect"}, dir_.path()), "needs a snapshot file");
+    }
+
+    // A resume already at --steps trains nothing: the summary reports the
+    // snapshot's last step (not loss 0 and max_util 0), and says no step ran.
+    void resumeWithNothingToTrainReportsTheSnapshot() {
+        const CliResult r = run_cli({"train", "--resume", "s.moesnap", "--steps", "20"}, dir_.path());
+        QVERIFY2(!r.crashed && r.code == 0, qPrintable(describe(r)));
+        QVERIFY2(r.out.contains("no step ran: the run is at step 20 and --steps is 20"), qPrintable(describe(r)));
+        const QJsonObject s = last_json_line(r.out);
+        const auto snap = moescope::load_snapshot(path("s.moesnap").toStdString());
+        const moescope::StepMetrics& latest = snap.history.latest();
+        QCOMPARE(latest.step, 20L);
+        QCOMPARE(s.value("steps").toInt(), 20);
+        QCOMPARE(s.value("loss").toDouble(), latest.loss);
+        QCOMPARE(s.value("max_util").toDouble(), moescope::worst_layers(latest).max_util);
+        QVERIFY2(s.value("max_util").toDouble() >= 1.0, qPrintable(describe(r)));  // the busiest expert has ≥ its share
+        QVERIFY(s.value("tokens_per_s").isNull());
+    }
+
+    // A run that never takes a step has no metrics to report: null, not zeros.
+    void zeroStepRunReportsNoMetrics() {
+        const CliResult r = run_cli(train({"--steps", "0"}), dir_.path());
+        QVERIFY2(!r.crashed && r.code == 0, qPrintable(describe(r)));
+        const QJsonObject s = last_json_line(r.out);
+        QCOMPARE(s.value("steps").toInt(), 0);
+        for (const char* key : {"loss", "train_acc", "load_entropy", "max_util", "dead_experts"})
+            QVERIFY2(s.value(key).isNull(), key);
+        QVERIFY(s.value("test_acc").isDouble());  // evaluated on the untrained model
     }
 
     void resumeRefusesStructuralKnobs() {
