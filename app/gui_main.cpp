@@ -1,12 +1,16 @@
 // moescope: the window. `moescope [FILE.moesnap | FILE.json] [--preset NAME | --config FILE]
 // [--set KEY=VALUE]... [--paused] [--screenshot FILE.png --steps N]` (the last pair trains N
 // steps, saves a picture of the window and quits: used for the README screenshots).
+// --help and --version are answered before the QApplication exists, so they
+// work without a display.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QSettings>
 #include <QTimer>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -18,40 +22,68 @@
 #include "window/main_window.hpp"
 #include "window/window_bench.hpp"
 
-int main(int argc, char** argv) {
-    QApplication app(argc, argv);
-    QApplication::setOrganizationName(QStringLiteral("moescope"));
-    QApplication::setApplicationName(QStringLiteral("moescope"));
-    QApplication::setApplicationVersion(QStringLiteral(MOESCOPE_VERSION));
+namespace {
 
-    QCommandLineParser cli;
+struct Options {
+    QCommandLineOption preset{QStringLiteral("preset"), QStringLiteral("Built-in preset to start with."),
+                              QStringLiteral("name")};
+    QCommandLineOption config{QStringLiteral("config"), QStringLiteral("Config JSON to start with."),
+                              QStringLiteral("file")};
+    QCommandLineOption set{QStringLiteral("set"), QStringLiteral("Override a knob (repeatable)."),
+                           QStringLiteral("key=value")};
+    QCommandLineOption paused{QStringLiteral("paused"), QStringLiteral("Open paused instead of training at once.")};
+    QCommandLineOption shot{QStringLiteral("screenshot"), QStringLiteral("Train, save a PNG of the window, quit."),
+                            QStringLiteral("file")};
+    QCommandLineOption steps{QStringLiteral("steps"), QStringLiteral("Steps before --screenshot."), QStringLiteral("n"),
+                             QStringLiteral("300")};
+    QCommandLineOption bench_window{
+        QStringLiteral("bench-window"),
+        QStringLiteral("Measure training steps/s with the window open vs headless, and quit.")};
+    QCommandLineOption bench_latency{QStringLiteral("bench-latency"),
+                                     QStringLiteral("Measure the longest plot frame on a synthetic history of 64 "
+                                                    "experts × 4 layers × 1,000,000 steps, and quit.")};
+    QCommandLineOption classroom{QStringLiteral("classroom"),
+                                 QStringLiteral("Classroom mode: large fonts, lesson text, advanced knobs hidden.")};
+};
+
+void describe(QCommandLineParser& cli, const Options& o) {
+    QCoreApplication::setOrganizationName(QStringLiteral("moescope"));
+    QCoreApplication::setApplicationName(QStringLiteral("moescope"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(MOESCOPE_VERSION));
     cli.setApplicationDescription(QStringLiteral("Watch a Mixture-of-Experts network route tokens while it trains."));
     cli.addHelpOption();
     cli.addVersionOption();
-    QCommandLineOption preset(QStringLiteral("preset"), QStringLiteral("Built-in preset to start with."),
-                              QStringLiteral("name"));
-    QCommandLineOption config(QStringLiteral("config"), QStringLiteral("Config JSON to start with."),
-                              QStringLiteral("file"));
-    QCommandLineOption set(QStringLiteral("set"), QStringLiteral("Override a knob (repeatable)."),
-                           QStringLiteral("key=value"));
-    QCommandLineOption paused(QStringLiteral("paused"), QStringLiteral("Open paused instead of training at once."));
-    QCommandLineOption shot(QStringLiteral("screenshot"), QStringLiteral("Train, save a PNG of the window, quit."),
-                            QStringLiteral("file"));
-    QCommandLineOption steps(QStringLiteral("steps"), QStringLiteral("Steps before --screenshot."), QStringLiteral("n"),
-                             QStringLiteral("300"));
-    QCommandLineOption bench_window(
-        QStringLiteral("bench-window"),
-        QStringLiteral("Measure training steps/s with the window open vs headless, and quit."));
-    QCommandLineOption bench_latency(
-        QStringLiteral("bench-latency"),
-        QStringLiteral("Measure the longest plot frame on a synthetic history of 64 experts × "
-                       "4 layers × 1,000,000 steps, and quit."));
-    QCommandLineOption classroom(QStringLiteral("classroom"),
-                                 QStringLiteral("Classroom mode: large fonts, lesson text, advanced knobs hidden."));
-    cli.addOptions({preset, config, set, paused, shot, steps, bench_window, bench_latency, classroom});
+    cli.addOptions(
+        {o.preset, o.config, o.set, o.paused, o.shot, o.steps, o.bench_window, o.bench_latency, o.classroom});
     cli.addPositionalArgument(QStringLiteral("file"),
                               QStringLiteral("A snapshot (.moesnap) to continue, or a config (.json) to start."),
                               QStringLiteral("[file]"));
+}
+
+// --help and --version print text and quit: they must work without a display,
+// where creating the QApplication would abort.
+bool asks_help_or_version(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        for (const char* flag : {"-h", "-?", "--help", "--help-all", "-v", "--version"})
+            if (std::strcmp(argv[i], flag) == 0) return true;
+    return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options o;
+    if (asks_help_or_version(argc, argv)) {
+        QCoreApplication core(argc, argv);
+        QCommandLineParser cli;
+        describe(cli, o);
+        cli.process(core);  // prints the help or the version and exits 0 (or 1 on a bad option)
+        return 0;
+    }
+    QApplication app(argc, argv);
+    QGuiApplication::setDesktopFileName(QStringLiteral("moescope"));  // matches resources/moescope.desktop
+    QCommandLineParser cli;
+    describe(cli, o);
     cli.process(app);
     const QStringList files = cli.positionalArguments();
     if (files.size() > 1) {
@@ -65,18 +97,18 @@ int main(int argc, char** argv) {
     try {
         if (open_snapshot) {
             // Checked here so a bad file is one clear line, not a window with an error.
-            if (cli.isSet(set) || cli.isSet(config) || cli.isSet(preset))
+            if (cli.isSet(o.set) || cli.isSet(o.config) || cli.isSet(o.preset))
                 throw moescope::ConfigError("a snapshot brings its own config: use the knob panel after opening it");
             cfg = moescope::load_snapshot(file.toStdString()).state.config;
-        } else if (!file.isEmpty() || cli.isSet(config))
-            cfg = moescope::load_config_file((file.isEmpty() ? cli.value(config) : file).toStdString());
+        } else if (!file.isEmpty() || cli.isSet(o.config))
+            cfg = moescope::load_config_file((file.isEmpty() ? cli.value(o.config) : file).toStdString());
         else {
-            const QString name = cli.isSet(preset)
-                                     ? cli.value(preset)
+            const QString name = cli.isSet(o.preset)
+                                     ? cli.value(o.preset)
                                      : QSettings().value(theme::kSettingsPreset, QStringLiteral("default")).toString();
             cfg = moescope::load_preset(name.toStdString());
         }
-        for (const QString& kv : cli.values(set)) {
+        for (const QString& kv : cli.values(o.set)) {
             const auto eq = kv.indexOf('=');
             if (eq <= 0) throw moescope::ConfigError("--set expects KEY=VALUE, got '" + kv.toStdString() + "'");
             moescope::knob(kv.left(eq).toStdString()).set_text(cfg, kv.mid(eq + 1).toStdString());
@@ -87,7 +119,7 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    if (cli.isSet(bench_latency)) {
+    if (cli.isSet(o.bench_latency)) {
         const ReplotLatency r = measure_replot_latency(4, 64, 1000000, 60);
         std::printf(
             "window latency: 64 experts x 4 layers, 1,000,000 steps of history (filled in %.1f s)\n"
@@ -98,8 +130,8 @@ int main(int argc, char** argv) {
         for (const auto& [plot, ms] : r.max_plot_ms) std::printf("    %-18s %.2f ms\n", plot.c_str(), ms);
         return 0;
     }
-    if (cli.isSet(bench_window)) {
-        const long n = cli.isSet(steps) ? cli.value(steps).toLong() : 600;
+    if (cli.isSet(o.bench_window)) {
+        const long n = cli.isSet(o.steps) ? cli.value(o.steps).toLong() : 600;
         const WindowOverhead w = measure_window_overhead(cfg, n, 3);
         std::printf(
             "window overhead on preset %s, %ld steps, median of 3 alternating rounds\n"
@@ -113,14 +145,14 @@ int main(int argc, char** argv) {
     MainWindow window(cfg);
     window.resize(1500, 940);
     window.show();
-    if (cli.isSet(classroom)) window.setClassroom(true);
+    if (cli.isSet(o.classroom)) window.setClassroom(true);
     if (open_snapshot)
         window.loadSnapshot(file);  // opens paused at the saved step
-    else if (!cli.isSet(paused))
+    else if (!cli.isSet(o.paused))
         window.setPlaying(true);
-    if (cli.isSet(shot)) {
-        const long target = cli.value(steps).toLong();
-        const QString path = cli.value(shot);
+    if (cli.isSet(o.shot)) {
+        const long target = cli.value(o.steps).toLong();
+        const QString path = cli.value(o.shot);
         auto* poll = new QTimer(&window);
         auto* clock = new QElapsedTimer;
         auto first_step = std::make_shared<long>(-1);
