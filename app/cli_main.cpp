@@ -18,6 +18,7 @@
 #include "backend_choice.hpp"
 #include "cli_bench.hpp"
 #include "cli_snapshot.hpp"
+#include "cli_watch.hpp"
 #include "error.hpp"
 #include "io/metrics_log.hpp"
 #include "train/config.hpp"
@@ -39,6 +40,8 @@ commands:
   presets   list the built-in presets
   knobs     list every knob: name, kind, range, default, help
   bench     measure training speed on a fixed config against this machine's sgemm roofline
+  watch     follow a real training job's router log (PyTorch, Hugging Face, Megatron-LM): load, entropy, warnings
+  export-knobs  print a run's knobs as Megatron flags, a Hugging Face config or DeepSpeed MoE arguments
   help      show this text
 
 train options:
@@ -309,7 +312,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     try {
         if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-            std::cout << kUsage;
+            std::cout << kUsage << "\n" << kWatchUsage;
             return args.empty() ? kExitUsage : 0;
         }
         const std::string cmd = args[0];
@@ -317,6 +320,8 @@ int main(int argc, char** argv) {
         if (cmd == "train") return cmd_train(args);
         if (cmd == "bench") return cmd_bench(args);
         if (cmd == "inspect") return cmd_inspect(args);
+        if (cmd == "watch") return cmd_watch(args);
+        if (cmd == "export-knobs") return cmd_export_knobs(args);
         if (cmd == "presets" || cmd == "knobs") {
             if (!args.empty()) throw UsageError("'" + cmd + "' takes no options, got '" + args[0] + "'");
             return cmd == "presets" ? cmd_presets() : cmd_knobs();
