@@ -68,20 +68,30 @@ WatchArgs parse_watch_args(const std::vector<std::string>& args) {
             if (i + 1 >= args.size()) throw ConfigError(f + " needs a value");
             return args[++i];
         };
-        if (f == "--once") a.once = true;
-        else if (f == "--quiet") a.quiet = true;
-        else if (f == "--every") a.every = whole_flag(f, value(), 1, 1L << 40);
-        else if (f == "--poll-ms") a.poll_ms = whole_flag(f, value(), 10, 60000);
-        else if (f == "--ep") a.opt.ep = int(whole_flag(f, value(), 1, 1 << 16));
-        else if (f == "--top-k") a.opt.top_k = int(whole_flag(f, value(), 1, 1 << 10));
-        else if (f == "--framework") a.framework = framework_name(framework_from_name(value()));
+        if (f == "--once")
+            a.once = true;
+        else if (f == "--quiet")
+            a.quiet = true;
+        else if (f == "--every")
+            a.every = whole_flag(f, value(), 1, 1L << 40);
+        else if (f == "--poll-ms")
+            a.poll_ms = whole_flag(f, value(), 10, 60000);
+        else if (f == "--ep")
+            a.opt.ep = int(whole_flag(f, value(), 1, 1 << 16));
+        else if (f == "--top-k")
+            a.opt.top_k = int(whole_flag(f, value(), 1, 1 << 10));
+        else if (f == "--framework")
+            a.framework = framework_name(framework_from_name(value()));
         else if (f == "--fail-on") {
             a.fail_on = value();
             if (a.fail_on != "warning" && a.fail_on != "critical")
                 throw ConfigError("--fail-on expects warning or critical, got '" + a.fail_on.substr(0, 40) + "'");
-        } else if (!f.empty() && f[0] == '-') throw ConfigError("unknown option '" + f + "' for watch");
-        else if (a.path.empty()) a.path = f;
-        else throw ConfigError("watch takes one PATH, got a second: '" + f + "'");
+        } else if (!f.empty() && f[0] == '-')
+            throw ConfigError("unknown option '" + f + "' for watch");
+        else if (a.path.empty())
+            a.path = f;
+        else
+            throw ConfigError("watch takes one PATH, got a second: '" + f + "'");
     }
     if (a.path.empty()) throw ConfigError("watch needs a PATH: a router log file or a directory of rank files");
     return a;
@@ -164,11 +174,10 @@ int cmd_watch(const std::vector<std::string>& args) {
                           {"severity", severity_name(wn.severity)},
                           {"remedy", remedy_text(wn.remedy, framework())}});
     auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-    nlohmann::json summary = {{"path", a.path},           {"steps", steps},
-                              {"records", w.records()},   {"bad_lines", w.bad_lines()},
-                              {"files", w.sources()},     {"experts", w.experts()},
-                              {"layers", w.layer_ids()},  {"warnings_raised", raised},
-                              {"warnings_active", active}};
+    nlohmann::json summary = {
+        {"path", a.path},           {"steps", steps},         {"records", w.records()},  {"bad_lines", w.bad_lines()},
+        {"files", w.sources()},     {"experts", w.experts()}, {"layers", w.layer_ids()}, {"warnings_raised", raised},
+        {"warnings_active", active}};
     if (last) {
         const WorstLayers wl = worst_layers(*last);
         summary["last_step"] = last->step;
@@ -188,16 +197,22 @@ int cmd_export_knobs(const std::vector<std::string>& args) {
         const std::string& f = args[i];
         if (i + 1 >= args.size()) throw ConfigError(f + " needs a value (see 'moescope-cli help')");
         const std::string& v = args[++i];
-        if (f == "--format") format = v;
-        else if (f == "--preset") preset = v;
-        else if (f == "--config") config_file = v;
-        else if (f == "--resume") resume = v;
-        else if (f == "--set") sets.push_back(v);
-        else throw ConfigError("unknown option '" + f + "' for export-knobs");
+        if (f == "--format")
+            format = v;
+        else if (f == "--preset")
+            preset = v;
+        else if (f == "--config")
+            config_file = v;
+        else if (f == "--resume")
+            resume = v;
+        else if (f == "--set")
+            sets.push_back(v);
+        else
+            throw ConfigError("unknown option '" + f + "' for export-knobs");
     }
     if (format.empty()) throw ConfigError("export-knobs needs --format megatron|hf|deepspeed");
     const Framework fw = framework_from_name(format);
-    Config c = !resume.empty() ? load_snapshot(resume).state.config
+    Config c = !resume.empty()        ? load_snapshot(resume).state.config
                : !config_file.empty() ? load_config_file(config_file)
                                       : load_preset(preset);
     for (const auto& s : sets) {

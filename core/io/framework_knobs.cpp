@@ -47,9 +47,12 @@ Framework framework_from_name(std::string_view name) {
 
 const char* framework_name(Framework f) {
     switch (f) {
-        case Framework::Megatron: return "megatron";
-        case Framework::HuggingFace: return "hf";
-        case Framework::DeepSpeed: return "deepspeed";
+        case Framework::Megatron:
+            return "megatron";
+        case Framework::HuggingFace:
+            return "hf";
+        case Framework::DeepSpeed:
+            return "deepspeed";
     }
     return "?";
 }
@@ -105,12 +108,16 @@ std::string export_knobs(const Config& cfg, Framework f) {
         if (skip) continue;
         if (!k.note.empty() && k.knob == "noise_std") notes.push_back(std::string(k.knob) + ": " + std::string(k.note));
         switch (f) {
-            case Framework::Megatron: out << name << ' ' << value << " \\\n"; break;
-            case Framework::HuggingFace:
-                hf[std::string(name)] = def.is_text() ? nlohmann::ordered_json(value)
-                                                      : nlohmann::ordered_json(def.get_number(cfg));
+            case Framework::Megatron:
+                out << name << ' ' << value << " \\\n";
                 break;
-            case Framework::DeepSpeed: out << name << '=' << value << ",\n"; break;
+            case Framework::HuggingFace:
+                hf[std::string(name)] =
+                    def.is_text() ? nlohmann::ordered_json(value) : nlohmann::ordered_json(def.get_number(cfg));
+                break;
+            case Framework::DeepSpeed:
+                out << name << '=' << value << ",\n";
+                break;
         }
     }
     if (cfg.policy != "topk" && cfg.policy != "bias_balanced")

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace moescope {
@@ -17,10 +18,15 @@ long LogTail::poll(const std::function<void(const std::string&, long)>& on_line,
         return 0;
     }
     const bool rotated = seen_ && uint64_t(st.st_ino) != inode_;
-    const bool truncated = seen_ && uint64_t(st.st_size) < offset_;
+    bool truncated = seen_ && uint64_t(st.st_size) < offset_;
+    if (seen_ && !truncated && !head_.empty()) {
+        std::string now(head_.size(), '\0');
+        truncated = ::pread(fd, now.data(), now.size(), 0) != ssize_t(now.size()) || now != head_;
+    }
     if (rotated || truncated) {
         offset_ = 0;
         partial_.clear();
+        head_.clear();
         line_ = 0;
         ++restarts_;
     }
@@ -33,6 +39,7 @@ long LogTail::poll(const std::function<void(const std::string&, long)>& on_line,
     while (budget > 0) {
         const ssize_t n = ::pread(fd, buf.data(), std::min(buf.size(), budget), off_t(offset_));
         if (n <= 0) break;
+        if (offset_ == 0) head_.assign(buf.data(), std::min<size_t>(size_t(n), 64));
         offset_ += uint64_t(n);
         budget -= size_t(n);
         size_t start = 0;

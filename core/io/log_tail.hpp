@@ -2,8 +2,9 @@
 // Follows a growing text file the way `tail -F` does, for logs that another
 // process is still writing: only whole lines come out (a writer caught
 // mid-line keeps its partial line until the newline arrives); a file that
-// shrinks (truncated) or is replaced (rotated: a new inode) is read again
-// from its start; a file that is missing now and appears later is picked up.
+// shrinks or is rewritten from its start (truncated: its first bytes
+// changed) or is replaced (rotated: a new inode) is read again from its start; a file that is missing now and appears
+// later is picked up.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -32,6 +33,7 @@ private:
     uint64_t offset_ = 0, inode_ = 0;
     bool seen_ = false;
     std::string partial_;
+    std::string head_;  // the file's first bytes: a rewrite of the same length still shows as a new file
     long line_ = 0, restarts_ = 0;
 };
 

@@ -31,8 +31,8 @@ bool whole_in(const json& j, const char* key, long lo, long hi, long& out, std::
         return error = std::string("'") + key + "' must be a whole number", false;
     const double v = it->get<double>();
     if (v < double(lo) || v > double(hi))
-        return error = std::string("'") + key + "' is out of range [" + std::to_string(lo) + ", " +
-                       std::to_string(hi) + "]",
+        return error = std::string("'") + key + "' is out of range [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                       "]",
                false;
     out = long(v);
     return true;

@@ -23,9 +23,9 @@ enum class RouterLogKind { Moescope, Megatron };
 struct RouterRecord {
     RouterLogKind kind = RouterLogKind::Moescope;
     long step = 0;
-    int layer = 0;                 // Megatron MTP layers are numbered after the decoder's (see the doc)
-    std::vector<double> counts;    // tokens per expert before drops (Megatron: summed over micro-batches)
-    std::vector<double> mean_prob; // empty when absent
+    int layer = 0;                  // Megatron MTP layers are numbered after the decoder's (see the doc)
+    std::vector<double> counts;     // tokens per expert before drops (Megatron: summed over micro-batches)
+    std::vector<double> mean_prob;  // empty when absent
     double router_entropy = kNaN, z_loss = kNaN, aux_loss = kNaN, dropped = kNaN, tokens = kNaN, time = kNaN;
     int rank = -1;
 };

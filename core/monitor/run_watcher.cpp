@@ -50,8 +50,8 @@ void RunWatcher::discover() {
     std::sort(found.begin(), found.end());
     int next_unnamed = 1 << 20;  // files without a rank number never merge as expert-parallel slices
     for (const auto& p : found) {
-        const bool known = std::any_of(sources_.begin(), sources_.end(),
-                                       [&](const auto& s) { return s->tail.path() == p.string(); });
+        const bool known =
+            std::any_of(sources_.begin(), sources_.end(), [&](const auto& s) { return s->tail.path() == p.string(); });
         if (known) continue;
         const int r = rank_of(p);
         sources_.push_back(std::make_unique<Source>(Source{LogTail(p.string()), r >= 0 ? r : next_unnamed++}));
@@ -118,8 +118,10 @@ bool RunWatcher::merge(long step, Pending& p, StepMetrics& m) {
                 add(r.z_loss, zl, zl_n);
                 add(r.aux_loss, aux, aux_n);
                 add(r.dropped, dropped, dropped_n);
-                if (std::isfinite(r.tokens)) tokens += r.tokens;
-                else tokens_known = false;
+                if (std::isfinite(r.tokens))
+                    tokens += r.tokens;
+                else
+                    tokens_known = false;
             }
         }
         if (experts_ == 0) experts_ = int(counts.size());
@@ -127,9 +129,12 @@ bool RunWatcher::merge(long step, Pending& p, StepMetrics& m) {
         double total = 0;
         for (double c : counts) total += c;
         LayerMetrics lm;
-        if (tokens_known && k > 0 && tokens > 0) routing_balance_metrics(counts, long(tokens), k, lm);
-        else if (total > 0) routing_balance_metrics(counts, long(std::llround(total)), 1, lm);
-        else continue;  // a layer that routed nothing has no balance to judge
+        if (tokens_known && k > 0 && tokens > 0)
+            routing_balance_metrics(counts, long(tokens), k, lm);
+        else if (total > 0)
+            routing_balance_metrics(counts, long(std::llround(total)), 1, lm);
+        else
+            continue;  // a layer that routed nothing has no balance to judge
         if (prob_n > 0)
             for (double& v : prob) v /= prob_n;
         lm.mean_prob = prob.empty() ? std::vector<double>(counts.size(), kNaN) : prob;
@@ -145,7 +150,7 @@ bool RunWatcher::merge(long step, Pending& p, StepMetrics& m) {
     return !m.layers.empty() && m.layers.size() == layer_ids_.size();
 }
 
-WatchedStep RunWatcher::emit(StepMetrics m) {
+WatchedStep RunWatcher::publish(StepMetrics m) {
     const int L = int(m.layers.size());
     if (dead_.state().ring.size() != size_t(L)) dead_.reset(L, experts_, cfg_.dead_window);
     cfg_.experts = experts_;
@@ -176,7 +181,8 @@ std::vector<WatchedStep> RunWatcher::complete(bool all) {
         }
         if (!done) break;
         StepMetrics m;
-        if (merge(step, it->second, m)) out.push_back(emit(std::move(m)));
+        if (merge(step, it->second, m))
+            out.push_back(publish(std::move(m)));
         else if (problems_.size() < kMaxProblems)
             problems_.push_back(path_ + ": step " + std::to_string(step) +
                                 ": the ranks' expert counts do not add up to one layout (check --ep); step skipped");
@@ -196,8 +202,7 @@ std::vector<WatchedStep> RunWatcher::finish() {
     if (directory_) discover();
     for (auto& s : sources_) {
         auto take = [&](const std::string& line, long n) { take_line(*s, line, n); };
-        while (s->tail.poll(take) > 0) {
-        }
+        while (s->tail.poll(take) > 0) {}
         s->tail.flush(take);
     }
     return complete(true);

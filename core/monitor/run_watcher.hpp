@@ -21,8 +21,8 @@
 namespace moescope {
 
 struct WatchOptions {
-    int ep = 0;     // expert-parallel size; 0 = from the header, else 1
-    int top_k = 0;  // 0 = from the header; without either, load = C_i / ΣC
+    int ep = 0;                      // expert-parallel size; 0 = from the header, else 1
+    int top_k = 0;                   // 0 = from the header; without either, load = C_i / ΣC
     size_t max_pending_steps = 256;  // a stalled rank cannot hold more steps than this back
 };
 
@@ -70,7 +70,7 @@ private:
     void take_line(Source& s, const std::string& line, long number);
     std::vector<WatchedStep> complete(bool all);
     bool merge(long step, Pending& p, StepMetrics& m);
-    WatchedStep emit(StepMetrics m);
+    WatchedStep publish(StepMetrics m);
 
     std::string path_;
     bool directory_ = false;
