@@ -36,6 +36,7 @@ export-knobs options:
   --format F            megatron|hf|deepspeed (required)
   --preset NAME | --config FILE | --resume FILE.moesnap    the run whose knobs to print (default: --preset default)
   --set KEY=VALUE       change a knob first (repeatable)
+  --table               print the mapping table itself (Markdown, as in docs/integrations.md)
 )";
 
 namespace {
@@ -193,6 +194,10 @@ int cmd_watch(const std::vector<std::string>& args) {
 int cmd_export_knobs(const std::vector<std::string>& args) {
     std::string format, preset = "default", config_file, resume;
     std::vector<std::string> sets;
+    if (args.size() == 1 && args[0] == "--table") {
+        std::cout << framework_knobs_markdown();
+        return 0;
+    }
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& f = args[i];
         if (i + 1 >= args.size()) throw ConfigError(f + " needs a value (see 'moescope-cli help')");
