@@ -49,7 +49,7 @@ struct WatchArgs {
     bool once = false, quiet = false;
     long every = 10, poll_ms = 200;
     WatchOptions opt;
-    std::string framework, fail_on;
+    std::string fail_on;
 };
 
 long whole_flag(const std::string& flag, const std::string& v, long lo, long hi) {
@@ -82,7 +82,7 @@ WatchArgs parse_watch_args(const std::vector<std::string>& args) {
         else if (f == "--top-k")
             a.opt.top_k = int(whole_flag(f, value(), 1, 1 << 10));
         else if (f == "--framework")
-            a.framework = framework_name(framework_from_name(value()));
+            a.opt.framework = framework_name(framework_from_name(value()));
         else if (f == "--fail-on") {
             a.fail_on = value();
             if (a.fail_on != "warning" && a.fail_on != "critical")
@@ -104,13 +104,6 @@ std::string fmt(const char* f, double v) {
     return buf;
 }
 
-// The remedy in the job's own words: "raise --moe-aux-loss-coeff to 0.1".
-std::string remedy_text(const Remedy& r, const std::string& framework) {
-    if (r.knob.empty()) return "";
-    if (framework.empty()) return r.text;
-    return remedy_for_framework(r.knob, r.value, r.text, framework_from_name(framework));
-}
-
 }  // namespace
 
 int cmd_watch(const std::vector<std::string>& args) {
@@ -120,13 +113,6 @@ int cmd_watch(const std::vector<std::string>& args) {
     std::signal(SIGTERM, [](int) { g_stop = true; });
     long steps = 0;
     std::optional<StepMetrics> last;
-    // Remedies in the job's own flags when the framework is known: the flag, the header, or a Megatron log.
-    auto framework = [&]() -> std::string {
-        if (!a.framework.empty()) return a.framework;
-        const std::string& h = w.header().framework;
-        if (h == "megatron" || h == "hf" || h == "deepspeed") return h;
-        return w.saw_megatron() ? "megatron" : "";
-    };
     auto take = [&](std::vector<WatchedStep> got) {
         for (const auto& p : w.take_problems()) std::cerr << "moescope-cli: watch: " << p << "\n";
         for (auto& s : got) {
@@ -136,8 +122,7 @@ int cmd_watch(const std::vector<std::string>& args) {
                 if (ev.kind == MonitorEvent::Raised) {
                     std::cout << "[step " << wn.last_step << "] " << severity_name(wn.severity) << " " << wn.id << ": "
                               << wn.message << "\n";
-                    const std::string r = remedy_text(wn.remedy, framework());
-                    if (!r.empty()) std::cout << "    remedy: " << r << "\n";
+                    if (!wn.remedy.text.empty()) std::cout << "    remedy: " << w.job_remedy(wn.remedy).text << "\n";
                 } else {
                     std::cout << "[step " << wn.cleared_step << "] cleared " << wn.id
                               << (wn.layer >= 0 ? " layer " + std::to_string(w.layer_ids()[wn.layer]) : "") << "\n";
@@ -173,7 +158,7 @@ int cmd_watch(const std::vector<std::string>& args) {
                           {"layer", wn.layer >= 0 ? w.layer_ids()[wn.layer] : -1},
                           {"first_step", wn.first_step},
                           {"severity", severity_name(wn.severity)},
-                          {"remedy", remedy_text(wn.remedy, framework())}});
+                          {"remedy", w.job_remedy(wn.remedy).text}});
     auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
     nlohmann::json summary = {
         {"path", a.path},           {"steps", steps},         {"records", w.records()},  {"bad_lines", w.bad_lines()},

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "error.hpp"
+#include "io/framework_knobs.hpp"
 
 namespace moescope {
 
@@ -206,6 +207,20 @@ std::vector<WatchedStep> RunWatcher::finish() {
         s->tail.flush(take);
     }
     return complete(true);
+}
+
+std::string RunWatcher::framework() const {
+    if (!opt_.framework.empty()) return opt_.framework;
+    const std::string& h = header_.framework;
+    if (h == "megatron" || h == "hf" || h == "deepspeed") return h;
+    return saw_megatron_ ? "megatron" : "";
+}
+
+Remedy RunWatcher::job_remedy(const Remedy& r) const {
+    Remedy out{"", r.value, r.text};
+    const std::string f = framework();
+    if (!r.knob.empty() && !f.empty()) out.text = remedy_for_framework(r.knob, r.value, r.text, framework_from_name(f));
+    return out;
 }
 
 std::vector<std::string> RunWatcher::take_problems() { return std::exchange(problems_, {}); }

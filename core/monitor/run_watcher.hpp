@@ -24,6 +24,7 @@ struct WatchOptions {
     int ep = 0;                      // expert-parallel size; 0 = from the header, else 1
     int top_k = 0;                   // 0 = from the header; without either, load = C_i / ΣC
     size_t max_pending_steps = 256;  // a stalled rank cannot hold more steps than this back
+    std::string framework;           // megatron|hf|deepspeed; "" = from the header, or megatron for Megatron logs
 };
 
 struct WatchedStep {
@@ -52,7 +53,12 @@ public:
     const RouterLogHeader& header() const { return header_; }
     const std::vector<int>& layer_ids() const { return layer_ids_; }  // log layer id of each metrics layer
     int experts() const { return experts_; }
-    bool saw_megatron() const { return saw_megatron_; }
+    // The framework whose flags remedies name: the option, the header, or
+    // Megatron when Megatron records were read; "" when unknown.
+    std::string framework() const;
+    // A monitor remedy for the watched job: in its framework's flags when known,
+    // and with no knob (moescope cannot turn the job's knobs).
+    Remedy job_remedy(const Remedy& r) const;
     size_t sources() const { return sources_.size(); }
     const Monitor& monitor() const { return monitor_; }
     const Config& config() const { return cfg_; }
