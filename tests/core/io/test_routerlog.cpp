@@ -145,7 +145,9 @@ private slots:
         auto rank = [&](int r) { return (tpe_dir + QStringLiteral("/rank%1.jsonl").arg(r)).toStdString(); };
         append(rank(0), tpe(10, 0, "[[1,2]]"));
         append(rank(1), tpe(10, 0, "[[3,4]]"));
-        RunWatcher w(dir.path().toStdString(), {.ep = 2});
+        WatchOptions opt;
+        opt.ep = 2;
+        RunWatcher w(dir.path().toStdString(), opt);
         QCOMPARE(w.sources(), size_t(2));
         w.poll();
         // two more ranks appear while the job runs
