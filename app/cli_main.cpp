@@ -21,6 +21,7 @@
 #include "cli_common.hpp"
 #include "cli_knobs.hpp"
 #include "cli_snapshot.hpp"
+#include "cli_watch.hpp"
 #include "error.hpp"
 #include "io/metrics_log.hpp"
 #include "train/config.hpp"
@@ -83,6 +84,10 @@ const Command kCommands[] = {
   --set KEY=VALUE       change the bench config (repeatable)
 )",
      cmd_bench},
+    {"watch", "follow a real training job's router log (PyTorch, Hugging Face, Megatron-LM): load, entropy, warnings",
+     "PATH [OPTIONS]", kWatchOptions, cmd_watch},
+    {"export-knobs", "print a run's knobs as Megatron flags, a Hugging Face config or DeepSpeed MoE arguments",
+     "--format F [OPTIONS]", kExportKnobsOptions, cmd_export_knobs},
 };
 
 std::string command_help(const Command& c) {

@@ -18,10 +18,12 @@ export MOESCOPE_ROOT
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Install whichever of MOESCOPE_DEPS are missing (nothing, if all are present).
+# ensure_deps [PACKAGE...]: install whichever of the packages (default:
+# MOESCOPE_DEPS) are missing; nothing, if all are present.
 ensure_deps() {
-  local pkg missing=()
-  for pkg in "${MOESCOPE_DEPS[@]}"; do
+  local pkg missing=() wanted=("$@")
+  ((${#wanted[@]})) || wanted=("${MOESCOPE_DEPS[@]}")
+  for pkg in "${wanted[@]}"; do
     if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
       missing+=("$pkg")
     fi

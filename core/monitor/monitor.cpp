@@ -132,8 +132,8 @@ Remedy drop_remedy(const RuleInput& in) {
 bool spike_bad(const RuleInput& in) { return in.loss_spiking; }
 
 std::string spike_message(const RuleInput& in) {
-    return "loss " + num(in.m.loss) + " is " + num(in.m.loss / in.loss_ema, "%.1f") + "× its running average " +
-           num(in.loss_ema);
+    return "cross-entropy " + num(in.m.ce) + " is " + num(in.m.ce / in.loss_ema, "%.1f") +
+           "× its running average " + num(in.loss_ema);
 }
 
 Remedy spike_remedy(const RuleInput& in) {
@@ -164,8 +164,10 @@ const Rule kRules[] = {
 };
 // clang-format on
 
-// Keeps an EMA of the loss over finite steps and says whether this loss spikes
-// above it. A spiking value stays out of the EMA, so a run of spikes is measured
+// Keeps an EMA of the cross-entropy over finite steps and says whether this
+// step's spikes above it. Cross-entropy, not the total loss: raising aux_weight
+// or z_weight (a lesson, a remedy button) lifts the total by the new term at
+// once, which is an intervention, not an instability. A spiking value stays out of the EMA, so a run of spikes is measured
 // against the level before them rather than hiding itself.
 bool loss_is_spiking(double loss, const Config& cfg, double& ema, long& seen) {
     constexpr double kAlpha = 0.05;
@@ -200,7 +202,7 @@ Monitor::RuleState& Monitor::state(const std::string& id, int layer) {
 std::vector<MonitorEvent> Monitor::observe(const StepMetrics& m, const Config& cfg) {
     const bool finite = step_is_finite(m);
     // A spiking loss leaves the EMA untouched, so messages quote the baseline it spiked above.
-    const bool spiking = finite && loss_is_spiking(m.loss, cfg, loss_ema_, loss_seen_);
+    const bool spiking = finite && loss_is_spiking(m.ce, cfg, loss_ema_, loss_seen_);
     const int hysteresis = std::max(1, cfg.hysteresis);
     std::vector<MonitorEvent> events;
 

@@ -495,7 +495,8 @@ std::vector<KnobDef> build_table() {
          {},
          "×",
          false,
-         "Loss-spike warning when the loss exceeds this multiple of its running average."},
+         "Loss-spike warning when the cross-entropy exceeds this multiple of its running average (not the total "
+         "loss: raising aux_weight or z_weight is an intervention, not a spike)."},
         // run housekeeping
         {"autosave_every",
          "run",

@@ -33,6 +33,7 @@ StepMetrics healthy_step(long step, int layers = 1) {
     StepMetrics m;
     m.step = step;
     m.loss = 1.0;
+    m.ce = 1.0;
     m.aux = 1.0;
     m.layers.assign(layers, healthy_layer());
     return m;
@@ -75,6 +76,7 @@ private slots:
     void high_drop();
     void loss_spike_after_stable_stretch();
     void loss_spike_needs_warmup();
+    void raising_aux_weight_is_not_a_loss_spike();
     void non_finite_is_immediate_and_critical();
     void non_finite_step_freezes_other_rules();
     void layers_are_independent();
@@ -315,10 +317,10 @@ void TestMonitor::loss_spike_after_stable_stretch() {
     long step = 0;
     for (; step < 30; ++step) QVERIFY(mon.observe(healthy_step(step), cfg).empty());  // EMA = 1
     StepMetrics spike = healthy_step(0);
-    spike.loss = 2.0;  // below 3 × 1
+    spike.ce = spike.loss = 2.0;  // below 3 × 1
     spike.step = step++;
     QVERIFY(mon.observe(spike, cfg).empty());
-    spike.loss = 3.5;
+    spike.ce = spike.loss = 3.5;
     const long first = step;
     spike.step = step++;
     QVERIFY(mon.observe(spike, cfg).empty());
@@ -345,10 +347,26 @@ void TestMonitor::loss_spike_needs_warmup() {
     for (long s = 0; s < 5; ++s) mon.observe(healthy_step(s), cfg);
     // Steps 5..14 are far above the EMA but fewer than 20 finite steps came before.
     StepMetrics high = healthy_step(0);
-    high.loss = 10.0;
+    high.ce = high.loss = 10.0;
     for (long s = 5; s < 15; ++s) {
         high.step = s;
         QVERIFY(mon.observe(high, cfg).empty());
+    }
+    QVERIFY(mon.history().empty());
+}
+
+// Clicking "Apply: aux_weight → 0.1" lifts the total loss by 0.1 × aux at once
+// (here 1000×); the task's cross-entropy is unchanged, so nothing spikes.
+void TestMonitor::raising_aux_weight_is_not_a_loss_spike() {
+    Monitor mon;
+    const Config cfg = test_config();
+    long step = 0;
+    for (; step < 30; ++step) mon.observe(healthy_step(step), cfg);
+    StepMetrics after = healthy_step(0);
+    after.loss = 1000.0;
+    for (; step < 60; ++step) {
+        after.step = step;
+        QVERIFY(mon.observe(after, cfg).empty());
     }
     QVERIFY(mon.history().empty());
 }

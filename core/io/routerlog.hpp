@@ -1,0 +1,50 @@
+#pragma once
+// Router logs of real training jobs (docs/formats/routerlog.md): one JSON
+// object per line, recognised by content, so one reader takes both
+//   moescope's own format  {"step":100,"layer":3,"counts":[...], ...}
+//   Megatron-LM's tokens-per-expert log
+//                          {"iter":100,"block":"decoder","layer":3,"tpe":[[...],[...]]}
+// A header line {"format":"moescope-routerlog","version":1,...} may open a
+// moescope file and states what the job knows about itself.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "monitor/metrics.hpp"
+
+namespace moescope {
+
+inline constexpr int kRouterLogVersion = 1;
+inline constexpr int kRouterLogMaxExperts = 1 << 16;
+
+enum class RouterLogKind { Moescope, Megatron };
+
+// One line's content: the counts of one layer at one step as one writer saw them.
+struct RouterRecord {
+    RouterLogKind kind = RouterLogKind::Moescope;
+    long step = 0;
+    int layer = 0;                  // Megatron MTP layers are numbered after the decoder's (see the doc)
+    std::vector<double> counts;     // tokens per expert before drops (Megatron: summed over micro-batches)
+    std::vector<double> mean_prob;  // empty when absent
+    double router_entropy = kNaN, z_loss = kNaN, aux_loss = kNaN, dropped = kNaN, tokens = kNaN, time = kNaN;
+    int rank = -1;
+};
+
+// What a header line says about the job; every field is optional.
+struct RouterLogHeader {
+    int experts = 0, layers = 0, top_k = 0, ep = 0;
+    std::string framework;  // "megatron" | "hf" | "deepspeed" | "pytorch" | ""
+    std::string model;
+};
+
+// The outcome of one line: a record, a header, or an error in the project's words.
+struct RouterLine {
+    std::optional<RouterRecord> record;
+    std::optional<RouterLogHeader> header;
+    std::string error;  // empty when the line was understood (blank lines give neither)
+};
+
+// Parses one line (without its newline). Unknown keys are ignored. Never throws.
+RouterLine parse_router_line(const std::string& line);
+
+}  // namespace moescope

@@ -1,0 +1,146 @@
+// moescope-cli watch and export-knobs end to end. A tiny PyTorch MoE
+// (tests/python/collapse_job.py, Debian's python3-torch) is made to collapse
+// at step 40 while it logs through integrations/python/moescope_log.py;
+// `watch` follows the growing file and must raise the collapse warning after
+// that step, with the job's own flag as the remedy. Without torch the
+// PyTorch case is skipped, not passed.
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "cli_process.hpp"
+
+namespace {
+
+const QString kPython = QStringLiteral("/usr/bin/python3");
+
+bool have_torch() { return QFile::exists(kPython) && run_process(kPython, {"-c", "import torch"}, 60000).code == 0; }
+
+QJsonObject last_json_line(const QString& out) {
+    const QStringList lines = out.trimmed().split('\n');
+    return QJsonDocument::fromJson(lines.isEmpty() ? QByteArray() : lines.last().toUtf8()).object();
+}
+
+// A log whose layer 0 collapses onto expert 0 from step `from` on.
+void write_collapsing_log(const QString& path, int steps, int from) {
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(R"({"format":"moescope-routerlog","version":1,"experts":4,"layers":1,"top_k":1,"framework":"megatron"})"
+            "\n");
+    for (int s = 1; s <= steps; ++s)
+        f.write(QStringLiteral("{\"step\":%1,\"layer\":0,\"counts\":%2}\n")
+                    .arg(s)
+                    .arg(s < from ? "[25,25,25,25]" : "[97,1,1,1]")
+                    .toUtf8());
+}
+
+}  // namespace
+
+class TestCliWatch : public QObject {
+    Q_OBJECT
+
+private slots:
+    void pytorchJobCollapsesAndWatchSaysSoLive() {
+        if (!have_torch()) QSKIP("no /usr/bin/python3 with torch (Debian package python3-torch)");
+        QTemporaryDir dir;
+        const QString log = dir.filePath("router.jsonl");
+        QFile(log).open(QIODevice::WriteOnly);  // the watcher starts before the job writes
+        QProcess watch;
+        watch.start(QStringLiteral(MOESCOPE_CLI), {"watch", log, "--poll-ms", "50", "--every", "1000"});
+        QVERIFY(watch.waitForStarted(10000));
+        const ProcessResult job = run_process(
+            kPython, {QStringLiteral(MOESCOPE_SOURCE_DIR "/tests/python/collapse_job.py"), log, "--sleep", "0.01"},
+            300000);
+        QVERIFY2(job.code == 0, qPrintable(job.describe()));
+        QTest::qWait(1000);  // one more poll reads the last lines
+        watch.terminate();   // SIGTERM: the watcher stops, reads to the end and prints its summary
+        QVERIFY(watch.waitForFinished(20000));
+        const QString out = QString::fromUtf8(watch.readAllStandardOutput());
+        QCOMPARE(watch.exitCode(), 0);
+        const QJsonObject summary = last_json_line(out);
+        QCOMPARE(summary["steps"].toInt(), 120);
+        QCOMPARE(summary["bad_lines"].toInt(), 0);
+        int collapse_step = -1;
+        for (const auto& w : summary["warnings_raised"].toArray())
+            if (w.toObject()["id"] == "collapse" && collapse_step < 0)
+                collapse_step = w.toObject()["first_step"].toInt();
+        // collapse is forced from step 40 on; the monitor needs its streak to confirm it
+        QVERIFY2(collapse_step >= 40 && collapse_step <= 110, qPrintable(out));
+        QVERIFY2(out.contains("router_aux_loss_coef"), qPrintable(out));  // the job says it is Hugging Face
+    }
+
+    void onceReadsToTheEndAndFailOnSetsTheExitCode() {
+        QTemporaryDir dir;
+        const QString log = dir.filePath("job.jsonl");
+        write_collapsing_log(log, 120, 40);
+        const ProcessResult r = run_cli({"watch", log, "--once", "--fail-on", "warning"});
+        QVERIFY2(r.code == 4, qPrintable(r.describe()));
+        QVERIFY2(r.out.contains("--moe-aux-loss-coeff"), qPrintable(r.out));  // Megatron's own flag
+        const QJsonObject s = last_json_line(r.out);
+        QCOMPARE(s["last_step"].toInt(), 120);
+        QCOMPARE(s["warnings_active"].toArray().first().toString(), QStringLiteral("collapse"));
+        // healthy log: no warning, exit 0 even with --fail-on
+        write_collapsing_log(log, 60, 1000);
+        const ProcessResult ok = run_cli({"watch", log, "--once", "--fail-on", "critical"});
+        QVERIFY2(ok.code == 0, qPrintable(ok.describe()));
+    }
+
+    void badInputIsOneLine() {
+        const std::pair<QStringList, QString> cases[] = {
+            {{"watch"}, "watch needs a PATH"},
+            {{"watch", "/nonexistent/x.jsonl", "--once"}, "no such file or directory"},
+            {{"watch", ".", "--ep", "0"}, "--ep expects a whole number"},
+            {{"watch", ".", "--fail-on", "sometimes"}, "--fail-on expects warning or critical"},
+            {{"watch", ".", "--framework", "jax"}, "unknown framework 'jax'"},
+            {{"export-knobs"}, "needs --format"},
+            {{"export-knobs", "--format", "keras"}, "unknown framework 'keras'"},
+        };
+        for (const auto& [args, want] : cases) {
+            const ProcessResult r = run_cli(args);
+            QVERIFY2(r.code == 2 && r.err.contains(want) && r.err.count('\n') == 1,
+                     qPrintable(args.join(' ') + "\n" + r.describe()));
+        }
+    }
+
+    void exportKnobsForEachFramework() {
+        const QStringList base = {"export-knobs",    "--preset", "default",      "--set",
+                                  "aux_weight=0.05", "--set",    "noise_std=0.5"};
+        const ProcessResult meg = run_cli(base + QStringList{"--format", "megatron"});
+        QVERIFY2(meg.code == 0, qPrintable(meg.describe()));
+        QVERIFY(meg.out.contains("--moe-aux-loss-coeff 0.05"));
+        QVERIFY(meg.out.contains("--moe-router-load-balancing-type aux_loss"));
+        QVERIFY(meg.out.contains("--num-experts "));
+        QVERIFY(meg.out.contains("# router_lr"));  // no equivalent: said, not dropped
+        QVERIFY(meg.out.contains("# noise_std"));  // the noise differs: said
+        const ProcessResult hf = run_cli(base + QStringList{"--format", "hf"});
+        QVERIFY2(hf.code == 0, qPrintable(hf.describe()));
+        const QString json = hf.out.section("\n#", 0, 0);
+        const QJsonObject o = QJsonDocument::fromJson(json.toUtf8()).object();
+        QCOMPARE(o["router_aux_loss_coef"].toDouble(), 0.05);
+        QCOMPARE(o["output_router_logits"].toBool(), true);
+        QVERIFY(o.contains("num_local_experts"));
+        const ProcessResult ds = run_cli(base + QStringList{"--format", "deepspeed"});
+        QVERIFY2(ds.code == 0 && ds.out.contains("num_experts="), qPrintable(ds.describe()));
+    }
+
+    // docs/integrations.md shows the mapping table exactly as the code has it.
+    void docsTableMatchesTheCode() {
+        const ProcessResult r = run_cli({"export-knobs", "--table"});
+        QCOMPARE(r.code, 0);
+        QFile f(QStringLiteral(MOESCOPE_SOURCE_DIR "/docs/integrations.md"));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString doc = QString::fromUtf8(f.readAll());
+        const QString begin = "<!-- framework-knobs:begin -->\n", end = "<!-- framework-knobs:end -->";
+        const qsizetype a = doc.indexOf(begin), b = doc.indexOf(end);
+        QVERIFY(a >= 0 && b > a);
+        QCOMPARE(doc.mid(a + begin.size(), b - a - begin.size()), r.out);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliWatch)
+#include "test_cli_watch.moc"
