@@ -20,6 +20,7 @@
 #include "cli_snapshot.hpp"
 #include "error.hpp"
 #include "io/metrics_log.hpp"
+#include "monitor/metric_defs.hpp"
 #include "train/config.hpp"
 #include "train/knobs.hpp"
 #include "train/trainer.hpp"
@@ -303,6 +304,14 @@ int cmd_knobs() {
     return 0;
 }
 
+// The metric table (docs/metrics.md holds the --markdown output).
+int cmd_metrics(const std::vector<std::string>& args) {
+    const bool markdown = args.size() == 1 && args[0] == "--markdown";
+    if (!args.empty() && !markdown) throw UsageError("'metrics' takes only --markdown, got '" + args[0] + "'");
+    std::cout << (markdown ? metric_table_markdown() : metric_table_text());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -317,6 +326,7 @@ int main(int argc, char** argv) {
         if (cmd == "train") return cmd_train(args);
         if (cmd == "bench") return cmd_bench(args);
         if (cmd == "inspect") return cmd_inspect(args);
+        if (cmd == "metrics") return cmd_metrics(args);
         if (cmd == "presets" || cmd == "knobs") {
             if (!args.empty()) throw UsageError("'" + cmd + "' takes no options, got '" + args[0] + "'");
             return cmd == "presets" ? cmd_presets() : cmd_knobs();
