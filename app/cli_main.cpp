@@ -24,6 +24,7 @@
 #include "cli_watch.hpp"
 #include "error.hpp"
 #include "io/metrics_log.hpp"
+#include "monitor/metric_defs.hpp"
 #include "train/config.hpp"
 #include "train/interval_rate.hpp"
 #include "train/knobs.hpp"
@@ -46,6 +47,7 @@ struct Command {
 };
 
 int cmd_train(const std::vector<std::string>& args);
+int cmd_metrics(const std::vector<std::string>& args);
 int cmd_presets(const std::vector<std::string>& args);
 
 const Command kCommands[] = {
@@ -84,6 +86,10 @@ const Command kCommands[] = {
   --set KEY=VALUE       change the bench config (repeatable)
 )",
      cmd_bench},
+    {"metrics", "list every metric: name, scope, unit, meaning, where it is kept and shown", "[--markdown]",
+     R"(  --markdown            print the table as Markdown (what docs/metrics.md holds)
+)",
+     cmd_metrics},
     {"watch", "follow a real training job's router log (PyTorch, Hugging Face, Megatron-LM): load, entropy, warnings",
      "PATH [OPTIONS]", kWatchOptions, cmd_watch},
     {"export-knobs", "print a run's knobs as Megatron flags, a Hugging Face config or DeepSpeed MoE arguments",
@@ -357,6 +363,14 @@ int run(std::vector<std::string> args) {
     std::string names;
     for (const Command& c : kCommands) names += std::string(c.name) + ", ";
     throw UsageError("unknown command '" + name + "' (commands: " + names + "help)");
+}
+
+// The metric table (docs/metrics.md holds the --markdown output).
+int cmd_metrics(const std::vector<std::string>& args) {
+    const bool markdown = args.size() == 1 && args[0] == "--markdown";
+    if (!args.empty() && !markdown) throw UsageError("'metrics' takes only --markdown, got '" + args[0] + "'");
+    std::cout << (markdown ? metric_table_markdown() : metric_table_text());
+    return 0;
 }
 
 }  // namespace

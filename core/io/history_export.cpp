@@ -8,15 +8,11 @@
 
 #include "error.hpp"
 #include "io/metrics_log.hpp"
+#include "monitor/metric_defs.hpp"
 
 namespace moescope {
 
 namespace {
-
-const char* const kModelSeries[] = {"loss",      "ce",       "aux",       "z_loss",           "importance",
-                                    "train_acc", "test_acc", "grad_norm", "router_grad_norm", "tokens_per_s"};
-const char* const kLayerSeries[] = {"load_entropy", "router_entropy", "max_util",      "cv",    "dropped",
-                                    "dead_experts", "mean_abs_logit", "max_abs_logit", "churn", "nmi"};
 
 // Walks one series in step order, answering "the value at step s" for
 // increasing s: exact match or NaN.
@@ -42,53 +38,41 @@ long export_history(const MetricsHistory& h, const std::string& path) {
         throw ConfigError("metrics export '" + path + "' must end in .csv or .jsonl");
     const int L = h.layers(), E = h.experts();
 
-    std::vector<Cursor> model;
-    for (const char* name : kModelSeries) model.emplace_back(h.series(name));
-    std::vector<std::vector<Cursor>> layer(L), load(L);
-    for (int l = 0; l < L; ++l) {
-        for (const char* name : kLayerSeries) layer[l].emplace_back(h.series(name, l));
-        for (int e = 0; e < E; ++e) load[l].emplace_back(h.series("load", l, e));
+    // One cursor per kept series, by table row: model-wide [0], per layer [l], per expert [l·E + e].
+    const auto& table = metric_table();
+    std::vector<std::vector<Cursor>> cursors(table.size());
+    for (size_t i = 0; i < table.size(); ++i) {
+        const MetricDef& d = table[i];
+        if (!d.kept()) continue;
+        const std::string name(d.name);
+        if (d.scope == MetricScope::Model) cursors[i].emplace_back(h.series(name));
+        for (int l = 0; l < L && d.scope != MetricScope::Model; ++l) {
+            if (d.scope == MetricScope::Layer) cursors[i].emplace_back(h.series(name, l));
+            for (int e = 0; e < E && d.scope == MetricScope::Expert; ++e) cursors[i].emplace_back(h.series(name, l, e));
+        }
     }
+    double step = 0;
+    const MetricSource values = [&](const MetricDef& d, int l, int e) {
+        auto& c = cursors[size_t(&d - table.data())];
+        if (c.empty()) return double(NAN);  // not kept by the history
+        const size_t k = d.scope == MetricScope::Model   ? 0
+                         : d.scope == MetricScope::Layer ? size_t(l)
+                                                         : size_t(l * E + e);
+        return c[k].at(step);
+    };
 
     const std::string tmp = path + ".part";
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw DataError("cannot write metrics export '" + path + "'");
-    if (csv) {
-        out << "step,layer";
-        for (const char* name : kModelSeries) out << ',' << name;
-        for (const char* name : kLayerSeries) out << ',' << name;
-        for (int e = 0; e < E; ++e) out << ",load_" << e;
-        out << '\n';
-    }
+    if (csv) out << metrics_csv_header(E);
     long rows = 0;
     const DecimatedSeries* steps = h.series("loss");
-    std::vector<double> mv(std::size(kModelSeries));
     for (size_t i = 0; steps && i < steps->size(); ++i, ++rows) {
-        const double step = steps->x()[i];
-        for (size_t k = 0; k < mv.size(); ++k) mv[k] = model[k].at(step);
-        nlohmann::json row;
-        if (!csv) {
-            row["step"] = long(step);
-            for (size_t k = 0; k < mv.size(); ++k) row[kModelSeries[k]] = json_number(mv[k]);
-            row["layers"] = nlohmann::json::array();
-        }
-        for (int l = 0; l < L; ++l) {
-            if (csv) {
-                out << long(step) << ',' << l;
-                for (double v : mv) out << ',' << csv_number(v);
-                for (auto& c : layer[l]) out << ',' << csv_number(c.at(step));
-                for (auto& c : load[l]) out << ',' << csv_number(c.at(step));
-                out << '\n';
-            } else {
-                nlohmann::json lj = nlohmann::json::object();
-                for (size_t k = 0; k < layer[l].size(); ++k) lj[kLayerSeries[k]] = json_number(layer[l][k].at(step));
-                nlohmann::json loads = nlohmann::json::array();
-                for (auto& c : load[l]) loads.push_back(json_number(c.at(step)));
-                lj["load"] = std::move(loads);
-                row["layers"].push_back(std::move(lj));
-            }
-        }
-        if (!csv) out << row.dump() << '\n';
+        step = steps->x()[i];
+        if (csv)
+            write_metrics_csv_rows(out, long(step), L, E, values);
+        else
+            out << metrics_json(long(step), L, E, values).dump() << '\n';
     }
     out.close();
     std::error_code ec;

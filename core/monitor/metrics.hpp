@@ -1,6 +1,7 @@
 #pragma once
 // Per-step metrics: the value type that flows from the trainer to the monitor,
-// the CLI and the window. Definitions follow docs/metrics.md exactly; the
+// the CLI and the window; metric_defs.hpp names each field once for every file
+// and plot. Definitions follow docs/metrics.md exactly; the
 // pure functions below compute them from a routing so tests can check them on
 // hand-made inputs.
 #include <cmath>
@@ -39,7 +40,8 @@ struct StepMetrics {
     double test_acc = kNaN;                                            // NaN except on evaluation steps
     double grad_norm = 0, router_grad_norm = 0, expert_grad_norm = 0;  // before clipping
     double step_ms = 0, tokens_per_s = 0;
-    bool finite = true;  // false: loss or gradients not finite; the update was skipped
+    bool finite = true;      // false: loss or gradients not finite; the update was skipped
+    double dead_util = 0.1;  // the dead_util knob the layers' dead_experts were counted with (Config's default)
     std::vector<LayerMetrics> layers;
 };
 

@@ -69,45 +69,34 @@ MetricsHistory MetricsHistory::clone() const {
 }
 
 DecimatedSeries& MetricsHistory::at(const std::string& name, int layer, int expert) {
-    return series_.try_emplace({name, layer, expert}, expert >= 0 ? kExpertSeriesCapacity : kSeriesCapacity)
-        .first->second;
+    const moescope::MetricDef* d = moescope::find_metric(name);
+    const size_t capacity = d && d->kept() ? d->history_points : expert >= 0 ? kExpertSeriesCapacity : kSeriesCapacity;
+    return series_.try_emplace({name, layer, expert}, capacity).first->second;
 }
 
 void MetricsHistory::append(const moescope::StepMetrics& m) {
+    using moescope::MetricScope;
     const double x = double(m.step);
     // Steps add the same series in the same order, so after the first step each
     // series is found by its position instead of a map lookup.
     size_t slot = 0;
     const std::pair<size_t, size_t> shape{m.layers.size(), m.layers.empty() ? 0 : m.layers[0].load.size()};
     if (shape != slots_shape_) slots_.clear(), slots_shape_ = shape;
-    auto add = [&](const char* name, double v, int layer = -1, int expert = -1) {
-        if (slot == slots_.size()) slots_.push_back(&at(name, layer, expert));
+    auto add = [&](const moescope::MetricDef& d, int layer = -1, int expert = -1) {
+        if (slot == slots_.size()) slots_.push_back(&at(std::string(d.name), layer, expert));
         DecimatedSeries* s = slots_[slot++];
+        const double v = d.value(m, layer, expert);
         if (std::isfinite(v)) s->append(x, v);
     };
-    add("loss", m.loss);
-    add("ce", m.ce);
-    add("aux", m.aux);
-    add("z_loss", m.zloss);
-    add("importance", m.importance);
-    add("train_acc", m.train_acc);
-    add("test_acc", m.test_acc);
-    add("grad_norm", m.grad_norm);
-    add("router_grad_norm", m.router_grad_norm);
-    add("tokens_per_s", m.tokens_per_s);
+    const auto& table = moescope::metric_table();
+    for (const auto& d : table)
+        if (d.kept() && d.scope == MetricScope::Model) add(d);
     for (int l = 0; l < int(m.layers.size()); ++l) {
-        const auto& L = m.layers[l];
-        add("load_entropy", L.load_entropy, l);
-        add("router_entropy", L.router_entropy, l);
-        add("max_util", L.max_util, l);
-        add("cv", L.cv, l);
-        add("dropped", L.dropped, l);
-        add("dead_experts", L.dead_experts, l);
-        add("mean_abs_logit", L.mean_abs_logit, l);
-        add("max_abs_logit", L.max_abs_logit, l);
-        add("churn", L.churn, l);
-        add("nmi", L.nmi, l);
-        for (int e = 0; e < int(L.load.size()); ++e) add("load", L.load[e], l, e);
+        for (const auto& d : table)
+            if (d.kept() && d.scope == MetricScope::Layer) add(d, l);
+        for (const auto& d : table)
+            if (d.kept() && d.scope == MetricScope::Expert)
+                for (int e = 0; e < int(shape.second); ++e) add(d, l, e);
     }
     latest_ = m;
     ++version_;

@@ -8,6 +8,7 @@
 #include <tuple>
 #include <vector>
 
+#include "monitor/metric_defs.hpp"
 #include "monitor/metrics.hpp"
 #include "monitor/monitor.hpp"
 #include "train/trainer.hpp"
@@ -33,11 +34,11 @@ private:
 
 class MetricsHistory {
 public:
-    // Points kept per series. Per-expert loads are 64 × layers series that only
-    // the load heat map (≤ 600 bins) and the load window (≤ 1000 recent steps,
-    // never folded) read: 4096 points are plenty and keep the history small.
-    static constexpr size_t kSeriesCapacity = 1 << 14;
-    static constexpr size_t kExpertSeriesCapacity = 1 << 12;
+    // Points kept per series (metric_defs.hpp): per-expert loads are 64 × layers
+    // series that only the load heat map (≤ 600 bins) and the load window (≤ 1000
+    // recent steps, never folded) read, so they keep fewer.
+    static constexpr size_t kSeriesCapacity = moescope::kHistoryPoints;
+    static constexpr size_t kExpertSeriesCapacity = moescope::kExpertHistoryPoints;
 
     MetricsHistory() = default;
     // slots_ point into series_: a copy would point into the original. Move only.
@@ -48,12 +49,10 @@ public:
     // A deep copy (branching a run); the copy finds its own append slots on its first append.
     MetricsHistory clone() const;
 
-    // Series names. Model-wide (layer -1): loss ce aux z_loss importance train_acc test_acc
-    //   grad_norm router_grad_norm tokens_per_s.
-    // Per layer: load_entropy router_entropy max_util cv dropped dead_experts mean_abs_logit
-    //   max_abs_logit churn nmi.  Per layer and expert: load (utilisation is E·load, and the
-    //   latest mean router probabilities are in latest(), so neither is kept per step), at
-    //   kExpertSeriesCapacity points.
+    // One series per metric of metric_table() that the history keeps (MetricDef::kept),
+    // named as in the table: model-wide ones at layer -1, per-layer ones per layer,
+    // per-expert ones (load) per layer and expert. Utilisation is E·load and the latest
+    // mean router probabilities are in latest(), so neither is kept per step.
     void reset(int layers, int experts);
     void append(const moescope::StepMetrics& m);  // NaN values (e.g. test_acc off-eval) are skipped
     void add_interventions(const std::vector<moescope::Intervention>& iv);

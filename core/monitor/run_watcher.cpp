@@ -156,6 +156,7 @@ WatchedStep RunWatcher::publish(StepMetrics m) {
     if (dead_.state().ring.size() != size_t(L)) dead_.reset(L, experts_, cfg_.dead_window);
     cfg_.experts = experts_;
     if (header_.top_k > 0) cfg_.top_k = header_.top_k;
+    m.dead_util = cfg_.dead_util;
     for (int l = 0; l < L; ++l) m.layers[l].dead_experts = dead_.update(l, m.layers[l].utilization, cfg_.dead_util);
     WatchedStep w;
     w.events = monitor_.observe(m, cfg_);

@@ -144,6 +144,7 @@ void Trainer::collect_metrics(const GradNorms& norms, double step_ms) {
     m.step_ms = step_ms;
     m.tokens_per_s = step_ms > 0 ? double(T) * 1000.0 / step_ms : 0;
     m.aux = m.zloss = m.importance = m.entropy_reg = 0;
+    m.dead_util = cfg_.dead_util;
     m.layers.resize(L);
     for (int l = 0; l < L; ++l) {
         const auto& c = ws_.layers[l];

@@ -60,6 +60,17 @@ LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCust
     setMinimumSize(240, 160);
 }
 
+namespace {
+
+// Grey below the run's dead_util knob, the threshold of the dead count shown
+// beside the bars; above it, fair (≤ 1) blending to overloaded.
+QColor bar_color(double utilization, double dead_util) {
+    if (utilization < dead_util) return theme::kDead;
+    return utilization <= 1.0 ? theme::kFair : theme::utilization_color(utilization);
+}
+
+}  // namespace
+
 void LoadHistogram::setHistory(const MetricsHistory* history) {
     history_ = history;
     dirty_ = true;
@@ -150,7 +161,7 @@ void LoadHistogram::refresh() {
     QVector<QCPGraphData> probs;
     for (int e = 0; e < experts; ++e) {
         const double load = windowMean("load", e, lm.load[size_t(e)]);
-        const QColor color = theme::utilization_color(experts * load);
+        const QColor color = bar_color(experts * load, history_->latest().dead_util);
         bars_[size_t(e)]->setBrush(color);
         bars_[size_t(e)]->setPen(QPen(color.darker(130)));
         bars_[size_t(e)]->data()->set(QVector<QCPBarsData>{QCPBarsData(e, load)}, true);

@@ -1,6 +1,7 @@
 #pragma once
 // Bars of the load share of every expert of one layer (this step, or the mean
-// over the last `window` steps), coloured by utilisation, with the fair share
+// over the last `window` steps), coloured by utilisation (grey below the run's
+// dead_util, the threshold of the dead count it shows), with the fair share
 // 1/E as a dashed line and the mean router probability as diamonds.
 #include <QColor>
 #include <QString>

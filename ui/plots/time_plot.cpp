@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "monitor/metric_defs.hpp"
 #include "monitor/metrics_history.hpp"
 #include "plots/plot_export.hpp"
 #include "theme.hpp"
@@ -366,10 +367,25 @@ void TimePlot::onAfterReplot() {
     max_ms_ = std::max(max_ms_, last_ms_);
 }
 
+// A curve of one metric of the table: its legend label, series and scope
+// (per-layer metrics follow setLayer()) come from there, the look from here.
+CurveSpec metricCurve(std::string_view name, const QColor& color, bool right_axis, bool dashed, bool scatter) {
+    const moescope::MetricDef* d = moescope::find_metric(name);
+    if (!d || d->scope == moescope::MetricScope::Expert || !d->kept())
+        qFatal("time plot: '%.*s' is no per-step metric the history keeps", int(name.size()), name.data());
+    return {QString::fromUtf8(d->label.data(), qsizetype(d->label.size())),
+            std::string(d->name),
+            d->scope == moescope::MetricScope::Layer,
+            color,
+            right_axis,
+            dashed,
+            scatter};
+}
+
+// Each factory draws the metrics whose MetricDef::plot names it (tests check both ways).
 TimePlot* makeEntropyPlot(QWidget* parent) {
     auto* p = new TimePlot(QObject::tr("Entropy (1 = uniform)"),
-                           {{QObject::tr("router entropy"), "router_entropy", true, theme::kBlue, false, false},
-                            {QObject::tr("load entropy"), "load_entropy", true, theme::kOrange, false, false}},
+                           {metricCurve("router_entropy", theme::kBlue), metricCurve("load_entropy", theme::kOrange)},
                            parent);
     p->setYRange(0.0, 1.05);
     p->setAxisLabels(QObject::tr("entropy / ln E"));
@@ -377,13 +393,12 @@ TimePlot* makeEntropyPlot(QWidget* parent) {
 }
 
 TimePlot* makeLossPlot(QWidget* parent) {
-    auto* p = new TimePlot(QObject::tr("Loss and accuracy"),
-                           {{QObject::tr("cross-entropy"), "ce", false, theme::kBlue, false, false},
-                            {QObject::tr("aux (balance)"), "aux", false, theme::kOrange, false, false},
-                            {QObject::tr("z-loss"), "z_loss", false, theme::kPurple, false, true},
-                            {QObject::tr("train acc"), "train_acc", false, theme::kGreen, true, false},
-                            {QObject::tr("test acc"), "test_acc", false, theme::kVermillion, true, false, true}},
-                           parent);
+    auto* p =
+        new TimePlot(QObject::tr("Loss and accuracy"),
+                     {metricCurve("ce", theme::kBlue), metricCurve("aux", theme::kOrange),
+                      metricCurve("z_loss", theme::kPurple, false, true), metricCurve("train_acc", theme::kGreen, true),
+                      metricCurve("test_acc", theme::kVermillion, true, false, true)},
+                     parent);
     p->setRightYRange(0.0, 1.0);
     p->setLogScale(true);  // the z-loss can be 10⁴× the cross-entropy
     p->setAxisLabels(QObject::tr("loss (log)"), QObject::tr("accuracy"));
@@ -391,12 +406,11 @@ TimePlot* makeLossPlot(QWidget* parent) {
 }
 
 TimePlot* makeBalancePlot(QWidget* parent) {
-    auto* p = new TimePlot(QObject::tr("Balance"),
-                           {{QObject::tr("max utilization"), "max_util", true, theme::kVermillion, false, false},
-                            {QObject::tr("cv"), "cv", true, theme::kBlue, false, false},
-                            {QObject::tr("dead experts"), "dead_experts", true, theme::kGrey, false, true},
-                            {QObject::tr("dropped share"), "dropped", true, theme::kOrange, true, false}},
-                           parent);
+    auto* p = new TimePlot(
+        QObject::tr("Balance"),
+        {metricCurve("max_util", theme::kVermillion), metricCurve("cv", theme::kBlue),
+         metricCurve("dead_experts", theme::kGrey, false, true), metricCurve("dropped", theme::kOrange, true)},
+        parent);
     p->setAxisLabels(QObject::tr("utilization · cv · count"), QObject::tr("dropped share"));
     return p;
 }

@@ -9,6 +9,7 @@
 #include <QVector>
 #include <QWidget>
 #include <string>
+#include <string_view>
 #include <vector>
 
 class QCustomPlot;
@@ -64,6 +65,7 @@ public:
     void resetView();
 
     int layer() const { return layer_; }
+    const std::vector<CurveSpec>& curves() const { return curves_; }
     double smoothing() const { return alpha_; }
     bool followsData() const { return !user_view_; }
     int markerCount() const { return marker_count_; }
@@ -112,6 +114,12 @@ private:
     double last_ms_ = 0, max_ms_ = 0;
 };
 
+// A curve of the metric table's `name` (a model-wide or per-layer metric the
+// history keeps): label, series and per_layer from its MetricDef.
+CurveSpec metricCurve(std::string_view name, const QColor& color, bool right_axis = false, bool dashed = false,
+                      bool scatter = false);
+
+// The window's time plots; each draws the metrics whose MetricDef::plot names it.
 TimePlot* makeEntropyPlot(QWidget* parent = nullptr);
 TimePlot* makeLossPlot(QWidget* parent = nullptr);
 TimePlot* makeBalancePlot(QWidget* parent = nullptr);

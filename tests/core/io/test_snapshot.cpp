@@ -74,6 +74,7 @@ QString difference(const StepMetrics& a, const StepMetrics& b) {
     MS_SAME(grad_norm);
     MS_SAME(router_grad_norm);
     MS_SAME(expert_grad_norm);
+    MS_SAME(dead_util);
     for (size_t l = 0; l < a.layers.size(); ++l) {
         const LayerMetrics &x = a.layers[l], &y = b.layers[l];
         auto at = [&](const char* f) { return QStringLiteral("layers[%1].%2").arg(l).arg(f); };
@@ -91,6 +92,8 @@ QString difference(const StepMetrics& a, const StepMetrics& b) {
                                {"max_abs_logit", x.max_abs_logit, y.max_abs_logit},
                                {"balance_loss", x.balance_loss, y.balance_loss},
                                {"z_loss", x.z_loss, y.z_loss},
+                               {"importance_cv2", x.importance_cv2, y.importance_cv2},
+                               {"entropy_reg", x.entropy_reg, y.entropy_reg},
                                {"router_grad_norm", x.router_grad_norm, y.router_grad_norm},
                                {"expert_grad_norm", x.expert_grad_norm, y.expert_grad_norm},
                                {"churn", x.churn, y.churn},

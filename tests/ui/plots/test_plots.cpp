@@ -9,7 +9,9 @@
 #include <QtTest>
 
 #include <cmath>
+#include <set>
 
+#include "monitor/metric_defs.hpp"
 #include "monitor/metrics_history.hpp"
 #include "plots/load_heatmap.hpp"
 #include "plots/load_histogram.hpp"
@@ -246,6 +248,51 @@ private slots:
         for (int e = 0; e < 4; ++e) {
             QCOMPARE(p.barValue(e), 0.25);
             QCOMPARE(p.barColor(e), theme::kFair);
+        }
+    }
+
+    // The grey of a bar and the dead count beside it use the same threshold: the run's dead_util.
+    void histogramGreysBelowDeadUtil() {
+        MetricsHistory h;
+        fillHand(h);
+        LoadHistogram p;
+        p.setHistory(&h);
+        StepMetrics m = handStep(101);
+        m.dead_util = 0.5;  // expert 2 (utilization 0.4) counts as dead now
+        h.append(m);
+        p.refresh();
+        QCOMPARE(p.barColor(2), theme::kDead);
+        QCOMPARE(p.barColor(3), theme::kDead);
+        QVERIFY(p.barColor(1) != theme::kDead);  // utilization 1.16
+        m = handStep(102);
+        m.dead_util = 0.01;  // and expert 3 (utilization 0.04) is alive
+        h.append(m);
+        p.refresh();
+        QCOMPARE(p.barColor(3), theme::kFair);
+        QCOMPARE(p.barColor(2), theme::kFair);
+        QCOMPARE(p.barColor(0), theme::kOverloaded);
+    }
+
+    // Each time plot draws exactly the metrics whose table row names it, labelled from the table.
+    void timePlotsDrawTheTablesMetrics() {
+        using moescope::MetricPlot;
+        const std::vector<std::pair<MetricPlot, TimePlot* (*)(QWidget*)>> plots = {
+            {MetricPlot::Loss, makeLossPlot},
+            {MetricPlot::Balance, makeBalancePlot},
+            {MetricPlot::Entropy, makeEntropyPlot}};
+        for (const auto& [which, make] : plots) {
+            std::unique_ptr<TimePlot> p(make(nullptr));
+            std::set<std::string> drawn, listed;
+            for (const CurveSpec& c : p->curves()) {
+                drawn.insert(c.series);
+                const moescope::MetricDef* d = moescope::find_metric(c.series);
+                QVERIFY2(d, c.series.c_str());
+                QCOMPARE(c.label, QString::fromUtf8(d->label.data(), qsizetype(d->label.size())));
+                QCOMPARE(c.per_layer, d->scope == moescope::MetricScope::Layer);
+            }
+            for (const auto& d : moescope::metric_table())
+                if (d.plot == which) listed.insert(std::string(d.name));
+            QVERIFY2(drawn == listed, moescope::plot_name(which).data());
         }
     }
 
