@@ -515,7 +515,7 @@ Snapshot Reader::read() {
     }
     for (const auto& [name, raw] : tensors_)
         if (name.rfind("history/", 0) != 0 &&
-            std::none_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; }))
+            std::none_of(entries.begin(), entries.end(), [&key = name](const Entry& e) { return e.name == key; }))
             fail("unexpected tensor '" + name + "' (not part of a snapshot of this model)");
 
     // Every size is now known to match the config: shape the state, then copy.
