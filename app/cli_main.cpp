@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,11 +24,13 @@
 #include "cli_snapshot.hpp"
 #include "cli_watch.hpp"
 #include "error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
 #include "monitor/metric_defs.hpp"
 #include "train/config.hpp"
 #include "train/interval_rate.hpp"
 #include "train/knobs.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/trainer.hpp"
 
 using namespace moescope;
@@ -63,6 +66,7 @@ const Command kCommands[] = {
   --snapshot FILE       save the run to FILE (.moesnap) at the end, on Ctrl-C and on a halt
   --snapshot-every N    also save it every N steps
   --allow-non-finite    save snapshots even when weights hold NaN or inf
+  --dry-run             print the config's memory estimate against this machine's memory and exit
   --resume FILE         continue the run saved in FILE with its config; --set then
                         changes live knobs only (structural ones need a new run)
   --backend B           auto|cpu|cuda (default cpu); training runs on the CPU for now:
@@ -130,6 +134,7 @@ struct TrainArgs {
     std::string snapshot, resume;
     long snapshot_every = 0;
     bool allow_non_finite = false;
+    bool dry_run = false;
     std::string backend = "cpu";
 };
 
@@ -153,6 +158,8 @@ TrainArgs parse_train_args(const std::vector<std::string>& args) {
         const std::string& flag = args[i];
         auto value = [&]() -> std::string {
             if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
+            // An empty file name would silently mean "none": say so instead.
+            if (args[i + 1].empty()) throw UsageError(flag + " needs a value, got an empty string");
             return args[++i];
         };
         if (flag == "--preset")
@@ -177,17 +184,20 @@ TrainArgs parse_train_args(const std::vector<std::string>& args) {
             a.snapshot_every = parse_count(flag, value(), 1);
         else if (flag == "--allow-non-finite")
             a.allow_non_finite = true;
+        else if (flag == "--dry-run")
+            a.dry_run = true;
         else if (flag == "--resume")
             a.resume = value();
         else if (flag == "--backend")
             a.backend = value();
         else
-            throw UsageError("unknown option '" + flag + "' for train (see 'moescope-cli train --help')");
+            throw UsageError("unknown option '" + clip_text(flag) + "' for train (see 'moescope-cli train --help')");
     }
     if (preset_given && !a.config_file.empty()) throw UsageError("give either --preset or --config, not both");
     if (!a.resume.empty() && (preset_given || !a.config_file.empty()))
         throw UsageError("--resume continues with the snapshot's config; drop --preset/--config");
     if (a.snapshot_every > 0 && a.snapshot.empty()) throw UsageError("--snapshot-every needs --snapshot FILE");
+    if (a.dry_run && !a.resume.empty()) throw UsageError("--dry-run estimates a new run; drop --resume");
     return a;
 }
 
@@ -195,7 +205,7 @@ Config build_config(const TrainArgs& a) {
     Config c = a.config_file.empty() ? load_preset(a.preset) : load_config_file(a.config_file);
     for (const auto& s : a.sets) {
         const auto eq = s.find('=');
-        if (eq == std::string::npos || eq == 0) throw UsageError("--set expects KEY=VALUE, got '" + s + "'");
+        if (eq == std::string::npos || eq == 0) throw UsageError("--set expects KEY=VALUE, got '" + clip_text(s) + "'");
         knob(s.substr(0, eq)).set_text(c, s.substr(eq + 1));
     }
     c.validate();
@@ -268,10 +278,29 @@ nlohmann::json summary_json(const Trainer& tr, const StepMetrics* last, double t
             {"interrupted", interrupted}};
 }
 
+// --dry-run: what the run would need, without allocating it.
+int print_memory_estimate(const Config& c) {
+    const MemoryEstimate m = estimate_memory(c);
+    const double physical = physical_memory_bytes();
+    std::cout << "moescope: " << c.name << " | E=" << c.experts << " k=" << c.top_k << " L=" << c.layers << " d_model "
+              << c.d_model << " d_ff " << c.d_ff << " | " << m.parameters << " parameters\n"
+              << "estimated memory " << memory_text(m) << "\n";
+    if (physical > 0)
+        std::cout << "this machine has " << bytes_text(physical) << "; a run may use up to " << int(kMemoryShare * 100)
+                  << " % (" << bytes_text(kMemoryShare * physical)
+                  << "): " << (m.total() <= kMemoryShare * physical ? "fits" : "too large, the run would be refused")
+                  << "\n";
+    return 0;
+}
+
 int cmd_train(const std::vector<std::string>& args) {
     const TrainArgs a = parse_train_args(args);
+    if (a.dry_run) return print_memory_estimate(build_config(a));
     choose_backend(a.backend, /*has_cuda_path=*/false, "training", std::cerr);  // CPU, or refused with the reason
-    MetricsHistory history;                                                     // what a snapshot keeps of the metrics
+    // A save that cannot succeed is found now, not after the whole run.
+    if (!a.snapshot.empty()) check_writable_target(a.snapshot);
+    if (!a.save_config.empty()) check_writable_target(a.save_config, "config");
+    MetricsHistory history;  // what a snapshot keeps of the metrics
     std::unique_ptr<Trainer> owned = a.resume.empty() ? std::make_unique<Trainer>(build_config(a))
                                                       : resume_from_snapshot(a.resume, a.sets, history, a.quiet);
     Trainer& tr = *owned;
@@ -289,6 +318,7 @@ int cmd_train(const std::vector<std::string>& args) {
     std::signal(SIGINT, [](int) { g_interrupted = true; });
     const auto t0 = std::chrono::steady_clock::now();
     StepMetrics last;
+    std::string save_error;  // a failed save ends the run but not its summary
     double last_test = kNaN, busy_ms = 0, shown_rate = kNaN;
     long timed_steps = 0;
     IntervalRate rate;
@@ -308,7 +338,14 @@ int cmd_train(const std::vector<std::string>& args) {
         // --snapshot-every wins over the config's autosave_every knob (which a script may change).
         const long every_n =
             a.snapshot_every > 0 ? a.snapshot_every : (a.snapshot.empty() ? 0 : tr.config().autosave_every);
-        if (every_n > 0 && last.step % every_n == 0) save_run(a.snapshot, tr, history, a.allow_non_finite, true);
+        if (every_n > 0 && last.step % every_n == 0) {
+            try {
+                save_run(a.snapshot, tr, history, a.allow_non_finite, true);
+            } catch (const Error& e) {
+                save_error = e.what();  // stop here: the summary of what ran still comes out
+                break;
+            }
+        }
         if (live) {
             // The live line redraws every step; its rate changes about once a second.
             if (!std::isfinite(shown_rate) || rate.elapsed_ms() >= 1000) shown_rate = rate.take();
@@ -320,7 +357,11 @@ int cmd_train(const std::vector<std::string>& args) {
     if (live) std::cout << "\n";
     if (log) log->flush();
     // On a halt the update was skipped, so this saves the last finite state.
-    if (!a.snapshot.empty()) save_run(a.snapshot, tr, history, a.allow_non_finite, a.quiet);
+    try {
+        if (!a.snapshot.empty() && save_error.empty()) save_run(a.snapshot, tr, history, a.allow_non_finite, a.quiet);
+    } catch (const Error& e) {
+        save_error = e.what();  // the summary of the run still comes first
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double test_acc = tr.halted() ? last_test : tr.evaluate();
     const double tps = timed_steps > 0 ? cfg.batch_tokens * 1000.0 * timed_steps / busy_ms : kNaN;
@@ -332,6 +373,10 @@ int cmd_train(const std::vector<std::string>& args) {
         std::cout << "no step ran: the run is at step " << tr.steps_done() << " and --steps is " << a.steps
                   << (shown ? "; the summary shows the snapshot's last step" : "") << "\n";
     std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted).dump() << std::endl;
+    if (!save_error.empty()) {
+        std::cerr << "moescope-cli: error: " << save_error << "\n";
+        return kExitUsage;
+    }
     return tr.halted() ? kExitHalted : 0;
 }
 
@@ -378,6 +423,10 @@ int cmd_metrics(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
     try {
         return run(std::vector<std::string>(argv + 1, argv + argc));
+    } catch (const std::bad_alloc&) {
+        std::cerr << "moescope-cli: error: out of memory; lower batch_tokens, d_model, d_ff, experts or the dataset "
+                     "size ('moescope-cli train --dry-run' shows the estimate)\n";
+        return kExitUsage;
     } catch (const std::exception& e) {  // UsageError, ConfigError, DataError: all one line
         std::cerr << "moescope-cli: error: " << e.what() << "\n";
         return kExitUsage;

@@ -4,6 +4,7 @@
 // carry file:line and the failing expression. Nothing in core calls exit().
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace moescope {
 
@@ -18,6 +19,18 @@ struct ConfigError : Error {
 struct DataError : Error {
     using Error::Error;
 };
+
+// `text` as it may be echoed in a message: at most `max` bytes (cut on a UTF-8
+// character boundary) with "…" appended when cut, so a 100 KB value stays one line.
+std::string clip_text(std::string_view text, size_t max = 80);
+
+// True when `text` is well-formed UTF-8 (what JSON and label names need).
+bool is_utf8(std::string_view text);
+
+// A nlohmann::json exception's message in the project's words: the
+// "[json.exception.type_error.302] " tag dropped and library phrasing such as
+// "cannot use at() with number" or "key 'x' not found" rephrased.
+std::string json_error_text(const std::exception& e);
 
 // Why `path` cannot be read as a file ("no such file", "is a directory"), or "" when it can.
 std::string unreadable_file_reason(const std::string& path);

@@ -10,6 +10,7 @@ MOESCOPE_DEPS=(
   libeigen3-dev nlohmann-json3-dev
   xvfb xauth libgl-dev libopengl-dev libglx-dev
   fonts-dejavu-core python3-numpy
+  clang-14 libclang-rt-14-dev libomp-14-dev
 )
 
 MOESCOPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,9 +1,12 @@
 #include "data/csv_reader.hpp"
 
+#include <locale.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string_view>
 #include <unordered_map>
 
@@ -73,16 +76,26 @@ void split_fields(std::string_view line, char delim, std::vector<std::string>& f
     }
 }
 
-// Strict number parsing: the whole field must be a finite decimal number.
-bool parse_number(std::string_view s, double& value) {
+enum class Number { Ok, NotANumber, TooLarge };
+
+// Strict number parsing: the whole field must be a decimal number. A value too
+// small for a double (1e-400) is the nearest double, 0; one too large (1e309) is refused.
+Number parse_number(std::string_view s, double& value) {
     if (!s.empty() && s.front() == '+') s.remove_prefix(1);
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+    if (s.empty() || end != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
+        return Number::NotANumber;
+    if (ec == std::errc()) return Number::Ok;
+    // Out of range: from_chars leaves `value` alone, strtod rounds (C locale, whatever the program's locale is).
+    static const locale_t c_locale = ::newlocale(LC_ALL_MASK, "C", nullptr);
+    value = ::strtod_l(std::string(s).c_str(), nullptr, c_locale);
+    return std::isinf(value) ? Number::TooLarge : Number::Ok;
 }
 
 bool all_numeric(const std::vector<std::string>& fields) {
     double ignored = 0.0;
-    return std::all_of(fields.begin(), fields.end(), [&](const std::string& f) { return parse_number(f, ignored); });
+    return std::all_of(fields.begin(), fields.end(),
+                       [&](const std::string& f) { return parse_number(f, ignored) != Number::NotANumber; });
 }
 
 std::string join_names(const std::vector<std::string>& names) {
@@ -118,15 +131,26 @@ private:
     std::unordered_map<std::string, int32_t> ids_;
 };
 
-// Reads the next non-blank line (CR stripped) into `line`; false at end of file.
-bool next_content_line(std::ifstream& in, std::string& line, long& line_no) {
-    while (std::getline(in, line)) {
-        ++line_no;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (!trim(line).empty()) return true;
+// The file's lines, ended by LF, CRLF or a lone CR (classic Mac OS and some exporters).
+class Lines {
+public:
+    explicit Lines(std::string text) : text_(std::move(text)) {}
+    // Reads the next non-blank line into `line`; false at end of file.
+    bool next_content(std::string& line, long& line_no) {
+        while (pos_ < text_.size()) {
+            const size_t end = std::min(text_.find_first_of("\r\n", pos_), text_.size());
+            line.assign(text_, pos_, end - pos_);
+            pos_ = end + (end + 1 < text_.size() && text_[end] == '\r' && text_[end + 1] == '\n' ? 2 : 1);
+            ++line_no;
+            if (!trim(line).empty()) return true;
+        }
+        return false;
     }
-    return false;
-}
+
+private:
+    std::string text_;
+    size_t pos_ = 0;
+};
 
 void check_header(const std::vector<std::string>& header, const std::string& where) {
     if (header.size() < 2)
@@ -152,10 +176,12 @@ CsvTable read_csv_table(const std::string& path, const std::string& label_column
         throw DataError("cannot open CSV file " + path + ": " + why);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw DataError("cannot open CSV file " + path);
+    Lines lines(std::string(std::istreambuf_iterator<char>(in), {}));
+    if (in.bad()) throw DataError("cannot read CSV file " + path);
 
     std::string line;
     long line_no = 0;
-    if (!next_content_line(in, line, line_no)) throw DataError(path + " is empty; expected a header row and data rows");
+    if (!lines.next_content(line, line_no)) throw DataError(path + " is empty; expected a header row and data rows");
     // Excel writes a UTF-8 byte-order mark before the header.
     if (line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
 
@@ -172,7 +198,7 @@ CsvTable read_csv_table(const std::string& path, const std::string& label_column
 
     LabelIndex label_index;
     std::vector<std::string> fields;
-    while (next_content_line(in, line, line_no)) {
+    while (lines.next_content(line, line_no)) {
         const std::string where = at_line(path, line_no);
         split_fields(line, delim, fields, where);
         if (fields.size() != header.size())
@@ -181,16 +207,26 @@ CsvTable read_csv_table(const std::string& path, const std::string& label_column
         for (size_t c = 0; c < fields.size(); ++c) {
             if (c == label_col) continue;
             double v = 0.0;
-            if (!parse_number(fields[c], v))
-                throw DataError(where + "column '" + header[c] + "' has non-numeric value '" + fields[c] + "'");
+            const Number kind = parse_number(fields[c], v);
+            if (kind == Number::NotANumber)
+                throw DataError(where + "column '" + clip_text(header[c]) + "' has non-numeric value '" +
+                                clip_text(fields[c]) + "'");
+            if (kind == Number::TooLarge)
+                throw DataError(where + "column '" + clip_text(header[c]) + "' has value '" + clip_text(fields[c]) +
+                                "' beyond the range of a double (±1.8e308)");
             if (!std::isfinite(v))
-                throw DataError(where + "column '" + header[c] + "' has non-finite value '" + fields[c] + "'");
+                throw DataError(where + "column '" + clip_text(header[c]) + "' has non-finite value '" +
+                                clip_text(fields[c]) + "'");
             t.features.push_back(v);
         }
         if (fields[label_col].empty()) throw DataError(where + "label column '" + t.label_name + "' is empty");
         t.labels.push_back(label_index.id_of(fields[label_col], t.class_names));
+        if (static_cast<long>(t.class_names.size()) > kCsvMaxClasses)
+            throw DataError(where + "label column '" + clip_text(t.label_name) + "' has more than " +
+                            std::to_string(kCsvMaxClasses) +
+                            " distinct values; is it a number to predict or an ID? Choose a class column with "
+                            "label_column");
     }
-    if (in.bad()) throw DataError("cannot read CSV file " + path + " after line " + std::to_string(line_no));
     if (t.rows() == 0) throw DataError(path + " has a header but no data rows");
     check_table_size(t, path);
     return t;

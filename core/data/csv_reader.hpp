@@ -22,9 +22,12 @@ struct CsvTable {
 // Fewest data rows and classes a CSV must have to make a train and a test set.
 inline constexpr long kCsvMinRows = 10;
 inline constexpr long kCsvMinClasses = 2;
+// Most classes a label column may have (like the classes knob): a column with more
+// distinct values is a number to regress or an ID, and its classifier head would not fit in memory.
+inline constexpr long kCsvMaxClasses = 1000;
 
 // Parses `path`: delimiter ',' (or ';' / tab when the header has no comma),
-// "quoted" fields with "" escapes, blank lines skipped, CRLF accepted.
+// "quoted" fields with "" escapes, blank lines skipped, LF, CRLF or CR line ends.
 // `label_column` is "last", "first", a header name or a 0-based index.
 // Throws DataError naming the file and line for malformed content and
 // ConfigError (naming label_column and the available columns) for an unknown column.

@@ -1,23 +1,20 @@
 #include "io/snapshot.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
+#include "io/snapshot_checks.hpp"
 #include "json_read.hpp"
 #include "nn/params.hpp"
 
@@ -187,47 +184,20 @@ json metadata(const TrainerState& st, const MetricsHistory* history) {
     const json rng = {{"s", st.rng.s}, {"has_spare", st.rng.has_spare}, {"spare", st.rng.spare}};
     const json trainer = {{"halted", st.halted}, {"optimizer_steps", st.optimizer_steps}, {"dead_seen", st.dead.seen}};
     // safetensors allows only strings here, so structured values are JSON text.
-    json meta = {{"format", kSnapshotFormat},        {"version", std::to_string(kSnapshotVersion)},
-                 {"step", std::to_string(st.steps)}, {"config", config_to_json(st.config).dump()},
-                 {"dataset", dataset.dump()},        {"rng", rng.dump()},
-                 {"trainer", trainer.dump()},        {"interventions", interventions.dump()},
-                 {"warnings", warnings.dump()},      {"monitor", monitor.dump()}};
+    json meta = {{"format", kSnapshotFormat},
+                 {"version", std::to_string(kSnapshotVersion)},
+                 {"step", std::to_string(st.steps)},
+                 {"config", config_to_json(st.config).dump()},
+                 {"dataset", dataset.dump(-1, ' ', false, json::error_handler_t::replace)},
+                 {"rng", rng.dump()},
+                 {"trainer", trainer.dump()},
+                 {"interventions", interventions.dump()},
+                 {"warnings", warnings.dump()},
+                 {"monitor", monitor.dump()}};
     // The newest step in full, so a loaded run's histogram and maps show it before any new step.
     if (history && history->latest().layers.size() == size_t(st.config.layers))
         meta["latest"] = step_metrics_json(history->latest(), true).dump();
     return meta;
-}
-
-void write_atomically(const std::string& path, std::initializer_list<std::string_view> parts) {
-    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-    auto fail = [&](const std::string& what, int fd) {
-        const std::string why = std::strerror(errno);
-        if (fd >= 0) ::close(fd);
-        ::unlink(tmp.c_str());
-        throw DataError("cannot save snapshot '" + path + "': " + what + " failed (" + why + ")");
-    };
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw DataError("cannot save snapshot '" + path + "': cannot create '" + tmp + "' (" + std::strerror(errno) +
-                        ")");
-    for (std::string_view part : parts) {
-        while (!part.empty()) {
-            const ssize_t n = ::write(fd, part.data(), part.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) fail("write", fd);
-            part.remove_prefix(static_cast<size_t>(n));
-        }
-    }
-    if (::fsync(fd) != 0) fail("fsync", fd);
-    if (::close(fd) != 0) fail("close", -1);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", -1);
-    // The rename is durable only once the directory entry is on disk.
-    std::string dir = std::filesystem::path(path).parent_path().string();
-    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
 }
 
 }  // namespace
@@ -251,6 +221,9 @@ void save_snapshot(const std::string& path, const TrainerState& st, const Metric
             throw DataError(
                 "refusing to save snapshot '" + path + "': tensor '" + *bad +
                 "' holds NaN or infinite values (the run diverged); allow non-finite values to save it anyway");
+    // A file the loader would refuse is no save at all: say so now, while the run still exists.
+    if (const auto bad = snapshot_inconsistency(st, history))
+        throw DataError("refusing to save snapshot '" + path + "': the state is inconsistent: " + *bad);
 
     json header = json::object();
     std::string data;
@@ -275,7 +248,7 @@ void save_snapshot(const std::string& path, const TrainerState& st, const Metric
     char length[8];
     const uint64_t n = text.size();
     std::memcpy(length, &n, 8);
-    write_atomically(path, {std::string_view(length, 8), text, data});
+    write_file_atomically(path, {std::string_view(length, 8), text, data}, "snapshot");
 }
 
 namespace {
@@ -332,7 +305,7 @@ void Reader::parse_header() {
     try {
         header_ = json::parse(bytes_.data() + 8, bytes_.data() + 8 + n);
     } catch (const json::exception& e) {
-        fail(std::string("header is not valid JSON (") + e.what() + ")");
+        fail(std::string("header is not valid JSON (") + json_error_text(e) + ")");
     }
     if (!header_.is_object()) fail("header is a JSON " + std::string(header_.type_name()) + ", not an object");
     data_ = bytes_.data() + 8 + n;
@@ -397,7 +370,7 @@ json Reader::meta(const char* key) const {
     try {
         return json::parse(m[key].get<std::string>());
     } catch (const json::exception& e) {
-        fail(std::string("metadata '") + key + "' is not valid JSON (" + e.what() + ")");
+        fail(std::string("metadata '") + key + "' is not valid JSON text (" + json_error_text(e) + ")");
     }
 }
 
@@ -415,14 +388,17 @@ void Reader::read_metadata(TrainerState& st) const {
              std::to_string(kSnapshotVersion) + ")");
     const std::string step = m.value("step", "");
     const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), st.steps);
-    if (ec != std::errc() || end != step.data() + step.size() || st.steps < 0)
-        fail("metadata step '" + step + "' is not a step number");
+    if (ec != std::errc() || end != step.data() + step.size() || st.steps < 0 || st.steps > kMaxSnapshotStep)
+        fail("metadata step '" + clip_text(step) + "' is not a step number in [0, " + std::to_string(kMaxSnapshotStep) +
+             "]");
+    const char* section = "config";  // the entry being read, for messages
     try {
         try {
             st.config = config_from_json(meta("config"));
         } catch (const ConfigError& e) {
             fail(std::string("metadata 'config': ") + e.what());
         }
+        section = "dataset";
         const json d = meta("dataset");
         st.d_in = json_whole(d.at("d_in"), "dataset d_in", 1, 1 << 20);
         st.classes = json_whole(d.at("classes"), "dataset classes", 1, 1 << 20);
@@ -434,6 +410,7 @@ void Reader::read_metadata(TrainerState& st) const {
         const auto [fp_end, fp_ec] = std::from_chars(fp.data(), fp.data() + fp.size(), st.dataset_fingerprint, 16);
         if (fp.size() != 16 || fp_ec != std::errc() || fp_end != fp.data() + fp.size())
             fail("dataset fingerprint '" + fp + "' is not 16 hex digits");
+        section = "rng";
         const json r = meta("rng");
         if (!r.at("s").is_array() || r["s"].size() != 4) fail("rng state must hold 4 words");
         for (size_t i = 0; i < 4; ++i) {
@@ -442,21 +419,24 @@ void Reader::read_metadata(TrainerState& st) const {
         }
         st.rng.has_spare = r.at("has_spare").get<bool>();
         st.rng.spare = r.at("spare").get<double>();
+        section = "trainer";
         const json t = meta("trainer");
         st.halted = t.at("halted").get<bool>();
-        st.optimizer_steps = json_whole(t.at("optimizer_steps"), "trainer optimizer_steps", 0, 1L << 62);
+        st.optimizer_steps = json_whole(t.at("optimizer_steps"), "trainer optimizer_steps", 0, kMaxSnapshotStep);
         for (const json& seen : t.at("dead_seen"))
-            st.dead.seen.push_back(json_whole(seen, "trainer dead_seen", 0, 1L << 62));
+            st.dead.seen.push_back(json_whole(seen, "trainer dead_seen", 0, kMaxSnapshotStep));
         if (st.dead.seen.size() != size_t(st.config.layers)) fail("trainer dead_seen must have one count per layer");
+        section = "interventions";
         for (const json& iv : meta("interventions"))
-            st.interventions.push_back({json_whole(iv.at("step"), "intervention step", 0, 1L << 62),
+            st.interventions.push_back({json_whole(iv.at("step"), "intervention step", 0, kMaxSnapshotStep),
                                         iv.at("knob").get<std::string>(), iv.at("old").get<std::string>(),
                                         iv.at("new").get<std::string>(), iv.at("source").get<std::string>()});
+        section = "monitor";
         json monitor = meta("monitor");
         monitor["warnings"] = meta("warnings");
         st.monitor = Monitor::from_json(monitor);
     } catch (const json::exception& e) {
-        fail(std::string("metadata: ") + e.what());
+        fail("metadata '" + std::string(section) + "': " + json_error_text(e));
     } catch (const DataError& e) {
         const std::string what = e.what();
         if (what.rfind(path_, 0) == 0) throw;
@@ -487,6 +467,7 @@ void Reader::read_history(Snapshot& snap, const std::string& name, const Raw& ra
         fail("history tensor '" + name + "' must be F64 [2, n], not " + dtype_name(raw.dtype) + " " +
              shape_text(raw.shape));
     const size_t n = raw.shape[1];
+    if (n == 0) return;  // an empty series is no series (and its data pointer may be null)
     std::vector<double> x(n), y(n);
     copy_run(x.data(), data_ + raw.begin, n);
     copy_run(y.data(), data_ + raw.begin + n * sizeof(double), n);
@@ -523,7 +504,7 @@ Snapshot Reader::read() {
     }
     for (const auto& [name, raw] : tensors_)
         if (name.rfind("history/", 0) != 0 &&
-            std::none_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.name == name; }))
+            std::none_of(entries.begin(), entries.end(), [&key = name](const Entry& e) { return e.name == key; }))
             fail("unexpected tensor '" + name + "' (not part of a snapshot of this model)");
 
     // Every size is now known to match the config: shape the state, then copy.
@@ -547,14 +528,16 @@ Snapshot Reader::read() {
     for (const auto& [name, raw] : tensors_)
         if (name.rfind("history/", 0) == 0) read_history(snap, name, raw);
     if (header_["__metadata__"].contains("latest")) {
+        const json latest = meta("latest");  // names the entry itself when it is no JSON
         try {
-            snap.history.restore_latest(step_metrics_from_json(meta("latest"), c.layers, c.experts));
+            snap.history.restore_latest(step_metrics_from_json(latest, c.layers, c.experts));
         } catch (const DataError& e) {
             fail(std::string("metadata 'latest': ") + e.what());
         } catch (const json::exception& e) {
-            fail(std::string("metadata 'latest': ") + e.what());
+            fail(std::string("metadata 'latest': ") + json_error_text(e));
         }
     }
+    if (const auto bad = snapshot_inconsistency(st, &snap.history)) fail("inconsistent state: " + *bad);
     snap.file_bytes = bytes_.size();
     snap.tensor_count = tensors_.size();
     return snap;

@@ -333,9 +333,16 @@ Monitor Monitor::from_json(const nlohmann::json& j) {
         m.loss_ema_ = j.at("loss_ema").get<double>();
         m.loss_seen_ = whole(j, "loss_seen", 0, kMaxStep);
     } catch (const nlohmann::json::exception& e) {
-        throw DataError(std::string("monitor state: ") + e.what());
+        throw DataError(std::string("monitor state: ") + json_error_text(e));
     }
     return m;
+}
+
+long Monitor::latest_step() const {
+    long s = 0;
+    for (const Warning& w : history_) s = std::max({s, w.first_step, w.last_step, w.cleared_step});
+    for (const RuleState& r : states_) s = std::max(s, r.streak_start);
+    return s;
 }
 
 }  // namespace moescope

@@ -42,6 +42,9 @@ public:
     std::vector<MonitorEvent> observe(const StepMetrics& m, const Config& cfg);
     std::vector<Warning> active() const;                              // currently raised, in raise order
     const std::vector<Warning>& history() const { return history_; }  // every warning ever raised (cleared ones too)
+    // The largest step any warning or rule streak refers to (0 when none): a
+    // snapshot's monitor must not be ahead of its step counter.
+    long latest_step() const;
     void reset();
 
     // The whole state (rule streaks, every warning, loss EMA) as JSON, for

@@ -62,38 +62,55 @@ void Optimizer::clip(AlignedVector<float>& grads, const GradNorms& n, const Conf
         scale(grads, 0, layout_.total, float(knobs.grad_clip / total_after));
 }
 
-void Optimizer::step(AlignedVector<float>& params, const AlignedVector<float>& grads, const Config& knobs) {
-    ++t_;
+bool Optimizer::step(AlignedVector<float>& params, const AlignedVector<float>& grads, const Config& knobs) {
+    const long t = t_ + 1;
     const bool adam = knobs.optimizer == "adamw";
-    const double bc1 = 1.0 - std::pow(kBeta1, double(t_)), bc2 = 1.0 - std::pow(kBeta2, double(t_));
-    for (int g = 0; g < kParamGroups; ++g) {
-        const float lr = float(g == int(ParamGroup::Router) ? knobs.router_lr : knobs.lr);
-        const float wd = float(knobs.weight_decay);
-        const long begin = layout_.group_begin[g], end = layout_.group_end[g];
-        float* p = params.data();
-        const float* gr = grads.data();
-        float* m = m_.data();
-        float* v = v_.data();
-        const uint8_t* dec = decay_.data();
+    const double bc1 = 1.0 - std::pow(kBeta1, double(t)), bc2 = 1.0 - std::pow(kBeta2, double(t));
+    const float wd = float(knobs.weight_decay);
+    float* p = params.data();
+    const float* gr = grads.data();
+    float* m = m_.data();
+    float* v = v_.data();
+    const uint8_t* dec = decay_.data();
+    // One element's update, written once and used by both passes below, so the
+    // check sees exactly the values the update stores.
+    //   AdamW: m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − lr·(m̂/(√v̂+ε) + wd·p)
+    //   SGD with momentum: m ← μ·m + g + wd·p;  p ← p − lr·m
+    auto update = [&](long i, float lr, float a, float rs, float& mi, float& vi, float& pi) {
         if (adam) {
-            const float a = float(lr / bc1), rs = float(1.0 / std::sqrt(bc2));
-#pragma omp parallel for schedule(static) if (end - begin > 100000)
-            for (long i = begin; i < end; ++i) {
-                // m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;  p ← p − lr·(m̂/(√v̂+ε) + wd·p)
-                m[i] = float(kBeta1) * m[i] + float(1 - kBeta1) * gr[i];
-                v[i] = float(kBeta2) * v[i] + float(1 - kBeta2) * gr[i] * gr[i];
-                const float decay = dec[i] ? lr * wd * p[i] : 0.f;
-                p[i] -= a * m[i] / (std::sqrt(v[i]) * rs + float(kAdamEps)) + decay;
-            }
+            mi = float(kBeta1) * m[i] + float(1 - kBeta1) * gr[i];
+            vi = float(kBeta2) * v[i] + float(1 - kBeta2) * gr[i] * gr[i];
+            const float decay = dec[i] ? lr * wd * p[i] : 0.f;
+            pi = p[i] - (a * mi / (std::sqrt(vi) * rs + float(kAdamEps)) + decay);
         } else {
+            mi = float(kMomentum) * m[i] + gr[i] + (dec[i] ? wd * p[i] : 0.f);
+            vi = v[i];
+            pi = p[i] - lr * mi;
+        }
+    };
+    for (int pass = 0; pass < 2; ++pass) {
+        bool finite = true;
+        for (int g = 0; g < kParamGroups; ++g) {
+            const float lr = float(g == int(ParamGroup::Router) ? knobs.router_lr : knobs.lr);
+            const float a = float(lr / bc1), rs = float(1.0 / std::sqrt(bc2));
+            const long begin = layout_.group_begin[g], end = layout_.group_end[g];
+            if (pass == 0) {
+                // Read-only: a step that would leave a weight or moment non-finite is not taken at all.
+#pragma omp parallel for schedule(static) reduction(&& : finite) if (end - begin > 100000)
+                for (long i = begin; i < end; ++i) {
+                    float mi, vi, pi;
+                    update(i, lr, a, rs, mi, vi, pi);
+                    finite = finite && std::isfinite(pi) && std::isfinite(mi) && std::isfinite(vi);
+                }
+            } else {
 #pragma omp parallel for schedule(static) if (end - begin > 100000)
-            for (long i = begin; i < end; ++i) {
-                // SGD with momentum: m ← μ·m + g + wd·p;  p ← p − lr·m
-                m[i] = float(kMomentum) * m[i] + gr[i] + (dec[i] ? wd * p[i] : 0.f);
-                p[i] -= lr * m[i];
+                for (long i = begin; i < end; ++i) update(i, lr, a, rs, m[i], v[i], p[i]);
             }
         }
+        if (!finite) return false;
     }
+    t_ = t;
+    return true;
 }
 
 }  // namespace moescope

@@ -22,8 +22,10 @@ public:
     GradNorms norms(const AlignedVector<float>& grads) const;
     // Clips `grads` in place (router clip, then global clip) given their norms before clipping.
     void clip(AlignedVector<float>& grads, const GradNorms& norms, const Config& knobs) const;
-    // One update of `params` from `grads` (already clipped).
-    void step(AlignedVector<float>& params, const AlignedVector<float>& grads, const Config& knobs);
+    // One update of `params` from `grads` (already clipped). Returns false and
+    // changes nothing when the update would make a weight or moment non-finite
+    // (overflow, or moments loaded from a damaged file): the caller halts.
+    bool step(AlignedVector<float>& params, const AlignedVector<float>& grads, const Config& knobs);
 
     long steps() const { return t_; }
     // Moments are exposed for snapshots: m and v (AdamW) or the momentum buffer in m (SGD).

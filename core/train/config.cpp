@@ -1,5 +1,6 @@
 #include "train/config.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "io/atomic_file.hpp"
 #include "train/knobs.hpp"
 #include "train/presets_data.hpp"
 
@@ -20,8 +22,37 @@ const char* const kSections[] = {"model", "train", "dataset", "monitor", "run"};
 
 std::string json_type(const json& v) { return v.type_name(); }
 
+// Paths are bytes, JSON text is UTF-8: a path that is no UTF-8 is stored as
+// {"hex": "<its bytes>"}, which reads back to the same bytes.
+json path_to_json(const std::string& path) {
+    if (is_utf8(path)) return path;
+    static const char* const digits = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char b : path) hex += {digits[b >> 4], digits[b & 15]};
+    return {{"hex", hex}};
+}
+
+std::string path_from_json(const json& v, const std::string& where) {
+    const json& h = v.at("hex");
+    const std::string hex = h.is_string() ? h.get<std::string>() : "";
+    std::string out;
+    auto nibble = [](char ch) {
+        return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+    };
+    for (size_t i = 0; i + 1 < hex.size() && nibble(hex[i]) >= 0 && nibble(hex[i + 1]) >= 0; i += 2)
+        out += static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1]));
+    if (!h.is_string() || out.size() * 2 != hex.size())
+        throw ConfigError("config key '" + where +
+                          "': {\"hex\": ...} must hold an even number of lowercase hex digits");
+    return out;
+}
+
 void set_from_json(const KnobDef& k, Config& c, const json& v) {
     const std::string where = std::string(k.section) + "." + std::string(k.name);
+    if (k.is_path() && v.is_object() && v.size() == 1 && v.contains("hex")) {
+        k.set_text(c, path_from_json(v, where));
+        return;
+    }
     if (k.is_text()) {
         if (!v.is_string())
             throw ConfigError("config key '" + where + "' must be a string (" + k.range_text() + "), not " +
@@ -41,6 +72,10 @@ void set_from_json(const KnobDef& k, Config& c, const json& v) {
 
 void read_script(Config& c, const json& s) {
     if (!s.is_array()) throw ConfigError("config key 'script' must be an array of {step, knob, value}");
+    // One scratch config for checking values: copying `c` per entry would copy the growing script (quadratic).
+    Config probe = c;
+    probe.script.clear();
+    c.script.reserve(s.size());
     for (size_t i = 0; i < s.size(); ++i) {
         const json& e = s[i];
         const std::string where = "config key 'script[" + std::to_string(i) + "]'";
@@ -48,20 +83,26 @@ void read_script(Config& c, const json& s) {
             throw ConfigError(where + " must be an object with step, knob and value");
         if (!e["step"].is_number_integer() || e["step"].get<long>() < 0)
             throw ConfigError(where + ".step must be a whole number ≥ 0");
+        if (!e["knob"].is_string())
+            throw ConfigError(where + ".knob must be a knob name (a string), not " + json_type(e["knob"]));
         ScriptedChange ch;
         ch.step = e["step"].get<long>();
-        ch.knob = e["knob"].is_string() ? e["knob"].get<std::string>() : "";
-        const KnobDef& k = knob(ch.knob);
-        if (k.kind != KnobKind::Live)
-            throw ConfigError(where + ": knob '" + ch.knob + "' is structural and cannot change during a run");
-        ch.value = e["value"].is_string() ? e["value"].get<std::string>() : e["value"].dump();
-        Config probe = c;
+        ch.knob = e["knob"].get<std::string>();
+        const KnobDef* k = nullptr;
         try {
-            k.set_text(probe, ch.value);  // validates the value now, not mid-lesson
+            k = &knob(ch.knob);
         } catch (const ConfigError& err) {
             throw ConfigError(where + ": " + err.what());
         }
-        c.script.push_back(ch);
+        if (k->kind != KnobKind::Live)
+            throw ConfigError(where + ": knob '" + ch.knob + "' is structural and cannot change during a run");
+        ch.value = e["value"].is_string() ? e["value"].get<std::string>() : e["value"].dump();
+        try {
+            k->set_text(probe, ch.value);  // validates the value now, not mid-lesson
+        } catch (const ConfigError& err) {
+            throw ConfigError(where + ": " + err.what());
+        }
+        c.script.push_back(std::move(ch));
     }
 }
 
@@ -130,7 +171,9 @@ json config_to_json(const Config& c) {
     for (const char* s : kSections) j[s] = json::object();
     for (const auto& k : knob_table()) {
         json& sec = j[std::string(k.section)];
-        if (k.is_text())
+        if (k.is_path())
+            sec[std::string(k.name)] = path_to_json(k.get_text(c));
+        else if (k.is_text())
             sec[std::string(k.name)] = k.get_text(c);
         else if (k.is_int())
             sec[std::string(k.name)] = static_cast<int>(k.get_number(c));
@@ -143,15 +186,42 @@ json config_to_json(const Config& c) {
     return j;
 }
 
+// "line 3" of the byte offset `off` in `text`.
+static std::string line_of(const std::string& text, size_t off) {
+    off = std::min(off, text.size());
+    return "line " + std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(off), '\n'));
+}
+
 static json parse_json_text(const std::string& text, const std::string& origin) {
     try {
         return json::parse(text);
     } catch (const json::parse_error& e) {
         // nlohmann reports a byte offset; turn it into a line number for people.
-        const size_t off = std::min<size_t>(e.byte, text.size());
-        const long line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(off), '\n');
-        throw ConfigError(origin + " line " + std::to_string(line) + ": invalid JSON (" +
-                          std::string(e.what()).substr(std::string(e.what()).rfind(':') + 2) + ")");
+        const size_t off = e.byte > 0 ? e.byte - 1 : 0;
+        std::string why = json_error_text(e);
+        if (const auto dash = why.find(" - "); dash != std::string::npos) why.erase(0, dash + 3);
+        // The word the parser stopped in: NaN and Infinity are common and deserve a plain answer.
+        size_t w = std::min(off, text.size());
+        while (w > 0 && std::isalpha(static_cast<unsigned char>(text[w - 1]))) --w;
+        const std::string word = text.substr(w, 8);
+        if (word.rfind("NaN", 0) == 0 || word.rfind("nan", 0) == 0 || word.rfind("Inf", 0) == 0 ||
+            word.rfind("inf", 0) == 0)
+            why = "JSON has no NaN or Infinity; every number must be finite";
+        throw ConfigError(origin + " " + line_of(text, off) + ": invalid JSON (" + clip_text(why) + ")");
+    } catch (const json::out_of_range& e) {
+        // A number beyond double range ("1e400"); the library names the literal but not where it is.
+        std::string literal = e.what();
+        const auto q = literal.find('\'');
+        literal = q == std::string::npos ? "" : literal.substr(q + 1, literal.rfind('\'') - q - 1);
+        const size_t at = literal.empty() ? std::string::npos : text.find(literal);
+        std::string key;
+        if (at != std::string::npos) {
+            const size_t colon = text.rfind(':', at), close = text.rfind('"', colon), open = text.rfind('"', close - 1);
+            if (colon != std::string::npos && close != std::string::npos && open != std::string::npos && close > 0)
+                key = " (key '" + text.substr(open + 1, close - open - 1) + "')";
+        }
+        throw ConfigError(origin + (at == std::string::npos ? "" : " " + line_of(text, at)) + ": number " +
+                          clip_text(literal) + " is too large for a double" + key);
     }
 }
 
@@ -171,10 +241,8 @@ Config load_config_file(const std::string& path) {
 }
 
 void save_config_file(const Config& c, const std::string& path) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw ConfigError("cannot write config file '" + path + "'");
-    out << config_to_json(c).dump(2) << "\n";
-    if (!out) throw ConfigError("error while writing config file '" + path + "'");
+    // Atomic like a snapshot: an earlier config is replaced whole or not at all.
+    write_file_atomically(path, {config_to_json(c).dump(2), "\n"}, "config");
 }
 
 std::vector<std::string> preset_names() {

@@ -562,7 +562,7 @@ const KnobDef& knob(std::string_view name) {
         const size_t d = distance(name, k.name);
         if (d < best_d) best = &k, best_d = d;
     }
-    std::string msg = "unknown knob '" + std::string(name) + "'";
+    std::string msg = "unknown knob '" + clip_text(name) + "'";
     if (best) msg += " (did you mean '" + std::string(best->name) + "'?)";
     msg += "; 'moescope-cli knobs' lists them all";
     throw ConfigError(msg);
@@ -599,8 +599,11 @@ void KnobDef::set_text(Config& c, std::string_view text) const {
         if (!choices.empty()) {
             bool ok = false;
             for (auto ch : choices) ok = ok || ch == text;
-            if (!ok) throw ConfigError(prefix + "'" + std::string(text) + "' is not one of " + range_text());
+            if (!ok) throw ConfigError(prefix + "'" + clip_text(text) + "' is not one of " + range_text());
         }
+        if (!is_path() && !is_utf8(text))
+            throw ConfigError(prefix + "'" + clip_text(text) +
+                              "' is not valid UTF-8 text (only file paths may be raw bytes)");
         c.** p = std::string(text);
         return;
     }
@@ -610,7 +613,7 @@ void KnobDef::set_text(Config& c, std::string_view text) const {
     if (!text.empty() && *first == '+') ++first;
     auto [end, ec] = std::from_chars(first, last, v);
     if (text.empty() || ec != std::errc() || end != last)
-        throw ConfigError(prefix + "'" + std::string(text) + "' is not a number (expected " +
+        throw ConfigError(prefix + "'" + clip_text(text) + "' is not a number (expected " +
                           (is_int() ? "a whole number in " : "a number in ") + range_text() + ")");
     set_number(c, v);
 }

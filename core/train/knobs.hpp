@@ -26,6 +26,8 @@ struct KnobDef {
     bool is_real() const { return std::holds_alternative<double Config::*>(field); }
     bool is_int() const { return std::holds_alternative<int Config::*>(field); }
     bool is_text() const { return std::holds_alternative<std::string Config::*>(field); }
+    // Paths are any bytes (a file system's names need not be UTF-8); other text must be UTF-8.
+    bool is_path() const { return is_text() && name.ends_with("_path"); }
 
     // The knob's value in `c`, as text (numbers in shortest round-trip form).
     std::string get_text(const Config& c) const;

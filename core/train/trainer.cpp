@@ -5,6 +5,7 @@
 
 #include "error.hpp"
 #include "train/knobs.hpp"
+#include "train/memory_estimate.hpp"
 
 namespace moescope {
 
@@ -16,6 +17,7 @@ constexpr uint64_t kEvalStream = 0xE7A1u;
 
 Trainer::Trainer(const Config& cfg) : cfg_(cfg), rng_(static_cast<uint64_t>(cfg.seed)) {
     cfg_.validate();
+    check_memory(cfg_);  // before the first allocation that could fail
     data_ = std::make_unique<Dataset>(make_dataset(cfg_));
     if (data_->train_size() < 1 || data_->test_size() < 1)
         throw DataError("dataset '" + cfg_.dataset + "' has no training or no held-out samples");
@@ -34,7 +36,12 @@ void Trainer::request_knob(const std::string& name, const std::string& value, co
     const KnobDef& k = knob(name);
     if (k.kind != KnobKind::Live)
         throw ConfigError("knob '" + std::string(k.name) + "' is structural: start a new run to change it");
-    Config probe = cfg_;
+    Config probe;
+    {
+        // The stepping thread changes cfg_ under this lock (apply_pending_knobs).
+        std::lock_guard lock(pending_mutex_);
+        probe = cfg_;
+    }
     k.set_text(probe, value);  // throws with the allowed range
     probe.validate();
     std::lock_guard lock(pending_mutex_);
@@ -52,14 +59,12 @@ void Trainer::apply_knob(const std::string& name, const std::string& value, cons
 }
 
 void Trainer::apply_pending_knobs() {
-    std::vector<PendingKnob> todo;
-    {
-        std::lock_guard lock(pending_mutex_);
-        todo.swap(pending_);
-    }
+    // Held while cfg_ changes: request_knob copies cfg_ from other threads.
+    std::lock_guard lock(pending_mutex_);
     for (const auto& ch : cfg_.script)
         if (ch.step == steps_) apply_knob(ch.knob, ch.value, "script");
-    for (const auto& p : todo) apply_knob(p.knob, p.value, p.source);
+    for (const auto& p : pending_) apply_knob(p.knob, p.value, p.source);
+    pending_.clear();
 }
 
 void Trainer::load_batch(Workspace<float>& ws, const Eigen::MatrixXf& x, const std::vector<int32_t>& y,
@@ -90,10 +95,13 @@ const StepMetrics& Trainer::step() {
     // Norms are measured before clipping; clipping happens only for a finite update.
     GradNorms norms = optimizer_->norms(model_->grads);
     measure_layer_grad_norms();
-    const bool finite = std::isfinite(ws_.loss) && std::isfinite(norms.total);
+    bool finite = std::isfinite(ws_.loss) && std::isfinite(norms.total);
     if (finite) {
         optimizer_->clip(model_->grads, norms, cfg_);
-        optimizer_->step(model_->params, model_->grads, cfg_);
+        // The optimizer checks the updated weights too and takes no step that would leave one non-finite.
+        finite = optimizer_->step(model_->params, model_->grads, cfg_);
+    }
+    if (finite) {
         if (cfg_.policy == "bias_balanced") model_->update_selection_bias(ws_, cfg_.bias_update_rate);
         ++steps_;
     } else {

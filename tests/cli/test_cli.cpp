@@ -175,7 +175,7 @@ private slots:
                                         << QStringList{"--steps", "99999999999999999999"};
         QTest::newRow("save-config unwritable")
             << QStringList{"train", "--save-config", "/nonexistent/dir/c.json"} + quick
-            << QStringList{"cannot write", "/nonexistent/dir/c.json"};
+            << QStringList{"cannot save config", "/nonexistent/dir/c.json", "does not exist"};
     }
     void errorsAreOneLineAndExit2() {
         QFETCH(QStringList, args);
