@@ -20,6 +20,7 @@
 #include "cli_snapshot.hpp"
 #include "error.hpp"
 #include "io/metrics_log.hpp"
+#include "io/report.hpp"
 #include "train/config.hpp"
 #include "train/knobs.hpp"
 #include "train/trainer.hpp"
@@ -53,6 +54,7 @@ train options:
   --snapshot FILE       save the run to FILE (.moesnap) at the end, on Ctrl-C and on a halt
   --snapshot-every N    also save it every N steps
   --allow-non-finite    save snapshots even when weights hold NaN or inf
+  --report DIR          at the end, write config.json, metrics.csv and report.md into DIR
   --resume FILE         continue the run saved in FILE with its config; --set then
                         changes live knobs only (structural ones need a new run)
   --backend B           auto|cpu|cuda (default cpu); training runs on the CPU until the
@@ -83,6 +85,7 @@ struct TrainArgs {
     long snapshot_every = 0;
     bool allow_non_finite = false;
     std::string backend = "cpu";
+    std::string report;
 };
 
 long parse_count(const std::string& flag, const std::string& v, long min) {
@@ -133,6 +136,8 @@ TrainArgs parse_train_args(const std::vector<std::string>& args) {
             a.resume = value();
         else if (flag == "--backend")
             a.backend = value();
+        else if (flag == "--report")
+            a.report = value();
         else
             throw UsageError("unknown option '" + flag + "' for train (see 'moescope-cli help')");
     }
@@ -233,6 +238,7 @@ int cmd_train(const std::vector<std::string>& args) {
     const Config& cfg = tr.config();
     if (a.resume.empty()) history.reset(cfg.layers, cfg.experts);
     if (!a.save_config.empty()) save_config_file(cfg, a.save_config);
+    if (!a.report.empty()) prepare_report_folder(a.report);  // a bad path fails before training, not after
     std::optional<MetricsLog> log;
     if (!a.metrics_file.empty()) log.emplace(a.metrics_file, cfg.experts);
     const bool live = !a.quiet && a.every == 0 && isatty(STDOUT_FILENO);
@@ -252,7 +258,7 @@ int cmd_train(const std::vector<std::string>& args) {
         if (std::isfinite(last.test_acc)) last_test = last.test_acc;
         if (last.step > first_step) busy_ms += last.step_ms, ++timed_steps;  // the first step pays for warm-up
         if (log) log->write(last);
-        if (!a.snapshot.empty()) history.append(last);
+        if (!a.snapshot.empty() || !a.report.empty()) history.append(last);
         for (const auto& ev : tr.last_events()) {
             if (live) std::cout << "\r\033[K";
             print_event(ev);
@@ -274,6 +280,9 @@ int cmd_train(const std::vector<std::string>& args) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double test_acc = tr.halted() ? last_test : tr.evaluate();
     const double tps = timed_steps > 0 ? cfg.batch_tokens * 1000.0 * timed_steps / busy_ms : kNaN;
+    if (!a.report.empty())
+        write_report(a.report,
+                     {&tr.config(), &history, &tr.interventions(), "", a.snapshot.empty() ? a.resume : a.snapshot, {}});
     std::cout << summary_json(tr, last, test_acc, seconds, tps, tr.halted(), g_interrupted).dump() << std::endl;
     return tr.halted() ? kExitHalted : 0;
 }
