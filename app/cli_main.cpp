@@ -26,6 +26,7 @@
 #include "error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
+#include "io/report.hpp"
 #include "monitor/metric_defs.hpp"
 #include "train/config.hpp"
 #include "train/interval_rate.hpp"
@@ -67,6 +68,7 @@ const Command kCommands[] = {
   --snapshot-every N    also save it every N steps
   --allow-non-finite    save snapshots even when weights hold NaN or inf
   --dry-run             print the config's memory estimate against this machine's memory and exit
+  --report DIR          at the end, write config.json, metrics.csv and report.md into DIR
   --resume FILE         continue the run saved in FILE with its config; --set then
                         changes live knobs only (structural ones need a new run)
   --backend B           auto|cpu|cuda (default cpu); training runs on the CPU for now:
@@ -136,6 +138,7 @@ struct TrainArgs {
     bool allow_non_finite = false;
     bool dry_run = false;
     std::string backend = "cpu";
+    std::string report;
 };
 
 long parse_count(const std::string& flag, const std::string& v, long min) {
@@ -190,6 +193,8 @@ TrainArgs parse_train_args(const std::vector<std::string>& args) {
             a.resume = value();
         else if (flag == "--backend")
             a.backend = value();
+        else if (flag == "--report")
+            a.report = value();
         else
             throw UsageError("unknown option '" + clip_text(flag) + "' for train (see 'moescope-cli train --help')");
     }
@@ -307,6 +312,7 @@ int cmd_train(const std::vector<std::string>& args) {
     const Config& cfg = tr.config();
     if (a.resume.empty()) history.reset(cfg.layers, cfg.experts);
     if (!a.save_config.empty()) save_config_file(cfg, a.save_config);
+    if (!a.report.empty()) prepare_report_folder(a.report);  // a bad path fails before training, not after
     std::optional<MetricsLog> log;
     if (!a.metrics_file.empty()) log.emplace(a.metrics_file, cfg.experts);
     const bool live = !a.quiet && a.every == 0 && isatty(STDOUT_FILENO);
@@ -329,7 +335,7 @@ int cmd_train(const std::vector<std::string>& args) {
         if (last.step > first_step) busy_ms += last.step_ms, ++timed_steps;  // the first step pays for warm-up
         rate.add(cfg.batch_tokens, last.step_ms);
         if (log) log->write(last);
-        if (!a.snapshot.empty()) history.append(last);
+        if (!a.snapshot.empty() || !a.report.empty()) history.append(last);
         for (const auto& ev : tr.last_events()) {
             if (live) std::cout << "\r\033[K";
             print_event(ev);
@@ -372,6 +378,9 @@ int cmd_train(const std::vector<std::string>& args) {
     if (!stepped && !a.quiet)
         std::cout << "no step ran: the run is at step " << tr.steps_done() << " and --steps is " << a.steps
                   << (shown ? "; the summary shows the snapshot's last step" : "") << "\n";
+    if (!a.report.empty())
+        write_report(a.report,
+                     {&tr.config(), &history, &tr.interventions(), "", a.snapshot.empty() ? a.resume : a.snapshot, {}});
     std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted).dump() << std::endl;
     if (!save_error.empty()) {
         std::cerr << "moescope-cli: error: " << save_error << "\n";

@@ -53,5 +53,6 @@ inline const QString kSettingsGeometry = QStringLiteral("window/geometry");
 inline const QString kSettingsState = QStringLiteral("window/state");
 inline const QString kSettingsPreset = QStringLiteral("run/preset");
 inline const QString kSettingsSmoothing = QStringLiteral("plots/smoothing");
+inline const QString kSettingsRecent = QStringLiteral("files/recent");
 
 }  // namespace theme

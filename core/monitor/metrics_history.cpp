@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "monitor/envelope.hpp"
+
 void DecimatedSeries::append(double x, double y) {
     if (x_.size() >= capacity_) fold_older_half();
     x_.push_back(x);
@@ -24,22 +26,19 @@ void DecimatedSeries::clear() {
 }
 
 // Groups of 4 consecutive points of the older half become their min and max,
-// in the order they occurred: the envelope of the curve survives.
+// in the order they occurred: the envelope of the curve survives. Both are kept
+// even when one point is both, so every fold halves the older half exactly.
 void DecimatedSeries::fold_older_half() {
     const size_t half = (x_.size() / 2) & ~size_t(3);
     size_t out = 0;
-    for (size_t i = 0; i < half; i += 4) {
-        size_t lo = i, hi = i;
-        for (size_t j = i + 1; j < i + 4; ++j) {
-            if (y_[j] < y_[lo]) lo = j;
-            if (y_[j] > y_[hi]) hi = j;
-        }
-        const size_t first = std::min(lo, hi), second = std::max(lo, hi);
-        x_[out] = x_[first];
-        y_[out++] = y_[first];
-        x_[out] = x_[second];
-        y_[out++] = y_[second];
-    }
+    moescope::min_max_groups(
+        half, 4, [this](size_t i) { return y_[i]; },
+        [&](size_t first, size_t second) {
+            x_[out] = x_[first];
+            y_[out++] = y_[first];
+            x_[out] = x_[second];
+            y_[out++] = y_[second];
+        });
     const size_t kept = x_.size() - half;
     std::move(x_.begin() + half, x_.end(), x_.begin() + out);
     std::move(y_.begin() + half, y_.end(), y_.begin() + out);

@@ -34,6 +34,8 @@ struct Rule {
     bool (*bad)(const RuleInput&);
     std::string (*message)(const RuleInput&);
     Remedy (*remedy)(const RuleInput&);
+    const char* quantity;  // what measure() reads, as the message names it
+    double (*measure)(const RuleInput&);
 };
 
 std::string num(double v, const char* format = "%.3g") {
@@ -153,14 +155,20 @@ Remedy non_finite_remedy(const RuleInput& in) {
     return suggest("lr", in.cfg.lr / 10, "a much smaller step keeps the update finite");
 }
 
+double measure_loss(const RuleInput& in) { return in.m.loss; }
+double measure_load_entropy(const RuleInput& in) { return in.layer->load_entropy; }
+double measure_dead(const RuleInput& in) { return in.layer->dead_experts; }
+double measure_router_entropy(const RuleInput& in) { return in.layer->router_entropy; }
+double measure_dropped(const RuleInput& in) { return in.layer->dropped; }
+
 // clang-format off
 const Rule kRules[] = {
-    {"non_finite",        Severity::Critical, false, true,  true,  non_finite_bad, non_finite_message, non_finite_remedy},
-    {"loss_spike",        Severity::Warning,  false, false, false, spike_bad,      spike_message,      spike_remedy},
-    {"collapse",          Severity::Warning,  true,  false, false, collapse_bad,   collapse_message,   collapse_remedy},
-    {"dead_experts",      Severity::Warning,  true,  false, false, dead_bad,       dead_message,       dead_remedy},
-    {"router_saturation", Severity::Warning,  true,  false, false, saturation_bad, saturation_message, saturation_remedy},
-    {"high_drop",         Severity::Warning,  true,  false, false, drop_bad,       drop_message,       drop_remedy},
+    {"non_finite",        Severity::Critical, false, true,  true,  non_finite_bad, non_finite_message, non_finite_remedy, "loss",           measure_loss},
+    {"loss_spike",        Severity::Warning,  false, false, false, spike_bad,      spike_message,      spike_remedy,      "loss",           measure_loss},
+    {"collapse",          Severity::Warning,  true,  false, false, collapse_bad,   collapse_message,   collapse_remedy,   "load entropy",   measure_load_entropy},
+    {"dead_experts",      Severity::Warning,  true,  false, false, dead_bad,       dead_message,       dead_remedy,       "dead experts",   measure_dead},
+    {"router_saturation", Severity::Warning,  true,  false, false, saturation_bad, saturation_message, saturation_remedy, "router entropy", measure_router_entropy},
+    {"high_drop",         Severity::Warning,  true,  false, false, drop_bad,       drop_message,       drop_remedy,       "dropped share",  measure_dropped},
 };
 // clang-format on
 
@@ -215,15 +223,18 @@ std::vector<MonitorEvent> Monitor::observe(const StepMetrics& m, const Config& c
             if (st.bad++ == 0) st.streak_start = m.step;
             if (st.history_index >= 0) {
                 history_[st.history_index].last_step = m.step;
+                history_[st.history_index].current_value = rule.measure(in);
             } else if (st.bad >= (rule.immediate ? 1 : hysteresis)) {
-                Warning w{rule.id, rule.severity,    in.layer_index, st.streak_start,
-                          m.step,  rule.message(in), rule.remedy(in)};
+                const double value = rule.measure(in);
+                Warning w{rule.id,          rule.severity,   in.layer_index, st.streak_start, m.step,
+                          rule.message(in), rule.remedy(in), rule.quantity,  value,           value};
                 st.history_index = static_cast<int>(history_.size());
                 history_.push_back(w);
                 events.push_back({MonitorEvent::Raised, w});
             }
         } else {
             st.bad = 0;
+            if (st.history_index >= 0) history_[st.history_index].current_value = rule.measure(in);
             if (st.history_index >= 0 && ++st.good >= hysteresis) {
                 Warning& w = history_[st.history_index];
                 w.active = false;
@@ -262,6 +273,13 @@ void Monitor::reset() {
     loss_seen_ = 0;
 }
 
+namespace {
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+double number_or_nan(const nlohmann::json& w, const char* key) {
+    return w.contains(key) && w.at(key).is_number() ? w.at(key).get<double>() : kNaN;
+}
+}  // namespace
+
 nlohmann::json Monitor::to_json() const {
     using nlohmann::json;
     json warnings = json::array(), rules = json::array();
@@ -274,7 +292,10 @@ nlohmann::json Monitor::to_json() const {
                             {"message", w.message},
                             {"remedy", {{"knob", w.remedy.knob}, {"value", w.remedy.value}, {"text", w.remedy.text}}},
                             {"active", w.active},
-                            {"cleared_step", w.cleared_step}});
+                            {"cleared_step", w.cleared_step},
+                            {"quantity", w.quantity},
+                            {"first_value", finite_or_null(w.first_value)},
+                            {"current_value", finite_or_null(w.current_value)}});
     for (const RuleState& r : states_)
         rules.push_back({{"id", r.id},
                          {"layer", r.layer},
@@ -316,6 +337,10 @@ Monitor Monitor::from_json(const nlohmann::json& j) {
                         w.at("remedy").at("text").get<std::string>()};
             x.active = w.at("active").get<bool>();
             x.cleared_step = whole(w, "cleared_step", -1, kMaxStep);
+            // Absent in snapshots written before they existed.
+            x.quantity = w.value("quantity", std::string());
+            x.first_value = number_or_nan(w, "first_value");
+            x.current_value = number_or_nan(w, "current_value");
             m.history_.push_back(std::move(x));
         }
         for (const auto& r : j.at("rules")) {

@@ -25,8 +25,13 @@ struct Warning {
     int layer = -1;       // -1: whole model
     long first_step = 0;  // step of the first bad metric of the streak that raised it
     long last_step = 0;   // last step at which it was (still) bad
-    std::string message;  // one sentence with the measured values
+    std::string message;  // one sentence with the values measured when it was raised
     Remedy remedy;
+    // The rule's headline quantity ("load entropy") when raised and at the latest
+    // step judged, so a view can show that a remedy is working before it clears.
+    std::string quantity;
+    double first_value = kNaN;
+    double current_value = kNaN;
     bool active = true;
     long cleared_step = -1;
 };

@@ -6,6 +6,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cmath>
 
 #include "theme.hpp"
 
@@ -49,8 +50,12 @@ QTableWidgetItem* read_only_item(const QString& text) {
 
 WarningsPanel::WarningsPanel(QWidget* parent) : QWidget(parent) {
     table_ = new QTableWidget(0, ColumnCount, this);
+    // "Since" stays short (a narrow dock needs the room for the message); its tooltip says what it counts.
     table_->setHorizontalHeaderLabels({tr("Severity"), tr("Layer"), tr("Since"), tr("Message"), tr("Remedy")});
-    table_->horizontalHeaderItem(StepColumn)->setToolTip(tr("Step at which the problem started"));
+    table_->horizontalHeaderItem(StepColumn)
+        ->setToolTip(
+            tr("Since step: the step at which the problem started. The message quotes the values measured then; "
+               "the line under it, the value at the latest step."));
     table_->verticalHeader()->hide();
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table_->setSelectionMode(QAbstractItemView::NoSelection);
@@ -191,14 +196,23 @@ void WarningsPanel::fitRemedyColumn() {
     table_->setColumnWidth(RemedyColumn, width);
 }
 
+// The message is the one sentence written when the warning was raised; the
+// line under it follows the rule's quantity, so a remedy that works shows
+// before the warning clears (after the monitor's hysteresis).
 void WarningsPanel::updateMessages() {
     if (warnings_.empty()) return;
     for (int row = 0; row < int(warnings_.size()); ++row) {
+        const moescope::Warning& w = warnings_[size_t(row)];
         QTableWidgetItem* item = table_->item(row, MessageColumn);
-        const QString message = QString::fromStdString(warnings_[size_t(row)].message);
-        if (item->text() == message) continue;
-        item->setText(message);
-        item->setToolTip(message);
+        QString text = QString::fromStdString(w.message);
+        if (std::isfinite(w.current_value) && !w.quantity.empty())
+            text += QLatin1Char('\n') + tr("now %1 %2 (%3 when raised)")
+                                            .arg(QString::fromStdString(w.quantity))
+                                            .arg(QString::number(w.current_value, 'g', 2))
+                                            .arg(QString::number(w.first_value, 'g', 2));
+        if (item->text() == text) continue;
+        item->setText(text);
+        item->setToolTip(text);
     }
 }
 
@@ -210,5 +224,10 @@ QPushButton* WarningsPanel::remedyButton(int row) const {
 
 QString WarningsPanel::messageAt(int row) const {
     if (row < 0 || row >= warningCount()) return {};
-    return table_->item(row, MessageColumn)->text();
+    return table_->item(row, MessageColumn)->text().section(QLatin1Char('\n'), 0, 0);
+}
+
+QString WarningsPanel::currentAt(int row) const {
+    if (row < 0 || row >= warningCount()) return {};
+    return table_->item(row, MessageColumn)->text().section(QLatin1Char('\n'), 1);
 }

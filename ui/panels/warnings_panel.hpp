@@ -1,6 +1,7 @@
 #pragma once
 // The monitor's active warnings as a table: severity, layer, first step,
-// message and a one-click remedy button that asks for the suggested knob value.
+// message (with the rule's value now under it) and a one-click remedy button
+// that asks for the suggested knob value.
 // Rows are rebuilt only when the set of warnings changes, so 30 Hz updates
 // do not flicker or steal a button press.
 #include <QString>
@@ -24,7 +25,8 @@ public:
 
     int warningCount() const { return int(warnings_.size()); }
     QPushButton* remedyButton(int row) const;  // nullptr when the row has no knob remedy
-    QString messageAt(int row) const;
+    QString messageAt(int row) const;          // the message as raised
+    QString currentAt(int row) const;          // "now load entropy 0.8 (0.52 when raised)"; "" when unknown
     QTableWidget* table() const { return table_; }
 
 signals:

@@ -51,11 +51,7 @@ LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCust
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
         style_axis_text(axis);
     }
-    plot_->legend->setVisible(true);
-    plot_->legend->setFont(theme::plot_font(8));
-    plot_->legend->setBrush(QBrush(QColor(255, 255, 255, 200)));
-    plot_->legend->setBorderPen(QPen(theme::kGrey));
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    place_legend_below(plot_);
     installExportMenu(plot_, tr("load per expert"));
     setMinimumSize(240, 160);
 }
@@ -179,7 +175,7 @@ void LoadHistogram::refresh() {
     info_->setText(tr("dropped %1%   dead: %2").arg(100.0 * lm.dropped, 0, 'f', 1).arg(lm.dead_experts));
 
     plot_->xAxis->setRange(-0.5, std::max(experts, 1) - 0.5);
-    plot_->yAxis->setRange(0.0, 1.4 * top + 1e-9);  // headroom for the legend and the info text
+    plot_->yAxis->setRange(0.0, 1.4 * top + 1e-9);  // headroom for the info text
     built_version_ = history_->version();
     dirty_ = false;
     plot_->replot(QCustomPlot::rpQueuedReplot);

@@ -2,6 +2,8 @@
 // The axis look every plot shares: theme font and ink for labels and ticks.
 #include <qcustomplot.h>
 
+#include <algorithm>
+
 #include "theme.hpp"
 
 inline void style_axis_text(QCPAxis* axis) {
@@ -9,6 +11,45 @@ inline void style_axis_text(QCPAxis* axis) {
     axis->setLabelFont(theme::plot_font());
     axis->setTickLabelColor(theme::kInk);
     axis->setLabelColor(theme::kInk);
+}
+
+// As many legend entries per row as the plot's width holds (at least one):
+// larger fonts or a narrower plot wrap the legend instead of clipping it.
+inline void fit_legend_columns(QCustomPlot* plot) {
+    QCPLegend* legend = plot->legend;
+    int n = 0, widest = 1;
+    for (int i = 0; i < legend->itemCount(); ++i)  // the grid's cells: a wrapped last row has empty ones
+        if (QCPAbstractLegendItem* item = legend->item(i)) {
+            widest = std::max(widest, item->minimumOuterSizeHint().width());
+            ++n;
+        }
+    const int room = plot->width() - legend->margins().left() - legend->margins().right();
+    const int columns =
+        std::clamp((room + legend->columnSpacing()) / (widest + legend->columnSpacing()), 1, std::max(1, n));
+    if (columns == legend->wrap()) return;
+    legend->setWrap(columns);
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);  // rearranges the entries already there
+}
+
+// The legend in its own row under the axis rect: inside it, it covered curves
+// and bars, worst with classroom fonts. The row takes the height the entries
+// need, the axis rect the rest. The plot's minimum size is set so the legend's
+// widest arrangement never widens the window's layout; the entries wrap to fit.
+inline void place_legend_below(QCustomPlot* plot) {
+    QCPLegend* legend = plot->legend;
+    plot->axisRect()->insetLayout()->take(legend);
+    QCPLayoutGrid* layout = plot->plotLayout();
+    const int row = layout->rowCount();
+    layout->addElement(row, 0, legend);
+    layout->setRowStretchFactor(row, 0.001);
+    layout->setRowSpacing(0);
+    legend->setMargins(QMargins(6, 0, 6, 2));
+    legend->setBrush(Qt::NoBrush);
+    legend->setBorderPen(Qt::NoPen);
+    legend->setFont(theme::plot_font(8));
+    legend->setVisible(true);
+    plot->setMinimumSize(120, 100);
+    QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot] { fit_legend_columns(plot); });
 }
 
 // Classroom mode: plot text for the back of a lecture hall. Titles grow by

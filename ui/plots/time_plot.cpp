@@ -6,9 +6,11 @@
 
 #include <algorithm>
 
+#include "monitor/envelope.hpp"
 #include "monitor/metric_defs.hpp"
 #include "monitor/metrics_history.hpp"
 #include "plots/plot_export.hpp"
+#include "plots/plot_style.hpp"
 #include "theme.hpp"
 
 TimePlot::TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget* parent)
@@ -49,11 +51,7 @@ TimePlot::TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget*
         axis->setLabelColor(theme::kInk);
     }
     plot_->xAxis->setLabel(tr("step"));
-    plot_->legend->setVisible(true);
-    plot_->legend->setFont(theme::plot_font(8));
-    plot_->legend->setBrush(QBrush(QColor(255, 255, 255, 200)));
-    plot_->legend->setBorderPen(QPen(theme::kGrey));
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    place_legend_below(plot_);
 
     // Antialiased strokes of ~1000-point noisy curves were most of a frame's cost
     // (measured below); the curves are dense enough that plain 1-px lines read the same.
@@ -194,17 +192,13 @@ void TimePlot::keep_envelope(QVector<QCPGraphData>& points, int max_points) {
     if (n <= max_points) return;
     const int group = (n + max_points / 2 - 1) / (max_points / 2);
     int out = 0;
-    for (int start = 0; start < n; start += group) {
-        const int end = std::min(n, start + group);
-        int lo = start, hi = start;
-        for (int j = start + 1; j < end; ++j) {
-            if (points[j].value < points[lo].value) lo = j;
-            if (points[j].value > points[hi].value) hi = j;
-        }
-        const QCPGraphData a = points[std::min(lo, hi)], b = points[std::max(lo, hi)];
-        points[out++] = a;
-        if (lo != hi) points[out++] = b;
-    }
+    moescope::min_max_groups(
+        size_t(n), size_t(group), [&](size_t i) { return points[int(i)].value; },
+        [&](size_t first, size_t second) {
+            const QCPGraphData a = points[int(first)], b = points[int(second)];
+            points[out++] = a;
+            if (first != second) points[out++] = b;
+        });
     points.resize(out);
 }
 

@@ -1,13 +1,13 @@
 #include "window/main_window.hpp"
 
+#include <omp.h>
 #include <qcustomplot.h>
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDockWidget>
-#include <QElapsedTimer>
-#include <QGridLayout>
+#include <QFileInfo>
 #include <QSettings>
 #include <QShortcut>
 #include <QSlider>
@@ -15,27 +15,19 @@
 #include <QStatusBar>
 #include <QToolBar>
 #include <algorithm>
-#include <thread>
 
 #include "panels/knob_panel.hpp"
 #include "panels/lesson_panel.hpp"
 #include "panels/warnings_panel.hpp"
-#include "plots/load_heatmap.hpp"
-#include "plots/load_histogram.hpp"
 #include "plots/plot_style.hpp"
 #include "plots/region_map.hpp"
-#include "plots/specialisation_map.hpp"
-#include "plots/time_plot.hpp"
-#include "run/training_worker.hpp"
 #include "theme.hpp"
 #include "train/knobs.hpp"
+#include "window/recent_files.hpp"
 
 using namespace moescope;
 
 namespace {
-constexpr int kReplotIntervalMs = 33;      // ≤ 30 Hz
-constexpr int kMaxReplotIntervalMs = 250;  // ≥ 4 Hz however heavy the plots
-constexpr double kFramesPerCostUnit = 10;  // interval = 10 × frame cost: plots use ≤ 10 % of a core
 constexpr double kMaxSmoothing = 0.99;
 
 QString fmt_elapsed(double s) {
@@ -48,125 +40,135 @@ QString fmt_elapsed(double s) {
 // from the global namespace.
 static void init_resources() { Q_INIT_RESOURCE(moescope); }
 
-MainWindow::MainWindow(const Config& initial, QWidget* parent)
-    : QMainWindow(parent), config_(initial), pending_config_(initial) {
+MainWindow::MainWindow(const Config& initial, QWidget* parent) : QMainWindow(parent) {
     init_resources();
     setWindowTitle(QStringLiteral("moescope"));
     setWindowIcon(QIcon(QStringLiteral(":/moescope.svg")));
     setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
     setAcceptDrops(true);  // drop a .moesnap to open it, a .json config to start it
 
-    worker_ = new TrainingWorker;
-    worker_->moveToThread(&thread_);
-    connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
-    connect(this, &MainWindow::runRequested, worker_, &TrainingWorker::startRun);
-    connect(this, &MainWindow::knobRequested, worker_, &TrainingWorker::setKnob);
-    connect(this, &MainWindow::stepRequested, worker_, &TrainingWorker::stepOnce);
-    connect(worker_, &TrainingWorker::runStarted, this, &MainWindow::onRunStarted);
-    connect(worker_, &TrainingWorker::frameReady, this, &MainWindow::onFrame);
-    connect(worker_, &TrainingWorker::failed, this, &MainWindow::onFailed);
-    connect(worker_, &TrainingWorker::knobRejected, this,
-            [this](const QString&, const QString& msg) { statusBar()->showMessage(msg, 8000); });
-    connect(worker_, &TrainingWorker::runResumed, this, &MainWindow::onRunResumed);
-    connect(worker_, &TrainingWorker::resumeFailed, this, [this](const QString& msg) {
-        pending_load_.reset();
-        showError(tr("Cannot continue the saved run"), msg);
-        emit loadFailed(msg);
-    });
-    connect(worker_, &TrainingWorker::stateReady, this, &MainWindow::onStateReady);
-    connect(worker_, &TrainingWorker::branched, this, &MainWindow::onBranched);
-    connect(worker_, &TrainingWorker::branchFailed, this,
-            [this](const QString& msg) { showError(tr("Cannot branch the run"), msg); });
-    connect(worker_, &TrainingWorker::unbranched, this, &MainWindow::onUnbranched);
-    thread_.setObjectName(QStringLiteral("moescope-training"));
-    thread_.start();
-
+    session_ = new RunSession(initial, this);
+    grid_ = new PlotGrid;
+    setCentralWidget(grid_);
     buildMenus();
     buildToolbar();
-    buildPlots();
     buildDocks();
     buildShortcuts();
+    connectSession();
 
     QSettings settings;
     restoreGeometry(settings.value(theme::kSettingsGeometry).toByteArray());
     restoreState(settings.value(theme::kSettingsState).toByteArray());
     smoothing_->setValue(settings.value(theme::kSettingsSmoothing, 0).toInt());
 
-    replot_timer_.setInterval(kReplotIntervalMs);
-    connect(&replot_timer_, &QTimer::timeout, this, &MainWindow::refreshPlots);
-    replot_timer_.start();
-    knobs_->setConfig(config_);
-    startRun(config_);
+    grid_->follow(&session_->history());
+    knobs_->setConfig(initial);
+    startRun(initial);
 }
 
-MainWindow::~MainWindow() { stopWorker(); }
+MainWindow::~MainWindow() { session_->stop(); }
+
+void MainWindow::connectSession() {
+    RunSession* s = session_;
+    connect(s, &RunSession::runAdopted, this, &MainWindow::onRunAdopted);
+    connect(s, &RunSession::frameApplied, this, &MainWindow::onFrame);
+    connect(s, &RunSession::viewsChanged, this, &MainWindow::updateViews);
+    connect(s, &RunSession::failed, this, [this](const QString& msg) {
+        setPlaying(false);
+        statusBar()->showMessage(tr("Cannot start the run: ") + msg);
+    });
+    connect(s, &RunSession::knobRejected, this, [this](const QString& msg) { statusBar()->showMessage(msg, 8000); });
+    connect(s, &RunSession::loadFailed, this, [this](const QString& msg) {
+        showError(tr("Cannot continue the saved run"), msg);
+        emit loadFailed(msg);
+    });
+    connect(s, &RunSession::resumed, this, [this](const QString& path, long step) {
+        setPlaying(false);
+        step_label_->setText(tr("step %1").arg(step));
+        recent_->add(path);
+        statusBar()->showMessage(tr("Opened %1 at step %2, paused: press Play (Space) to continue training")
+                                     .arg(QFileInfo(path).fileName())
+                                     .arg(step));
+        emit snapshotLoaded(path);
+    });
+    connect(s, &RunSession::snapshotSaved, this, &MainWindow::onSnapshotSaved);
+    connect(s, &RunSession::runFileChanged, this, &MainWindow::setRunTitle);
+    connect(s, &RunSession::branchChanged, this, &MainWindow::onBranchChanged);
+    connect(s, &RunSession::branchFailed, this,
+            [this](const QString& msg) { showError(tr("Cannot branch the run"), msg); });
+    connect(s, &RunSession::branched, this, [this](long step) {
+        statusBar()->showMessage(tr("Branched at step %1: the knobs now change the branch (dash-dot curves); "
+                                    "both runs train in lockstep")
+                                     .arg(step),
+                                 10000);
+    });
+    connect(s, &RunSession::unbranched, this, [this](bool kept) {
+        statusBar()->showMessage(kept ? tr("The branch is now the main run") : tr("Branch dropped"), 6000);
+    });
+}
 
 void MainWindow::buildToolbar() {
     QToolBar* bar = addToolBar(QStringLiteral("Run"));
     bar->setObjectName(QStringLiteral("run_toolbar"));
     bar->setMovable(false);
-    play_action_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaPlay), QStringLiteral("Play"));
+    play_action_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("Play"));
     play_action_->setCheckable(true);
-    play_action_->setToolTip(QStringLiteral("Play / pause training (Space)"));
+    play_action_->setToolTip(tr("Play / pause training (Space)"));
     connect(play_action_, &QAction::toggled, this, &MainWindow::setPlaying);
-    QAction* step = bar->addAction(style()->standardIcon(QStyle::SP_MediaSkipForward), QStringLiteral("Step"));
-    step->setToolTip(QStringLiteral("One training step while paused (S)"));
+    QAction* step = bar->addAction(style()->standardIcon(QStyle::SP_MediaSkipForward), tr("Step"));
+    step->setToolTip(tr("One training step while paused (S)"));
     connect(step, &QAction::triggered, this, &MainWindow::stepOnce);
-    QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), QStringLiteral("Reset"));
-    reset->setToolTip(QStringLiteral("Start a new run with the current settings (Ctrl+R)"));
+    QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("Reset"));
+    reset->setToolTip(tr("Start a new run with the current settings (Ctrl+R)"));
     connect(reset, &QAction::triggered, this, &MainWindow::resetRun);
-    QAction* save = bar->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), QStringLiteral("Save"));
-    save->setToolTip(QStringLiteral("Save a snapshot of the run: weights, optimizer, history, warnings (Ctrl+S)"));
+    QAction* save = bar->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("Save"));
+    save->setToolTip(tr("Save a snapshot of the run: weights, optimizer, history, warnings (Ctrl+S)"));
     connect(save, &QAction::triggered, this,
-            [this] { run_file_.isEmpty() ? saveAsDialog() : (void)saveSnapshot(run_file_); });
+            [this] { runFile().isEmpty() ? saveAsDialog() : (void)saveSnapshot(runFile()); });
     bar->addAction(branch_action_);
     target_box_ = new QComboBox;
-    target_box_->addItems({QStringLiteral("knobs → main run"), QStringLiteral("knobs → branch")});
-    target_box_->setToolTip(QStringLiteral("Which of the two runs the knobs change and the expert plots show"));
+    target_box_->addItems({tr("knobs → main run"), tr("knobs → branch")});
+    target_box_->setToolTip(tr("Which of the two runs the knobs change and the expert plots show"));
     connect(target_box_, &QComboBox::currentIndexChanged, this, &MainWindow::setKnobTarget);
     target_box_action_ = bar->addWidget(target_box_);
     target_box_action_->setVisible(false);
-    classroom_action_ = bar->addAction(QStringLiteral("Classroom"));
+    classroom_action_ = bar->addAction(tr("Classroom"));
     classroom_action_->setCheckable(true);
-    classroom_action_->setToolTip(
-        QStringLiteral("Large fonts, advanced knobs hidden, lesson text shown, full screen (Ctrl+L)"));
+    classroom_action_->setToolTip(tr("Large fonts, advanced knobs hidden, lesson text shown, full screen (Ctrl+L)"));
     connect(classroom_action_, &QAction::toggled, this, &MainWindow::setClassroom);
     bar->addSeparator();
 
-    bar->addWidget(new QLabel(QStringLiteral(" Preset ")));
+    bar->addWidget(new QLabel(tr(" Preset ")));
     preset_box_ = new QComboBox;
     for (const auto& name : preset_names()) preset_box_->addItem(QString::fromStdString(name));
-    preset_box_->setCurrentText(QString::fromStdString(config_.name));
-    preset_box_->setToolTip(QStringLiteral("Built-in presets; choosing one starts a new run"));
+    preset_box_->setCurrentText(QString::fromStdString(session_->config().name));
+    preset_box_->setToolTip(tr("Built-in presets; choosing one starts a new run"));
     connect(preset_box_, &QComboBox::textActivated, this, &MainWindow::selectPreset);
     bar->addWidget(preset_box_);
 
-    bar->addWidget(new QLabel(QStringLiteral("  Layer ")));
+    bar->addWidget(new QLabel(tr("  Layer ")));
     layer_box_ = new QComboBox;
-    layer_box_->setToolTip(QStringLiteral("MoE layer shown by the per-layer plots"));
-    connect(layer_box_, &QComboBox::currentIndexChanged, this, &MainWindow::setLayer);
+    layer_box_->setToolTip(tr("MoE layer shown by the per-layer plots"));
+    connect(layer_box_, &QComboBox::currentIndexChanged, grid_, &PlotGrid::setLayer);
     bar->addWidget(layer_box_);
 
-    bar->addWidget(new QLabel(QStringLiteral("  Smoothing ")));
+    bar->addWidget(new QLabel(tr("  Smoothing ")));
     smoothing_ = new QSlider(Qt::Horizontal);
     smoothing_->setRange(0, 99);
     smoothing_->setFixedWidth(110);
-    smoothing_->setToolTip(QStringLiteral("Exponential moving average of the time plots (0 = raw)"));
+    smoothing_->setToolTip(tr("Exponential moving average of the time plots (0 = raw)"));
     connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
-        for (TimePlot* p : time_plots_) p->setSmoothing(std::min(kMaxSmoothing, v / 100.0));
+        grid_->setSmoothing(std::min(kMaxSmoothing, v / 100.0));
         QSettings().setValue(theme::kSettingsSmoothing, v);
     });
     bar->addWidget(smoothing_);
 
-    bar->addWidget(new QLabel(QStringLiteral("  Load window ")));
+    bar->addWidget(new QLabel(tr("  Load window ")));
     auto* window = new QSpinBox;
     window->setRange(1, 1000);
-    window->setSuffix(QStringLiteral(" steps"));
-    window->setToolTip(QStringLiteral("Expert-load bars: this step (1) or the mean over the last N steps"));
-    connect(window, &QSpinBox::valueChanged, this, [this](int n) {
-        histogram_->setWindow(n);
-        plotted_version_ = 0;
-    });
+    window->setSuffix(tr(" steps"));
+    window->setToolTip(tr("Expert-load bars: this step (1) or the mean over the last N steps"));
+    connect(window, &QSpinBox::valueChanged, grid_, &PlotGrid::setLoadWindow);
     bar->addWidget(window);
 
     QWidget* spacer = new QWidget;
@@ -175,8 +177,10 @@ void MainWindow::buildToolbar() {
     step_label_ = new QLabel;
     rate_label_ = new QLabel;
     elapsed_label_ = new QLabel;
-    backend_label_ = new QLabel(QStringLiteral("CPU · %1 threads").arg(std::thread::hardware_concurrency()));
-    backend_label_->setToolTip(QStringLiteral("Training backend"));
+    // The engine's OpenMP team size (OMP_NUM_THREADS or every core), not the machine's core count.
+    const int threads = omp_get_max_threads();
+    backend_label_ = new QLabel(threads == 1 ? tr("CPU · 1 thread") : tr("CPU · %1 threads").arg(threads));
+    backend_label_->setToolTip(tr("Training backend and the OpenMP threads it trains with"));
     for (QLabel* l : {step_label_, rate_label_, elapsed_label_, backend_label_}) {
         l->setContentsMargins(10, 0, 10, 0);
         bar->addWidget(l);
@@ -184,40 +188,14 @@ void MainWindow::buildToolbar() {
     QFont mono = step_label_->font();
     mono.setStyleHint(QFont::Monospace);
     mono.setFamily(QStringLiteral("monospace"));
-    step_label_->setFont(mono);
-    rate_label_->setFont(mono);
-    elapsed_label_->setFont(mono);
+    for (QLabel* l : {step_label_, rate_label_, elapsed_label_}) l->setFont(mono);
     run_label_ = new QLabel;
     statusBar()->addPermanentWidget(run_label_);
 }
 
-void MainWindow::buildPlots() {
-    histogram_ = new LoadHistogram;
-    heatmap_ = new LoadHeatmap;
-    specialisation_ = new SpecialisationMap;
-    time_plots_ = {makeEntropyPlot(nullptr), makeLossPlot(nullptr), makeBalancePlot(nullptr)};
-    auto* central = new QWidget;
-    auto* grid = new QGridLayout(central);
-    grid->setContentsMargins(4, 4, 4, 4);
-    grid->setSpacing(4);
-    grid->addWidget(histogram_, 0, 0);
-    grid->addWidget(heatmap_, 0, 1);
-    grid->addWidget(time_plots_[0], 1, 0);
-    grid->addWidget(time_plots_[1], 1, 1);
-    grid->addWidget(time_plots_[2], 2, 0);
-    grid->addWidget(specialisation_, 2, 1);
-    for (int r = 0; r < 3; ++r) grid->setRowStretch(r, 1);
-    for (int c = 0; c < 2; ++c) grid->setColumnStretch(c, 1);
-    setCentralWidget(central);
-    histogram_->setHistory(&history_);
-    heatmap_->setHistory(&history_);
-    specialisation_->setHistory(&history_);
-    for (TimePlot* p : time_plots_) p->setHistory(&history_);
-}
-
 void MainWindow::buildDocks() {
     knobs_ = new KnobPanel;
-    auto* knob_dock = new QDockWidget(QStringLiteral("Knobs"), this);
+    auto* knob_dock = new QDockWidget(tr("Knobs"), this);
     knob_dock->setObjectName(QStringLiteral("knobs_dock"));
     knob_dock->setWidget(knobs_);
     addDockWidget(Qt::LeftDockWidgetArea, knob_dock);
@@ -228,31 +206,31 @@ void MainWindow::buildDocks() {
     connect(knobs_, &KnobPanel::structuralKnobChanged, this, &MainWindow::onStructuralKnob);
 
     warnings_ = new WarningsPanel;
-    auto* warn_dock = new QDockWidget(QStringLiteral("Warnings"), this);
+    auto* warn_dock = new QDockWidget(tr("Warnings"), this);
     warn_dock->setObjectName(QStringLiteral("warnings_dock"));
     warn_dock->setWidget(warnings_);
     addDockWidget(Qt::BottomDockWidgetArea, warn_dock);
+    connect(warnings_, &WarningsPanel::remedyRequested, this, [this](const QString& knob, double value) {
+        applyKnob(knob, QString::number(value, 'g', 12), QStringLiteral("remedy"));
+    });
+
     lesson_ = new LessonPanel;
-    lesson_dock_ = new QDockWidget(QStringLiteral("Lesson"), this);
+    lesson_dock_ = new QDockWidget(tr("Lesson"), this);
     lesson_dock_->setObjectName(QStringLiteral("lesson_dock"));
     lesson_dock_->setWidget(lesson_);
     addDockWidget(Qt::RightDockWidgetArea, lesson_dock_);
     lesson_dock_->hide();
 
     // Expert regions: shown by itself when a run's dataset is 2-D; grids are computed only while visible.
-    regions_ = new RegionMap;
-    regions_->setMinimumSize(320, 300);
-    regions_dock_ = new QDockWidget(QStringLiteral("Expert regions"), this);
+    RegionMap* regions = grid_->plots().regions;
+    regions->setMinimumSize(320, 300);
+    regions_dock_ = new QDockWidget(tr("Expert regions"), this);
     regions_dock_->setObjectName(QStringLiteral("regions_dock"));
-    regions_dock_->setWidget(regions_);
+    regions_dock_->setWidget(regions);
+    regions->show();
     addDockWidget(Qt::RightDockWidgetArea, regions_dock_);
     regions_dock_->hide();
-    connect(regions_dock_, &QDockWidget::visibilityChanged, this,
-            [this](bool visible) { worker_->setRegionsWanted(visible, knobTarget()); });
-
-    connect(warnings_, &WarningsPanel::remedyRequested, this, [this](const QString& knob, double value) {
-        applyKnob(knob, QString::number(value, 'g', 12), QStringLiteral("remedy"));
-    });
+    connect(regions_dock_, &QDockWidget::visibilityChanged, session_, &RunSession::setRegionsWanted);
 }
 
 void MainWindow::buildShortcuts() {
@@ -269,32 +247,19 @@ void MainWindow::buildShortcuts() {
 }
 
 void MainWindow::startRun(const Config& cfg) {
-    dropBranch();
-    pending_load_.reset();
-    config_ = cfg;
-    pending_config_ = cfg;
-    history_.reset(cfg.layers, cfg.experts);
-    plotted_version_ = 0;
-    steps_done_ = 0;
-    run_label_->setText(QStringLiteral("starting %1…").arg(QString::fromStdString(cfg.name)));
-    worker_->setRunning(playing_);
-    emit runRequested(cfg);
+    run_label_->setText(tr("starting %1…").arg(QString::fromStdString(cfg.name)));
+    session_->start(cfg);
+    grid_->invalidate();
 }
 
 void MainWindow::setPlaying(bool playing) {
-    playing_ = playing;
     if (play_action_->isChecked() != playing) play_action_->setChecked(playing);
     play_action_->setIcon(style()->standardIcon(playing ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
-    play_action_->setText(playing ? QStringLiteral("Pause") : QStringLiteral("Play"));
-    worker_->setRunning(playing);
+    play_action_->setText(playing ? tr("Pause") : tr("Play"));
+    session_->setPlaying(playing);
 }
 
-void MainWindow::stepOnce() {
-    if (playing_) return;
-    emit stepRequested();
-}
-
-void MainWindow::resetRun() { startRun(pending_config_); }
+void MainWindow::resetRun() { startRun(session_->pendingConfig()); }
 
 void MainWindow::selectPreset(const QString& name) {
     try {
@@ -303,16 +268,9 @@ void MainWindow::selectPreset(const QString& name) {
         QSettings().setValue(theme::kSettingsPreset, name);
         startRun(cfg);
     } catch (const std::exception& e) {
-        onFailed(QString::fromStdString(e.what()));
+        setPlaying(false);
+        statusBar()->showMessage(tr("Cannot start the run: ") + QString::fromStdString(e.what()));
     }
-}
-
-void MainWindow::applyKnob(const QString& name, const QString& value, const QString& source) {
-    if (knobTarget() == TrainingWorker::Branch)
-        QMetaObject::invokeMethod(worker_,
-                                  [w = worker_, name, value, source] { w->setBranchKnob(name, value, source); });
-    else
-        emit knobRequested(name, value, source);
 }
 
 void MainWindow::setClassroom(bool on) {
@@ -331,36 +289,26 @@ void MainWindow::setClassroom(bool on) {
 
 void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
     try {
-        knob(name.toStdString()).set_text(pending_config_, value.toStdString());
-        pending_config_.validate();
+        session_->editStructural(name, value);
         statusBar()->showMessage(
-            QStringLiteral("%1 = %2 changes the model: press Reset (Ctrl+R) to start a new run with it")
-                .arg(name, value));
+            tr("%1 = %2 changes the model: press Reset (Ctrl+R) to start a new run with it").arg(name, value));
     } catch (const std::exception& e) {
         statusBar()->showMessage(QString::fromStdString(e.what()), 8000);
     }
 }
 
-void MainWindow::onRunStarted(const Config& cfg, int layers, int experts, const QString& summary) {
-    history_.reset(layers, experts);
-    setRunFile(QString());
-    adoptRun(cfg, layers, experts, summary);
-}
-
-void MainWindow::adoptRun(const Config& cfg, int layers, int experts, const QString& summary) {
-    config_ = cfg;
-    pending_config_ = cfg;
-    knobs_->setConfig(cfg);
-    attachHistories();
+void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const QString& summary) {
     {
         const QSignalBlocker block(layer_box_);
         layer_box_->clear();
         for (int l = 0; l < layers; ++l) layer_box_->addItem(QStringLiteral("L%1").arg(l));
         layer_box_->setCurrentIndex(layers - 1);
     }
-    setLayer(layers - 1);
-    const QSignalBlocker block(preset_box_);
-    preset_box_->setCurrentText(QString::fromStdString(cfg.name));
+    grid_->setLayer(layers - 1);
+    {
+        const QSignalBlocker block(preset_box_);
+        preset_box_->setCurrentText(QString::fromStdString(cfg.name));
+    }
     // A lesson brings its guided text along; other presets keep the dock as the user left it.
     if (lesson_->showLesson(QString::fromStdString(cfg.name))) lesson_dock_->show();
     run_label_->setText(QStringLiteral("%1 · E=%2 k=%3 · %4 · %5")
@@ -370,45 +318,55 @@ void MainWindow::adoptRun(const Config& cfg, int layers, int experts, const QStr
                             .arg(QString::fromStdString(cfg.policy), summary));
 }
 
+// Which history each plot shows, the overlays, and the knobs of the target run.
+void MainWindow::updateViews() {
+    const RunSession& s = *session_;
+    knobs_->setConfig(s.targetConfig());
+    grid_->setHistories(&s.targetHistory(), &s.history());
+    std::vector<PlotOverlay> overlays;
+    if (s.isBranched())
+        overlays.push_back({s.branchName(), tr("branch"), s.branchHistory(), Qt::DashDotLine, double(s.branchStep())});
+    if (s.ghostHistory())
+        overlays.push_back({tr("saved: %1").arg(s.ghostName()), tr("saved"), s.ghostHistory(), Qt::DashLine, -1});
+    grid_->setOverlays(overlays);
+    clear_compare_action_->setEnabled(s.ghostHistory() != nullptr);
+    if (target_box_->currentIndex() != s.target()) {
+        const QSignalBlocker block(target_box_);
+        target_box_->setCurrentIndex(s.target());
+    }
+}
+
+void MainWindow::onBranchChanged(bool branched) {
+    target_box_action_->setVisible(branched);
+    branch_action_->setEnabled(!branched);
+    keep_main_action_->setEnabled(branched);
+    keep_branch_action_->setEnabled(branched);
+    emit branchChanged(branched);
+}
+
 void MainWindow::onFrame(const MetricsFrame& frame) {
-    for (const auto& m : frame.steps) history_.append(m);
-    if (!frame.interventions.empty()) {
-        history_.add_interventions(frame.interventions);
-        for (const auto& iv : frame.interventions) knob(iv.knob).set_text(config_, iv.new_value);
-    }
-    if (branch_history_ && frame.has_branch) {
-        for (const auto& m : frame.branch_steps) branch_history_->append(m);
-        if (!frame.branch_interventions.empty()) {
-            branch_history_->add_interventions(frame.branch_interventions);
-            for (const auto& iv : frame.branch_interventions) knob(iv.knob).set_text(branch_config_, iv.new_value);
-            updateOverlays();  // the legend names the branch by its changes
-        }
-    }
-    if (!frame.interventions.empty() || !frame.branch_interventions.empty())
-        knobs_->setConfig(knobTarget() == TrainingWorker::Branch ? branch_config_ : config_);
+    RegionMap* regions = grid_->plots().regions;
     if (frame.region_points) {
-        regions_->setPoints(frame.region_points->x, frame.region_points->y, frame.region_points->classes);
+        regions->setPoints(frame.region_points->x, frame.region_points->y, frame.region_points->classes);
         regions_dock_->show();
     }
-    if (frame.region) regions_->setGrid(*frame.region);
+    if (frame.region) regions->setGrid(*frame.region);
     if (frame.region_unsupported && regions_dock_->isVisible()) {
-        regions_->clear();
+        regions->clear();
         regions_dock_->hide();
     }
-    steps_done_ = frame.steps_done;
     warnings_->setWarnings(knobTarget() == TrainingWorker::Branch ? frame.branch_active : frame.active);
-    if (frame.halted && playing_) setPlaying(false);
+    if (frame.halted && play_action_->isChecked()) setPlaying(false);
     updateStatus(frame);
 }
 
 void MainWindow::updateStatus(const MetricsFrame& frame) {
-    step_label_->setText(QStringLiteral("step %1").arg(frame.steps_done));
-    if (!frame.steps.empty()) rate_label_->setText(QStringLiteral("%1 tok/s").arg(frame.tokens_per_s, 0, 'f', 0));
+    step_label_->setText(tr("step %1").arg(frame.steps_done));
+    if (!frame.steps.empty()) rate_label_->setText(tr("%1 tok/s").arg(frame.tokens_per_s, 0, 'f', 0));
     elapsed_label_->setText(fmt_elapsed(frame.elapsed_s));
     if (frame.halted) {
         statusBar()->showMessage(
-            QStringLiteral("Paused: non-finite loss or gradients; the last finite state is kept. "
-                           "Lower lr and press Play."));
+            tr("Paused: non-finite loss or gradients; the last finite state is kept. Lower lr and press Play."));
         return;
     }
     for (const auto& w : frame.active)
@@ -418,56 +376,10 @@ void MainWindow::updateStatus(const MetricsFrame& frame) {
         }
 }
 
-void MainWindow::onFailed(const QString& message) {
-    setPlaying(false);
-    statusBar()->showMessage(QStringLiteral("Cannot start the run: ") + message);
-}
-
-void MainWindow::setLayer(int layer) {
-    if (layer < 0) return;
-    histogram_->setLayer(layer);
-    heatmap_->setLayer(layer);
-    specialisation_->setLayer(layer);
-    regions_->setLayer(layer);
-    for (TimePlot* p : time_plots_) p->setLayer(layer);
-    plotted_version_ = 0;
-}
-
-void MainWindow::refreshPlots() {
-    if (history_.version() == plotted_version_) return;
-    plotted_version_ = history_.version();
-    // The previous frame's cost: rebuilding the plots' data, then painting them (queued replots).
-    std::vector<QCustomPlot*> plots = {histogram_->customPlot(), heatmap_->customPlot(), specialisation_->customPlot(),
-                                       regions_->customPlot()};
-    for (TimePlot* p : time_plots_) plots.push_back(p->customPlot());
-    double frame_ms = last_refresh_ms_;
-    for (QCustomPlot* p : plots) frame_ms += p->replotTime();
-    max_replot_ms_ = std::max(max_replot_ms_, frame_ms);
-    // Plots may take about a tenth of one core: training shares the machine's cores with the window.
-    replot_timer_.setInterval(std::clamp(int(frame_ms * kFramesPerCostUnit), kReplotIntervalMs, kMaxReplotIntervalMs));
-
-    QElapsedTimer t;
-    t.start();
-    histogram_->refresh();
-    heatmap_->refresh();
-    specialisation_->refresh();
-    regions_->refresh();
-    for (TimePlot* p : time_plots_) p->refresh();
-    last_refresh_ms_ = double(t.nsecsElapsed()) / 1e6;
-}
-
-void MainWindow::stopWorker() {
-    if (!thread_.isRunning()) return;
-    worker_->setRunning(false);
-    QMetaObject::invokeMethod(worker_, &TrainingWorker::shutdown, Qt::BlockingQueuedConnection);
-    thread_.quit();
-    thread_.wait();
-}
-
 void MainWindow::closeEvent(QCloseEvent* event) {
     QSettings settings;
     settings.setValue(theme::kSettingsGeometry, saveGeometry());
     settings.setValue(theme::kSettingsState, saveState());
-    stopWorker();
+    session_->stop();
     event->accept();
 }

@@ -3,8 +3,6 @@
 #include <qcustomplot.h>
 #include <QApplication>
 #include <QElapsedTimer>
-#include <QGridLayout>
-#include <QWidget>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,8 +11,8 @@
 #include "nn/rng.hpp"
 #include "plots/load_heatmap.hpp"
 #include "plots/load_histogram.hpp"
+#include "plots/plot_grid.hpp"
 #include "plots/specialisation_map.hpp"
-#include "plots/time_plot.hpp"
 #include "train/trainer.hpp"
 #include "window/main_window.hpp"
 
@@ -131,40 +129,23 @@ ReplotLatency measure_replot_latency(int layers, int experts, long steps, int fr
     out.fill_seconds = fill.nsecsElapsed() / 1e9;
     out.history_bytes = h.memory_bytes();
 
-    QWidget window;
-    auto* grid = new QGridLayout(&window);
-    auto* histogram = new LoadHistogram;
-    auto* heatmap = new LoadHeatmap;
-    auto* specialisation = new SpecialisationMap;
-    std::vector<TimePlot*> times = {makeEntropyPlot(), makeLossPlot(), makeBalancePlot()};
-    grid->addWidget(histogram, 0, 0);
-    grid->addWidget(heatmap, 0, 1);
-    grid->addWidget(times[0], 1, 0);
-    grid->addWidget(times[1], 1, 1);
-    grid->addWidget(times[2], 2, 0);
-    grid->addWidget(specialisation, 2, 1);
-    window.resize(1150, 860);  // the plot area of a 1500 × 940 window
-    window.show();
-    std::vector<QCustomPlot*> plots = {histogram->customPlot(), heatmap->customPlot(), specialisation->customPlot()};
-    for (TimePlot* t : times) plots.push_back(t->customPlot());
-    histogram->setHistory(&h);
-    heatmap->setHistory(&h);
-    specialisation->setHistory(&h);
-    for (TimePlot* t : times) t->setHistory(&h);
-    const int layer = layers - 1;
-    histogram->setLayer(layer);
-    heatmap->setLayer(layer);
-    specialisation->setLayer(layer);
-    for (TimePlot* t : times) t->setLayer(layer);
+    PlotGrid grid;           // the window's own plots and layout
+    grid.resize(1150, 860);  // the plot area of a 1500 × 940 window
+    grid.show();
+    grid.setHistories(&h, &h);
+    grid.setLayer(layers - 1);
 
     Rng rng(7);
     std::vector<double> drift(size_t(experts), 1.0);
     StepMetrics m = h.latest();
+    const Plots& p = grid.plots();
     const std::vector<std::pair<std::string, std::function<void()>>> refreshers = {
-        {"load per expert", [&] { histogram->refresh(); }},     {"load over time", [&] { heatmap->refresh(); }},
-        {"specialisation", [&] { specialisation->refresh(); }}, {"entropy", [&] { times[0]->refresh(); }},
-        {"loss and accuracy", [&] { times[1]->refresh(); }},    {"balance", [&] { times[2]->refresh(); }}};
-    const std::vector<QCustomPlot*> order = {plots[0], plots[1], plots[2], plots[3], plots[4], plots[5]};
+        {"load per expert", [&] { p.load->refresh(); }},          {"load over time", [&] { p.heatmap->refresh(); }},
+        {"specialisation", [&] { p.specialisation->refresh(); }}, {"entropy", [&] { p.entropy->refresh(); }},
+        {"loss and accuracy", [&] { p.loss->refresh(); }},        {"balance", [&] { p.balance->refresh(); }}};
+    const std::vector<QCustomPlot*> order = {p.load->customPlot(),           p.heatmap->customPlot(),
+                                             p.specialisation->customPlot(), p.entropy->customPlot(),
+                                             p.loss->customPlot(),           p.balance->customPlot()};
     out.max_plot_ms.assign(refreshers.size(), {});
     for (size_t i = 0; i < refreshers.size(); ++i) out.max_plot_ms[i].first = refreshers[i].first;
     std::vector<double> frame_ms;

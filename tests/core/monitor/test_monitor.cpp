@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "monitor/monitor.hpp"
 
 using moescope::Config;
@@ -67,6 +69,7 @@ private slots:
     void severity_names();
     void collapse_raises_at_hysteresis_and_clears();
     void collapse_on_max_util_alone();
+    void raised_warning_follows_its_current_value();
     void collapse_remedy_values();
     void interrupted_streak_does_not_raise();
     void bad_step_while_clearing_restarts_the_count();
@@ -135,6 +138,34 @@ void TestMonitor::collapse_raises_at_hysteresis_and_clears() {
     QCOMPARE(mon.history()[0].first_step, 11L);
     QCOMPARE(mon.history()[0].last_step, 14L);
     QCOMPARE(mon.history()[0].cleared_step, 17L);
+}
+
+void TestMonitor::raised_warning_follows_its_current_value() {
+    Monitor mon;
+    const Config cfg = test_config();  // hysteresis 3
+    for (long s = 1; s <= 3; ++s) mon.observe(collapsed_step(s), cfg);
+    QCOMPARE(mon.active().size(), size_t(1));
+    QCOMPARE(mon.active()[0].quantity, std::string("load entropy"));
+    QCOMPARE(mon.active()[0].first_value, 0.55);
+    QCOMPARE(mon.active()[0].current_value, 0.55);
+    StepMetrics worse = collapsed_step(4);
+    worse.layers[0].load_entropy = 0.4;
+    mon.observe(worse, cfg);
+    QCOMPARE(mon.active()[0].current_value, 0.4);
+    // A remedy lifts it: the value follows during the hysteresis before the warning clears,
+    // while the message keeps the numbers it was raised with.
+    mon.observe(healthy_step(5), cfg);
+    QCOMPARE(mon.active().size(), size_t(1));
+    QCOMPARE(mon.active()[0].current_value, 0.95);
+    QCOMPARE(mon.active()[0].first_value, 0.55);
+    QVERIFY(mon.active()[0].message.find("0.55") != std::string::npos);
+    // Snapshots keep both; a monitor state written before they existed reads as unknown.
+    const Monitor back = Monitor::from_json(mon.to_json());
+    QCOMPARE(back.active()[0].current_value, 0.95);
+    QCOMPARE(back.active()[0].quantity, std::string("load entropy"));
+    nlohmann::json old = mon.to_json();
+    for (auto& w : old["warnings"]) w.erase("current_value"), w.erase("first_value"), w.erase("quantity");
+    QVERIFY(std::isnan(Monitor::from_json(old).active()[0].current_value));
 }
 
 void TestMonitor::collapse_on_max_util_alone() {

@@ -61,6 +61,7 @@ private slots:
     void warningsShowRowsAndRemedy();
     void sameWarningsDoNotRebuild();
     void noWarningsShowsPlaceholder();
+    void warningShowsItsCurrentValue();
 };
 
 void TestPanels::oneEditorPerKnob() {
@@ -331,6 +332,28 @@ void TestPanels::noWarningsShowsPlaceholder() {
     QCOMPARE(panel.table()->rowCount(), 1);
     QVERIFY(panel.table()->item(0, 0)->text().contains("No warnings"));
     QVERIFY(panel.messageAt(0).isEmpty());
+}
+
+// A remedy lifted the value: the row keeps the message it was raised with and
+// shows the value now beside the one then; the header says what "Since" means.
+void TestPanels::warningShowsItsCurrentValue() {
+    WarningsPanel panel;
+    auto warnings = two_warnings("layer 0: routing collapsed (load entropy 0.52, max utilisation 5.1×)");
+    warnings[0].quantity = "load entropy";
+    warnings[0].first_value = 0.52;
+    warnings[0].current_value = 0.52;
+    panel.setWarnings(warnings);
+    QCOMPARE(panel.currentAt(0), QString("now load entropy 0.52 (0.52 when raised)"));
+    QVERIFY(panel.currentAt(1).isEmpty());  // no value known: nothing added
+    warnings[0].current_value = 0.8;
+    panel.setWarnings(warnings);
+    QCOMPARE(panel.messageAt(0), QString("layer 0: routing collapsed (load entropy 0.52, max utilisation 5.1×)"));
+    QCOMPARE(panel.currentAt(0), QString("now load entropy 0.8 (0.52 when raised)"));
+    QVERIFY(panel.table()->item(0, WarningsPanel::MessageColumn)->text().contains("now load entropy 0.8"));
+    QTableWidgetItem* since = panel.table()->horizontalHeaderItem(WarningsPanel::StepColumn);
+    QCOMPARE(since->text(), QString("Since"));
+    QVERIFY(since->toolTip().contains("the step at which the problem started"));
+    QVERIFY(since->toolTip().contains("latest step"));
 }
 
 QTEST_MAIN(TestPanels)

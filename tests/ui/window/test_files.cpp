@@ -132,8 +132,8 @@ void TestFiles::save_and_load_restore_the_run() {
     QCOMPARE(b.history().latest().step, saved_step_);
     QCOMPARE(b.history().latest().layers.size(), a.history().latest().layers.size());
     QCOMPARE(b.history().latest().layers[0].class_expert, a.history().latest().layers[0].class_expert);
-    QTRY_VERIFY(b.timePlots()[0]->markerCount() == int(a.history().interventions().size()));
-    QTRY_VERIFY(b.timePlots()[0]->customPlot()->graph(0)->dataCount() > 20);
+    QTRY_VERIFY(b.plots().entropy->markerCount() == int(a.history().interventions().size()));
+    QTRY_VERIFY(b.plots().entropy->customPlot()->graph(0)->dataCount() > 20);
     double total = 0;
     for (int e = 0; e < 8; ++e) total += b.loadHistogram()->barValue(e);
     QVERIFY(std::abs(total - 1.0) < 1e-6);
@@ -196,9 +196,9 @@ void TestFiles::saved_run_overlays_as_a_ghost() {
     QVERIFY2(w.compareWith(saved_), qPrintable(w.lastError()));
     QVERIFY(w.ghostHistory() != nullptr);
     for (TimePlot* p : w.timePlots()) QCOMPARE(p->overlayCount(), 1);
-    QTRY_VERIFY(w.timePlots()[0]->overlayPointCount(0, 0) > 20);
+    QTRY_VERIFY(w.plots().entropy->overlayPointCount(0, 0) > 20);
     // Named in the legend.
-    QCustomPlot* plot = w.timePlots()[0]->customPlot();
+    QCustomPlot* plot = w.plots().entropy->customPlot();
     bool named = false;
     for (int i = 0; i < plot->graphCount(); ++i)
         named = named || plot->graph(i)->name().contains(QStringLiteral("collapse"));
@@ -284,8 +284,8 @@ void TestFiles::branch_runs_in_lockstep_and_compares() {
     const double branch_entropy = w.branchHistory()->latest().layers[0].load_entropy;
     QVERIFY2(branch_entropy > main_entropy,
              qPrintable(QStringLiteral("%1 vs %2").arg(branch_entropy).arg(main_entropy)));
-    QCOMPARE(w.timePlots()[0]->overlayCount(), 1);
-    QCustomPlot* plot = w.timePlots()[0]->customPlot();
+    QCOMPARE(w.plots().entropy->overlayCount(), 1);
+    QCustomPlot* plot = w.plots().entropy->customPlot();
     bool named = false;
     for (int i = 0; i < plot->graphCount(); ++i)
         named = named || plot->graph(i)->name().contains(QStringLiteral("aux_weight"));

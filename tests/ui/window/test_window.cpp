@@ -1,8 +1,10 @@
 // Drives the real window offscreen: training is live, knob changes reach the
 // trainer and show as markers, the collapse warning's remedy works, pause
 // pauses, and closing mid-run joins the training thread.
+#include <omp.h>
 #include <qcustomplot.h>
 #include <QDir>
+#include <QProcess>
 #include <QPushButton>
 #include <QStandardPaths>
 #include <QtTest>
@@ -40,6 +42,8 @@ private slots:
     void collapse_warning_remedy_button_sets_the_knob();
     void pause_stops_and_step_advances_by_one();
     void closing_mid_run_joins_the_thread();
+    void toolbar_names_the_openmp_threads();
+    void legends_sit_outside_the_axis_rect();
 };
 
 void TestWindow::initTestCase() {
@@ -55,7 +59,7 @@ void TestWindow::default_run_fills_the_plots() {
     QTRY_VERIFY_WITH_TIMEOUT(w.history().last_step() >= 120, kTimeoutMs);
     w.setPlaying(false);
     // Plots hold data once the replot timer has run.
-    QTRY_VERIFY(w.timePlots()[0]->customPlot()->graph(0)->dataCount() > 50);
+    QTRY_VERIFY(w.plots().entropy->customPlot()->graph(0)->dataCount() > 50);
     QCOMPARE(w.loadHistogram()->barCount(), 8);
     double total = 0;
     for (int e = 0; e < 8; ++e) total += w.loadHistogram()->barValue(e);
@@ -134,6 +138,58 @@ void TestWindow::closing_mid_run_joins_the_thread() {
     QVERIFY(w->close());
     QVERIFY(!w->isTrainingThreadRunning());
     delete w;
+}
+
+void TestWindow::toolbar_names_the_openmp_threads() {
+    // The engine trains with OpenMP's team size, which OMP_NUM_THREADS sets (ctest
+    // sets 1), not with every core of the machine.
+    MainWindow w(small("default"));
+    const int threads = omp_get_max_threads();
+    QCOMPARE(w.backendText(),
+             threads == 1 ? QStringLiteral("CPU · 1 thread") : QStringLiteral("CPU · %1 threads").arg(threads));
+    if (qgetenv("OMP_NUM_THREADS") == "3") return;  // the child run below
+    // Once more in a child with a count no machine's core count is likely to match.
+    QProcess child;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("OMP_NUM_THREADS"), QStringLiteral("3"));
+    child.setProcessEnvironment(env);
+    child.setProcessChannelMode(QProcess::MergedChannels);
+    child.start(QCoreApplication::applicationFilePath(), {QStringLiteral("toolbar_names_the_openmp_threads")});
+    QVERIFY(child.waitForFinished(kTimeoutMs));
+    QVERIFY2(child.exitCode() == 0, child.readAll().constData());
+}
+
+// Every plot's legend sits outside its axis rect, at the default size and in
+// classroom mode, so no legend covers a curve or a bar.
+void TestWindow::legends_sit_outside_the_axis_rect() {
+    MainWindow w(small("default"));
+    w.resize(1500, 940);
+    w.show();
+    w.setPlaying(true);
+    QTRY_VERIFY_WITH_TIMEOUT(w.history().last_step() >= 20, kTimeoutMs);
+    w.setPlaying(false);
+    for (bool classroom : {false, true}) {
+        w.setClassroom(classroom);
+        if (classroom) w.showNormal(), w.resize(1500, 940);  // the cramped case: classroom fonts at 1500 × 940
+        QTest::qWait(300);
+        const Plots& p = w.plots();
+        const std::pair<const char*, QCustomPlot*> with_legends[] = {{"load", p.load->customPlot()},
+                                                                     {"entropy", p.entropy->customPlot()},
+                                                                     {"loss", p.loss->customPlot()},
+                                                                     {"balance", p.balance->customPlot()}};
+        for (const auto& [name, plot] : with_legends) {
+            plot->replot(QCustomPlot::rpImmediateRefresh);
+            QVERIFY2(plot->legend->visible() && plot->legend->itemCount() > 0, name);
+            const QRect data = plot->axisRect()->rect(), legend = plot->legend->outerRect();
+            const QString where = QStringLiteral("%1, classroom %2: legend (%3) over data (%4)")
+                                      .arg(name)
+                                      .arg(classroom)
+                                      .arg(QDebug::toString(legend), QDebug::toString(data));
+            QVERIFY2(!data.intersects(legend), qPrintable(where));
+            QVERIFY2(data.height() > 60, qPrintable(where));  // the legend leaves the plot room for data
+        }
+    }
+    w.setClassroom(false);
 }
 
 QTEST_MAIN(TestWindow)

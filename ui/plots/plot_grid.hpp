@@ -1,0 +1,72 @@
+#pragma once
+// The window's plots, built, named and laid out once for the main window and
+// the window benchmark: load per expert and load over time, entropy and loss,
+// balance and specialisation in a 2 × 3 grid. The expert-region map is built
+// here too but laid out by the owner (a dock in the window: it only applies to
+// 2-D datasets). Live refreshes run on a timer that backs off when plots are
+// heavy, so drawing never takes more than about a tenth of a core.
+#include <QString>
+#include <QTimer>
+#include <QWidget>
+#include <utility>
+#include <vector>
+
+#include "plots/time_plot.hpp"
+
+class QCustomPlot;
+class LoadHistogram;
+class LoadHeatmap;
+class SpecialisationMap;
+class RegionMap;
+class MetricsHistory;
+
+struct Plots {
+    LoadHistogram* load = nullptr;
+    LoadHeatmap* heatmap = nullptr;
+    TimePlot* entropy = nullptr;
+    TimePlot* loss = nullptr;
+    TimePlot* balance = nullptr;
+    SpecialisationMap* specialisation = nullptr;
+    RegionMap* regions = nullptr;  // not in the grid
+};
+
+class PlotGrid : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr int kReplotIntervalMs = 33;      // ≤ 30 Hz
+    static constexpr int kMaxReplotIntervalMs = 250;  // ≥ 4 Hz however heavy the plots
+    static constexpr double kFramesPerCostUnit = 10;  // interval = 10 × frame cost: plots use ≤ 10 % of a core
+
+    explicit PlotGrid(QWidget* parent = nullptr);
+
+    const Plots& plots() const { return plots_; }
+    std::vector<TimePlot*> timePlots() const { return {plots_.entropy, plots_.loss, plots_.balance}; }
+    // The grid's plots with the file stem each is exported as, in grid order.
+    std::vector<std::pair<QString, QCustomPlot*>> namedPlots() const;
+
+    // Per-expert plots (load, heat map, specialisation) show `single`; the time
+    // plots show `timeline`, other runs being overlays on them.
+    void setHistories(const MetricsHistory* single, const MetricsHistory* timeline);
+    void setOverlays(const std::vector<PlotOverlay>& overlays);
+    void setLayer(int layer);
+    void setSmoothing(double alpha);
+    void setLoadWindow(int steps);
+
+    // Refreshes every plot on the timer whenever `watched` changed (nullptr: stop).
+    void follow(const MetricsHistory* watched);
+    void invalidate() { plotted_version_ = 0; }  // the next tick refreshes even without new data
+    // Rebuilds the plots' data where it changed and queues their replots.
+    void refresh();
+    double maxFrameMs() const { return max_frame_ms_; }  // longest data rebuild + paint seen
+    int replotIntervalMs() const { return timer_.interval(); }
+
+private:
+    void tick();
+
+    Plots plots_;
+    QTimer timer_;
+    const MetricsHistory* watched_ = nullptr;
+    unsigned long plotted_version_ = 0;
+    double max_frame_ms_ = 0;
+    double last_refresh_ms_ = 0;
+};

@@ -1,0 +1,265 @@
+#include "run/run_session.hpp"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QStandardPaths>
+#include <QStringList>
+
+#include "io/snapshot.hpp"
+#include "train/knobs.hpp"
+
+using namespace moescope;
+
+namespace {
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+}  // namespace
+
+RunSession::RunSession(const Config& initial, QObject* parent)
+    : QObject(parent), config_(initial), pending_config_(initial) {
+    worker_ = new TrainingWorker;
+    worker_->moveToThread(&thread_);
+    connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    connect(worker_, &TrainingWorker::runStarted, this, &RunSession::onRunStarted);
+    connect(worker_, &TrainingWorker::runResumed, this, &RunSession::onRunResumed);
+    connect(worker_, &TrainingWorker::frameReady, this, &RunSession::onFrame);
+    connect(worker_, &TrainingWorker::failed, this, [this](const QString& msg) {
+        setPlaying(false);
+        emit failed(msg);
+    });
+    connect(worker_, &TrainingWorker::knobRejected, this,
+            [this](const QString&, const QString& msg) { emit knobRejected(msg); });
+    connect(worker_, &TrainingWorker::resumeFailed, this, [this](const QString& msg) {
+        pending_load_.reset();
+        emit loadFailed(msg);
+    });
+    connect(worker_, &TrainingWorker::stateReady, this, &RunSession::onStateReady);
+    connect(worker_, &TrainingWorker::branched, this, &RunSession::onBranched);
+    connect(worker_, &TrainingWorker::branchFailed, this, &RunSession::branchFailed);
+    connect(worker_, &TrainingWorker::unbranched, this, &RunSession::onUnbranched);
+    thread_.setObjectName(QStringLiteral("moescope-training"));
+    thread_.start();
+}
+
+RunSession::~RunSession() { stop(); }
+
+void RunSession::stop() {
+    if (!thread_.isRunning()) return;
+    worker_->setRunning(false);
+    QMetaObject::invokeMethod(worker_, &TrainingWorker::shutdown, Qt::BlockingQueuedConnection);
+    thread_.quit();
+    thread_.wait();
+}
+
+// ---- the run --------------------------------------------------------------------
+
+void RunSession::start(const Config& cfg) {
+    dropBranch();
+    pending_load_.reset();
+    config_ = cfg;
+    pending_config_ = cfg;
+    history_.reset(cfg.layers, cfg.experts);
+    steps_done_ = 0;
+    worker_->setRunning(playing_);
+    QMetaObject::invokeMethod(worker_, [w = worker_, cfg] { w->startRun(cfg); });
+}
+
+void RunSession::setPlaying(bool playing) {
+    playing_ = playing;
+    worker_->setRunning(playing);
+}
+
+void RunSession::stepOnce() {
+    if (!playing_) QMetaObject::invokeMethod(worker_, &TrainingWorker::stepOnce);
+}
+
+void RunSession::applyKnob(const QString& name, const QString& value, const QString& source) {
+    const bool branch = target() == TrainingWorker::Branch;
+    QMetaObject::invokeMethod(worker_, [w = worker_, branch, name, value, source] {
+        branch ? w->setBranchKnob(name, value, source) : w->setKnob(name, value, source);
+    });
+}
+
+void RunSession::editStructural(const QString& name, const QString& value) {
+    Config next = pending_config_;
+    knob(name.toStdString()).set_text(next, value.toStdString());
+    next.validate();
+    pending_config_ = next;
+}
+
+void RunSession::setRegionsWanted(bool wanted) {
+    regions_wanted_ = wanted;
+    worker_->setRegionsWanted(wanted, target());
+}
+
+void RunSession::onRunStarted(const Config& cfg, int layers, int experts, const QString& summary) {
+    history_.reset(layers, experts);
+    setRunFile(QString());
+    adopt(cfg, layers, experts, summary);
+}
+
+void RunSession::adopt(const Config& cfg, int layers, int experts, const QString& summary) {
+    config_ = cfg;
+    pending_config_ = cfg;
+    emit runAdopted(cfg, layers, experts, summary);
+    emit viewsChanged();
+}
+
+void RunSession::onFrame(const MetricsFrame& frame) {
+    for (const auto& m : frame.steps) history_.append(m);
+    if (!frame.interventions.empty()) {
+        history_.add_interventions(frame.interventions);
+        for (const auto& iv : frame.interventions) knob(iv.knob).set_text(config_, iv.new_value);
+    }
+    bool branch_renamed = false;
+    if (branch_history_ && frame.has_branch) {
+        for (const auto& m : frame.branch_steps) branch_history_->append(m);
+        if (!frame.branch_interventions.empty()) {
+            branch_history_->add_interventions(frame.branch_interventions);
+            for (const auto& iv : frame.branch_interventions) knob(iv.knob).set_text(branch_config_, iv.new_value);
+            branch_renamed = true;  // the legend names the branch by its changes
+        }
+    }
+    steps_done_ = frame.steps_done;
+    if (frame.halted) setPlaying(false);
+    if (branch_renamed || !frame.interventions.empty()) emit viewsChanged();
+    emit frameApplied(frame);
+}
+
+// ---- snapshots ------------------------------------------------------------------
+
+QString RunSession::autosavePath() const {
+    QFileInfo info(run_file_);
+    QString dir, stem;
+    if (!run_file_.isEmpty()) {
+        dir = info.absolutePath();
+        stem = info.completeBaseName();
+        if (stem.endsWith(QStringLiteral(".autosave"))) stem.chop(9);
+    } else {
+        dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/autosave");
+        stem = qs(config_.name);
+    }
+    return dir + QLatin1Char('/') + stem + QStringLiteral(".autosave.moesnap");
+}
+
+void RunSession::save(const QString& path) {
+    const int run = target();
+    QMetaObject::invokeMethod(worker_, [w = worker_, run, path] { w->exportState(run, path); });
+}
+
+void RunSession::onStateReady(TrainerStatePtr state, const QString& requested, int run) {
+    const bool autosave = requested.isEmpty();
+    const QString path = autosave ? autosavePath() : requested;
+    const MetricsHistory* history =
+        run == TrainingWorker::Branch && branch_history_ ? branch_history_.get() : &history_;
+    try {
+        if (autosave) QDir().mkpath(QFileInfo(path).absolutePath());
+        save_snapshot(path.toStdString(), *state, history);
+    } catch (const std::exception& e) {
+        emit snapshotSaved(path, false, QString::fromUtf8(e.what()), state->steps, autosave);
+        return;
+    }
+    if (!autosave && run == TrainingWorker::Main) setRunFile(path);
+    emit snapshotSaved(path, true, QString(), state->steps, autosave);
+}
+
+void RunSession::load(const QString& path) {
+    Snapshot snap = load_snapshot(path.toStdString());
+    auto state = std::make_shared<TrainerState>(std::move(snap.state));
+    pending_load_ = std::make_unique<MetricsHistory>(std::move(snap.history));
+    pending_load_path_ = path;
+    // The training thread builds the trainer; until it says so, the current run is untouched.
+    QMetaObject::invokeMethod(worker_, [w = worker_, st = TrainerStatePtr(state)] { w->resumeFrom(st); });
+}
+
+void RunSession::onRunResumed(const Config& cfg, int layers, int experts, const QString& summary, long step) {
+    dropBranch();
+    if (pending_load_)
+        history_ = std::move(*pending_load_);
+    else
+        history_.reset(layers, experts);
+    pending_load_.reset();
+    setPlaying(false);
+    steps_done_ = step;
+    setRunFile(pending_load_path_);
+    adopt(cfg, layers, experts, summary);
+    emit resumed(pending_load_path_, step);
+}
+
+void RunSession::setRunFile(const QString& path) {
+    run_file_ = path;
+    emit runFileChanged(path);
+}
+
+void RunSession::compareWith(const QString& path) {
+    Snapshot snap = load_snapshot(path.toStdString());
+    ghost_ = std::make_unique<MetricsHistory>(std::move(snap.history));
+    ghost_name_ = tr("%1 (step %2)").arg(QFileInfo(path).completeBaseName()).arg(snap.state.steps);
+    emit viewsChanged();
+}
+
+void RunSession::clearComparison() {
+    ghost_.reset();
+    emit viewsChanged();
+}
+
+// ---- branch and compare -----------------------------------------------------------
+
+void RunSession::branch() { QMetaObject::invokeMethod(worker_, &TrainingWorker::branch); }
+
+void RunSession::onBranched(long step, const Config& cfg) {
+    // Frames before this one belong to the main run only, so the copy holds exactly the shared past.
+    branch_history_ = std::make_unique<MetricsHistory>(history_.clone());
+    branch_config_ = cfg;
+    branch_step_ = step;
+    emit branchChanged(true);
+    setTarget(TrainingWorker::Branch);
+    emit branched(step);
+}
+
+void RunSession::endBranch(bool keepBranch) {
+    if (!isBranched()) return;
+    QMetaObject::invokeMethod(worker_, [w = worker_, keepBranch] { w->unbranch(keepBranch); });
+}
+
+void RunSession::onUnbranched(bool keptBranch) {
+    if (keptBranch && branch_history_) {
+        history_ = std::move(*branch_history_);
+        config_ = branch_config_;
+        pending_config_ = branch_config_;
+    }
+    dropBranch();
+    emit viewsChanged();
+    emit unbranched(keptBranch);
+}
+
+void RunSession::dropBranch() {
+    if (!branch_history_) return;
+    branch_history_.reset();
+    branch_step_ = -1;
+    target_ = TrainingWorker::Main;
+    worker_->setRegionsWanted(regions_wanted_, target_);
+    emit branchChanged(false);
+    emit viewsChanged();
+}
+
+void RunSession::setTarget(int run) {
+    target_ = isBranched() ? run : int(TrainingWorker::Main);
+    worker_->setRegionsWanted(regions_wanted_, target_);
+    emit viewsChanged();
+}
+
+const MetricsHistory& RunSession::targetHistory() const {
+    return target() == TrainingWorker::Branch ? *branch_history_ : history_;
+}
+
+const Config& RunSession::targetConfig() const { return target() == TrainingWorker::Branch ? branch_config_ : config_; }
+
+QString RunSession::branchName() const {
+    // "branch: aux_weight → 0.1"
+    QStringList changes;
+    if (branch_history_)
+        for (const Intervention& iv : branch_history_->interventions())
+            if (iv.step >= branch_step_) changes << qs(iv.knob) + QString::fromUtf8(" \u2192 ") + qs(iv.new_value);
+    while (changes.size() > 2) changes.removeFirst();
+    return changes.isEmpty() ? tr("branch (no change yet)") : tr("branch: %1").arg(changes.join(QStringLiteral(", ")));
+}

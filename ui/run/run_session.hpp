@@ -1,0 +1,118 @@
+#pragma once
+// One training session of the window, without widgets: the TrainingWorker on
+// its thread, the run's config and history, a branch forked from it, a saved
+// run to compare with, and a snapshot waiting for its run to resume. The
+// window asks it for state and listens to its signals; tests and scripts drive
+// it through the window's slots.
+#include <QObject>
+#include <QString>
+#include <QThread>
+#include <memory>
+
+#include "monitor/metrics_history.hpp"
+#include "run/metrics_frame.hpp"
+#include "run/training_worker.hpp"
+#include "train/config.hpp"
+
+class RunSession : public QObject {
+    Q_OBJECT
+public:
+    explicit RunSession(const moescope::Config& initial, QObject* parent = nullptr);
+    ~RunSession() override;
+
+    // The main run.
+    const moescope::Config& config() const { return config_; }  // kept in step with applied knob changes
+    const moescope::Config& pendingConfig() const {
+        return pending_config_;
+    }  // plus structural edits for the next reset
+    const MetricsHistory& history() const { return history_; }
+    long stepsDone() const { return steps_done_; }
+    bool isPlaying() const { return playing_; }
+    bool isThreadRunning() const { return thread_.isRunning(); }
+    QString runFile() const { return run_file_; }  // the file the run was last saved to or loaded from
+    // The file autosaves go to: next to the run's file, or in the app's data folder.
+    QString autosavePath() const;
+
+    // Branch and compare.
+    bool isBranched() const { return branch_history_ != nullptr; }
+    const MetricsHistory* branchHistory() const { return branch_history_.get(); }
+    const moescope::Config& branchConfig() const { return branch_config_; }
+    long branchStep() const { return branch_step_; }
+    QString branchName() const;  // named by what was changed in it since the fork
+    // TrainingWorker::Main or ::Branch: the run knobs act on and single-run plots show.
+    int target() const { return isBranched() ? target_ : int(TrainingWorker::Main); }
+    const MetricsHistory& targetHistory() const;
+    const moescope::Config& targetConfig() const;
+
+    // A saved run drawn over the time plots.
+    const MetricsHistory* ghostHistory() const { return ghost_.get(); }
+    QString ghostName() const { return ghost_name_; }
+
+    void start(const moescope::Config& cfg);
+    void reset() { start(pending_config_); }
+    void setPlaying(bool playing);
+    void stepOnce();                                                                   // while paused
+    void applyKnob(const QString& name, const QString& value, const QString& source);  // to the target run
+    // Checks a structural edit and keeps it for the next reset; throws ConfigError on a bad value.
+    void editStructural(const QString& name, const QString& value);
+    void setRegionsWanted(bool wanted);
+
+    // Asks the worker for the target run's state: snapshotSaved follows. An empty path autosaves.
+    void save(const QString& path);
+    // Reads and checks the file now (throws on a bad file, the run untouched); the run then
+    // continues from it, paused: resumed or loadFailed follows.
+    void load(const QString& path);
+    void compareWith(const QString& path);  // throws on a bad file
+    void clearComparison();
+    void branch();
+    void endBranch(bool keepBranch);
+    void setTarget(int run);
+    void stop();  // joins the training thread
+
+signals:
+    // A new or resumed run replaced the histories.
+    void runAdopted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
+    void resumed(const QString& path, long step);
+    void frameApplied(const MetricsFrame& frame);  // its steps are in the histories
+    void failed(const QString& message);           // a run could not start
+    void knobRejected(const QString& message);
+    void loadFailed(const QString& message);
+    void snapshotSaved(const QString& path, bool ok, const QString& message, long step, bool autosave);
+    void branched(long step);
+    void branchFailed(const QString& message);
+    void unbranched(bool keptBranch);
+    void branchChanged(bool branched);
+    // Which history each view shows, an overlay, or the target run's config changed.
+    void viewsChanged();
+    void runFileChanged(const QString& path);
+
+private:
+    void onRunStarted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
+    void onRunResumed(const moescope::Config& cfg, int layers, int experts, const QString& summary, long step);
+    void onStateReady(TrainerStatePtr state, const QString& path, int run);
+    void onBranched(long step, const moescope::Config& cfg);
+    void onUnbranched(bool keptBranch);
+    void onFrame(const MetricsFrame& frame);
+    void adopt(const moescope::Config& cfg, int layers, int experts, const QString& summary);
+    void dropBranch();
+    void setRunFile(const QString& path);
+
+    moescope::Config config_;
+    moescope::Config pending_config_;
+    MetricsHistory history_;
+    QThread thread_;
+    TrainingWorker* worker_ = nullptr;
+    long steps_done_ = 0;
+    bool playing_ = false;
+    QString run_file_;
+    bool regions_wanted_ = false;
+
+    std::unique_ptr<MetricsHistory> pending_load_;  // a loaded history waiting for its run to resume
+    QString pending_load_path_;
+    std::unique_ptr<MetricsHistory> ghost_;
+    QString ghost_name_;
+    std::unique_ptr<MetricsHistory> branch_history_;  // set while branched
+    moescope::Config branch_config_;
+    long branch_step_ = -1;
+    int target_ = TrainingWorker::Main;
+};
