@@ -18,6 +18,7 @@
 #include "backend_choice.hpp"
 #include "cli_bench.hpp"
 #include "cli_snapshot.hpp"
+#include "cli_sweep.hpp"
 #include "error.hpp"
 #include "io/metrics_log.hpp"
 #include "train/config.hpp"
@@ -39,6 +40,7 @@ commands:
   presets   list the built-in presets
   knobs     list every knob: name, kind, range, default, help
   bench     measure training speed on a fixed config against this machine's sgemm roofline
+  sweep     phase diagram: train a grid of two knobs x seeds on all cores, map where routing collapses
   help      show this text
 
 train options:
@@ -64,6 +66,19 @@ bench options:
   --steps N             timed steps after warm-up (default 10)
   --no-scaling          skip the scaling table (tokens, experts, d_ff, top-k)
   --set KEY=VALUE       change the bench config (repeatable)
+
+sweep options (lesson scripts are off during sweeps):
+  --preset NAME | --config FILE | --set KEY=VALUE   the base config, as for train
+  --x KNOB=LO:HI:N      x axis, e.g. --x aux_weight=1e-3:1:7; --log right after it (or --xlog) spaces it in log
+  --y KNOB=LO:HI:N      y axis likewise (--log after it, or --ylog)
+  --steps S             steps per run (default 600)
+  --seeds K             runs per cell, with seeds base, base+1, ... (default 1)
+  --threads T           worker threads, one core each (default: every core)
+  --metric NAME         measure of the text map (default load_entropy; see docs/sweep.md)
+  --out FILE            .moesweep (whole sweep, opens in the window), .csv or .jsonl (one row per cell)
+  --png FILE.png        draw the map with the window binary next to moescope-cli (offscreen)
+  --quiet               no progress line on stderr
+  Ctrl-C keeps the finished cells, writes them and exits 130.
 )";
 
 struct UsageError : std::runtime_error {
@@ -316,6 +331,7 @@ int main(int argc, char** argv) {
         args.erase(args.begin());
         if (cmd == "train") return cmd_train(args);
         if (cmd == "bench") return cmd_bench(args);
+        if (cmd == "sweep") return cmd_sweep(args);
         if (cmd == "inspect") return cmd_inspect(args);
         if (cmd == "presets" || cmd == "knobs") {
             if (!args.empty()) throw UsageError("'" + cmd + "' takes no options, got '" + args[0] + "'");
