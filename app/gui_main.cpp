@@ -1,6 +1,8 @@
 // moescope: the window. `moescope [FILE.moesnap | FILE.json] [--preset NAME | --config FILE]
 // [--set KEY=VALUE]... [--paused] [--screenshot FILE.png --steps N]` (the last pair trains N
 // steps, saves a picture of the window and quits: used for the README screenshots).
+// `--sweep FILE.moesweep` also opens a saved sweep in the phase-diagram window (with
+// --screenshot: saves that window and quits); `--sweep-png FILE.moesweep OUT.png` draws its map.
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
@@ -16,6 +18,7 @@
 #include "train/config.hpp"
 #include "train/knobs.hpp"
 #include "window/main_window.hpp"
+#include "window/sweep_window.hpp"
 #include "window/window_bench.hpp"
 
 int main(int argc, char** argv) {
@@ -48,12 +51,19 @@ int main(int argc, char** argv) {
                        "4 layers × 1,000,000 steps, and quit."));
     QCommandLineOption classroom(QStringLiteral("classroom"),
                                  QStringLiteral("Classroom mode: large fonts, lesson text, advanced knobs hidden."));
-    cli.addOptions({preset, config, set, paused, shot, steps, bench_window, bench_latency, classroom});
+    QCommandLineOption sweep(QStringLiteral("sweep"), QStringLiteral("Open a saved sweep in the phase-diagram window."),
+                             QStringLiteral("file"));
+    QCommandLineOption sweep_png(QStringLiteral("sweep-png"),
+                                 QStringLiteral("Draw a saved sweep's map to the PNG named after it, and quit."),
+                                 QStringLiteral("file"));
+    cli.addOptions(
+        {preset, config, set, paused, shot, steps, bench_window, bench_latency, classroom, sweep, sweep_png});
     cli.addPositionalArgument(QStringLiteral("file"),
                               QStringLiteral("A snapshot (.moesnap) to continue, or a config (.json) to start."),
                               QStringLiteral("[file]"));
     cli.process(app);
     const QStringList files = cli.positionalArguments();
+    if (cli.isSet(sweep_png)) return renderSweepPng(cli.value(sweep_png), files.value(0));
     if (files.size() > 1) {
         std::cerr << "moescope: error: give one file to open, not " << files.size() << "\n";
         return 2;
@@ -114,6 +124,23 @@ int main(int argc, char** argv) {
     window.resize(1500, 940);
     window.show();
     if (cli.isSet(classroom)) window.setClassroom(true);
+    if (cli.isSet(sweep)) {
+        auto* sweeps = new SweepWindow(cfg, &window);
+        if (!sweeps->openSweep(cli.value(sweep))) {
+            std::cerr << "moescope: error: " << sweeps->status().toStdString() << "\n";
+            return 2;
+        }
+        QObject::connect(sweeps, &SweepWindow::openRun, &window, &MainWindow::startRun);
+        sweeps->show();
+        if (cli.isSet(shot)) {
+            const QString path = cli.value(shot);
+            QTimer::singleShot(500, sweeps, [sweeps, path] {
+                std::cout << (sweeps->grab().save(path) ? "saved " : "could not save ") << path.toStdString() << "\n";
+                QApplication::quit();
+            });
+            return app.exec();
+        }
+    }
     if (open_snapshot)
         window.loadSnapshot(file);  // opens paused at the saved step
     else if (!cli.isSet(paused))

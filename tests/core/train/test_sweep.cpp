@@ -3,6 +3,7 @@
 // cancelled sweep keeps its finished cells; the .moesweep file round-trips
 // exactly and a damaged one is one DataError; and lesson 11's map has the
 // collapsed corner and the healthy side its text promises.
+#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -88,6 +89,7 @@ private slots:
     void bad_files_data();
     void bad_files();
     void cell_exports();
+    void lesson11_map_has_collapsed_and_healthy_regions();
 };
 
 void TestSweep::axis_values() {
@@ -368,6 +370,39 @@ void TestSweep::cell_exports() {
     QVERIFY(error_of<ConfigError>([&] {
                 export_sweep_cells(r, dir.filePath("c.txt").toStdString());
             }).contains("must end in .csv or .jsonl"));
+}
+
+// Lesson 11's claims on a 3 × 3 corner-to-corner version of its suggested
+// sweep, 300 steps (half the lesson): low aux with a fast router collapses,
+// aux 1 is healthy at every router LR and costs no accuracy on this task.
+void TestSweep::lesson11_map_has_collapsed_and_healthy_regions() {
+    const SweepSpec spec =
+        make_sweep_spec(test_presets::seeded("lesson11_phase"), parse_sweep_axis("aux_weight=1e-3:1:3", true),
+                        parse_sweep_axis("router_lr=1e-3:0.3:3", true), 300, 1);
+    QElapsedTimer clock;
+    clock.start();
+    SweepOptions opt;
+    opt.threads = 1;
+    const SweepResult r = run_sweep(spec, opt);
+    QVERIFY(r.complete());
+    auto h = [&](int ix, int iy) { return r.cell(ix, iy)->stat(kLoadEntropy).mean; };
+    qInfo("lesson11 (seed %d): load entropy, rows router_lr 0.3 / 0.017 / 0.001, columns aux 0.001 / 0.032 / 1:",
+          spec.base.seed);
+    for (int iy = 2; iy >= 0; --iy) qInfo("  %.3f  %.3f  %.3f", h(0, iy), h(1, iy), h(2, iy));
+    qInfo("lesson11: held-out accuracy at aux 1: %.3f %.3f %.3f; %.1f s", r.cell(2, 0)->stat(kTestAcc).mean,
+          r.cell(2, 1)->stat(kTestAcc).mean, r.cell(2, 2)->stat(kTestAcc).mean, clock.elapsed() / 1000.0);
+    // Seeds 1–3 (MOESCOPE_TEST_SEED): corner 0.50–0.59, low-aux column mean 0.54–0.61,
+    // aux 1 column 0.87–0.995 (lowest at router LR 0.3), accuracy ≥ 0.999.
+    const double threshold = spec.base.collapse_entropy;
+    QVERIFY(h(0, 2) < threshold - 0.1);  // the collapsed corner: low aux, high router LR
+    QVERIFY(sweep_cell_collapsed(*r.cell(0, 2), spec.base));
+    QVERIFY(r.cell(0, 2)->stat(kMaxUtil).mean > spec.base.collapse_max_util);
+    QVERIFY((h(0, 0) + h(0, 1) + h(0, 2)) / 3 < threshold);  // low aux collapses at any router LR
+    for (int iy = 0; iy < 3; ++iy) {
+        QVERIFY(h(2, iy) > threshold + 0.1);  // aux 1: healthy at every router LR
+        QVERIFY(!sweep_cell_collapsed(*r.cell(2, iy), spec.base));
+        QVERIFY(r.cell(2, iy)->stat(kTestAcc).mean > 0.95);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestSweep)
