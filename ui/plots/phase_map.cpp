@@ -239,11 +239,13 @@ void PhaseMap::rebuildLines() {
     const SweepSpec& s = result_.spec;
     auto trace = [&](int measure, double threshold, const QPen& pen, std::vector<QCPItemLine*>& out) {
         if (!std::isfinite(threshold)) return;
-        auto side = [&](int ix, int iy) {  // -1 below, +1 at or above, 0 unknown
-            const SweepCell* c = result_.cell(ix, iy);
-            const double v = c ? c->stat(measure).mean : kNaN;
-            return std::isfinite(v) ? (v < threshold ? -1 : 1) : 0;
-        };
+        // -1 below, +1 at or above, 0 not run: one pass over the cells, not a search per edge.
+        std::vector<int> sides(size_t(s.x.n) * size_t(s.y.n), 0);
+        for (const SweepCell& c : result_.cells) {
+            const double v = c.stat(measure).mean;
+            if (std::isfinite(v)) sides[size_t(c.iy) * size_t(s.x.n) + size_t(c.ix)] = v < threshold ? -1 : 1;
+        }
+        auto side = [&](int ix, int iy) { return sides[size_t(iy) * size_t(s.x.n) + size_t(ix)]; };
         auto segment = [&](double x0, double y0, double x1, double y1) {
             auto* line = new QCPItemLine(plot_);
             line->setPen(pen);
