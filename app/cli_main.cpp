@@ -22,6 +22,7 @@
 #include "cli_common.hpp"
 #include "cli_knobs.hpp"
 #include "cli_snapshot.hpp"
+#include "cli_sweep.hpp"
 #include "cli_watch.hpp"
 #include "error.hpp"
 #include "io/atomic_file.hpp"
@@ -96,6 +97,22 @@ const Command kCommands[] = {
      R"(  --markdown            print the table as Markdown (what docs/metrics.md holds)
 )",
      cmd_metrics},
+    {"sweep", "phase diagram: train a grid of two knobs x seeds on all cores, map where routing collapses",
+     "--x KNOB=LO:HI:N --y KNOB=LO:HI:N [OPTIONS]",
+     R"(  lesson scripts are off during sweeps
+  --preset NAME | --config FILE | --set KEY=VALUE   the base config, as for train
+  --x KNOB=LO:HI:N      x axis, e.g. --x aux_weight=1e-3:1:7; --log right after it (or --xlog) spaces it in log
+  --y KNOB=LO:HI:N      y axis likewise (--log after it, or --ylog)
+  --steps S             steps per run (default 600)
+  --seeds K             runs per cell, with seeds base, base+1, ... (default 1)
+  --threads T           worker threads, one core each (default: every core)
+  --metric NAME         measure of the text map (default load_entropy; see docs/sweep.md)
+  --out FILE            .moesweep (whole sweep, opens in the window), .csv or .jsonl (one row per cell)
+  --png FILE.png        draw the map with the window binary next to moescope-cli (offscreen)
+  --quiet               no progress line on stderr
+  Ctrl-C keeps the finished cells, writes them and exits 130.
+)",
+     cmd_sweep},
     {"watch", "follow a real training job's router log (PyTorch, Hugging Face, Megatron-LM): load, entropy, warnings",
      "PATH [OPTIONS]", kWatchOptions, cmd_watch},
     {"export-knobs", "print a run's knobs as Megatron flags, a Hugging Face config or DeepSpeed MoE arguments",

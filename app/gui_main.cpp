@@ -1,6 +1,8 @@
 // moescope: the window. `moescope [FILE.moesnap | FILE.json] [--preset NAME | --config FILE]
 // [--set KEY=VALUE]... [--paused] [--screenshot FILE.png --steps N]` (the last pair trains N
 // steps, saves a picture of the window and quits: used for the README screenshots).
+// `--sweep FILE.moesweep` also opens a saved sweep in the phase-diagram window (with
+// --screenshot: saves that window and quits); `--sweep-png FILE.moesweep OUT.png` draws its map.
 // --help and --version are answered before the QApplication exists, so they
 // work without a display.
 #include <QApplication>
@@ -20,6 +22,7 @@
 #include "train/config.hpp"
 #include "train/knobs.hpp"
 #include "window/main_window.hpp"
+#include "window/sweep_window.hpp"
 #include "window/window_bench.hpp"
 
 namespace {
@@ -44,6 +47,11 @@ struct Options {
                                                     "experts × 4 layers × 1,000,000 steps, and quit.")};
     QCommandLineOption classroom{QStringLiteral("classroom"),
                                  QStringLiteral("Classroom mode: large fonts, lesson text, advanced knobs hidden.")};
+    QCommandLineOption sweep{QStringLiteral("sweep"), QStringLiteral("Open a saved sweep in the phase-diagram window."),
+                             QStringLiteral("file")};
+    QCommandLineOption sweep_png{QStringLiteral("sweep-png"),
+                                 QStringLiteral("Draw a saved sweep's map to the PNG named after it, and quit."),
+                                 QStringLiteral("file")};
 };
 
 void describe(QCommandLineParser& cli, const Options& o) {
@@ -53,8 +61,8 @@ void describe(QCommandLineParser& cli, const Options& o) {
     cli.setApplicationDescription(QStringLiteral("Watch a Mixture-of-Experts network route tokens while it trains."));
     cli.addHelpOption();
     cli.addVersionOption();
-    cli.addOptions(
-        {o.preset, o.config, o.set, o.paused, o.shot, o.steps, o.bench_window, o.bench_latency, o.classroom});
+    cli.addOptions({o.preset, o.config, o.set, o.paused, o.shot, o.steps, o.bench_window, o.bench_latency, o.classroom,
+                    o.sweep, o.sweep_png});
     cli.addPositionalArgument(QStringLiteral("file"),
                               QStringLiteral("A snapshot (.moesnap) to continue, or a config (.json) to start."),
                               QStringLiteral("[file]"));
@@ -86,6 +94,7 @@ int main(int argc, char** argv) {
     describe(cli, o);
     cli.process(app);
     const QStringList files = cli.positionalArguments();
+    if (cli.isSet(o.sweep_png)) return renderSweepPng(cli.value(o.sweep_png), files.value(0));
     if (files.size() > 1) {
         std::cerr << "moescope: error: give one file to open, not " << files.size() << "\n";
         return 2;
@@ -146,6 +155,23 @@ int main(int argc, char** argv) {
     window.resize(1500, 940);
     window.show();
     if (cli.isSet(o.classroom)) window.setClassroom(true);
+    if (cli.isSet(o.sweep)) {
+        auto* sweeps = new SweepWindow(cfg, &window);
+        if (!sweeps->openSweep(cli.value(o.sweep))) {
+            std::cerr << "moescope: error: " << sweeps->status().toStdString() << "\n";
+            return 2;
+        }
+        QObject::connect(sweeps, &SweepWindow::openRun, &window, &MainWindow::startRun);
+        sweeps->show();
+        if (cli.isSet(o.shot)) {
+            const QString path = cli.value(o.shot);
+            QTimer::singleShot(500, sweeps, [sweeps, path] {
+                std::cout << (sweeps->grab().save(path) ? "saved " : "could not save ") << path.toStdString() << "\n";
+                QApplication::quit();
+            });
+            return app.exec();
+        }
+    }
     if (open_snapshot)
         window.loadSnapshot(file);  // opens paused at the saved step
     else if (!cli.isSet(o.paused))

@@ -134,8 +134,8 @@ Remedy drop_remedy(const RuleInput& in) {
 bool spike_bad(const RuleInput& in) { return in.loss_spiking; }
 
 std::string spike_message(const RuleInput& in) {
-    return "cross-entropy " + num(in.m.ce) + " is " + num(in.m.ce / in.loss_ema, "%.1f") +
-           "× its running average " + num(in.loss_ema);
+    return "cross-entropy " + num(in.m.ce) + " is " + num(in.m.ce / in.loss_ema, "%.1f") + "× its running average " +
+           num(in.loss_ema);
 }
 
 Remedy spike_remedy(const RuleInput& in) {
@@ -175,8 +175,8 @@ const Rule kRules[] = {
 // Keeps an EMA of the cross-entropy over finite steps and says whether this
 // step's spikes above it. Cross-entropy, not the total loss: raising aux_weight
 // or z_weight (a lesson, a remedy button) lifts the total by the new term at
-// once, which is an intervention, not an instability. A spiking value stays out of the EMA, so a run of spikes is measured
-// against the level before them rather than hiding itself.
+// once, which is an intervention, not an instability. A spiking value stays out of the EMA, so a run of spikes is
+// measured against the level before them rather than hiding itself.
 bool loss_is_spiking(double loss, const Config& cfg, double& ema, long& seen) {
     constexpr double kAlpha = 0.05;
     constexpr long kWarmup = 20;  // early losses fall fast; an EMA over them is no baseline yet

@@ -21,6 +21,7 @@ class LessonPanel;
 class QDockWidget;
 class WarningsPanel;
 class RecentFiles;
+class SweepWindow;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -85,6 +86,9 @@ public slots:
     // Ends the comparison keeping one run (the branch becomes the main run when kept).
     void endBranch(bool keepBranch) { session_->endBranch(keepBranch); }
     void setKnobTarget(int run) { session_->setTarget(run); }
+    // Run → Phase diagram: the sweep window on the current run's config; a
+    // clicked cell's run opens here.
+    SweepWindow* openSweepWindow();
 
 signals:
     void snapshotSaved(const QString& path, bool ok, const QString& message);
@@ -121,6 +125,7 @@ private:
     template <class F>
     void interactively(F action);  // errors during `action` also get a dialog
 
+    SweepWindow* sweeps_ = nullptr;
     RunSession* session_ = nullptr;
     PlotGrid* grid_ = nullptr;
     KnobPanel* knobs_ = nullptr;

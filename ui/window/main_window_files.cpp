@@ -22,6 +22,7 @@
 #include "plots/region_map.hpp"
 #include "window/main_window.hpp"
 #include "window/recent_files.hpp"
+#include "window/sweep_window.hpp"
 
 using namespace moescope;
 
@@ -62,6 +63,21 @@ void MainWindow::buildMenus() {
     keep_branch_action_ = run->addAction(tr("End branch, keep the b&ranch"), this, [this] { endBranch(true); });
     keep_main_action_->setEnabled(false);
     keep_branch_action_->setEnabled(false);
+    run->addSeparator();
+    run->addAction(tr("&Phase diagram (sweep two knobs)…"), this, &MainWindow::openSweepWindow)
+        ->setToolTip(tr("Train a grid of two knobs × seeds on all cores and map where routing collapses"));
+}
+
+SweepWindow* MainWindow::openSweepWindow() {
+    if (!sweeps_) {
+        sweeps_ = new SweepWindow(session_->pendingConfig(), this);
+        connect(sweeps_, &SweepWindow::openRun, this, &MainWindow::startRun);
+    } else {
+        sweeps_->setBase(session_->pendingConfig());
+    }
+    sweeps_->show();
+    sweeps_->raise();
+    return sweeps_;
 }
 
 QStringList MainWindow::recentFiles() const { return recent_->files(); }

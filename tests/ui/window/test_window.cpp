@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <qcustomplot.h>
 #include <QDir>
+#include <QMenuBar>
 #include <QProcess>
 #include <QPushButton>
 #include <QStandardPaths>
@@ -17,6 +18,7 @@
 #include "test_presets.hpp"
 #include "train/knobs.hpp"
 #include "window/main_window.hpp"
+#include "window/sweep_window.hpp"
 
 using namespace moescope;
 
@@ -44,6 +46,7 @@ private slots:
     void closing_mid_run_joins_the_thread();
     void toolbar_names_the_openmp_threads();
     void legends_sit_outside_the_axis_rect();
+    void sweep_window_opens_from_the_run_menu_and_a_cell_runs_here();
 };
 
 void TestWindow::initTestCase() {
@@ -190,6 +193,27 @@ void TestWindow::legends_sit_outside_the_axis_rect() {
         }
     }
     w.setClassroom(false);
+}
+
+// Run → Phase diagram opens the sweep window on the current config; a clicked
+// cell's config (openRun) becomes the main window's run.
+void TestWindow::sweep_window_opens_from_the_run_menu_and_a_cell_runs_here() {
+    MainWindow w(small("default"));
+    w.show();
+    bool in_menu = false;
+    for (QAction* a : w.menuBar()->actions())
+        if (a->menu())
+            for (QAction* item : a->menu()->actions())
+                in_menu |= item->text().contains(QStringLiteral("Phase diagram"));
+    QVERIFY(in_menu);
+    SweepWindow* sweeps = w.openSweepWindow();
+    QVERIFY(sweeps && sweeps->isVisible());
+    QCOMPARE(w.openSweepWindow(), sweeps);  // one window, raised again
+    moescope::Config cell = small("collapse");
+    cell.aux_weight = 0.3;
+    emit sweeps->openRun(cell);
+    QTRY_COMPARE_WITH_TIMEOUT(w.session().config().aux_weight, 0.3, kTimeoutMs);
+    QCOMPARE(w.session().config().name, cell.name);
 }
 
 QTEST_MAIN(TestWindow)

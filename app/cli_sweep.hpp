@@ -1,0 +1,20 @@
+#pragma once
+// `moescope-cli sweep`: trains every cell of a two-knob grid headless on all
+// cores, shows progress with an ETA on stderr, prints a text heat map of one
+// measure, and writes the cells (.moesweep, .csv or .jsonl) and optionally a
+// PNG (drawn by the window binary, `moescope --sweep-png`). Ctrl-C keeps the
+// finished cells, writes them and exits 130. Bad options throw ConfigError.
+#include <string>
+#include <vector>
+
+#include "train/sweep.hpp"
+
+namespace moescope {
+
+int cmd_sweep(const std::vector<std::string>& args);
+
+// The heat map as text: rows from the highest y down, one column per x value,
+// the cell mean of `measure`, '*' after collapsed cells, '.' for cells not run.
+std::string sweep_text_map(const SweepResult& r, int measure);
+
+}  // namespace moescope

@@ -1,0 +1,334 @@
+#include "plots/phase_map.hpp"
+
+#include <qcustomplot.h>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+#include "io/sweep_file.hpp"
+#include "plots/plot_export.hpp"
+#include "plots/plot_style.hpp"
+#include "theme.hpp"
+
+using namespace moescope;
+
+namespace {
+
+// Unhealthy (vermillion) through pale to healthy (blue), pale at `pale_at`
+// (a share of the data range: the monitor's threshold, so the colour flips
+// where the monitor's verdict does); reversed for lower-is-healthier measures.
+QCPColorGradient health_gradient(bool higher_is_healthy, double pale_at) {
+    QCPColorGradient g;
+    g.clearColorStops();
+    g.setColorStopAt(0.0, higher_is_healthy ? theme::kVermillion : theme::kBlue);
+    g.setColorStopAt(std::clamp(pale_at, 0.05, 0.95), QColor(247, 240, 214));
+    g.setColorStopAt(1.0, higher_is_healthy ? theme::kBlue : theme::kVermillion);
+    g.setLevelCount(64);
+    return g;
+}
+
+// The colour range a measure naturally spans, so two maps of it compare at a glance.
+QCPRange natural_range(int measure, int experts) {
+    switch (measure) {
+        case kMaxUtil:
+        case kMaxUtilWorst:
+            return {1, double(std::max(experts, 2))};
+        case kDeadExperts:
+        case kDeadExpertsWorst:
+            return {0, double(std::max(experts, 1))};
+        default:
+            return {0, 1};
+    }
+}
+
+// The monitor threshold that belongs to `measure` (config value), NaN when none.
+double measure_threshold(int measure, const Config& c) {
+    switch (measure) {
+        case kLoadEntropy:
+        case kLoadEntropyWorst:
+            return c.collapse_entropy;
+        case kMaxUtil:
+        case kMaxUtilWorst:
+            return c.collapse_max_util;
+        case kRouterEntropy:
+        case kRouterEntropyWorst:
+            return c.saturation_entropy;
+        case kDropped:
+        case kDroppedWorst:
+            return c.drop_warn;
+        case kDeadExperts:
+        case kDeadExpertsWorst:
+            return 0.5;  // between "none dead" and "one dead"
+        default:
+            return kNaN;
+    }
+}
+
+QString number(double v) { return QString::number(v, 'g', 3); }
+
+}  // namespace
+
+PhaseMap::PhaseMap(QWidget* parent)
+    : QWidget(parent), plot_(new QCustomPlot(this)), current_x_(kNaN), current_y_(kNaN) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(plot_);
+
+    plot_->plotLayout()->insertRow(0);
+    title_ = new QCPTextElement(plot_, tr("Phase diagram"), theme::plot_font(10));
+    title_->setTextColor(theme::kInk);
+    plot_->plotLayout()->addElement(0, 0, title_);
+
+    map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
+    map_->setInterpolate(false);
+    map_->setAntialiased(false);
+    scale_ = new QCPColorScale(plot_);
+    plot_->plotLayout()->addElement(1, 1, scale_);
+    scale_->setBarWidth(12);
+    map_->setColorScale(scale_);
+    auto* group = new QCPMarginGroup(plot_);
+    plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+    scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+
+    collapsed_ = plot_->addGraph();
+    collapsed_->setLineStyle(QCPGraph::lsNone);
+    collapsed_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCross, QPen(theme::kInk, 2.0), Qt::NoBrush, 11));
+    collapsed_->setName(tr("collapsed"));
+    current_ = plot_->addGraph();
+    current_->setLineStyle(QCPGraph::lsNone);
+    current_->setScatterStyle(
+        QCPScatterStyle(QCPScatterStyle::ssStar, QPen(theme::kMarker, 2.5), QBrush(theme::kMarker), 16));
+    current_->setName(tr("this run"));
+    plot_->legend->setVisible(true);
+    plot_->legend->setFont(theme::plot_font(8));
+    plot_->legend->setBrush(QColor(255, 255, 255, 220));
+    plot_->legend->setBorderPen(QPen(theme::kGrey));
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+
+    for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
+        style_axis_text(axis);
+        axis->grid()->setVisible(false);
+    }
+    style_axis_text(scale_->axis());
+    installExportMenu(plot_, tr("phase diagram"));
+    setMouseTracking(true);
+    plot_->setMouseTracking(true);
+    connect(plot_, &QCustomPlot::mouseMove, this, &PhaseMap::onMouseMove);
+    connect(plot_, &QCustomPlot::mousePress, this, &PhaseMap::onMousePress);
+    setMinimumSize(320, 280);
+    rebuild();
+}
+
+void PhaseMap::setSpec(const SweepSpec& spec) {
+    result_ = {};
+    result_.spec = spec;
+    rebuild();
+}
+
+void PhaseMap::addCell(const SweepCell& cell) {
+    for (SweepCell& c : result_.cells)
+        if (c.ix == cell.ix && c.iy == cell.iy) {
+            c = cell;
+            rebuild();
+            return;
+        }
+    result_.cells.push_back(cell);
+    rebuild();
+}
+
+void PhaseMap::setResult(const SweepResult& result) {
+    result_ = result;
+    rebuild();
+}
+
+void PhaseMap::setMeasure(int measure) {
+    measure_ = std::clamp(measure, 0, kSweepMeasures - 1);
+    rebuild();
+}
+
+void PhaseMap::setCurrent(double x, double y) {
+    current_x_ = x, current_y_ = y;
+    rebuildMarkers();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PhaseMap::rebuild() {
+    const SweepSpec& s = result_.spec;
+    const SweepMeasure& m = sweep_measures()[size_t(measure_)];
+    const int nx = s.x.n, ny = s.y.n;
+    // A single column or row is stored twice, half a cell apart: QCP draws a
+    // one-cell-wide map with zero width.
+    const int kx = nx == 1 ? 2 : nx, ky = ny == 1 ? 2 : ny;
+    QCPColorMapData* cells = map_->data();
+    cells->setSize(kx, ky);
+    cells->setRange(nx == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, nx - 1),
+                    ny == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, ny - 1));
+    cells->fillAlpha(0);  // unfinished cells stay transparent
+    for (const SweepCell& c : result_.cells) {
+        const double v = c.stat(measure_).mean;
+        for (int dx = 0; dx < kx / nx; ++dx)
+            for (int dy = 0; dy < ky / ny; ++dy) {
+                const int col = c.ix + dx, row = c.iy + dy;
+                cells->setCell(col, row, std::isfinite(v) ? v : 0.0);
+                cells->setAlpha(col, row, std::isfinite(v) ? 255 : 60);
+            }
+    }
+    const QCPRange range = natural_range(measure_, s.base.experts);
+    const double threshold = measure_threshold(measure_, s.base);
+    map_->setGradient(health_gradient(m.higher_is_healthy,
+                                      std::isfinite(threshold) ? (threshold - range.lower) / range.size() : 0.5));
+    map_->setDataRange(range);
+    scale_->axis()->setLabel(QString::fromUtf8(m.label.data(), int(m.label.size())));
+    title_->setText(result_.spec.x.knob.empty() ? tr("Phase diagram")
+                                                : tr("Phase diagram: %1 (%2 of %3 cells)")
+                                                      .arg(QString::fromUtf8(m.label.data(), int(m.label.size())))
+                                                      .arg(result_.cells.size())
+                                                      .arg(s.cells()));
+    rebuildAxes();
+    rebuildMarkers();
+    rebuildLines();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PhaseMap::rebuildAxes() {
+    const SweepSpec& s = result_.spec;
+    auto setup = [](QCPAxis* axis, const SweepAxis& a) {
+        auto ticker = QSharedPointer<QCPAxisTickerText>::create();
+        const int every = std::max(1, (a.n + 7) / 8);  // at most ~8 labels
+        for (int i = 0; i < a.n; i += every) ticker->addTick(i, number(a.value(i)));
+        axis->setTicker(ticker);
+        axis->setRange(-0.5, std::max(a.n, 1) - 0.5);
+        axis->setLabel(QString::fromStdString(a.knob) + (a.log ? QObject::tr(" (log)") : QString()));
+    };
+    setup(plot_->xAxis, s.x);
+    setup(plot_->yAxis, s.y);
+}
+
+double PhaseMap::axisCoord(const SweepAxis& a, double v) const {
+    if (!std::isfinite(v) || a.n < 1) return kNaN;
+    if (a.n == 1 || a.hi == a.lo) return v == a.lo ? 0.0 : kNaN;
+    const double t = a.log ? (v > 0 ? std::log(v / a.lo) / std::log(a.hi / a.lo) : kNaN) : (v - a.lo) / (a.hi - a.lo);
+    const double c = t * (a.n - 1);
+    return c >= -0.5 && c <= a.n - 0.5 ? c : kNaN;  // off the map: not drawn
+}
+
+void PhaseMap::rebuildMarkers() {
+    QVector<double> kx, ky;
+    for (const SweepCell& c : result_.cells)
+        if (sweep_cell_collapsed(c, result_.spec.base)) kx.push_back(c.ix), ky.push_back(c.iy);
+    collapsed_->setData(kx, ky);
+    const double cx = axisCoord(result_.spec.x, current_x_), cy = axisCoord(result_.spec.y, current_y_);
+    if (std::isfinite(cx) && std::isfinite(cy))
+        current_->setData({cx}, {cy});
+    else
+        current_->data()->clear();
+    plot_->legend->clearItems();
+    if (!collapsed_->data()->isEmpty()) collapsed_->addToLegend();
+    if (!current_->data()->isEmpty()) current_->addToLegend();
+    plot_->legend->setVisible(plot_->legend->itemCount() > 0);
+}
+
+// A segment on every edge between two finished neighbours that lie on either
+// side of `threshold` for `measure`: together they trace the level line.
+void PhaseMap::rebuildLines() {
+    for (QCPItemLine* l : collapse_lines_) plot_->removeItem(l);
+    for (QCPItemLine* l : threshold_lines_) plot_->removeItem(l);
+    collapse_lines_.clear();
+    threshold_lines_.clear();
+    const SweepSpec& s = result_.spec;
+    auto trace = [&](int measure, double threshold, const QPen& pen, std::vector<QCPItemLine*>& out) {
+        if (!std::isfinite(threshold)) return;
+        // -1 below, +1 at or above, 0 not run: one pass over the cells, not a search per edge.
+        std::vector<int> sides(size_t(s.x.n) * size_t(s.y.n), 0);
+        for (const SweepCell& c : result_.cells) {
+            const double v = c.stat(measure).mean;
+            if (std::isfinite(v)) sides[size_t(c.iy) * size_t(s.x.n) + size_t(c.ix)] = v < threshold ? -1 : 1;
+        }
+        auto side = [&](int ix, int iy) { return sides[size_t(iy) * size_t(s.x.n) + size_t(ix)]; };
+        auto segment = [&](double x0, double y0, double x1, double y1) {
+            auto* line = new QCPItemLine(plot_);
+            line->setPen(pen);
+            line->start->setCoords(x0, y0);
+            line->end->setCoords(x1, y1);
+            out.push_back(line);
+        };
+        for (int iy = 0; iy < s.y.n; ++iy)
+            for (int ix = 0; ix < s.x.n; ++ix) {
+                const int here = side(ix, iy);
+                if (here == 0) continue;
+                if (ix + 1 < s.x.n && side(ix + 1, iy) == -here) segment(ix + 0.5, iy - 0.5, ix + 0.5, iy + 0.5);
+                if (iy + 1 < s.y.n && side(ix, iy + 1) == -here) segment(ix - 0.5, iy + 0.5, ix + 0.5, iy + 0.5);
+            }
+    };
+    trace(kLoadEntropy, s.base.collapse_entropy, QPen(theme::kInk, 3.0), collapse_lines_);
+    QPen dashed(theme::kMarker, 2.0, Qt::DashLine);
+    // The load-entropy threshold is the collapse boundary itself: no second line for it.
+    if (measure_ != kLoadEntropy) trace(measure_, measure_threshold(measure_, s.base), dashed, threshold_lines_);
+}
+
+int PhaseMap::filledCells() const { return int(result_.cells.size()); }
+
+int PhaseMap::collapsedMarkers() const { return collapsed_->dataCount(); }
+
+bool PhaseMap::currentShown() const { return current_->dataCount() > 0; }
+
+double PhaseMap::cellValue(int ix, int iy) const {
+    const SweepCell* c = result_.cell(ix, iy);
+    return c ? c->stat(measure_).mean : kNaN;
+}
+
+QString PhaseMap::cellToolTip(int ix, int iy) const {
+    const SweepCell* c = result_.cell(ix, iy);
+    const SweepSpec& s = result_.spec;
+    if (!c) return {};
+    QString text =
+        QStringLiteral("%1 = %2, %3 = %4")
+            .arg(QString::fromStdString(s.x.knob), number(c->x), QString::fromStdString(s.y.knob), number(c->y));
+    if (sweep_cell_collapsed(*c, s.base)) text += tr("  — collapsed");
+    const int shown[] = {kLoadEntropy, kLoadEntropyWorst, kMaxUtil, kDeadExperts, kRouterEntropy, kTestAcc, kDropped};
+    for (int m : shown) {
+        const SweepStat st = c->stat(m);
+        const auto& d = sweep_measures()[size_t(m)];
+        text += QStringLiteral("\n%1: %2").arg(QString::fromUtf8(d.label.data(), int(d.label.size())), number(st.mean));
+        if (st.n > 1) text += tr("  (seeds %1 … %2)").arg(number(st.min), number(st.max));
+    }
+    text += tr("\n%n seed(s); click to open this run", nullptr, int(c->runs.size()));
+    return text;
+}
+
+QPoint PhaseMap::cellPixel(int ix, int iy) const {
+    return QPoint(int(std::lround(plot_->xAxis->coordToPixel(ix))), int(std::lround(plot_->yAxis->coordToPixel(iy))));
+}
+
+bool PhaseMap::cellAt(const QPoint& pixel, int& ix, int& iy) const {
+    if (result_.spec.x.knob.empty()) return false;
+    ix = int(std::lround(plot_->xAxis->pixelToCoord(pixel.x())));
+    iy = int(std::lround(plot_->yAxis->pixelToCoord(pixel.y())));
+    return ix >= 0 && iy >= 0 && ix < result_.spec.x.n && iy < result_.spec.y.n &&
+           plot_->axisRect()->rect().contains(pixel);
+}
+
+void PhaseMap::onMouseMove(QMouseEvent* event) {
+    int ix = 0, iy = 0;
+    const QString tip = cellAt(event->pos(), ix, iy) ? cellToolTip(ix, iy) : QString();
+    if (tip.isEmpty())
+        QToolTip::hideText();
+    else
+        QToolTip::showText(plot_->mapToGlobal(event->pos()), tip, plot_);
+}
+
+void PhaseMap::onMousePress(QMouseEvent* event) {
+    int ix = 0, iy = 0;
+    if (event->button() != Qt::LeftButton || !cellAt(event->pos(), ix, iy) || !result_.cell(ix, iy)) return;
+    emit openRun(sweep_run_config(result_.spec, ix, iy, 0));
+}
+
+bool PhaseMap::exportCells(const QString& path) const {
+    try {
+        export_sweep_cells(result_, path.toStdString());
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
