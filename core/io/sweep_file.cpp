@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
 
 namespace moescope {
@@ -58,23 +59,6 @@ struct Reader {
         return a;
     }
 };
-
-void write_file_atomically(const std::string& path, const std::string& text, const std::string& what) {
-    const std::string tmp = path + ".part";
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw DataError("cannot write " + what + " '" + path + "'");
-    out << text;
-    out.close();
-    std::error_code ec;
-    if (!out)
-        ec = std::make_error_code(std::errc::io_error);
-    else
-        std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw DataError("error while writing " + what + " '" + path + "' (disk full or no permission?)");
-    }
-}
 
 }  // namespace
 
@@ -178,7 +162,7 @@ SweepResult sweep_from_json(const json& j, const std::string& what) {
 }
 
 void save_sweep(const SweepResult& r, const std::string& path) {
-    write_file_atomically(path, sweep_to_json(r).dump(1) + "\n", "sweep file");
+    write_file_atomically(path, {sweep_to_json(r).dump(1), "\n"}, "sweep file");
 }
 
 SweepResult load_sweep(const std::string& path) {
@@ -225,7 +209,7 @@ void export_sweep_cells(const SweepResult& r, const std::string& path) {
             out << row.dump() << '\n';
         }
     }
-    write_file_atomically(path, out.str(), "sweep export");
+    write_file_atomically(path, {out.str()}, "sweep export");
 }
 
 }  // namespace moescope
