@@ -38,15 +38,15 @@ bool whole_in(const json& j, const char* key, long lo, long hi, long& out, std::
     return true;
 }
 
-// A list of E non-negative finite numbers, 1 ≤ E ≤ kRouterLogMaxExperts.
+// A list of E numbers in [0, kRouterLogMaxCount], 1 ≤ E ≤ kRouterLogMaxExperts.
 bool counts_from(const json& a, const char* key, std::vector<double>& out, std::string& error) {
     if (!a.is_array() || a.empty() || a.size() > size_t(kRouterLogMaxExperts))
         return error = std::string("'") + key + "' must be a list of 1 to 65536 numbers", false;
     out.clear();
     out.reserve(a.size());
     for (const auto& v : a) {
-        if (!v.is_number() || !(v.get<double>() >= 0) || !std::isfinite(v.get<double>()))
-            return error = std::string("'") + key + "' must hold non-negative numbers", false;
+        if (!v.is_number() || !(v.get<double>() >= 0) || !(v.get<double>() <= kRouterLogMaxCount))
+            return error = std::string("'") + key + "' must hold numbers from 0 to 1e12", false;
         out.push_back(v.get<double>());
     }
     return true;
@@ -96,6 +96,8 @@ RouterLine moescope_line(const json& j) {
     r.aux_loss = optional_real(j, "aux_loss", out.error);
     r.dropped = optional_real(j, "dropped", out.error);
     r.tokens = optional_real(j, "tokens", out.error);
+    if (!(r.tokens >= 0 && r.tokens <= kRouterLogMaxCount) && !std::isnan(r.tokens))
+        out.error = "'tokens' must be a number from 0 to 1e12";
     r.time = optional_real(j, "time", out.error);
     if (j.contains("rank")) {
         if (!whole_in(j, "rank", 0, 1 << 24, v, out.error)) return out;

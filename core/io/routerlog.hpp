@@ -16,6 +16,7 @@ namespace moescope {
 
 inline constexpr int kRouterLogVersion = 1;
 inline constexpr int kRouterLogMaxExperts = 1 << 16;
+inline constexpr double kRouterLogMaxCount = 1e12;  // tokens per expert (or per layer) at one step, per record
 
 enum class RouterLogKind { Moescope, Megatron };
 

@@ -129,6 +129,7 @@ bool RunWatcher::merge(long step, Pending& p, StepMetrics& m) {
         if (int(counts.size()) != experts_) return false;
         double total = 0;
         for (double c : counts) total += c;
+        if (!(total <= 1e15) || !(tokens <= 1e15)) return false;  // beyond any real job: the merge is wrong
         LayerMetrics lm;
         if (tokens_known && k > 0 && tokens > 0)
             routing_balance_metrics(counts, long(tokens), k, lm);

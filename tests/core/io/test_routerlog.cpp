@@ -74,7 +74,9 @@ private slots:
             {R"({"step":-1,"layer":0,"counts":[1]})", "'step' is out of range"},
             {R"({"step":1.5,"layer":0,"counts":[1]})", "'step' must be a whole number"},
             {R"({"step":1,"layer":0,"counts":[]})", "'counts' must be a list"},
-            {R"({"step":1,"layer":0,"counts":[1,-2]})", "non-negative"},
+            {R"({"step":1,"layer":0,"counts":[1,-2]})", "from 0 to 1e12"},
+            {R"({"step":1,"layer":0,"counts":[1,8e116]})", "from 0 to 1e12"},  // found by fuzz_routerlog
+            {R"({"step":1,"layer":0,"counts":[1,2],"tokens":-3})", "'tokens' must be"},
             {R"({"step":1,"layer":0,"counts":[1,2],"mean_prob":[1]})", "differ in length"},
             {R"({"iter":1,"layer":0,"tpe":[[1,2],[3]]})", "differ in expert count"},
             {R"({"format":"moescope-routerlog","version":99})", "newer than this moescope reads"},
