@@ -25,4 +25,18 @@ inline moescope::Config small(const std::string& name) {
     return c;
 }
 
+// The default preset shrunk to a model that trains a step in well under a
+// millisecond: 4 experts, 1 layer, d_model 16, 64 tokens, 1000/200 samples.
+inline moescope::Config tiny() {
+    moescope::Config c = moescope::load_preset("default");
+    c.experts = 4;
+    c.layers = 1;
+    c.d_model = 16;
+    c.d_ff = 32;
+    c.batch_tokens = 64;
+    c.train_samples = 1000;
+    c.test_samples = 200;
+    return c;
+}
+
 }  // namespace test_presets

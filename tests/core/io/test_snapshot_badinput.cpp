@@ -21,6 +21,7 @@
 
 #include "io/atomic_file.hpp"
 #include "io/snapshot.hpp"
+#include "test_presets.hpp"
 
 using namespace moescope;
 using nlohmann::json;
@@ -28,14 +29,7 @@ using nlohmann::json;
 namespace {
 
 Config tiny_config() {
-    Config c = load_preset("default");
-    c.experts = 4;
-    c.layers = 1;
-    c.d_model = 16;
-    c.d_ff = 32;
-    c.batch_tokens = 64;
-    c.train_samples = 1000;
-    c.test_samples = 200;
+    Config c = test_presets::tiny();
     c.dead_window = 10;
     return c;
 }

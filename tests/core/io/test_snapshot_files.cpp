@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/snapshot.hpp"
+#include "test_presets.hpp"
 
 using namespace moescope;
 using nlohmann::json;
@@ -22,14 +23,7 @@ namespace {
 
 // Small enough that a load, a dataset rebuild and a step take well under a millisecond.
 Config tiny_config() {
-    Config c = load_preset("default");
-    c.experts = 4;
-    c.layers = 1;
-    c.d_model = 16;
-    c.d_ff = 32;
-    c.batch_tokens = 64;
-    c.train_samples = 1000;
-    c.test_samples = 200;
+    Config c = test_presets::tiny();
     c.dead_window = 10;
     c.hysteresis = 3;
     c.collapse_entropy = 0.99;

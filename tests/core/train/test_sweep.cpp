@@ -27,14 +27,7 @@ namespace {
 
 // A few milliseconds per run.
 Config tiny_config() {
-    Config c = load_preset("default");
-    c.experts = 4;
-    c.layers = 1;
-    c.d_model = 16;
-    c.d_ff = 32;
-    c.batch_tokens = 64;
-    c.train_samples = 1000;
-    c.test_samples = 200;
+    Config c = test_presets::tiny();
     c.eval_every = 0;
     return c;
 }

@@ -11,6 +11,7 @@
 
 #include "io/sweep_file.hpp"
 #include "plots/phase_map.hpp"
+#include "test_presets.hpp"
 #include "window/sweep_window.hpp"
 
 using namespace moescope;
@@ -19,14 +20,7 @@ namespace {
 
 // 3 × 3, aux_weight × router_lr on log axes; collapse threshold 0.75.
 SweepSpec handSpec() {
-    Config c = load_preset("default");
-    c.experts = 4;
-    c.layers = 1;
-    c.d_model = 16;
-    c.d_ff = 32;
-    c.batch_tokens = 64;
-    c.train_samples = 1000;
-    c.test_samples = 200;
+    Config c = test_presets::tiny();
     return make_sweep_spec(c, parse_sweep_axis("aux_weight=1e-3:1e-1:3", true),
                            parse_sweep_axis("router_lr=1e-3:1e-1:3", true), 20, 2);
 }
