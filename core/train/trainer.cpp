@@ -96,11 +96,9 @@ const StepMetrics& Trainer::step() {
     GradNorms norms = optimizer_->norms(model_->grads);
     measure_layer_grad_norms();
     bool finite = std::isfinite(ws_.loss) && std::isfinite(norms.total);
-    if (finite) {
-        optimizer_->clip(model_->grads, norms, cfg_);
-        // The optimizer checks the updated weights too and takes no step that would leave one non-finite.
-        finite = optimizer_->step(model_->params, model_->grads, cfg_);
-    }
+    // Clipping (router, then global) is folded into the update. The optimizer checks
+    // the updated weights too and takes no step that would leave one non-finite.
+    if (finite) finite = optimizer_->step(model_->params, model_->grads, cfg_, &norms);
     if (finite) {
         if (cfg_.policy == "bias_balanced") model_->update_selection_bias(ws_, cfg_.bias_update_rate);
         ++steps_;
@@ -122,13 +120,8 @@ const StepMetrics& Trainer::step() {
 // Per-layer gradient norms, like the global ones, are measured before clipping.
 void Trainer::measure_layer_grad_norms() {
     const auto& layout = model_->layout();
-    auto sq = [&](int t) {
-        if (t < 0) return 0.0;
-        const auto& ti = layout.tensors[t];
-        double s = 0;
-        for (long i = ti.offset; i < ti.offset + ti.size(); ++i) s += double(model_->grads[i]) * model_->grads[i];
-        return s;
-    };
+    const std::vector<double>& tensor_sq = optimizer_->tensor_sq();
+    auto sq = [&](int t) { return t < 0 ? 0.0 : tensor_sq[t]; };
     metrics_.layers.resize(cfg_.layers);
     for (int l = 0; l < cfg_.layers; ++l) {
         const auto& ll = layout.layers[l];

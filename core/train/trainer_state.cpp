@@ -79,9 +79,8 @@ std::unique_ptr<Trainer> Trainer::from_state(const TrainerState& st) {
 
     tr->model_->params.assign(st.params.begin(), st.params.end());
     tr->model_->selection_bias = st.selection_bias;
-    tr->optimizer_->first_moment() = st.moment1;
-    tr->optimizer_->second_moment() = st.moment2;
-    tr->optimizer_->set_steps(st.optimizer_steps);
+    tr->optimizer_->set_state(st.moment1, st.moment2, st.optimizer_steps);
+    tr->optimizer_->params_changed();
     tr->rng_.set_state(st.rng);
     tr->steps_ = st.steps;
     tr->halted_ = st.halted;
