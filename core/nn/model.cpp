@@ -25,9 +25,9 @@ template <class S>
 void Workspace<S>::resize(long T_, int d_in, const Config& c, int classes) {
     T = T_;
     const long d = c.d_model, f = c.d_ff, E = c.experts, L = c.layers;
+    const RoutingPolicyKind policy = parse_routing_policy(c.policy);
     // Expert choice may give a token to every expert; token choice gives each k.
-    const long max_slots =
-        std::max<long>(T * c.top_k, c.policy == "expert_choice" ? E * std::min(T, c.capacity(T)) : 0);
+    const long max_slots = std::max<long>(T * c.top_k, experts_choose(policy) ? E * std::min(T, c.capacity(T)) : 0);
     x.resize(d_in, T);
     labels.resize(T);
     ids.resize(T);
@@ -38,7 +38,7 @@ void Workspace<S>::resize(long T_, int d_in, const Config& c, int classes) {
         lc.rstd.resize(T);
         lc.u.resize(d, T);
         for (Mat<S>* m : {&lc.z, &lc.a, &lc.q, &lc.p, &lc.eps_noisy, &lc.eps_jitter}) m->resize(E, T);
-        if (c.policy == "noisy_topk") lc.s.resize(E, T);
+        if (has_learned_noise(policy)) lc.s.resize(E, T);
         lc.lse.resize(T);
         lc.importance.resize(E);
         lc.f.resize(E);
@@ -102,7 +102,7 @@ Model<S>::Model(const Config& cfg, int d_in, int classes, Rng& rng)
       d_in_(d_in),
       classes_(classes),
       layout_(ParamLayout::build(cfg, d_in, classes)),
-      policy_(make_routing_policy<S>(cfg.policy)) {
+      policy_(make_routing_policy<S>(parse_routing_policy(cfg.policy))) {
     params.assign(layout_.total, S(0));
     grads.assign(layout_.total, S(0));
     selection_bias.assign(static_cast<size_t>(cfg.layers) * cfg.experts, S(0));
@@ -143,9 +143,9 @@ void Model<S>::sample_noise(Workspace<S>& ws, const Config& knobs, Rng& rng, boo
             S* p = m.data();
             for (long i = 0; i < m.size(); ++i) p[i] = S(rng.normal());
         };
-        if (train && cfg_.policy == "noisy_topk") fill(lc.eps_noisy);
+        if (train && has_learned_noise(policy_->kind())) fill(lc.eps_noisy);
         if (train && knobs.noise_std > 0) fill(lc.eps_jitter);
-        if (cfg_.policy == "random")
+        if (draws_random_choices(policy_->kind()))
             for (long t = 0; t < ws.T; ++t) {
                 // k distinct experts per token (partial Fisher–Yates over E)
                 int32_t* out = lc.random_choice.data() + t * cfg_.top_k;
@@ -263,7 +263,7 @@ void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool 
 template <class S>
 S Model<S>::forward(Workspace<S>& ws, const Config& knobs, bool train) const {
     MS_ASSERT(ws.x.rows() == d_in_ && ws.x.cols() == ws.T, "workspace input has the wrong shape");
-    if (cfg_.policy == "expert_choice")
+    if (experts_choose(policy_->kind()))
         ws.reserve_slots(long(cfg_.experts) * std::min(ws.T, knobs.capacity(ws.T)), cfg_);
     ops::linear_forward<S>(ws.h[0], param(layout_.W_in), param(layout_.b_in).col(0), ws.x);
     lap(ws.timer, Phase::DenseFwd);

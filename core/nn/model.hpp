@@ -72,6 +72,7 @@ public:
     const ParamLayout& layout() const { return layout_; }
     int d_in() const { return d_in_; }
     int classes() const { return classes_; }
+    RoutingPolicyKind policy() const { return policy_->kind(); }
 
     AlignedVector<S> params, grads;
     std::vector<S> selection_bias;  // L × E, bias_balanced only; not trained by gradients

@@ -11,6 +11,13 @@
 
 namespace moescope {
 
+// The policies of docs/architecture.md, parsed once from the config's text
+// form (Config::policy, which snapshots and config files keep as text).
+enum class RoutingPolicyKind { TopK, NoisyTopK, ExpertChoice, BiasBalanced, Hash, Random };
+// Throws ConfigError naming the unknown policy and the known ones.
+RoutingPolicyKind parse_routing_policy(const std::string& name);
+const char* routing_policy_name(RoutingPolicyKind kind);
+
 enum class GateMode {
     Renormalized,  // softmax over the k chosen logits (Mixtral); gradient flows to the router
     FullSoftmax,   // the chosen expert's full softmax probability (Switch k=1, expert choice)
@@ -56,17 +63,28 @@ struct RouteInput {
     long capacity = 0;
 };
 
+// What the model must provide a policy beyond the logits, by kind.
+// Free functions so that sizing code (parameters, workspaces) needs no policy object.
+inline bool has_learned_noise(RoutingPolicyKind k) { return k == RoutingPolicyKind::NoisyTopK; }
+inline bool uses_selection_bias(RoutingPolicyKind k) { return k == RoutingPolicyKind::BiasBalanced; }
+inline bool draws_random_choices(RoutingPolicyKind k) { return k == RoutingPolicyKind::Random; }
+inline bool experts_choose(RoutingPolicyKind k) { return k == RoutingPolicyKind::ExpertChoice; }
+// Hash and random routing ignore the router's ranking (fixed baselines).
+inline bool router_decides(RoutingPolicyKind k) {
+    return k != RoutingPolicyKind::Hash && k != RoutingPolicyKind::Random;
+}
+
 template <class S>
 class RoutingPolicy {
 public:
     virtual ~RoutingPolicy() = default;
-    virtual std::string name() const = 0;
+    virtual RoutingPolicyKind kind() const = 0;
+    std::string name() const { return routing_policy_name(kind()); }
     virtual GateMode gate_mode(int k) const = 0;
     virtual void select(const RouteInput<S>& in, Routing& out) const = 0;
 };
 
-// Throws ConfigError for an unknown name.
 template <class S>
-std::unique_ptr<RoutingPolicy<S>> make_routing_policy(const std::string& name);
+std::unique_ptr<RoutingPolicy<S>> make_routing_policy(RoutingPolicyKind kind);
 
 }  // namespace moescope
