@@ -1,6 +1,6 @@
 #include "nn/params.hpp"
 
-#include "routing/routing.hpp"
+#include "routing/policy_kind.hpp"
 
 namespace moescope {
 

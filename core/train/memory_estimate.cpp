@@ -10,7 +10,7 @@
 #include "data/csv_reader.hpp"
 #include "error.hpp"
 #include "nn/params.hpp"
-#include "routing/routing.hpp"
+#include "routing/policy_kind.hpp"
 
 namespace moescope {
 

@@ -184,7 +184,7 @@ void TrainingWorker::maybeAutosave() {
 }
 
 void TrainingWorker::addRegionGrid() {
-    const Trainer* t = region_run_ == Branch && branch_ ? branch_.get() : trainer_.get();
+    Trainer* t = region_run_ == Branch && branch_ ? branch_.get() : trainer_.get();
     if (!supports_region_grid(t->dataset())) {
         pending_.region_unsupported = true;
         return;
@@ -197,9 +197,8 @@ void TrainingWorker::addRegionGrid() {
     }
     if (!regions_wanted_ || t->steps_done() == region_step_) return;
     if (region_step_ >= 0 && since_region_.isValid() && since_region_.elapsed() < kRegionIntervalMs) return;
-    if (!region_ws_) region_ws_ = std::make_unique<Workspace<float>>();
     try {
-        RegionGrid grid = compute_region_grid(t->model(), t->config(), t->dataset(), kRegionResolution, *region_ws_);
+        RegionGrid grid = compute_region_grid(t->engine(), t->config(), t->dataset(), kRegionResolution);
         grid.step = t->steps_done();
         pending_.region = std::make_shared<const RegionGrid>(std::move(grid));
     } catch (const std::exception&) {

@@ -93,6 +93,4 @@ private:
     std::atomic<long> region_step_{-1};  // step of the last grid sent; -1: send one at the next frame
     bool points_sent_ = false;
     QElapsedTimer since_region_;
-    std::unique_ptr<moescope::Workspace<float>>
-        region_ws_;  // step of the last autosave (or of the start: no autosave of an unchanged run)
 };

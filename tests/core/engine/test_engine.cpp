@@ -1,13 +1,22 @@
-// The engine seam and what sits under it: the fused AdamW/SGD step against a
-// plain double-precision reference (clipping included, router clip before the
-// global clip), and its refusal of a non-finite update.
+// The engine seam and what sits under it: CpuEngine's state round trip, the
+// backend choice of make_engine, a StepSummary against the same step computed
+// directly on a Model, and the fused AdamW/SGD step against a plain
+// double-precision reference (clipping included, router clip before the global
+// clip) and its refusal of a non-finite update.
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
 #include <vector>
 
+#include "data/dataset.hpp"
+#include "engine/cpu_engine.hpp"
+#include "engine/engine_factory.hpp"
+#include "error.hpp"
+#include "monitor/metrics.hpp"
+#include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/params.hpp"
 #include "test_presets.hpp"
@@ -85,21 +94,228 @@ struct ReferenceOptimizer {
 template <class A>
 double max_rel_error(const A& a, const std::vector<double>& b, double floor) {
     double worst = 0;
-    for (size_t i = 0; i < b.size(); ++i) worst = std::max(worst, std::abs(double(a[i]) - b[i]) / (std::abs(b[i]) + floor));
+    for (size_t i = 0; i < b.size(); ++i)
+        worst = std::max(worst, std::abs(double(a[i]) - b[i]) / (std::abs(b[i]) + floor));
     return worst;
 }
+
+// A training batch of `data` drawn from `rng`, on the host.
+struct Batch {
+    std::vector<float> x;
+    std::vector<int32_t> labels, ids;
+    Batch(const Dataset& data, long T, Rng& rng) {
+        std::vector<int32_t> idx;
+        sample_batch(data, int(T), rng, idx);
+        for (long t = 0; t < T; ++t) {
+            const auto col = data.x_train.col(idx[t]);
+            x.insert(x.end(), col.data(), col.data() + data.d_in);
+            labels.push_back(data.y_train[idx[t]]);
+            ids.push_back(idx[t]);
+        }
+    }
+    HostBatch view() const { return {x.data(), labels.data(), ids.data(), long(labels.size())}; }
+};
+
+// One training step: batch and noise from `rng`.
+bool train(Engine& e, const Dataset& data, const Config& c, Rng& rng) {
+    const Batch b(data, c.batch_tokens, rng);
+    e.load_batch(b.view());
+    e.sample_noise(c, rng);
+    return e.train_step(c);
+}
+
+bool close(double a, double b, double rel = 1e-9) { return std::abs(a - b) <= rel * std::max(1.0, std::abs(b)); }
 
 }  // namespace
 
 class TestEngine : public QObject {
     Q_OBJECT
 private slots:
+    void export_import_round_trip_is_bit_exact();
+    void import_refuses_wrong_sizes();
+    void make_engine_chooses_and_says_why();
+    void summary_equals_direct_model_step_data();
+    void summary_equals_direct_model_step();
     void fused_update_matches_reference_data();
     void fused_update_matches_reference();
     void router_clip_comes_before_global_clip();
     void checked_and_unchecked_updates_agree();
     void non_finite_update_changes_nothing();
 };
+
+// Engine b, built from another seed, takes a's weights, moments, step count and
+// selection bias: both export the same bytes, and the next step (same batch and
+// noise) gives the same summary and the same weights, bit for bit.
+void TestEngine::export_import_round_trip_is_bit_exact() {
+    Config c = test_presets::tiny();
+    c.policy = "bias_balanced";
+    c.noise_std = 0.2;
+    const Dataset data = make_dataset(c);
+    Rng init_a(1), init_b(2), run(3);
+    CpuEngine a(c, data.d_in, data.num_classes, init_a), b(c, data.d_in, data.num_classes, init_b);
+    for (int i = 0; i < 4; ++i) QVERIFY(train(a, data, c, run));
+    QVERIFY(a.export_params() != b.export_params());
+    b.import_params(a.export_params());
+    b.import_optimizer(a.export_moment1(), a.export_moment2(), a.optimizer_steps());
+    b.import_selection_bias(a.export_selection_bias());
+    QVERIFY(b.export_params() == a.export_params());
+    QVERIFY(b.export_moment1() == a.export_moment1() && b.export_moment2() == a.export_moment2());
+    QVERIFY(b.export_selection_bias() == a.export_selection_bias());
+    QCOMPARE(b.optimizer_steps(), 4L);
+
+    Rng run_b = run;
+    QVERIFY(train(a, data, c, run));
+    QVERIFY(train(b, data, c, run_b));
+    QCOMPARE(a.summary().loss, b.summary().loss);
+    QCOMPARE(a.summary().norms.total, b.summary().norms.total);
+    QCOMPARE(a.summary().layers[0].counts, b.summary().layers[0].counts);
+    QVERIFY(a.export_params() == b.export_params());
+    QVERIFY(a.export_moment2() == b.export_moment2());
+    QVERIFY(a.export_selection_bias() == b.export_selection_bias());
+}
+
+void TestEngine::import_refuses_wrong_sizes() {
+    const Config c = test_presets::tiny();
+    Rng rng(1);
+    CpuEngine e(c, c.d_in, c.classes, rng);
+    std::vector<float> p = e.export_params();
+    p.pop_back();
+    try {
+        e.import_params(p);
+        QFAIL("a short parameter vector was imported");
+    } catch (const DataError& err) {
+        QVERIFY2(QString(err.what()).contains(QString::number(p.size())), err.what());
+    }
+    QVERIFY_THROWS_EXCEPTION(DataError, e.import_optimizer(p, p, 1));
+    QVERIFY_THROWS_EXCEPTION(DataError, e.import_selection_bias({1.f}));
+}
+
+void TestEngine::make_engine_chooses_and_says_why() {
+    const Config c = test_presets::tiny();
+    Rng rng(1);
+    const EngineChoice cpu = make_engine(c, Backend::Cpu, c.d_in, c.classes, rng);
+    QCOMPARE(cpu.engine->name(), std::string("cpu"));
+    QVERIFY2(QString::fromStdString(cpu.reason).contains("CPU"), cpu.reason.c_str());
+    const EngineChoice automatic = make_engine(c, Backend::Auto, c.d_in, c.classes, rng);
+    QCOMPARE(automatic.engine->name(), std::string("cpu"));
+    QCOMPARE(automatic.reason, std::string("using the CPU: no CUDA engine in this build"));
+    try {
+        make_engine(c, Backend::Cuda, c.d_in, c.classes, rng);
+        QFAIL("a CUDA engine was made");
+    } catch (const ConfigError& e) {
+        QVERIFY2(QString(e.what()).contains("the CUDA engine is not built yet"), e.what());
+    }
+    QCOMPARE(parse_backend("auto"), Backend::Auto);
+    QCOMPARE(parse_backend("cpu"), Backend::Cpu);
+    QCOMPARE(parse_backend("cuda"), Backend::Cuda);
+    try {
+        parse_backend("gpu");
+        QFAIL("'gpu' was taken for a backend");
+    } catch (const ConfigError& e) {
+        QVERIFY2(QString(e.what()).contains("'gpu'"), e.what());
+    }
+}
+
+void TestEngine::summary_equals_direct_model_step_data() {
+    QTest::addColumn<QString>("policy");
+    QTest::addColumn<double>("capacity_factor");
+    QTest::newRow("topk, capacity 1 (drops)") << "topk" << 1.0;
+    QTest::newRow("noisy_topk") << "noisy_topk" << 0.0;
+    QTest::newRow("expert_choice") << "expert_choice" << 0.5;
+}
+
+// The engine's summary of a step equals the metrics computed here from a Model
+// stepped by hand on the same batch and noise, and the weights end up the same.
+void TestEngine::summary_equals_direct_model_step() {
+    QFETCH(QString, policy);
+    QFETCH(double, capacity_factor);
+    Config c = test_presets::tiny();
+    c.layers = 2;
+    c.policy = policy.toStdString();
+    c.capacity_factor = capacity_factor;
+    c.z_weight = 1e-3;
+    c.router_grad_clip = 0.05;
+    const Dataset data = make_dataset(c);
+    Rng init_e(5), init_m(5), run_e(6), run_m(6);
+    CpuEngine engine(c, data.d_in, data.num_classes, init_e);
+    Model<float> model(c, data.d_in, data.num_classes, init_m);
+    Optimizer opt(model.layout());
+    Workspace<float> ws;
+    ws.resize(c.batch_tokens, data.d_in, c, data.num_classes);
+
+    QVERIFY(train(engine, data, c, run_e));
+    const Batch b(data, c.batch_tokens, run_m);
+    ws.x = CMatMap<float>(b.x.data(), data.d_in, c.batch_tokens);
+    ws.labels = b.labels;
+    ws.ids = b.ids;
+    model.sample_noise(ws, c, run_m, true);
+    model.forward(ws, c, true);
+    model.backward(ws, c);
+    const GradNorms norms = opt.norms(model.grads);
+    QVERIFY(opt.step(model.params, model.grads, c, &norms));
+
+    const StepSummary& s = engine.summary();
+    const long T = c.batch_tokens;
+    const int E = c.experts, C = data.num_classes;
+    QVERIFY(s.finite);
+    QCOMPARE(s.tokens, T);
+    QCOMPARE(s.loss, double(ws.loss));
+    QCOMPARE(s.ce, double(ws.ce));
+    QCOMPARE(s.correct, ws.correct);
+    QCOMPARE(s.norms.total, norms.total);
+    QCOMPARE(s.norms.router, norms.router);
+    QCOMPARE(int(s.layers.size()), c.layers);
+    double dropped_any = 0;
+    for (int l = 0; l < c.layers; ++l) {
+        const LayerSummary& ls = s.layers[size_t(l)];
+        const LayerCache<float>& lc = ws.layers[size_t(l)];
+        const Routing& r = lc.routing;
+        QCOMPARE(ls.counts, r.counts);
+        double entropy = 0, abs_sum = 0, abs_max = 0;
+        for (long t = 0; t < T; ++t) {
+            for (int e = 0; e < E; ++e) {
+                const double p = lc.p(e, t);
+                if (p > 0) entropy -= p * std::log(p);
+                abs_sum += std::abs(double(lc.z(e, t)));
+                abs_max = std::max(abs_max, std::abs(double(lc.z(e, t))));
+            }
+        }
+        QVERIFY(close(ls.router_entropy, entropy / (T * std::log(double(E))), 1e-5));
+        QVERIFY(close(ls.mean_abs_logit, abs_sum / double(E * T), 1e-5));
+        QCOMPARE(ls.max_abs_logit, abs_max);
+        for (int e = 0; e < E; ++e) {
+            double mean = 0;
+            for (long t = 0; t < T; ++t) mean += lc.p(e, t);
+            QVERIFY(close(ls.mean_prob[size_t(e)], mean / T, 1e-5));
+        }
+        const double dropped = r.expert_choice ? double(r.dropped) / T : double(r.dropped) / (double(T) * c.top_k);
+        QCOMPARE(ls.dropped, dropped);
+        dropped_any += dropped;
+        QCOMPARE(ls.balance, double(lc.balance));
+        QCOMPARE(ls.zloss, double(lc.zloss));
+        QCOMPARE(ls.cv2, double(lc.cv2));
+        QCOMPARE(ls.entropy, double(lc.entropy));
+        // Per-layer gradient norms, summed here in one plain loop.
+        const auto& pl = model.layout().layers[size_t(l)];
+        auto sq = [&](int t) {
+            if (t < 0) return 0.0;
+            const TensorInfo& ti = model.layout().tensors[size_t(t)];
+            double acc = 0;
+            for (long i = ti.offset; i < ti.offset + ti.size(); ++i) acc += double(model.grads[i]) * model.grads[i];
+            return acc;
+        };
+        QVERIFY(close(ls.router_grad_norm, std::sqrt(sq(pl.router_W) + sq(pl.noise_W))));
+        QVERIFY(close(ls.expert_grad_norm, std::sqrt(sq(pl.W1) + sq(pl.b1) + sq(pl.W2) + sq(pl.b2))));
+        QVERIFY(ls.router_grad_norm > 0 && ls.expert_grad_norm > 0);
+        std::vector<int32_t> tally(size_t(C) * E, 0);
+        for (long t = 0; t < T; ++t) ++tally[size_t(ws.labels[size_t(t)]) * E + r.top1[size_t(t)]];
+        QCOMPARE(ls.class_expert, tally);
+    }
+    if (capacity_factor > 0) QVERIFY(dropped_any > 0);  // the drop count was exercised
+    const std::vector<float> direct(model.params.begin(), model.params.end());
+    QVERIFY(engine.export_params() == direct);
+    QVERIFY(engine.export_moment1() == opt.first_moment());
+}
 
 void TestEngine::fused_update_matches_reference_data() {
     QTest::addColumn<QString>("optimizer");
