@@ -32,11 +32,11 @@ struct HostBatch {
 
 // One MoE layer of one training step; definitions in docs/metrics.md.
 struct LayerSummary {
-    std::vector<double> counts;     // E: assignments per expert before drops (C_i)
-    std::vector<double> mean_prob;  // E: mean_t p_t,i (clean router probabilities)
-    double router_entropy = 0;      // mean_t H(p_t)/ln E
-    double dropped = 0;             // dropped assignments / (T·k); expert choice: untaken tokens / T
-    double mean_abs_logit = 0, max_abs_logit = 0;       // of the router logits z
+    std::vector<double> counts;                    // E: assignments per expert before drops (C_i)
+    std::vector<double> mean_prob;                 // E: mean_t p_t,i (clean router probabilities)
+    double router_entropy = 0;                     // mean_t H(p_t)/ln E
+    double dropped = 0;                            // dropped assignments / (T·k); expert choice: untaken tokens / T
+    double mean_abs_logit = 0, max_abs_logit = 0;  // of the router logits z
     double balance = 0, zloss = 0, cv2 = 0, entropy = 0;  // router loss terms, unweighted
     double router_grad_norm = 0, expert_grad_norm = 0;    // before clipping
     std::vector<int32_t> class_expert;  // classes × E, row-major: tokens of class c whose top-1 expert is e

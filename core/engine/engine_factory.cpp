@@ -29,7 +29,8 @@ EngineChoice make_engine(const Config& cfg, Backend backend, int d_in, int class
         case Backend::Cuda:
             throw ConfigError("the CUDA engine is not built yet: train with --backend cpu or auto");
         case Backend::Auto:
-            return {std::make_unique<CpuEngine>(cfg, d_in, classes, rng), "using the CPU: no CUDA engine in this build"};
+            return {std::make_unique<CpuEngine>(cfg, d_in, classes, rng),
+                    "using the CPU: no CUDA engine in this build"};
         case Backend::Cpu:
             break;
     }
