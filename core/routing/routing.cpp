@@ -68,7 +68,7 @@ void prepare(Routing& r, const RouteInput<S>& in, GateMode mode, bool expert_cho
 // Token choice: each token takes the k experts with the largest scores.
 template <class S>
 void select_topk_by_score(const RouteInput<S>& in, Routing& r, const S* bias) {
-    const Mat<S>& z = *in.logits;
+    const MatMap<S>& z = *in.logits;
     const int E = r.E, k = r.k;
     r.assign_expert.resize(r.T * k);
     r.assign_token.resize(r.T * k);
@@ -142,7 +142,7 @@ public:
     GateMode gate_mode(int) const override { return GateMode::FullSoftmax; }
     void select(const RouteInput<S>& in, Routing& r) const override {
         prepare(r, in, gate_mode(in.k), true);
-        const Mat<S>& p = *in.probs;
+        const MatMap<S>& p = *in.probs;
         const long c = std::min(in.capacity, r.T);
         r.assign_expert.resize(r.E * c);
         r.assign_token.resize(r.E * c);

@@ -48,8 +48,8 @@ struct Routing {
 
 template <class S>
 struct RouteInput {
-    const Mat<S>* logits = nullptr;          // E × T selection logits (noisy, tempered)
-    const Mat<S>* probs = nullptr;           // E × T softmax of logits
+    const MatMap<S>* logits = nullptr;       // E × T selection logits (noisy, tempered)
+    const MatMap<S>* probs = nullptr;        // E × T softmax of logits
     const S* selection_bias = nullptr;       // E, bias_balanced only: added for selection only
     const int32_t* token_ids = nullptr;      // T sample ids (hash routing)
     const int32_t* random_choice = nullptr;  // k × T pre-drawn experts (random routing)

@@ -16,6 +16,7 @@
 #include "engine/engine_factory.hpp"
 #include "error.hpp"
 #include "monitor/metrics.hpp"
+#include "nn/activations.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "nn/params.hpp"
@@ -136,6 +137,8 @@ private slots:
     void make_engine_chooses_and_says_why();
     void summary_equals_direct_model_step_data();
     void summary_equals_direct_model_step();
+    void activation_layout_is_one_block();
+    void growing_slots_keeps_activations();
     void fused_update_matches_reference_data();
     void fused_update_matches_reference();
     void router_clip_comes_before_global_clip();
@@ -315,6 +318,58 @@ void TestEngine::summary_equals_direct_model_step() {
     const std::vector<float> direct(model.params.begin(), model.params.end());
     QVERIFY(engine.export_params() == direct);
     QVERIFY(engine.export_moment1() == opt.first_moment());
+}
+
+// Every activation matrix has its own aligned, non-overlapping range of one
+// buffer, and the Workspace's views are exactly those ranges.
+void TestEngine::activation_layout_is_one_block() {
+    Config c = test_presets::tiny();
+    c.layers = 2;
+    c.policy = "noisy_topk";
+    Workspace<float> ws;
+    ws.resize(c.batch_tokens, c.d_in, c, c.classes);
+    const ActivationLayout& A = ws.layout;
+    QCOMPARE(long(ws.activations.size()), A.total);
+    std::vector<std::pair<long, long>> ranges;
+    for (const ActivationInfo& ai : A.tensors) {
+        QVERIFY2(ai.offset % ActivationLayout::kAlign == 0, ai.name.c_str());
+        QVERIFY2(ai.offset + ai.size() <= A.total, ai.name.c_str());
+        ranges.push_back({ai.offset, ai.offset + ai.size()});
+    }
+    std::sort(ranges.begin(), ranges.end());
+    for (size_t i = 1; i < ranges.size(); ++i) QVERIFY(ranges[i].first >= ranges[i - 1].second);
+    const float* base = ws.activations.data();
+    auto at = [&](int t) { return base + A.tensors[size_t(t)].offset; };
+    QCOMPARE(ws.x.data(), at(A.x));
+    QCOMPARE(ws.h[2].data(), at(A.h[2]));
+    QCOMPARE(ws.layers[1].u.data(), at(A.layers[1].u));
+    QCOMPARE(ws.layers[1].s.data(), at(A.layers[1].s));
+    QCOMPARE(ws.layers[1].s.rows(), long(c.experts));  // noisy_topk's noise pre-activation
+    QCOMPARE(ws.layers[0].Y.data(), at(A.layers[0].Y));
+    QCOMPARE(ws.layers[0].Y.cols(), long(c.batch_tokens) * c.top_k);
+    QCOMPARE(ws.dU.data(), at(A.dU));
+    QCOMPARE(ws.logits.rows(), long(c.classes));
+    QVERIFY(at(A.layers[0].U) >= base + A.slot_begin);  // slot-sized matrices come last
+}
+
+// A live capacity change under expert choice grows the slot buffers between
+// sample_noise and forward: the inputs and the drawn noise must survive it.
+void TestEngine::growing_slots_keeps_activations() {
+    Config c = test_presets::tiny();
+    c.policy = "expert_choice";
+    c.capacity_factor = 1;
+    c.noise_std = 0.5;
+    Workspace<float> ws;
+    ws.resize(c.batch_tokens, c.d_in, c, c.classes);
+    for (long i = 0; i < ws.x.size(); ++i) ws.x.data()[i] = float(i % 7);
+    ws.layers[0].eps_jitter.setConstant(0.25f);
+    const long before = ws.layers[0].U.cols();
+    ws.reserve_slots(before * 3, c);
+    QCOMPARE(ws.layers[0].U.cols(), before * 3);
+    QCOMPARE(long(ws.activations.size()), ws.layout.total);
+    for (long i = 0; i < ws.x.size(); ++i) QCOMPARE(ws.x.data()[i], float(i % 7));
+    QVERIFY((ws.layers[0].eps_jitter.array() == 0.25f).all());
+    QCOMPARE(ws.x.data(), ws.activations.data() + ws.layout.tensors[size_t(ws.layout.x)].offset);
 }
 
 void TestEngine::fused_update_matches_reference_data() {
