@@ -1,9 +1,11 @@
 #include "train/config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -245,9 +247,39 @@ void save_config_file(const Config& c, const std::string& path) {
     write_file_atomically(path, {config_to_json(c).dump(2), "\n"}, "config");
 }
 
+namespace {
+// "lesson2" < "lesson10": digit runs compare as numbers, the rest as text.
+bool natural_less(const std::string& a, const std::string& b) {
+    size_t i = 0, j = 0;
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    while (i < a.size() && j < b.size()) {
+        if (digit(a[i]) && digit(b[j])) {
+            size_t ie = i, je = j;
+            while (ie < a.size() && digit(a[ie])) ++ie;
+            while (je < b.size() && digit(b[je])) ++je;
+            const std::string_view na = std::string_view(a).substr(i, ie - i),
+                                   nb = std::string_view(b).substr(j, je - j);
+            const auto strip = [](std::string_view v) {
+                while (v.size() > 1 && v.front() == '0') v.remove_prefix(1);
+                return v;
+            };
+            const std::string_view sa = strip(na), sb = strip(nb);
+            if (sa.size() != sb.size()) return sa.size() < sb.size();
+            if (sa != sb) return sa < sb;
+            i = ie, j = je;
+            continue;
+        }
+        if (a[i] != b[j]) return a[i] < b[j];
+        ++i, ++j;
+    }
+    return a.size() - i < b.size() - j;
+}
+}  // namespace
+
 std::vector<std::string> preset_names() {
     std::vector<std::string> names;
     for (const auto& p : embedded_presets()) names.emplace_back(p.name);
+    std::stable_sort(names.begin(), names.end(), natural_less);
     return names;
 }
 

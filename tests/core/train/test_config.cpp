@@ -238,6 +238,16 @@ private slots:
     }
 
     // ---- config JSON ----
+    // Lesson presets list in teaching order: lesson2 before lesson10.
+    void presetNamesSortLessonsByNumber() {
+        const auto names = preset_names();
+        auto at = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) - names.begin(); };
+        QVERIFY(at("lesson1_baseline") < at("lesson2_collapse"));
+        QVERIFY(at("lesson9_expert_choice") < at("lesson10_regions"));
+        QVERIFY(at("lesson10_regions") < at("lesson11_phase"));
+        QVERIFY(at("collapse") < at("default"));
+    }
+
     void presetsRoundTripThroughJson_data() {
         QTest::addColumn<QString>("preset");
         for (const auto& n : preset_names()) QTest::newRow(n.c_str()) << QString::fromStdString(n);
