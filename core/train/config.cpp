@@ -136,6 +136,11 @@ Config config_from_json(const json& j) {
         if (key == "name" || key == "description") {
             if (!value.is_string()) throw ConfigError("config key '" + key + "' must be a string");
             (key == "name" ? c.name : c.description) = value.get<std::string>();
+        } else if (key == "lesson_steps") {
+            if (!value.is_number_integer() || value.get<long>() < 0 || value.get<long>() > 1000000000)
+                throw ConfigError("config key 'lesson_steps' must be a whole number of steps in [0, 1e9], got " +
+                                  clip_text(value.dump()));
+            c.lesson_steps = value.get<long>();
         } else if (key == "script") {
             // Read after the knobs so values are validated against the final config.
         } else if (std::find(std::begin(kSections), std::end(kSections), key) != std::end(kSections)) {
@@ -157,8 +162,10 @@ Config config_from_json(const json& j) {
                 set_from_json(*k, c, v);
             }
         } else {
-            throw ConfigError("config key '" + key +
-                              "' is unknown (expected name, description, model, train, dataset, monitor, run, script)");
+            throw ConfigError(
+                "config key '" + key +
+                "' is unknown (expected name, description, lesson_steps, model, train, dataset, monitor, run, "
+                "script)");
         }
     }
     if (j.contains("script")) read_script(c, j["script"]);
@@ -185,6 +192,7 @@ json config_to_json(const Config& c) {
     json script = json::array();
     for (const auto& ch : c.script) script.push_back({{"step", ch.step}, {"knob", ch.knob}, {"value", ch.value}});
     j["script"] = script;
+    if (c.lesson_steps > 0) j["lesson_steps"] = c.lesson_steps;
     return j;
 }
 

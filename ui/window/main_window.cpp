@@ -24,6 +24,7 @@
 #include "theme.hpp"
 #include "train/knobs.hpp"
 #include "window/editor_keys.hpp"
+#include "window/lesson_pacer.hpp"
 #include "window/recent_files.hpp"
 
 using namespace moescope;
@@ -55,6 +56,7 @@ MainWindow::MainWindow(const Config& initial, QWidget* parent) : QMainWindow(par
     buildToolbar();
     buildDocks();
     buildShortcuts();
+    buildPacer();
     connectSession();
 
     QSettings settings;
@@ -265,6 +267,17 @@ void MainWindow::buildShortcuts() {
     new EditorKeys(grid_);  // Space and S still work while a knob's number box has focus; Esc leaves it
 }
 
+void MainWindow::buildPacer() {
+    pacer_ = new LessonPacer(session_, lesson_, this);
+    connect(pacer_, &LessonPacer::playRequested, this, &MainWindow::setPlaying);
+    QToolBar* bar = findChild<QToolBar*>(QStringLiteral("run_toolbar"));
+    QAction* before = classroom_action_;
+    bar->insertWidget(before, pacer_->speedBox());
+    bar->insertAction(before, pacer_->stopsAction());
+    run_menu_->addSeparator();
+    run_menu_->addAction(pacer_->stopsAction());
+}
+
 void MainWindow::startRun(const Config& cfg) {
     run_label_->setText(tr("starting %1…").arg(QString::fromStdString(cfg.name)));
     session_->start(cfg);
@@ -277,6 +290,7 @@ void MainWindow::setPlaying(bool playing) {
     play_action_->setText(playing ? tr("Pause") : tr("Play"));
     session_->setPlaying(playing);
     if (!playing && rate_label_) rate_label_->setText(tr("paused"));
+    if (playing && lesson_) lesson_->clearStop();
 }
 
 void MainWindow::resetRun() { startRun(session_->pendingConfig()); }
@@ -346,6 +360,7 @@ void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const 
     }
     // A lesson brings its guided text along; other presets keep the dock as the user left it.
     if (lesson_->showLesson(QString::fromStdString(cfg.name))) lesson_dock_->show();
+    pacer_->onRunAdopted(cfg);
     run_label_->setText(QStringLiteral("%1 · E=%2 k=%3 · %4 · %5")
                             .arg(QString::fromStdString(cfg.name))
                             .arg(experts)

@@ -19,6 +19,7 @@ class QComboBox;
 class QMenu;
 class QSlider;
 class KnobPanel;
+class LessonPacer;
 class LessonPanel;
 class QDockWidget;
 class WarningsPanel;
@@ -44,6 +45,7 @@ public:
     QDockWidget* regionDock() const { return regions_dock_; }
     QString backendText() const { return backend_label_->text(); }
     QString rateText() const { return rate_label_->text(); }
+    LessonPacer* pacer() const { return pacer_; }
     const moescope::Config& currentConfig() const { return session_->config(); }
     bool isTrainingThreadRunning() const { return session_->isThreadRunning(); }
     long stepsDone() const { return session_->stepsDone(); }
@@ -109,6 +111,7 @@ private:
     void buildToolbar();
     void buildDocks();
     void buildShortcuts();
+    void buildPacer();
     void connectSession();
     void onRunAdopted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
     void onFrame(const MetricsFrame& frame);
@@ -139,6 +142,7 @@ private:
     RecentFiles* recent_ = nullptr;
 
     QMenu* run_menu_ = nullptr;
+    LessonPacer* pacer_ = nullptr;
     QAction* play_action_ = nullptr;
     QAction* classroom_action_ = nullptr;
     QAction* branch_action_ = nullptr;

@@ -7,6 +7,7 @@
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QMenuBar>
+#include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -15,10 +16,13 @@
 
 #include "panels/knob_editor.hpp"
 #include "panels/knob_panel.hpp"
+#include "panels/lesson_panel.hpp"
 #include "panels/warnings_panel.hpp"
+#include "run/training_worker.hpp"
 #include "test_presets.hpp"
 #include "theme.hpp"
 #include "window/editor_keys.hpp"
+#include "window/lesson_pacer.hpp"
 #include "window/main_window.hpp"
 
 using namespace moescope;
@@ -79,7 +83,7 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(w.stepsDone(), steps + 1, kTimeoutMs);
         QTest::keyClick(box, Qt::Key_Space);
         QTRY_VERIFY_WITH_TIMEOUT(w.stepsDone() > steps + 3, kTimeoutMs);  // Space started playing
-        QCOMPARE(box->text(), before);                                     // and was not typed into the box
+        QCOMPARE(box->text(), before);                                    // and was not typed into the box
         QTest::keyClick(box, Qt::Key_Space);
         QTest::keyClick(box, Qt::Key_Escape);
         QVERIFY(!box->hasFocus());
@@ -142,6 +146,54 @@ private slots:
             QVERIFY(w.close());
         }
         QCOMPARE(QSettings().value(theme::kSettingsGeometry).toByteArray(), before);
+    }
+
+    // The pacing arithmetic: pace·elapsed steps, the first at once, none owed twice.
+    void pacing_counts_due_steps() {
+        QCOMPARE(TrainingWorker::stepsDue(0, 5000, 3), -1L);  // unpaced
+        QCOMPARE(TrainingWorker::stepsDue(10, 0, 0), 1L);
+        QCOMPARE(TrainingWorker::stepsDue(10, 1000, 1), 10L);
+        QCOMPARE(TrainingWorker::stepsDue(10, 1000, 11), 0L);
+        QCOMPARE(TrainingWorker::stepsDue(2.5, 2000, 0), 6L);
+        Config c;
+        c.script = {{250, "noise_std", "4"}};
+        c.lesson_steps = 850;
+        QVERIFY(TrainingWorker::isStop(c, 250) && TrainingWorker::isStop(c, 850));
+        QVERIFY(!TrainingWorker::isStop(c, 251) && !TrainingWorker::isStop(c, 0));
+        QCOMPARE(LessonPacer::stopText(c, 250),
+                 QStringLiteral("Step 250: next, the script sets noise_std to 4. Look at the plots now; Continue "
+                                "applies it."));
+        QVERIFY(LessonPacer::stopText(c, 850).startsWith(QStringLiteral("End of the lesson at step 850")));
+    }
+
+    // Script stops pause before the scripted change and at the lesson's end; Continue goes on.
+    void script_stops_pause_and_continue_goes_on() {
+        Config cfg = test_presets::small("default");
+        cfg.name = "stops";
+        cfg.script = {{5, "aux_weight", "0.05"}};
+        cfg.lesson_steps = 8;
+        MainWindow w(cfg);
+        w.show();
+        QTRY_VERIFY_WITH_TIMEOUT(w.pacer()->stopsAction()->isChecked(), kTimeoutMs);  // a lesson: stops on
+        QVERIFY(w.pacer()->pace() >= 1.0);  // lecture: 8 steps in a minute, at least one a second
+        w.pacer()->speedBox()->setCurrentIndex(w.pacer()->speedBox()->count() - 1);  // max speed
+        QCOMPARE(w.pacer()->pace(), 0.0);
+        w.setPlaying(true);
+        QTRY_VERIFY_WITH_TIMEOUT(w.lessonPanel()->isStopShown(), kTimeoutMs);
+        QTest::qWait(200);
+        QCOMPARE(w.stepsDone(), 5L);  // stopped before the change comes due
+        QVERIFY(w.lessonPanel()->stopText().contains(QStringLiteral("aux_weight to 0.05")));
+        QCOMPARE(w.rateText(), QStringLiteral("paused"));
+        QTest::mouseClick(w.lessonPanel()->continueButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(w.lessonPanel()->stopText().startsWith(QStringLiteral("End of the lesson")),
+                                 kTimeoutMs);
+        QTest::qWait(200);
+        QCOMPARE(w.stepsDone(), 8L);
+        QCOMPARE(w.currentConfig().aux_weight, 0.05);  // the scripted change was applied on Continue
+        w.setPlaying(true);                            // Play after the end trains on
+        QTRY_VERIFY_WITH_TIMEOUT(w.stepsDone() > 10, kTimeoutMs);
+        QVERIFY(!w.lessonPanel()->isStopShown());
+        w.setPlaying(false);
     }
 
     void empty_warnings_panel_is_one_line() {
