@@ -4,21 +4,83 @@ d_in 64, d_model 256, d_ff 1024, 16 experts, top-2 softmax routing (gates
 renormalised over the chosen two), 2 residual MoE blocks with RMSNorm, GELU
 (tanh) experts, 4096 tokens per step, AdamW, aux loss 1e-2, dropless.
 Tokens are grouped per expert (index_select / index_add_), one matmul per
-expert, as in moescope. Prints median ms per step and tokens/s.
+expert, as in moescope. Prints median ms per step and tokens/s, and which BLAS
+and kernel ran.
+
+By default it runs at PyTorch's best setting on a small machine (measured, see
+docs/performance.md): 1 torch thread, BLAS threads = cores, and the BLAS's own
+kernels for this CPU (OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from the
+environment before torch loads its BLAS).
+
+    /usr/bin/python3 scripts/pytorch_baseline.py [--torch-threads N]
+        [--blas-threads N] [--keep-coretype] [--steps N] [--json]
 
 Needs Debian's python3-torch (not installed by the project's scripts):
     apt-get install python3-torch && /usr/bin/python3 scripts/pytorch_baseline.py
 """
+import argparse
+import ctypes
+import json
+import os
 import statistics
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
+ap = argparse.ArgumentParser(description="PyTorch baseline of moescope's bench config")
+ap.add_argument("--torch-threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+ap.add_argument("--blas-threads", type=int, default=len(os.sched_getaffinity(0)),
+                help="OPENBLAS_NUM_THREADS/OMP_NUM_THREADS for the BLAS (default: cores)")
+ap.add_argument("--keep-coretype", action="store_true",
+                help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE from the environment")
+ap.add_argument("--steps", type=int, default=8, help="steps; the first two are warm-up (default 8)")
+ap.add_argument("--json", action="store_true", help="print one JSON line")
+args = ap.parse_args()
+if args.torch_threads < 1 or args.blas_threads < 1 or args.steps < 3:
+    sys.exit("error: --torch-threads and --blas-threads must be >= 1, --steps >= 3")
+
+# The BLAS reads these when it loads, i.e. at `import torch`.
+if not args.keep_coretype:
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        os.environ.pop(var, None)
+for var in ("OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(args.blas_threads)
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:
+    if args.json:
+        print(json.dumps({"skipped": f"no torch for {sys.executable} ({e})"}))
+        sys.exit(0)
+    sys.exit(f"error: {e}: install python3-torch and run with /usr/bin/python3")
+
+
+def blas_in_use():
+    """(name, kernel, path) of the BLAS library this process loaded."""
+    paths = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            base = os.path.basename(path)
+            if base.startswith(("libblas", "libopenblas", "libblis", "libmkl_rt", "libcblas")):
+                paths.add(os.path.realpath(path))
+    for path in sorted(paths):
+        lib = ctypes.CDLL(path)
+        if hasattr(lib, "openblas_get_corename"):
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            config = lib.openblas_get_config().decode().split()
+            name = " ".join(config[:2]) if config else "OpenBLAS"
+            return name, lib.openblas_get_corename().decode(), path
+    if paths:
+        path = sorted(paths)[0]
+        return os.path.basename(path), "", path
+    return "none found", "", ""
+
 
 T, D_IN, D, FF, E, K, L, CLASSES = 4096, 64, 256, 1024, 16, 2, 2, 10
 torch.manual_seed(1)
-torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+torch.set_num_threads(args.torch_threads)
 
 
 class RMSNorm(torch.nn.Module):
@@ -89,7 +151,7 @@ opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.0)
 x = torch.randn(T, D_IN)
 y = torch.randint(0, CLASSES, (T,))
 times = []
-for step in range(8):
+for step in range(args.steps):
     t0 = time.perf_counter()
     logits, aux = net(x)
     loss = F.cross_entropy(logits, y) + 1e-2 * aux
@@ -98,4 +160,21 @@ for step in range(8):
     opt.step()
     times.append(time.perf_counter() - t0)
 ms = statistics.median(times[2:]) * 1000
-print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads: {ms:.1f} ms/step, {T / ms * 1000:.0f} tokens/s")
+blas, kernel, blas_path = blas_in_use()
+result = {
+    "torch": torch.__version__,
+    "torch_threads": torch.get_num_threads(),
+    "blas": blas,
+    "blas_kernel": kernel,
+    "blas_path": blas_path,
+    "blas_threads": args.blas_threads,
+    "coretype_env": {v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ},
+    "steps": args.steps - 2,
+    "ms_per_step": ms,
+    "tokens_per_s": T / ms * 1000,
+}
+if args.json:
+    print(json.dumps(result))
+else:
+    print(f"pytorch {torch.__version__}, {result['torch_threads']} torch threads, {blas} {kernel} "
+          f"({args.blas_threads} BLAS threads): {ms:.1f} ms/step, {result['tokens_per_s']:.0f} tokens/s")
