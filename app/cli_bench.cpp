@@ -104,7 +104,8 @@ std::string pytorch_python() {
 }
 
 // Runs the baseline at its default (PyTorch's best setting: torch threads 1, BLAS
-// threads = cores, BLAS kernels of its own choosing) and reads its JSON line.
+// kernels of its own choosing, BLAS threads = cores or 1, whichever is faster)
+// and reads its JSON line.
 PytorchRun run_pytorch_baseline() {
     PytorchRun run;
     const std::string script = pytorch_script();
@@ -195,9 +196,10 @@ void print_tables(const BenchResult& r, const PytorchRun* pytorch) {
     if (pytorch && pytorch->skipped.empty()) {
         const nlohmann::json& p = pytorch->result;
         std::cout << "  PyTorch          " << fmt("%7.0f", pytorch->tokens_per_s) << " tokens/s  (torch "
-                  << p.value("torch", std::string("?")) << ", " << p.value("torch_threads", 0) << " torch threads, "
-                  << p.value("blas", std::string("?")) << " " << p.value("blas_kernel", std::string("")) << ", "
-                  << p.value("blas_threads", 0) << " BLAS threads)\n";
+                  << p.value("torch", std::string("?")) << ", "
+                  << "torch threads " << p.value("torch_threads", 0) << ", " << p.value("blas", std::string("?")) << " "
+                  << p.value("blas_kernel", std::string("")) << ", "
+                  << "BLAS threads " << p.value("blas_threads", 0) << ")\n";
         std::cout << "  vs PyTorch       " << fmt("%7.2f", r.tokens_per_s / pytorch->tokens_per_s)
                   << " ×  moescope tokens/s ÷ PyTorch tokens/s (target ≥ 1.5)\n";
     }

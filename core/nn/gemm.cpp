@@ -24,8 +24,8 @@ void eigen_avx512_sgemm(bool trans_a, bool trans_b, long m, long n, long k, cons
 namespace {
 
 // The build's own -march (x86-64-v3 by default).
-void eigen_sgemm(bool trans_a, bool trans_b, long m, long n, long k, const float* A, long lda, const float* B,
-                 long ldb, float* C, long ldc, bool accumulate) {
+void eigen_sgemm(bool trans_a, bool trans_b, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
+                 float* C, long ldc, bool accumulate) {
     detail::eigen_sgemm_impl(trans_a, trans_b, m, n, k, A, lda, B, ldb, C, ldc, accumulate);
 }
 
@@ -37,8 +37,8 @@ std::string eigen_version() {
 #ifdef MOESCOPE_HAVE_DNNL
 // dnnl_sgemm is row-major. A column-major m×n C is a row-major n×m Cᵀ, and
 // Cᵀ = op(B)ᵀ·op(A)ᵀ, so B goes first and m, n swap.
-void dnnl_sgemm_colmajor(bool trans_a, bool trans_b, long m, long n, long k, const float* A, long lda,
-                         const float* B, long ldb, float* C, long ldc, bool accumulate) {
+void dnnl_sgemm_colmajor(bool trans_a, bool trans_b, long m, long n, long k, const float* A, long lda, const float* B,
+                         long ldb, float* C, long ldc, bool accumulate) {
     const dnnl_status_t st = dnnl_sgemm(trans_b ? 'T' : 'N', trans_a ? 'T' : 'N', n, m, k, 1.0f, B, ldb, A, lda,
                                         accumulate ? 1.0f : 0.0f, C, ldc);
     MS_ASSERT(st == dnnl_success, "dnnl_sgemm failed with status " + std::to_string(int(st)));
@@ -46,17 +46,28 @@ void dnnl_sgemm_colmajor(bool trans_a, bool trans_b, long m, long n, long k, con
 
 std::string dnnl_isa() {
     switch (dnnl_get_effective_cpu_isa()) {
-        case dnnl_cpu_isa_sse41: return "sse41";
-        case dnnl_cpu_isa_avx: return "avx";
-        case dnnl_cpu_isa_avx2: return "avx2";
-        case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
-        case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
-        case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
-        case dnnl_cpu_isa_avx512_core: return "avx512_core";
-        case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
-        case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
-        case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
-        default: return "generic";
+        case dnnl_cpu_isa_sse41:
+            return "sse41";
+        case dnnl_cpu_isa_avx:
+            return "avx";
+        case dnnl_cpu_isa_avx2:
+            return "avx2";
+        case dnnl_cpu_isa_avx2_vnni:
+            return "avx2_vnni";
+        case dnnl_cpu_isa_avx512_mic:
+            return "avx512_mic";
+        case dnnl_cpu_isa_avx512_mic_4ops:
+            return "avx512_mic_4ops";
+        case dnnl_cpu_isa_avx512_core:
+            return "avx512_core";
+        case dnnl_cpu_isa_avx512_core_vnni:
+            return "avx512_core_vnni";
+        case dnnl_cpu_isa_avx512_core_bf16:
+            return "avx512_core_bf16";
+        case dnnl_cpu_isa_avx512_core_amx:
+            return "avx512_core_amx";
+        default:
+            return "generic";
     }
 }
 
@@ -119,8 +130,8 @@ std::vector<Candidate> candidates() {
 #endif
 #ifdef MOESCOPE_EIGEN_AVX512
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
         out.push_back({"Eigen " + eigen_version(), "AVX-512", detail::eigen_avx512_sgemm, false});
 #endif
     return out;
