@@ -1,6 +1,10 @@
 #include "cli_bench.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -18,7 +22,15 @@ namespace {
 struct BenchArgs {
     BenchOptions options;
     bool json = false;
+    bool compare_pytorch = false;
     std::string backend = "cpu";
+};
+
+// scripts/pytorch_baseline.py run by --compare-pytorch, or why it was skipped.
+struct PytorchRun {
+    std::string skipped;    // non-empty: not run, and why
+    nlohmann::json result;  // what the script printed (--json)
+    double tokens_per_s = 0;
 };
 
 int parse_positive(const std::string& flag, const std::string& v) {
@@ -44,6 +56,8 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
         };
         if (flag == "--json") {
             a.json = true;
+        } else if (flag == "--compare-pytorch") {
+            a.compare_pytorch = true;
         } else if (flag == "--no-scaling") {
             a.options.scaling = false;
         } else if (flag == "--steps") {
@@ -69,7 +83,87 @@ std::string lpad(const std::string& s, size_t w) {
     return s.size() >= w ? " " + s : std::string(w - s.size(), ' ') + s;
 }
 
-void print_tables(const BenchResult& r) {
+std::string shell_quote(const std::string& s) {
+    std::string q = "'";
+    for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return q + "'";
+}
+
+// The baseline script: beside the sources of this build, or where `make install` put it.
+std::string pytorch_script() {
+    for (const char* p : {MOESCOPE_SOURCE_DIR "/scripts/pytorch_baseline.py", MOESCOPE_DATA_DIR "/pytorch_baseline.py"})
+        if (std::filesystem::is_regular_file(p)) return p;
+    return "";
+}
+
+// $MOESCOPE_PYTHON, else Debian's /usr/bin/python3 (where python3-torch installs), else python3 on PATH.
+std::string pytorch_python() {
+    if (const char* env = std::getenv("MOESCOPE_PYTHON"); env && *env) return env;
+    if (std::filesystem::exists("/usr/bin/python3")) return "/usr/bin/python3";
+    return "python3";
+}
+
+// Runs the baseline at its default (PyTorch's best setting: torch threads 1, BLAS
+// kernels of its own choosing, BLAS threads = cores or 1, whichever is faster)
+// and reads its JSON line.
+PytorchRun run_pytorch_baseline() {
+    PytorchRun run;
+    const std::string script = pytorch_script();
+    if (script.empty()) {
+        run.skipped = "scripts/pytorch_baseline.py not found";
+        return run;
+    }
+    const std::string python = pytorch_python();
+    const std::string cmd = shell_quote(python) + " " + shell_quote(script) + " --json 2>/dev/null";
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (!pipe) {
+        run.skipped = "cannot start " + python;
+        return run;
+    }
+    std::string out;
+    std::array<char, 4096> buf;
+    while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+    const int status = pclose(pipe);
+    // The JSON is the last line.
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    const auto nl = out.rfind('\n');
+    try {
+        run.result = nlohmann::json::parse(nl == std::string::npos ? out : out.substr(nl + 1));
+    } catch (const std::exception&) {
+        run.result = nullptr;
+    }
+    if (run.result.is_object() && run.result.contains("skipped")) {
+        run.skipped = run.result.value("skipped", std::string("skipped"));
+    } else if (status != 0 || !run.result.is_object() || !run.result.contains("tokens_per_s")) {
+        run.skipped =
+            python + " could not run the baseline (is python3-torch installed? try: " + python + " " + script + ")";
+    } else {
+        run.tokens_per_s = run.result.value("tokens_per_s", 0.0);
+        if (!(run.tokens_per_s > 0)) run.skipped = "the baseline reported no tokens/s";
+    }
+    if (!run.skipped.empty()) run.result = nullptr;
+    return run;
+}
+
+void print_sgemm_table(const BenchResult& r) {
+    const SgemmCandidate& best = r.sgemm_candidates[size_t(r.best_candidate)];
+    std::cout << "  sgemm libraries at the expert shapes (" << r.config.experts << " experts × 6 GEMMs, " << r.threads
+              << " threads, median of the best pass after each step):\n";
+    for (size_t i = 0; i < r.sgemm_candidates.size(); ++i) {
+        const SgemmCandidate& c = r.sgemm_candidates[i];
+        std::cout << "    " << pad(c.name, 26) << pad(c.kernel, 18) << lpad(fmt("%.1f", c.gflops), 8) << " GFLOP/s"
+                  << (c.used_by_model ? "  the model's" : "") << (int(i) == r.best_candidate ? "  fastest" : "")
+                  << "\n";
+    }
+    for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"})
+        if (const char* v = std::getenv(var))
+            std::cout << "    (" << var << "=" << v
+                      << " is set: OpenBLAS runs that, not its own choice for this CPU)\n";
+    std::cout << "  roofline sgemm   " << fmt("%7.1f", r.sgemm_gflops) << " GFLOP/s  fastest library after each step ("
+              << best.name << ", " << best.kernel << ")\n";
+}
+
+void print_tables(const BenchResult& r, const PytorchRun* pytorch) {
     const Config& c = r.config;
     std::cout << "moescope bench (cpu, " << r.threads << " threads): " << c.dataset << " d_in " << c.d_in
               << ", d_model " << c.d_model << ", d_ff " << c.d_ff << ", E=" << c.experts << " k=" << c.top_k
@@ -90,14 +184,25 @@ void print_tables(const BenchResult& r) {
     std::cout << "  expert GEMMs     " << fmt("%7.1f", r.expert_flops_per_step * 1e-9)
               << " GFLOP/step  (12·T·k·L·d_model·d_ff)\n";
     std::cout << "  expert GEMMs     " << fmt("%7.1f", r.expert_gflops) << " GFLOP/s in the training step\n";
-    std::cout << "  sgemm peak       " << fmt("%7.1f", r.sgemm_gflops) << " GFLOP/s  same shapes, Eigen, " << r.threads
-              << " threads, measured after each step\n";
-    std::cout << "  GEMM efficiency  " << fmt("%7.1f", 100 * r.gemm_efficiency) << " %  (target ≥ 85 %)\n";
+    print_sgemm_table(r);
+    std::cout << "  GEMM efficiency  " << fmt("%7.1f", 100 * r.gemm_efficiency)
+              << " %  expert GEMMs ÷ roofline sgemm (target ≥ 85 %)\n";
     std::cout << "  roofline         " << fmt("%7.0f", r.roofline_tokens_per_s)
-              << " tokens/s  (sgemm peak ÷ FLOPs per token)\n";
+              << " tokens/s  (roofline sgemm ÷ expert FLOPs per token)\n";
     std::cout << "  step efficiency  " << fmt("%7.1f", 100 * r.step_efficiency) << " %  of roofline (target ≥ 70 %)\n";
     std::cout << "  memory           " << fmt("%7.1f", r.workspace_bytes / 1048576.0) << " MiB activations/scratch, "
               << fmt("%.1f", r.parameter_bytes / 1048576.0) << " MiB parameters+gradients+AdamW moments\n";
+    if (pytorch && !pytorch->skipped.empty()) std::cout << "  PyTorch          skipped: " << pytorch->skipped << "\n";
+    if (pytorch && pytorch->skipped.empty()) {
+        const nlohmann::json& p = pytorch->result;
+        std::cout << "  PyTorch          " << fmt("%7.0f", pytorch->tokens_per_s) << " tokens/s  (torch "
+                  << p.value("torch", std::string("?")) << ", "
+                  << "torch threads " << p.value("torch_threads", 0) << ", " << p.value("blas", std::string("?")) << " "
+                  << p.value("blas_kernel", std::string("")) << ", "
+                  << "BLAS threads " << p.value("blas_threads", 0) << ")\n";
+        std::cout << "  vs PyTorch       " << fmt("%7.2f", r.tokens_per_s / pytorch->tokens_per_s)
+                  << " ×  moescope tokens/s ÷ PyTorch tokens/s (target ≥ 1.5)\n";
+    }
 
     if (r.scaling.empty()) return;
     std::cout << "\n  scaling (one field changed; cost = ms ÷ (tokens·k·d_ff), relative to the bench config)\n";
@@ -108,9 +213,26 @@ void print_tables(const BenchResult& r) {
                   << lpad(fmt("%.2f", p.relative_cost), 12) << "\n";
 }
 
-nlohmann::json result_json(const BenchResult& r) {
+// null without --compare-pytorch; {"skipped": why}; or the script's fields plus the ratio.
+nlohmann::json pytorch_json(const BenchResult& r, const PytorchRun* pytorch) {
+    if (!pytorch) return nullptr;
+    if (!pytorch->skipped.empty()) return {{"skipped", pytorch->skipped}};
+    nlohmann::json j = pytorch->result;
+    j["ratio"] = r.tokens_per_s / pytorch->tokens_per_s;
+    return j;
+}
+
+nlohmann::json result_json(const BenchResult& r, const PytorchRun* pytorch) {
     const Config& c = r.config;
     nlohmann::json phases = nlohmann::json::object(), scaling = nlohmann::json::array();
+    nlohmann::json candidates = nlohmann::json::array();
+    for (const auto& s : r.sgemm_candidates)
+        candidates.push_back(
+            {{"name", s.name}, {"kernel", s.kernel}, {"gflops", s.gflops}, {"used_by_model", s.used_by_model}});
+    const SgemmCandidate& best = r.sgemm_candidates[size_t(r.best_candidate)];
+    nlohmann::json environment = nlohmann::json::object();
+    for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"})
+        if (const char* v = std::getenv(var)) environment[var] = v;
     for (int p = 0; p < kPhases; ++p) phases[kPhaseNames[p]] = r.phase_ms[p];
     for (const auto& p : r.scaling)
         scaling.push_back({{"axis", p.axis},
@@ -142,13 +264,19 @@ nlohmann::json result_json(const BenchResult& r) {
             {"phase_ms", phases},
             {"expert_flops_per_step", r.expert_flops_per_step},
             {"expert_gflops", r.expert_gflops},
+            {"sgemm_candidates", candidates},
+            {"sgemm_best", best.name + " (" + best.kernel + ")"},
+            {"model_sgemm", r.sgemm_candidates.front().name + " (" + r.sgemm_candidates.front().kernel + ")"},
+            {"model_sgemm_gflops", r.model_sgemm_gflops},
             {"sgemm_gflops", r.sgemm_gflops},
+            {"environment", environment},
             {"gemm_efficiency", r.gemm_efficiency},
             {"roofline_tokens_per_s", r.roofline_tokens_per_s},
             {"step_efficiency", r.step_efficiency},
             {"workspace_bytes", r.workspace_bytes},
             {"parameter_bytes", r.parameter_bytes},
-            {"scaling", scaling}};
+            {"scaling", scaling},
+            {"pytorch", pytorch_json(r, pytorch)}};
 }
 
 // The GPU side of the bench, until training runs there: fp32 cuBLAS speed on
@@ -190,10 +318,13 @@ int cmd_bench(const std::vector<std::string>& args) {
     // Only an explicit --backend cuda runs the GPU measurements: auto times training, which runs on the CPU.
     if (choose_backend(a.backend, a.backend == "cuda", "training", std::cerr) == Backend::Cuda) return bench_cuda(a);
     const BenchResult r = run_bench(a.options);
+    PytorchRun pytorch;
+    if (a.compare_pytorch) pytorch = run_pytorch_baseline();
+    const PytorchRun* p = a.compare_pytorch ? &pytorch : nullptr;
     if (a.json)
-        std::cout << result_json(r).dump() << std::endl;
+        std::cout << result_json(r, p).dump() << std::endl;
     else
-        print_tables(r);
+        print_tables(r, p);
     return 0;
 }
 

@@ -90,6 +90,9 @@ const Command kCommands[] = {
   --json                print one JSON object instead of tables
   --steps N             timed steps after warm-up (default 10)
   --no-scaling          skip the scaling table (tokens, experts, d_ff, top-k)
+  --compare-pytorch     also run scripts/pytorch_baseline.py (python3 with torch,
+                        or $MOESCOPE_PYTHON) at its best setting; skipped with a
+                        message when torch is absent
   --set KEY=VALUE       change the bench config (repeatable)
 )",
      cmd_bench},

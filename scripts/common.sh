@@ -4,10 +4,12 @@ set -euo pipefail
 
 # Debian 12 packages needed to build, test and run moescope.
 # (qt6-svg-dev is the real name of the virtual libqt6svg6-dev; dpkg-query only sees real packages.)
+# libdnnl-dev runs the float GEMMs (oneDNN); libopenblas-openmp-dev is measured by the bench's roofline.
 MOESCOPE_DEPS=(
   build-essential cmake ninja-build pkg-config clang-format
   qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev
   libeigen3-dev nlohmann-json3-dev
+  libdnnl-dev libopenblas-openmp-dev
   xvfb xauth libgl-dev libopengl-dev libglx-dev
   fonts-dejavu-core python3-numpy
   clang-14 libclang-rt-14-dev libomp-14-dev

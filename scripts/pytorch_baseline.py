@@ -4,21 +4,88 @@ d_in 64, d_model 256, d_ff 1024, 16 experts, top-2 softmax routing (gates
 renormalised over the chosen two), 2 residual MoE blocks with RMSNorm, GELU
 (tanh) experts, 4096 tokens per step, AdamW, aux loss 1e-2, dropless.
 Tokens are grouped per expert (index_select / index_add_), one matmul per
-expert, as in moescope. Prints median ms per step and tokens/s.
+expert, as in moescope. Prints median ms per step and tokens/s, and which BLAS
+and kernel ran.
+
+By default it runs at PyTorch's best setting on a small machine (measured, see
+docs/performance.md): 1 torch thread, the BLAS's own kernels for this CPU
+(OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from the environment before
+torch loads its BLAS), and BLAS threads = cores, or 1 when that is faster (on
+a busy machine it is: spinning BLAS threads wait for a core). Both are timed in
+this process and the faster one reported; --blas-threads N times only N.
+
+    /usr/bin/python3 scripts/pytorch_baseline.py [--torch-threads N]
+        [--blas-threads N] [--keep-coretype] [--steps N] [--json]
 
 Needs Debian's python3-torch (not installed by the project's scripts):
     apt-get install python3-torch && /usr/bin/python3 scripts/pytorch_baseline.py
 """
+import argparse
+import ctypes
+import json
+import os
 import statistics
 import sys
 import time
 
-import torch
-import torch.nn.functional as F
+ap = argparse.ArgumentParser(description="PyTorch baseline of moescope's bench config")
+ap.add_argument("--torch-threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+CORES = len(os.sched_getaffinity(0))
+ap.add_argument("--blas-threads", type=int,
+                help="BLAS threads (default: the faster of cores and 1)")
+ap.add_argument("--keep-coretype", action="store_true",
+                help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE from the environment")
+ap.add_argument("--steps", type=int, default=8, help="steps; the first two are warm-up (default 8)")
+ap.add_argument("--json", action="store_true", help="print one JSON line")
+args = ap.parse_args()
+if args.torch_threads < 1 or (args.blas_threads is not None and args.blas_threads < 1) or args.steps < 3:
+    sys.exit("error: --torch-threads and --blas-threads must be >= 1, --steps >= 3")
+
+# The BLAS reads these when it loads, i.e. at `import torch`.
+if not args.keep_coretype:
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        os.environ.pop(var, None)
+blas_settings = [args.blas_threads] if args.blas_threads else sorted({CORES, 1}, reverse=True)
+for var in ("OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(blas_settings[0])
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:
+    if args.json:
+        print(json.dumps({"skipped": f"no torch for {sys.executable} ({e})"}))
+        sys.exit(0)
+    sys.exit(f"error: {e}: install python3-torch and run with /usr/bin/python3")
+
+
+def blas_in_use():
+    """(name, kernel, path, set_threads) of the BLAS library this process loaded;
+    set_threads(n) changes its thread count (None when it cannot)."""
+    paths = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            base = os.path.basename(path)
+            if base.startswith(("libblas", "libopenblas", "libblis", "libmkl_rt", "libcblas")):
+                paths.add(os.path.realpath(path))
+    for path in sorted(paths):
+        lib = ctypes.CDLL(path)
+        if hasattr(lib, "openblas_get_corename"):
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            config = lib.openblas_get_config().decode().split()
+            name = " ".join(config[:2]) if config else "OpenBLAS"
+            return name, lib.openblas_get_corename().decode(), path, lib.openblas_set_num_threads
+    if paths:
+        path = sorted(paths)[0]
+        return os.path.basename(path), "", path, None
+    return "none found", "", "", None
+
 
 T, D_IN, D, FF, E, K, L, CLASSES = 4096, 64, 256, 1024, 16, 2, 2, 10
 torch.manual_seed(1)
-torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+torch.set_num_threads(args.torch_threads)
 
 
 class RMSNorm(torch.nn.Module):
@@ -88,14 +155,48 @@ net = Net()
 opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.0)
 x = torch.randn(T, D_IN)
 y = torch.randint(0, CLASSES, (T,))
-times = []
-for step in range(8):
-    t0 = time.perf_counter()
-    logits, aux = net(x)
-    loss = F.cross_entropy(logits, y) + 1e-2 * aux
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    times.append(time.perf_counter() - t0)
-ms = statistics.median(times[2:]) * 1000
-print(f"pytorch {torch.__version__}, {torch.get_num_threads()} threads: {ms:.1f} ms/step, {T / ms * 1000:.0f} tokens/s")
+
+
+def time_steps():
+    times = []
+    for _ in range(args.steps):
+        t0 = time.perf_counter()
+        logits, aux = net(x)
+        loss = F.cross_entropy(logits, y) + 1e-2 * aux
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times[2:]) * 1000
+
+
+blas, kernel, blas_path, set_blas_threads = blas_in_use()
+if set_blas_threads is None:
+    blas_settings = blas_settings[:1]  # the thread count the environment gave it
+settings = []
+for n in blas_settings:
+    if set_blas_threads is not None:
+        set_blas_threads(n)
+    settings.append({"blas_threads": n, "ms_per_step": time_steps()})
+best = min(settings, key=lambda s: s["ms_per_step"])
+ms = best["ms_per_step"]
+result = {
+    "torch": torch.__version__,
+    "torch_threads": torch.get_num_threads(),
+    "blas": blas,
+    "blas_kernel": kernel,
+    "blas_path": blas_path,
+    "blas_threads": best["blas_threads"],
+    "settings": settings,
+    "coretype_env": {v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ},
+    "steps": args.steps - 2,
+    "ms_per_step": ms,
+    "tokens_per_s": T / ms * 1000,
+}
+if args.json:
+    print(json.dumps(result))
+else:
+    tried = ", ".join(f"{s['blas_threads']} BLAS threads {s['ms_per_step']:.1f} ms" for s in settings)
+    print(f"pytorch {torch.__version__}, {result['torch_threads']} torch threads, {blas} {kernel} "
+          f"({best['blas_threads']} BLAS threads): {ms:.1f} ms/step, {result['tokens_per_s']:.0f} tokens/s"
+          f"  [{tried}]")

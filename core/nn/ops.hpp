@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "nn/gemm.hpp"
 #include "nn/tensor.hpp"
 
 namespace moescope::ops {
@@ -17,18 +18,19 @@ namespace moescope::ops {
 inline constexpr long kParallelMin = 1 << 18;
 
 // ---------- linear: out = W·in + b·1ᵀ ----------
+// The matrix products go through gemm::matmul (float: the runtime-dispatched sgemm).
 template <class S, class Out, class In>
 void linear_forward(Out&& out, const Eigen::Ref<const Mat<S>>& W, const Eigen::Ref<const Vec<S>>& b, const In& in) {
-    out.noalias() = W * in;
+    gemm::matmul<S>(out, W, false, in, false, false);
     out.colwise() += b;
 }
 
 // dW += dout·inᵀ; db += dout·1; din = Wᵀ·dout
 template <class S, class DIn, class DW, class DB, class DOut, class In>
 void linear_backward(DIn&& din, DW&& dW, DB&& db, const DOut& dout, const Eigen::Ref<const Mat<S>>& W, const In& in) {
-    dW.noalias() += dout * in.transpose();
+    gemm::matmul<S>(dW, dout, false, in, true, true);
     db += dout.rowwise().sum();
-    din.noalias() = W.transpose() * dout;
+    gemm::matmul<S>(din, W, true, dout, false, false);
 }
 
 // ---------- GELU (tanh approximation, as in GPT-2 / llm.c) ----------
@@ -69,7 +71,7 @@ void gelu_backward(S* din, const S* dout, const S* in, long n) {
 template <class S, class H, class Act, class In>
 void linear_gelu_forward(H&& h, Act&& act, const Eigen::Ref<const Mat<S>>& W, const Eigen::Ref<const Vec<S>>& b,
                          const In& in) {
-    h.noalias() = W * in;
+    gemm::matmul<S>(h, W, false, in, false, false);
     for (long j = 0; j < h.cols(); ++j) {
         h.col(j) += b;
         gelu_forward(act.col(j).data(), h.col(j).data(), h.rows());

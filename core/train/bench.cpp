@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "nn/gemm.hpp"
 #include "nn/tensor.hpp"
 #include "train/trainer.hpp"
 
@@ -26,61 +27,73 @@ long tokens_per_expert(const Config& c) { return std::max(1L, long(c.batch_token
 
 // The six expert GEMMs of one MoE layer (forward W1·U, W2·Act; backward dW2,
 // dAct, dW1, dU) on buffers of their own, experts spread over the OpenMP
-// threads as in the model. dY stands in for Y's gradient: same shapes, same work.
+// threads as in the model, through one sgemm library. dY stands in for Y's
+// gradient: same shapes, same work.
 class ExpertSgemm {
 public:
-    explicit ExpertSgemm(const Config& c) : E_(c.experts) {
-        const long d = c.d_model, f = c.d_ff, n = tokens_per_expert(c);
-        flops_ = 12.0 * d * f * n * E_;
+    explicit ExpertSgemm(const Config& c) : E_(c.experts), d_(c.d_model), f_(c.d_ff), n_(tokens_per_expert(c)) {
+        flops_ = 12.0 * d_ * f_ * n_ * E_;
         for (int e = 0; e < E_; ++e) {
-            W1_.push_back(M::Random(f, d));
-            W2_.push_back(M::Random(d, f));
-            U_.push_back(M::Random(d, n));
-            dY_.push_back(M::Random(d, n));
-            dW1_.push_back(M::Zero(f, d));
-            dW2_.push_back(M::Zero(d, f));
-            Act_.push_back(M(f, n));
-            Y_.push_back(M(d, n));
-            dAct_.push_back(M(f, n));
-            dU_.push_back(M(d, n));
+            W1_.push_back(M::Random(f_, d_));
+            W2_.push_back(M::Random(d_, f_));
+            U_.push_back(M::Random(d_, n_));
+            dY_.push_back(M::Random(d_, n_));
+            dW1_.push_back(M::Zero(f_, d_));
+            dW2_.push_back(M::Zero(d_, f_));
+            Act_.push_back(M(f_, n_));
+            Y_.push_back(M(d_, n_));
+            dAct_.push_back(M(f_, n_));
+            dU_.push_back(M(d_, n_));
         }
     }
     // GFLOP/s of one pass over all experts.
-    double gflops() {
+    double gflops(gemm::SgemmFn sgemm) {
+        const long d = d_, f = f_, n = n_;
         const auto t0 = Clock::now();
 #pragma omp parallel for schedule(dynamic)
         for (int e = 0; e < E_; ++e) {
-            Act_[e].noalias() = W1_[e] * U_[e];
-            Y_[e].noalias() = W2_[e] * Act_[e];
-            dW2_[e].noalias() += dY_[e] * Act_[e].transpose();
-            dAct_[e].noalias() = W2_[e].transpose() * dY_[e];
-            dW1_[e].noalias() += dAct_[e] * U_[e].transpose();
-            dU_[e].noalias() = W1_[e].transpose() * dAct_[e];
+            // Act = W1·U;  Y = W2·Act;  dW2 += dY·Actᵀ;  dAct = W2ᵀ·dY;  dW1 += dAct·Uᵀ;  dU = W1ᵀ·dAct
+            sgemm(false, false, f, n, d, W1_[e].data(), f, U_[e].data(), d, Act_[e].data(), f, false);
+            sgemm(false, false, d, n, f, W2_[e].data(), d, Act_[e].data(), f, Y_[e].data(), d, false);
+            sgemm(false, true, d, f, n, dY_[e].data(), d, Act_[e].data(), f, dW2_[e].data(), d, true);
+            sgemm(true, false, f, n, d, W2_[e].data(), d, dY_[e].data(), d, dAct_[e].data(), f, false);
+            sgemm(false, true, f, d, n, dAct_[e].data(), f, U_[e].data(), d, dW1_[e].data(), f, true);
+            sgemm(true, false, d, n, f, W1_[e].data(), f, dAct_[e].data(), f, dU_[e].data(), d, false);
         }
         return flops_ / ms_since(t0) * 1e-6;
+    }
+    double best_of(gemm::SgemmFn sgemm, int repeats) {
+        double best = 0;
+        for (int rep = 0; rep < std::max(1, repeats); ++rep) best = std::max(best, gflops(sgemm));
+        return best;
     }
 
 private:
     using M = Mat<float>;
     int E_;
+    long d_, f_, n_;
     double flops_ = 0;
     std::vector<M> W1_, W2_, U_, dY_, dW1_, dW2_, Act_, Y_, dAct_, dU_;
 };
 
 // Timings of `steps` training steps after `warmup` untimed ones. With `sgemm`,
-// each step is followed by its own sgemm measurement, so both see the same machine load.
+// each step is followed by a measurement of every sgemm library, so both see
+// the same machine load.
 struct StepTimes {
-    std::vector<double> wall_ms, expert_ms, sgemm_gflops;
-    StepTimer phases;  // summed over the timed steps
+    std::vector<double> wall_ms, expert_ms;
+    std::vector<std::vector<double>> sgemm_gflops;  // [library][step]
+    StepTimer phases;                               // summed over the timed steps
     size_t workspace_bytes = 0, parameter_bytes = 0;
 };
 
 double expert_ms(const StepTimer& t) { return t.ms(Phase::ExpertsFwd) + t.ms(Phase::ExpertsBwd); }
 
-StepTimes time_steps(const Config& cfg, int warmup, int steps, ExpertSgemm* sgemm, int sgemm_repeats) {
+StepTimes time_steps(const Config& cfg, int warmup, int steps, ExpertSgemm* sgemm,
+                     const std::vector<gemm::Candidate>& libs, int sgemm_repeats) {
     Trainer tr(cfg);
     for (int i = 0; i < warmup; ++i) tr.step();
     StepTimes st;
+    st.sgemm_gflops.resize(libs.size());
     tr.set_step_timer(&st.phases);
     for (int i = 0; i < steps; ++i) {
         const double experts_before = expert_ms(st.phases);
@@ -89,9 +102,8 @@ StepTimes time_steps(const Config& cfg, int warmup, int steps, ExpertSgemm* sgem
         st.wall_ms.push_back(ms_since(t0));
         st.expert_ms.push_back(expert_ms(st.phases) - experts_before);
         if (!sgemm) continue;
-        double best = 0;
-        for (int rep = 0; rep < std::max(1, sgemm_repeats); ++rep) best = std::max(best, sgemm->gflops());
-        st.sgemm_gflops.push_back(best);
+        for (size_t l = 0; l < libs.size(); ++l)
+            st.sgemm_gflops[l].push_back(sgemm->best_of(libs[l].fn, sgemm_repeats));
     }
     tr.set_step_timer(nullptr);
     st.workspace_bytes = tr.engine().workspace_bytes();
@@ -110,7 +122,7 @@ ScalingPoint scaling_point(const BenchOptions& opt, const std::string& axis, lon
     if (axis == "d_ff") c.d_ff = int(value);
     if (axis == "top_k") c.top_k = int(value);
     c.validate();
-    const StepTimes st = time_steps(c, 1, opt.scaling_steps, nullptr, 0);
+    const StepTimes st = time_steps(c, 1, opt.scaling_steps, nullptr, {}, 0);
     ScalingPoint p;
     p.axis = axis;
     p.value = value;
@@ -150,11 +162,14 @@ double expert_gemm_flops(const Config& c) {
     return 12.0 * c.batch_tokens * c.top_k * c.layers * double(c.d_model) * c.d_ff;
 }
 
-double measure_sgemm_peak(const Config& c, int repeats) {
+std::vector<SgemmCandidate> measure_sgemm_candidates(const Config& c, int repeats) {
     ExpertSgemm sgemm(c);
-    double best = 0;
-    for (int rep = 0; rep < std::max(1, repeats); ++rep) best = std::max(best, sgemm.gflops());
-    return best;
+    std::vector<SgemmCandidate> out;
+    for (const auto& lib : gemm::candidates()) {
+        sgemm.gflops(lib.fn);  // warm-up: first-call JIT and packing buffers
+        out.push_back({lib.name, lib.kernel, sgemm.best_of(lib.fn, repeats), lib.used_by_model});
+    }
+    return out;
 }
 
 BenchResult run_bench(const BenchOptions& opt) {
@@ -164,23 +179,36 @@ BenchResult run_bench(const BenchOptions& opt) {
     r.threads = omp_get_max_threads();
     r.steps = std::max(1, opt.steps);
     const double flops = expert_gemm_flops(opt.config), tokens = opt.config.batch_tokens;
+    // Every sgemm library is measured after each step; a step's roofline is the
+    // fastest of them in that pass, and each library's figure is its median.
     ExpertSgemm sgemm(opt.config);
-    for (int i = 0; i < opt.warmup_steps; ++i) sgemm.gflops();
-    const StepTimes st = time_steps(opt.config, opt.warmup_steps, r.steps, &sgemm, opt.sgemm_repeats);
+    const std::vector<gemm::Candidate> libs = gemm::candidates();
+    for (int i = 0; i < opt.warmup_steps; ++i)
+        for (const auto& lib : libs) sgemm.gflops(lib.fn);
+    const StepTimes st = time_steps(opt.config, opt.warmup_steps, r.steps, &sgemm, libs, opt.sgemm_repeats);
+    std::vector<double> step_sgemm(size_t(r.steps), 0.0);
+    for (size_t l = 0; l < libs.size(); ++l) {
+        r.sgemm_candidates.push_back({libs[l].name, libs[l].kernel, median(st.sgemm_gflops[l]), libs[l].used_by_model});
+        for (int i = 0; i < r.steps; ++i)
+            step_sgemm[size_t(i)] = std::max(step_sgemm[size_t(i)], st.sgemm_gflops[l][size_t(i)]);
+        if (r.sgemm_candidates.back().gflops > r.sgemm_candidates[size_t(r.best_candidate)].gflops)
+            r.best_candidate = int(l);
+    }
     r.ms_per_step = median(st.wall_ms);
     for (double ms : st.wall_ms) r.mean_ms_per_step += ms / r.steps;
     r.tokens_per_s = tokens * 1000.0 / r.ms_per_step;
     for (int p = 0; p < kPhases; ++p) r.phase_ms[p] = st.phases.ms(p) / r.steps;
     r.expert_flops_per_step = flops;
-    r.sgemm_gflops = median(st.sgemm_gflops);
+    r.sgemm_gflops = median(step_sgemm);
+    r.model_sgemm_gflops = r.sgemm_candidates.front().gflops;
     // Each step is paired with the sgemm pass right after it and the median ratio
     // reported, so a neighbour's load that comes and goes does not skew the ratio.
     std::vector<double> expert_gflops, gemm_eff, step_eff;
     for (int i = 0; i < r.steps; ++i) {
         expert_gflops.push_back(flops / st.expert_ms[i] * 1e-6);
-        gemm_eff.push_back(expert_gflops.back() / st.sgemm_gflops[i]);
+        gemm_eff.push_back(expert_gflops.back() / step_sgemm[size_t(i)]);
         // roofline step time = expert FLOPs ÷ sgemm speed
-        step_eff.push_back(flops / (st.sgemm_gflops[i] * 1e6) / st.wall_ms[i]);
+        step_eff.push_back(flops / (step_sgemm[size_t(i)] * 1e6) / st.wall_ms[i]);
     }
     r.expert_gflops = median(expert_gflops);
     r.gemm_efficiency = median(gemm_eff);

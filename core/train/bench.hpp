@@ -1,8 +1,8 @@
 #pragma once
 // The training-speed benchmark behind `moescope-cli bench`: times real
 // training steps of a fixed config, splits them into phases, and compares the
-// expert GEMMs with this machine's own sgemm speed on the same shapes, with
-// the same library and threads, measured in the same run (the roofline).
+// expert GEMMs with the fastest sgemm this build links (every library, same
+// shapes, same threads, measured in the same run: the roofline).
 #include <array>
 #include <cstddef>
 #include <string>
@@ -23,7 +23,15 @@ struct BenchOptions {
     int steps = 10;         // timed steps after warm-up
     bool scaling = true;    // also run the scaling table
     int scaling_steps = 3;  // timed steps per scaling point (after one warm-up step)
-    int sgemm_repeats = 2;  // sgemm passes after each timed step; the best one counts
+    int sgemm_repeats = 2;  // passes per sgemm library after each timed step; the best one counts
+};
+
+// One sgemm library measured at the bench's expert shapes.
+struct SgemmCandidate {
+    std::string name;    // "oneDNN 2.6.3 dnnl_sgemm"
+    std::string kernel;  // what it runs on this CPU: "avx512_core", OpenBLAS's corename, "-march=x86-64-v3"
+    double gflops = 0;   // median over the steps of the best pass after each
+    bool used_by_model = false;
 };
 
 // One row of the scaling table: the bench config with one field changed.
@@ -39,18 +47,21 @@ struct BenchResult {
     Config config;
     int threads = 1;
     int steps = 0;
-    double ms_per_step = 0;                  // median
-    double mean_ms_per_step = 0;             // what the phase means add up to
-    double tokens_per_s = 0;                 // from the median
-    std::array<double, kPhases> phase_ms{};  // mean per step
-    double expert_flops_per_step = 0;        // 12·T·k·L·d_model·d_ff (fwd+bwd of the two expert matmuls)
-    double expert_gflops = 0;                // ÷ time in experts_fwd + experts_bwd (median)
-    double sgemm_gflops = 0;                 // this machine's expert-shape sgemm speed, same threads (median)
-    double gemm_efficiency = 0;              // expert GFLOP/s ÷ sgemm GFLOP/s, median of per-step pairs
-    double roofline_tokens_per_s = 0;        // sgemm_gflops ÷ expert FLOPs per token
-    double step_efficiency = 0;              // tokens/s ÷ roofline tokens/s, median of per-step pairs
-    size_t workspace_bytes = 0;              // activations and scratch of one step
-    size_t parameter_bytes = 0;              // parameters, gradients, optimizer moments
+    double ms_per_step = 0;                        // median
+    double mean_ms_per_step = 0;                   // what the phase means add up to
+    double tokens_per_s = 0;                       // from the median
+    std::array<double, kPhases> phase_ms{};        // mean per step
+    double expert_flops_per_step = 0;              // 12·T·k·L·d_model·d_ff (fwd+bwd of the two expert matmuls)
+    double expert_gflops = 0;                      // ÷ time in experts_fwd + experts_bwd (median)
+    std::vector<SgemmCandidate> sgemm_candidates;  // every sgemm linked, the model's first
+    int best_candidate = 0;                        // index of the fastest (by median) in sgemm_candidates
+    double sgemm_gflops = 0;           // roofline sgemm: the fastest library after each step, same threads (median)
+    double model_sgemm_gflops = 0;     // the model's own sgemm library (median)
+    double gemm_efficiency = 0;        // expert GFLOP/s ÷ sgemm GFLOP/s, median of per-step pairs
+    double roofline_tokens_per_s = 0;  // sgemm_gflops ÷ expert FLOPs per token
+    double step_efficiency = 0;        // tokens/s ÷ roofline tokens/s, median of per-step pairs
+    size_t workspace_bytes = 0;        // activations and scratch of one step
+    size_t parameter_bytes = 0;        // parameters, gradients, optimizer moments
     std::vector<ScalingPoint> scaling;
 };
 
@@ -59,8 +70,9 @@ double expert_gemm_flops(const Config& c);
 
 // Best-of-`repeats` GFLOP/s of the six expert GEMMs of one layer (forward
 // W1·U, W2·Act; backward dW2, dAct, dW1, dU) for T·k/E tokens per expert,
-// experts spread over the OpenMP threads as in the model.
-double measure_sgemm_peak(const Config& c, int repeats);
+// experts spread over the OpenMP threads as in the model, on every sgemm
+// library this build links (gemm::candidates()).
+std::vector<SgemmCandidate> measure_sgemm_candidates(const Config& c, int repeats);
 
 // Runs the benchmark; throws ConfigError for an invalid config.
 BenchResult run_bench(const BenchOptions& opt);

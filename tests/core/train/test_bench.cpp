@@ -1,5 +1,6 @@
 // The benchmark engine on a tiny config: its result is well formed (phases add
-// up to the step, FLOP formula, finite positive ratios, a full scaling table),
+// up to the step, FLOP formula, finite positive ratios, every sgemm library
+// measured for the roofline, a full scaling table),
 // and the steady-state forward/backward/update allocates nothing. Never asserts timings.
 #include <QtTest>
 
@@ -9,6 +10,7 @@
 #include <new>
 
 #include "data/dataset.hpp"
+#include "nn/gemm.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "train/bench.hpp"
@@ -53,6 +55,7 @@ private slots:
     void bench_config_is_the_documented_one();
     void result_is_well_formed();
     void steady_state_step_allocates_nothing();
+    void every_sgemm_library_is_measured();
 };
 
 void TestBench::bench_config_is_the_documented_one() {
@@ -92,8 +95,22 @@ void TestBench::result_is_well_formed() {
     QVERIFY(r.phase_ms[int(Phase::ExpertsFwd)] > 0 && r.phase_ms[int(Phase::ExpertsBwd)] > 0);
 
     QCOMPARE(r.expert_flops_per_step, expert_gemm_flops(opt.config));
-    for (double v : {r.expert_gflops, r.sgemm_gflops, r.gemm_efficiency, r.roofline_tokens_per_s, r.step_efficiency})
+    for (double v : {r.expert_gflops, r.sgemm_gflops, r.model_sgemm_gflops, r.gemm_efficiency, r.roofline_tokens_per_s,
+                     r.step_efficiency})
         QVERIFY(finite_positive(v));
+    // Every linked sgemm library is measured, the model's first; the fastest is named,
+    // and the roofline (the fastest in each step's pass) is at least each library's median.
+    const auto libs = gemm::candidates();
+    QCOMPARE(r.sgemm_candidates.size(), libs.size());
+    QVERIFY(r.sgemm_candidates.front().used_by_model);
+    for (size_t i = 0; i < libs.size(); ++i) {
+        QCOMPARE(r.sgemm_candidates[i].name, libs[i].name);
+        QCOMPARE(r.sgemm_candidates[i].kernel, libs[i].kernel);
+        QVERIFY(finite_positive(r.sgemm_candidates[i].gflops));
+        QVERIFY(r.sgemm_candidates[size_t(r.best_candidate)].gflops >= r.sgemm_candidates[i].gflops);
+        QVERIFY(r.sgemm_gflops >= r.sgemm_candidates[i].gflops * (1 - 1e-12));
+    }
+    QCOMPARE(r.model_sgemm_gflops, r.sgemm_candidates.front().gflops);
     // roofline tokens/s = sgemm FLOP/s ÷ expert FLOPs per token
     QVERIFY(std::abs(r.roofline_tokens_per_s - r.sgemm_gflops * 1e9 * opt.config.batch_tokens /
                                                    r.expert_flops_per_step) <= 1e-9 * r.roofline_tokens_per_s);
@@ -152,6 +169,17 @@ void TestBench::steady_state_step_allocates_nothing() {
     counting = false;
     QVERIFY2(allocations == 0, qPrintable(QString("%1 allocations in %2 steps").arg(allocations.load()).arg(steps)));
     QVERIFY(std::isfinite(ws.loss));
+}
+
+void TestBench::every_sgemm_library_is_measured() {
+    const auto libs = gemm::candidates();
+    const auto measured = measure_sgemm_candidates(tiny_config(), 1);
+    QCOMPARE(measured.size(), libs.size());
+    for (size_t i = 0; i < libs.size(); ++i) {
+        QCOMPARE(measured[i].name, libs[i].name);
+        QCOMPARE(measured[i].used_by_model, libs[i].used_by_model);
+        QVERIFY(finite_positive(measured[i].gflops));
+    }
 }
 
 QTEST_APPLESS_MAIN(TestBench)
