@@ -39,10 +39,13 @@ struct Options {
     QCommandLineOption set{QStringLiteral("set"), QStringLiteral("Override a knob (repeatable)."),
                            QStringLiteral("key=value")};
     QCommandLineOption paused{QStringLiteral("paused"), QStringLiteral("Open paused instead of training at once.")};
-    QCommandLineOption shot{QStringLiteral("screenshot"), QStringLiteral("Train, save a PNG of the window, quit."),
-                            QStringLiteral("file")};
-    QCommandLineOption steps{QStringLiteral("steps"), QStringLiteral("Steps before --screenshot."), QStringLiteral("n"),
-                             QStringLiteral("300")};
+    QCommandLineOption shot{
+        QStringLiteral("screenshot"),
+        QStringLiteral("Train (with watch: read the log to its end), save a PNG of the window, quit."),
+        QStringLiteral("file")};
+    QCommandLineOption steps{QStringLiteral("steps"),
+                             QStringLiteral("Steps before --screenshot; steps written by --bench-watch."),
+                             QStringLiteral("n"), QStringLiteral("300")};
     QCommandLineOption bench_window{
         QStringLiteral("bench-window"),
         QStringLiteral("Measure training steps/s with the window open vs headless, and quit.")};

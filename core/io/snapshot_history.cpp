@@ -24,10 +24,9 @@ using namespace snapshot_layout;
 namespace {
 
 json job_json(const JobInfo& j) {
-    return {{"source", j.source},       {"format", j.format}, {"framework", j.framework},
-            {"model", j.model},         {"layers", j.layers}, {"experts", j.experts},
-            {"top_k", j.top_k},         {"ep", j.ep},         {"ranks", j.ranks},
-            {"last_step", j.last_step}, {"records", j.records}, {"bad_lines", j.bad_lines}};
+    return {{"source", j.source}, {"format", j.format},       {"framework", j.framework}, {"model", j.model},
+            {"layers", j.layers}, {"experts", j.experts},     {"top_k", j.top_k},         {"ep", j.ep},
+            {"ranks", j.ranks},   {"last_step", j.last_step}, {"records", j.records},     {"bad_lines", j.bad_lines}};
 }
 
 // The warnings as a run snapshot's `warnings` metadata holds them (Monitor::to_json).
@@ -107,7 +106,7 @@ std::string snapshot_kind(const std::string& path) {
         return kSnapshotKindRun;
     const json& kind = header["__metadata__"].value("kind", json(kSnapshotKindRun));
     return kind.is_string() && kind.get<std::string>() == kSnapshotKindHistory ? kSnapshotKindHistory
-                                                                                : kSnapshotKindRun;
+                                                                               : kSnapshotKindRun;
 }
 
 }  // namespace moescope

@@ -55,6 +55,7 @@ private:
     std::string read_common_metadata(long& step) const;
     void read_metadata(TrainerState& st) const;
     void read_tensors();
+    // `step` ≥ 0: the series' steps must lie in [0, step].
     void read_history(MetricsHistory& history, int layers, int experts, long step, const std::string& name,
                       const Raw& raw) const;
     void read_latest(MetricsHistory& history, int layers, int experts) const;
@@ -271,7 +272,7 @@ void Reader::read_history(MetricsHistory& history, int layers, int experts, long
         if (!std::isfinite(x[i]) || !std::isfinite(y[i]) || (i > 0 && x[i] < x[i - 1]))
             fail("history tensor '" + name + "' has a non-finite value or steps out of order at point " +
                  std::to_string(i));
-    if (x.front() < 0 || x.back() > double(step))
+    if (step >= 0 && (x.front() < 0 || x.back() > double(step)))
         fail("history tensor '" + name + "' has steps outside [0, step " + std::to_string(step) + "]");
     history.restore_series({parts[0], layer, expert}, std::move(x), std::move(y));
 }
@@ -348,7 +349,8 @@ Snapshot Reader::read_run() {
     snap.history.reset(c.layers, c.experts);
     snap.history.add_interventions(st.interventions);
     for (const auto& [name, raw] : tensors_)
-        if (name.rfind("history/", 0) == 0) read_history(snap.history, c.layers, c.experts, st.steps, name, raw);
+        if (name.rfind("history/", 0) == 0)
+            read_history(snap.history, c.layers, c.experts, -1, name, raw);  // checked below
     read_latest(snap.history, c.layers, c.experts);
     if (const auto bad = snapshot_inconsistency(st, &snap.history)) fail("inconsistent state: " + *bad);
     snap.file_bytes = bytes_.size();

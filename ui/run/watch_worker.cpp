@@ -28,6 +28,7 @@ void WatchWorker::watch(const QString& path, int ep, int top_k) {
     rate_samples_.clear();
     sent_ = JobInfo{};
     sent_ms_ = -1;
+    last_step_ = -1;
     clock_.start();
     if (!timer_) {
         timer_ = new QTimer(this);
@@ -68,17 +69,18 @@ JobInfo WatchWorker::job() {
     return j;
 }
 
-void WatchWorker::sendJob(bool changed) {
-    JobInfo j = job();
-    j.last_step = sent_.last_step;
+void WatchWorker::sendJob() {
     const qint64 now = clock_.elapsed();
-    // A rate that changed is news at most twice a second; new records or bad lines at once.
-    if (changed || j.records != sent_.records || j.bad_lines != sent_.bad_lines || j.ranks != sent_.ranks ||
-        (j.records_per_s != sent_.records_per_s && now - sent_ms_ >= 500)) {
-        sent_ = j;
-        sent_ms_ = now;
-        emit jobChanged(j);
-    }
+    if (sent_ms_ >= 0 && now - sent_ms_ < kJobNewsMs) return;  // what changed meanwhile goes with the next news
+    JobInfo j = job();
+    j.last_step = last_step_;
+    const bool news = j.records != sent_.records || j.bad_lines != sent_.bad_lines || j.ranks != sent_.ranks ||
+                      j.last_step != sent_.last_step || j.layers != sent_.layers || j.format != sent_.format ||
+                      j.records_per_s != sent_.records_per_s || sent_ms_ < 0;
+    if (!news) return;
+    sent_ = j;
+    sent_ms_ = now;
+    emit jobChanged(j);
 }
 
 void WatchWorker::poll() {
@@ -94,7 +96,7 @@ void WatchWorker::poll() {
     const auto problems = watcher_->take_problems();
     for (size_t i = 0; i < problems.size() && i < 5; ++i) emit problem(QString::fromStdString(problems[i]));
     if (got.empty()) {
-        sendJob(false);
+        sendJob();
         return;
     }
     if (!started_) {
@@ -117,7 +119,7 @@ void WatchWorker::poll() {
     }
     f.active = watcher_->monitor().active();
     for (auto& w : f.active) w.remedy = watcher_->job_remedy(w.remedy);
-    sent_.last_step = f.steps_done;
+    last_step_ = f.steps_done;
     emit frameReady(f);
-    sendJob(true);
+    sendJob();
 }

@@ -27,6 +27,8 @@ public:
     static constexpr int kPollMs = 25;
     // Records/s is measured over about this long, so it reads steadily.
     static constexpr int kRateWindowMs = 1000;
+    // The job panel's news at most this often: labels need not change 40 times a second.
+    static constexpr int kJobNewsMs = 200;
 
     explicit WatchWorker(QObject* parent = nullptr);
     ~WatchWorker() override;
@@ -41,7 +43,7 @@ signals:
     void watchStarted(const QString& path, int layers, int experts, const QString& summary);
     // At most one frame per poll, holding every step completed since the last one.
     void frameReady(const MetricsFrame& frame);
-    // What the log says about the job; sent when it changed (records, bad lines, rate).
+    // What the log says about the job; sent when it changed, at most every kJobNewsMs.
     void jobChanged(const moescope::JobInfo& job);
     // A bad line or a merge problem, "file:line: what" (at most a few per poll are sent).
     void problem(const QString& message);
@@ -52,7 +54,7 @@ private slots:
 
 private:
     moescope::JobInfo job();
-    void sendJob(bool changed);
+    void sendJob();
 
     std::unique_ptr<moescope::RunWatcher> watcher_;
     QTimer* timer_ = nullptr;
@@ -61,6 +63,7 @@ private:
     bool started_ = false;
     QElapsedTimer clock_;
     std::deque<std::pair<qint64, long>> rate_samples_;  // (ms, records read) over the last kRateWindowMs
-    moescope::JobInfo sent_;
+    moescope::JobInfo sent_;                            // the last news sent
     qint64 sent_ms_ = -1;
+    long last_step_ = -1;
 };

@@ -168,12 +168,14 @@ private slots:
             QByteArray text;
             for (long it = 1; it <= 5; ++it)
                 for (int layer = 0; layer < 2; ++layer)
-                    text += QStringLiteral(R"({"iter": %1, "block": "decoder", "layer": %2, "tpe": [[%3, 10, 20, 30], [%3, 10, 20, 30]]})"
-                                           "\n")
-                                .arg(it)
-                                .arg(layer)
-                                .arg(rank == 0 ? 40 : 0)
-                                .toUtf8();
+                    text +=
+                        QStringLiteral(
+                            R"({"iter": %1, "block": "decoder", "layer": %2, "tpe": [[%3, 10, 20, 30], [%3, 10, 20, 30]]})"
+                            "\n")
+                            .arg(it)
+                            .arg(layer)
+                            .arg(rank == 0 ? 40 : 0)
+                            .toUtf8();
             append(run + QStringLiteral("/tokens_per_expert/rank%1.jsonl").arg(rank), text);
         }
         MainWindow w(test_presets::tiny());
@@ -259,6 +261,11 @@ private slots:
         QVERIFY2(r.finished && r.code != 0, qPrintable(r.describe()));
         QVERIFY2(r.err.contains(QStringLiteral("training cannot resume")), qPrintable(r.describe()));
         QVERIFY2(!r.err.contains(QStringLiteral("internal")), qPrintable(r.describe()));
+        // inspect describes it.
+        const ProcessResult i = run_cli({QStringLiteral("inspect"), snap});
+        QVERIFY2(i.finished && i.code == 0, qPrintable(i.describe()));
+        QVERIFY2(i.out.contains(QStringLiteral("history only")) && i.out.contains(QStringLiteral("E=8 L=2")),
+                 qPrintable(i.describe()));
 
         // Opening it in the window shows it read-only, with its warnings.
         MainWindow v(test_presets::tiny());
@@ -333,6 +340,28 @@ private slots:
         QVERIFY(!w.watchRun(dir_.filePath(QStringLiteral("no-such.jsonl"))));
         QVERIFY(w.lastError().contains(QStringLiteral("nothing to watch")));
         QVERIFY(!w.isReadOnly());
+    }
+
+    // `moescope watch PATH`: a missing path is one line and exit 2; with --screenshot the
+    // window reads the log to its end and saves a picture of it.
+    void command_line_watch() {
+        const QString gui = QStringLiteral(MOESCOPE_BUILD_DIR "/app/moescope");
+        const ProcessResult missing = run_process(gui, {QStringLiteral("watch"), dir_.filePath("none.jsonl")});
+        QVERIFY2(missing.finished && missing.code == 2, qPrintable(missing.describe()));
+        QVERIFY2(missing.err.contains(QStringLiteral("nothing to watch")), qPrintable(missing.describe()));
+        const ProcessResult no_path = run_process(gui, {QStringLiteral("watch")});
+        QVERIFY2(no_path.finished && no_path.code == 2 && no_path.err.contains(QStringLiteral("watch needs one PATH")),
+                 qPrintable(no_path.describe()));
+
+        const QString log = dir_.filePath(QStringLiteral("cli.jsonl"));
+        append(log, header());
+        append(log, steps(0, 40, false));
+        const QString png = dir_.filePath(QStringLiteral("watch.png"));
+        const ProcessResult shot =
+            run_process(gui, {QStringLiteral("watch"), log, QStringLiteral("--screenshot"), png}, kTimeoutMs);
+        QVERIFY2(shot.finished && shot.code == 0, qPrintable(shot.describe()));
+        QVERIFY2(shot.out.contains(QStringLiteral("at step 39")), qPrintable(shot.describe()));
+        QVERIFY(QImage(png).width() > 100);
     }
 
 private:
