@@ -193,10 +193,11 @@ int main(int argc, char** argv) {
             "    window kept up     %.0f records/s   (target >= 10,000; first write -> last step in the plots)%s\n"
             "  steady %.0f records/s: %ld records\n"
             "    lag write -> plot  median %.0f ms, max %.0f ms   (oldest step new in each plot refresh)%s\n"
-            "    plot frame period  up to %.0f ms   (adapts to the plots' cost, 33-250 ms)\n",
+            "    plot frame period  median %.0f ms, up to %.0f ms   (adapts to the plots' cost, 33-250 ms)\n",
             layers, experts, burst.records, burst.write_s, burst.records_per_s,
             burst.complete ? "" : "   INCOMPLETE: not every step reached the plots in 120 s", pace, paced.records,
-            paced.median_lag_ms, paced.max_lag_ms, paced.complete ? "" : "   INCOMPLETE", paced.max_replot_interval_ms);
+            paced.median_lag_ms, paced.max_lag_ms, paced.complete ? "" : "   INCOMPLETE",
+            paced.median_replot_interval_ms, paced.max_replot_interval_ms);
         return burst.complete && paced.complete ? 0 : 1;
     }
     if (cli.isSet(o.bench_window)) {

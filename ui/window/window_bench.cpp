@@ -237,7 +237,7 @@ WatchThroughput measure_watch_throughput(long steps, int layers, int experts, do
     for (long s = 0; s < steps; ++s) written[size_t(s)] = -1;
     const auto t0 = clock::now();
     auto since_t0 = [t0] { return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count(); };
-    std::vector<double> lags;
+    std::vector<double> lags, intervals;
     long shown = -1;
     int64_t last_shown_ns = 0;
     QObject::connect(w.plotGrid(), &PlotGrid::refreshed, &w, [&] {
@@ -248,7 +248,8 @@ WatchThroughput measure_watch_throughput(long steps, int layers, int experts, do
         if (oldest >= 0) lags.push_back((now - oldest) / 1e6);
         shown = last;
         last_shown_ns = now;
-        out.max_replot_interval_ms = std::max(out.max_replot_interval_ms, double(w.plotGrid()->replotIntervalMs()));
+        intervals.push_back(w.plotGrid()->replotIntervalMs());
+        out.max_replot_interval_ms = std::max(out.max_replot_interval_ms, intervals.back());
     });
     std::atomic<int64_t> write_ns{-1};
     std::thread writer([&] {
@@ -270,6 +271,7 @@ WatchThroughput measure_watch_throughput(long steps, int layers, int experts, do
     out.write_s = write_ns / 1e9;
     out.records_per_s = last_shown_ns > 0 ? out.records / (last_shown_ns / 1e9) : 0;
     out.median_lag_ms = median(lags);
+    out.median_replot_interval_ms = median(intervals);
     out.max_lag_ms = lags.empty() ? 0 : *std::max_element(lags.begin(), lags.end());
     w.close();
     return out;

@@ -41,7 +41,8 @@ struct WatchThroughput {
     double median_lag_ms = 0;           // write of a step → the plot refresh that first shows it, per refresh
     double max_lag_ms = 0;              //   (the oldest step new in each refresh)
     double max_replot_interval_ms = 0;  // the plots' frame period (it adapts to their cost)
-    bool complete = false;              // every step reached the plots before the time limit
+    double median_replot_interval_ms = 0;
+    bool complete = false;  // every step reached the plots before the time limit
 };
 // Appends `steps` × `layers` records of `experts` counts to a router log
 // (flushing after each step, as a logger does) while the window watches it, and
