@@ -258,7 +258,15 @@ int main(int argc, char** argv) {
         window.loadSnapshot(file);  // opens paused at the saved step (a history-only one read-only)
     else if (!cli.isSet(o.paused))
         window.setPlaying(true);
-    if (cli.isSet(o.shot) && !open_history) {
+    if (cli.isSet(o.shot) && open_history) {  // nothing to train: the saved history as it opened
+        const QString path = cli.value(o.shot);
+        QTimer::singleShot(500, &window, [&window, path] {
+            const bool ok = window.grab().save(path);
+            std::cout << (ok ? "saved " : "could not save ") << path.toStdString() << " at step "
+                      << window.history().last_step() << "\n";
+            window.close();
+        });
+    } else if (cli.isSet(o.shot)) {
         const long target = cli.value(o.steps).toLong();
         const QString path = cli.value(o.shot);
         auto* poll = new QTimer(&window);

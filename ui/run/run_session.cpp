@@ -21,8 +21,16 @@ RunSession::RunSession(const Config& initial, QObject* parent)
     worker_ = new TrainingWorker;
     worker_->moveToThread(&thread_);
     connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
-    connect(worker_, &TrainingWorker::runStarted, this, &RunSession::onRunStarted);
-    connect(worker_, &TrainingWorker::runResumed, this, &RunSession::onRunResumed);
+    // A run started before a watch began must not take the watched history over when its news arrives;
+    // a snapshot asked for while watching (load) ends the watch when it resumes.
+    connect(worker_, &TrainingWorker::runStarted, this,
+            [this](const Config& cfg, int layers, int experts, const QString& summary) {
+                if (source_ == Source::Training) onRunStarted(cfg, layers, experts, summary);
+            });
+    connect(worker_, &TrainingWorker::runResumed, this,
+            [this](const Config& cfg, int layers, int experts, const QString& summary, long step) {
+                if (source_ == Source::Training || pending_load_) onRunResumed(cfg, layers, experts, summary, step);
+            });
     // A watched or opened history replaced the run: a last frame of the paused training is not part of it.
     connect(worker_, &TrainingWorker::frameReady, this, [this](const MetricsFrame& f) {
         if (source_ == Source::Training) onFrame(f);

@@ -159,6 +159,22 @@ private slots:
         QVERIFY(w.knobPanel()->isVisible());
     }
 
+    // Watching at once, while the window's first training run is still being built on
+    // its thread: that run's news, arriving later, must not take the watched history over.
+    void watch_right_after_start_keeps_the_log() {
+        const QString log = dir_.filePath(QStringLiteral("early.jsonl"));
+        append(log, header());
+        append(log, steps(0, 10, false));
+        MainWindow w(test_presets::small("default"));  // its dataset takes a while to build
+        QVERIFY(w.watchRun(log));
+        QTRY_COMPARE_WITH_TIMEOUT(w.history().last_step(), 9L, kTimeoutMs);
+        QTest::qWait(1500);  // the training run is built by now
+        QCOMPARE(w.history().last_step(), 9L);
+        QCOMPARE(w.history().layers(), kLayers);
+        QVERIFY(w.isReadOnly());
+        QVERIFY(w.runLabel().startsWith(QStringLiteral("watching ")));
+    }
+
     // File → Watch a run's directory, through the real file dialog: Megatron rank
     // files of two data-parallel replicas are summed.
     void watch_directory_action_merges_megatron_ranks() {
@@ -362,6 +378,21 @@ private slots:
         QVERIFY2(shot.finished && shot.code == 0, qPrintable(shot.describe()));
         QVERIFY2(shot.out.contains(QStringLiteral("at step 39")), qPrintable(shot.describe()));
         QVERIFY(QImage(png).width() > 100);
+
+        // `moescope FILE.moesnap` opens a history-only snapshot read-only (it has no config to train).
+        const QString snap = dir_.filePath(QStringLiteral("cli.moesnap"));
+        JobInfo job;
+        job.source = log.toStdString();
+        job.layers = kLayers;
+        job.experts = kExperts;
+        MetricsHistory h;
+        h.reset(kLayers, kExperts);
+        save_history_snapshot(snap.toStdString(), job, h, {});
+        const QString png2 = dir_.filePath(QStringLiteral("saved.png"));
+        const ProcessResult open = run_process(gui, {snap, QStringLiteral("--screenshot"), png2}, kTimeoutMs);
+        QVERIFY2(open.finished && open.code == 0 && open.out.contains(QStringLiteral("saved ")),
+                 qPrintable(open.describe()));
+        QVERIFY(QImage(png2).width() > 100);
     }
 
 private:
