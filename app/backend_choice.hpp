@@ -6,9 +6,9 @@
 #include <ostream>
 #include <string>
 
-namespace moescope {
+#include "engine/engine_factory.hpp"  // Backend
 
-enum class Backend { Cpu, Cuda };
+namespace moescope {
 
 // Throws ConfigError unless `name` is auto, cpu or cuda.
 void check_backend_name(const std::string& name);

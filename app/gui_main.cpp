@@ -25,6 +25,7 @@
 #include "theme.hpp"
 #include "train/config.hpp"
 #include "train/knobs.hpp"
+#include "window/lesson_pacer.hpp"
 #include "window/main_window.hpp"
 #include "window/sweep_window.hpp"
 #include "window/window_bench.hpp"
@@ -213,6 +214,8 @@ int main(int argc, char** argv) {
     }
 
     MainWindow window(cfg);
+    // A screenshot is taken at full speed; a lesson still pauses at its stops (a stop is worth a picture).
+    if (cli.isSet(o.shot)) window.pacer()->holdSpeed(0, true);
     window.resize(1500, 940);
     window.show();
     if (cli.isSet(o.classroom)) window.setClassroom(true);

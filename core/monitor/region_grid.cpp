@@ -28,14 +28,17 @@ void plane_bounds(const Dataset& data, RegionGrid& g) {
 }
 
 // Token t = row·resolution + col is the centre of that cell; its id (hash routing) is t.
-void load_cell_centres(const RegionGrid& g, Workspace<float>& ws) {
+void cell_centres(const RegionGrid& g, std::vector<float>& x, std::vector<int32_t>& labels, std::vector<int32_t>& ids) {
+    const long T = long(g.resolution) * g.resolution;
+    x.resize(2 * T);
+    labels.assign(T, 0);
+    ids.resize(T);
     for (int row = 0; row < g.resolution; ++row)
         for (int col = 0; col < g.resolution; ++col) {
             const long t = long(row) * g.resolution + col;
-            ws.x(0, t) = float(g.cell_x(col));
-            ws.x(1, t) = float(g.cell_y(row));
-            ws.labels[t] = 0;
-            ws.ids[t] = static_cast<int32_t>(t);
+            x[2 * t] = float(g.cell_x(col));
+            x[2 * t + 1] = float(g.cell_y(row));
+            ids[t] = static_cast<int32_t>(t);
         }
 }
 
@@ -43,48 +46,37 @@ void load_cell_centres(const RegionGrid& g, Workspace<float>& ws) {
 
 bool supports_region_grid(const Dataset& data) { return data.d_in == 2; }
 
-RegionGrid compute_region_grid(const Model<float>& model, const Config& knobs, const Dataset& data, int resolution,
-                               Workspace<float>& ws) {
+RegionGrid compute_region_grid(Engine& engine, const Config& knobs, const Dataset& data, int resolution) {
     if (!supports_region_grid(data))
         throw ConfigError("expert regions need a 2-D dataset (blobs, moons, spirals); '" + data.kind + "' has d_in " +
                           std::to_string(data.d_in));
     if (resolution < kMinResolution || resolution > kMaxResolution)
         throw ConfigError("region grid resolution " + std::to_string(resolution) + " is outside [" +
                           std::to_string(kMinResolution) + ", " + std::to_string(kMaxResolution) + "]");
-    MS_ASSERT(model.d_in() == data.d_in, "model and dataset disagree on d_in");
+    MS_ASSERT(engine.d_in() == data.d_in, "engine and dataset disagree on d_in");
 
     Config eval = knobs;
-    if (eval.policy != "expert_choice") eval.capacity_factor = 0;  // dropless: see the header
+    const RoutingPolicyKind policy = engine.policy();
+    if (!experts_choose(policy)) eval.capacity_factor = 0;  // dropless: see the header
 
     RegionGrid g;
     g.resolution = resolution;
-    g.layers = model.structure().layers;
-    g.experts = model.structure().experts;
+    g.layers = engine.structure().layers;
+    g.experts = engine.structure().experts;
     plane_bounds(data, g);
 
-    // Same sizes as last call: Eigen and std::vector keep their buffers.
+    std::vector<float> x;
+    std::vector<int32_t> labels, ids;
+    cell_centres(g, x, labels, ids);
     const long T = long(resolution) * resolution;
-    ws.resize(T, data.d_in, eval, model.classes());
-    load_cell_centres(g, ws);
     Rng rng(static_cast<uint64_t>(knobs.seed) ^ kRegionStream);
-    model.sample_noise(ws, eval, rng, false);
-    model.forward(ws, eval, false);
-
-    // Under hash and random routing the router's ranking decides nothing, so
-    // routing.top1 would show the hash / the dice; show what the router prefers.
-    const bool router_decides = eval.policy != "hash" && eval.policy != "random";
-    g.top1.resize(size_t(g.layers) * T);
-    g.confidence.resize(g.top1.size());
-    for (int l = 0; l < g.layers; ++l) {
-        const LayerCache<float>& c = ws.layers[l];
-        const size_t base = g.index(l, 0, 0);
-        for (long t = 0; t < T; ++t) {
-            Eigen::Index e = c.routing.top1[t];
-            if (!router_decides) c.p.col(t).maxCoeff(&e);
-            g.top1[base + t] = static_cast<int16_t>(e);
-            g.confidence[base + t] = c.p(e, t);
-        }
-    }
+    // Under hash and random routing the router's ranking decides nothing, so the
+    // routing's first choice would show the hash / the dice; show what the router prefers.
+    FirstChoices first;
+    engine.first_choices(Pass::Region, {x.data(), labels.data(), ids.data(), T}, eval, rng, !router_decides(policy),
+                         first);
+    g.top1.assign(first.expert.begin(), first.expert.end());
+    g.confidence = std::move(first.prob);
     return g;
 }
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
-#include "nn/model.hpp"
+#include "engine/engine.hpp"
 #include "train/config.hpp"
 
 namespace moescope {
@@ -30,7 +30,7 @@ struct RegionGrid {
 // A region map needs a plane to draw: d_in == 2 (blobs, moons, spirals, a 2-column CSV).
 bool supports_region_grid(const Dataset& data);
 
-// Routes the resolution² cell centres through `model` in one evaluation batch
+// Routes the resolution² cell centres through `engine` in one evaluation batch
 // (train = false: no noise) and reads each layer's first choice:
 //  - topk, noisy_topk: the largest router logit z;
 //  - bias_balanced: the largest z + selection bias, as the policy selects;
@@ -40,10 +40,9 @@ bool supports_region_grid(const Dataset& data);
 // distribution, so drops among grid cells would be artifacts. Expert choice keeps
 // its balanced capacity, so from layer 1 on its map depends on the whole grid.
 // The plane is the training inputs' bounding box plus a 5% margin per side.
-// `ws` is the caller's, kept between calls: sized on the first call (or when the
-// model or resolution changes), it allocates nothing afterwards.
+// The engine keeps the pass's buffers (Pass::Region) between calls: sized on the
+// first call (or when the resolution changes), they are reused afterwards.
 // Throws ConfigError when d_in != 2 or resolution is out of [2, 1024].
-RegionGrid compute_region_grid(const Model<float>& model, const Config& knobs, const Dataset& data, int resolution,
-                               Workspace<float>& ws);
+RegionGrid compute_region_grid(Engine& engine, const Config& knobs, const Dataset& data, int resolution);
 
 }  // namespace moescope

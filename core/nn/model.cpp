@@ -22,59 +22,84 @@ S sigmoid(S x) {
 }  // namespace
 
 template <class S>
+void Workspace<S>::allocate(const Config& c, int d_in, int classes, long slots) {
+    d_in_ = d_in;
+    classes_ = classes;
+    layout = ActivationLayout::build(c, T, slots, d_in, classes);
+    activations.resize(layout.total);  // keeps the contents before a growing tail
+    auto bind = [&](MatMap<S>& m, int t) {
+        const ActivationInfo& ai = layout.tensors[t];
+        new (&m) MatMap<S>(activations.data() + ai.offset, ai.rows, ai.cols);
+    };
+    bind(x, layout.x);
+    // Built afresh: assigning to an existing Map would copy values, not rebind it.
+    h.clear();
+    for (const int t : layout.h) {
+        const ActivationInfo& ai = layout.tensors[t];
+        h.emplace_back(activations.data() + ai.offset, ai.rows, ai.cols);
+    }
+    for (size_t l = 0; l < layers.size(); ++l) {
+        const ActivationLayout::Layer& L = layout.layers[l];
+        LayerCache<S>& lc = layers[l];
+        bind(lc.u, L.u);
+        bind(lc.z, L.z);
+        bind(lc.s, L.s);
+        bind(lc.a, L.a);
+        bind(lc.q, L.q);
+        bind(lc.p, L.p);
+        bind(lc.eps_noisy, L.eps_noisy);
+        bind(lc.eps_jitter, L.eps_jitter);
+        bind(lc.U, L.U);
+        bind(lc.H, L.H);
+        bind(lc.Act, L.Act);
+        bind(lc.Y, L.Y);
+    }
+    bind(v, layout.v);
+    bind(logits, layout.logits);
+    bind(probs, layout.probs);
+    bind(dh, layout.dh);
+    bind(du, layout.du);
+    bind(dv, layout.dv);
+    bind(dlogits, layout.dlogits);
+    bind(da, layout.da);
+    bind(dq, layout.dq);
+    bind(dp, layout.dp);
+    bind(dz, layout.dz);
+    bind(ds, layout.ds);
+    bind(dY, layout.dY);
+    bind(dAct, layout.dAct);
+    bind(dU, layout.dU);
+}
+
+template <class S>
 void Workspace<S>::resize(long T_, int d_in, const Config& c, int classes) {
     T = T_;
-    const long d = c.d_model, f = c.d_ff, E = c.experts, L = c.layers;
+    const long E = c.experts;
     // Expert choice may give a token to every expert; token choice gives each k.
-    const long max_slots =
-        std::max<long>(T * c.top_k, c.policy == "expert_choice" ? E * std::min(T, c.capacity(T)) : 0);
-    x.resize(d_in, T);
+    const long max_slots = std::max<long>(
+        T * c.top_k, experts_choose(parse_routing_policy(c.policy)) ? E * std::min(T, c.capacity(T)) : 0);
     labels.resize(T);
     ids.resize(T);
-    h.resize(L + 1);
-    for (auto& m : h) m.resize(d, T);
-    layers.resize(L);
+    layers.resize(c.layers);
     for (auto& lc : layers) {
         lc.rstd.resize(T);
-        lc.u.resize(d, T);
-        for (Mat<S>* m : {&lc.z, &lc.a, &lc.q, &lc.p, &lc.eps_noisy, &lc.eps_jitter}) m->resize(E, T);
-        if (c.policy == "noisy_topk") lc.s.resize(E, T);
         lc.lse.resize(T);
         lc.importance.resize(E);
         lc.f.resize(E);
         lc.gate.resize(max_slots);
-        lc.U.resize(d, max_slots);
-        lc.H.resize(f, max_slots);
-        lc.Act.resize(f, max_slots);
-        lc.Y.resize(d, max_slots);
         lc.random_choice.resize(T * c.top_k);
     }
     rstd_f.resize(T);
-    v.resize(d, T);
-    logits.resize(classes, T);
-    probs.resize(classes, T);
-    dh.resize(d, T);
-    du.resize(d, T);
-    dv.resize(d, T);
-    dlogits.resize(classes, T);
-    for (Mat<S>* m : {&da, &dq, &dp, &dz, &ds}) m->resize(E, T);
-    dY.resize(d, max_slots);
-    dAct.resize(f, max_slots);
-    dU.resize(d, max_slots);
     dgate.resize(max_slots);
+    allocate(c, d_in, classes, max_slots);
 }
 
 template <class S>
 size_t Workspace<S>::bytes() const {
-    size_t n = x.size() + rstd_f.size() + v.size() + logits.size() + probs.size() + dgate.size();
-    for (const auto& m : h) n += m.size();
-    for (const Mat<S>* m : {&dh, &du, &dv, &dlogits, &da, &dq, &dp, &dz, &ds, &dY, &dAct, &dU}) n += m->size();
+    size_t n = activations.size() + rstd_f.size() + dgate.size();
     size_t other = (labels.size() + ids.size()) * sizeof(int32_t);
     for (const auto& c : layers) {
         n += c.rstd.size() + c.lse.size() + c.importance.size() + c.f.size() + c.gate.size();
-        for (const Mat<S>* m :
-             {&c.u, &c.z, &c.s, &c.a, &c.q, &c.p, &c.U, &c.H, &c.Act, &c.Y, &c.eps_noisy, &c.eps_jitter})
-            n += m->size();
         other += c.random_choice.size() * sizeof(int32_t) + c.routing.bytes();
     }
     return n * sizeof(S) + other;
@@ -83,17 +108,9 @@ size_t Workspace<S>::bytes() const {
 template <class S>
 void Workspace<S>::reserve_slots(long slots, const Config& c) {
     if (static_cast<long>(dgate.size()) >= slots) return;
-    for (auto& lc : layers) {
-        lc.gate.resize(slots);
-        lc.U.resize(c.d_model, slots);
-        lc.H.resize(c.d_ff, slots);
-        lc.Act.resize(c.d_ff, slots);
-        lc.Y.resize(c.d_model, slots);
-    }
-    dY.resize(c.d_model, slots);
-    dAct.resize(c.d_ff, slots);
-    dU.resize(c.d_model, slots);
+    for (auto& lc : layers) lc.gate.resize(slots);
     dgate.resize(slots);
+    allocate(c, d_in_, classes_, slots);
 }
 
 template <class S>
@@ -102,7 +119,7 @@ Model<S>::Model(const Config& cfg, int d_in, int classes, Rng& rng)
       d_in_(d_in),
       classes_(classes),
       layout_(ParamLayout::build(cfg, d_in, classes)),
-      policy_(make_routing_policy<S>(cfg.policy)) {
+      policy_(make_routing_policy<S>(parse_routing_policy(cfg.policy))) {
     params.assign(layout_.total, S(0));
     grads.assign(layout_.total, S(0));
     selection_bias.assign(static_cast<size_t>(cfg.layers) * cfg.experts, S(0));
@@ -139,13 +156,13 @@ CMatMap<S> Model<S>::cview(const AlignedVector<S>& buf, int t) const {
 template <class S>
 void Model<S>::sample_noise(Workspace<S>& ws, const Config& knobs, Rng& rng, bool train) const {
     for (auto& lc : ws.layers) {
-        auto fill = [&](Mat<S>& m) {
+        auto fill = [&](MatMap<S>& m) {
             S* p = m.data();
             for (long i = 0; i < m.size(); ++i) p[i] = S(rng.normal());
         };
-        if (train && cfg_.policy == "noisy_topk") fill(lc.eps_noisy);
+        if (train && has_learned_noise(policy_->kind())) fill(lc.eps_noisy);
         if (train && knobs.noise_std > 0) fill(lc.eps_jitter);
-        if (cfg_.policy == "random")
+        if (draws_random_choices(policy_->kind()))
             for (long t = 0; t < ws.T; ++t) {
                 // k distinct experts per token (partial Fisher–Yates over E)
                 int32_t* out = lc.random_choice.data() + t * cfg_.top_k;
@@ -263,7 +280,7 @@ void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool 
 template <class S>
 S Model<S>::forward(Workspace<S>& ws, const Config& knobs, bool train) const {
     MS_ASSERT(ws.x.rows() == d_in_ && ws.x.cols() == ws.T, "workspace input has the wrong shape");
-    if (cfg_.policy == "expert_choice")
+    if (experts_choose(policy_->kind()))
         ws.reserve_slots(long(cfg_.experts) * std::min(ws.T, knobs.capacity(ws.T)), cfg_);
     ops::linear_forward<S>(ws.h[0], param(layout_.W_in), param(layout_.b_in).col(0), ws.x);
     lap(ws.timer, Phase::DenseFwd);

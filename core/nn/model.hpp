@@ -4,11 +4,13 @@
 // router loss terms. Parameters live in one flat buffer (params.hpp); all
 // activations of a batch live in a Workspace, sized once and reused, so the
 // model itself is read-only during forward and one model can serve a training
-// and an evaluation workspace.
+// and an evaluation workspace. A Workspace's matrices are Eigen views into one
+// buffer laid out by ActivationLayout (activations.hpp).
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "nn/activations.hpp"
 #include "nn/params.hpp"
 #include "nn/rng.hpp"
 #include "nn/tensor.hpp"
@@ -20,46 +22,62 @@ namespace moescope {
 
 template <class S>
 struct LayerCache {
-    Vec<S> rstd;                // T: 1/rms of h per token
-    Mat<S> u;                   // d × T: RMSNorm(h), the MoE block's input
-    Mat<S> z;                   // E × T: router logits W_r·u
-    Mat<S> s;                   // E × T: noise pre-activation W_noise·u (noisy_topk)
-    Mat<S> a;                   // E × T: selection logits z + noise
-    Mat<S> q;                   // E × T: softmax(a/τ), what gates are made of
-    Mat<S> p;                   // E × T: softmax(z/τ), clean router probabilities
-    Vec<S> lse, importance, f;  // T, E, E
+    Vec<S> rstd;                 // T: 1/rms of h per token
+    MatMap<S> u{nullptr, 0, 0};  // d × T: RMSNorm(h), the MoE block's input
+    MatMap<S> z{nullptr, 0, 0};  // E × T: router logits W_r·u
+    MatMap<S> s{nullptr, 0, 0};  // E × T: noise pre-activation W_noise·u (noisy_topk)
+    MatMap<S> a{nullptr, 0, 0};  // E × T: selection logits z + noise
+    MatMap<S> q{nullptr, 0, 0};  // E × T: softmax(a/τ), what gates are made of
+    MatMap<S> p{nullptr, 0, 0};  // E × T: softmax(z/τ), clean router probabilities
+    Vec<S> lse, importance, f;   // T, E, E
     Routing routing;
-    std::vector<S> gate;                 // per assignment
-    Mat<S> U, H, Act, Y;                 // dispatched tokens: d × slots, d_ff × slots, d_ff × slots, d × slots
-    Mat<S> eps_noisy, eps_jitter;        // E × T standard normals
-    std::vector<int32_t> random_choice;  // k × T
+    std::vector<S> gate;  // per assignment
+    // dispatched tokens: d × slots, d_ff × slots, d_ff × slots, d × slots
+    MatMap<S> U{nullptr, 0, 0}, H{nullptr, 0, 0}, Act{nullptr, 0, 0}, Y{nullptr, 0, 0};
+    MatMap<S> eps_noisy{nullptr, 0, 0}, eps_jitter{nullptr, 0, 0};  // E × T standard normals
+    std::vector<int32_t> random_choice;                             // k × T
     S balance = 0, zloss = 0, cv2 = 0, entropy = 0;
 };
 
+// The matrices are views into `activations` (one block, ActivationLayout), so a
+// Workspace is neither copied nor moved: a copy's views would point into the original.
 template <class S>
 struct Workspace {
+    Workspace() = default;
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+
     long T = 0;
-    Mat<S> x;                     // d_in × T inputs
+    MatMap<S> x{nullptr, 0, 0};   // d_in × T inputs
     std::vector<int32_t> labels;  // T
     std::vector<int32_t> ids;     // T sample ids (hash routing)
-    std::vector<Mat<S>> h;        // L+1 residual streams, d × T
+    std::vector<MatMap<S>> h;     // L+1 residual streams, d × T
     std::vector<LayerCache<S>> layers;
     Vec<S> rstd_f;
-    Mat<S> v, logits, probs;  // d × T, C × T, C × T
+    MatMap<S> v{nullptr, 0, 0}, logits{nullptr, 0, 0}, probs{nullptr, 0, 0};  // d × T, C × T, C × T
     S ce = 0, loss = 0;
     long correct = 0;
-    // backward scratch
-    Mat<S> dh, du, dv, dlogits, da, dq, dp, dz, ds;
-    Mat<S> dY, dAct, dU;
+    // backward scratch: d × T (dh, du, dv), C × T (dlogits), E × T (da … ds), per slot (dY, dAct, dU)
+    MatMap<S> dh{nullptr, 0, 0}, du{nullptr, 0, 0}, dv{nullptr, 0, 0}, dlogits{nullptr, 0, 0};
+    MatMap<S> da{nullptr, 0, 0}, dq{nullptr, 0, 0}, dp{nullptr, 0, 0}, dz{nullptr, 0, 0}, ds{nullptr, 0, 0};
+    MatMap<S> dY{nullptr, 0, 0}, dAct{nullptr, 0, 0}, dU{nullptr, 0, 0};
     std::vector<S> dgate;
     StepTimer* timer = nullptr;  // phase breakdown of forward/backward when set
+
+    ActivationLayout layout;       // where each matrix above lives in `activations`
+    AlignedVector<S> activations;  // one block: every MatMap above is a view into it
 
     void resize(long T, int d_in, const Config& structure, int classes);
     // Grows the per-assignment buffers to hold `slots` (expert choice: a live
     // capacity_factor change can raise E·capacity above what resize() allowed).
+    // Slot-sized matrices are last in the layout, so the others keep their contents.
     void reserve_slots(long slots, const Config& structure);
     // Bytes held by the activation and scratch buffers above.
     size_t bytes() const;
+
+private:
+    void allocate(const Config& structure, int d_in, int classes, long slots);
+    int d_in_ = 0, classes_ = 0;
 };
 
 template <class S>
@@ -72,6 +90,7 @@ public:
     const ParamLayout& layout() const { return layout_; }
     int d_in() const { return d_in_; }
     int classes() const { return classes_; }
+    RoutingPolicyKind policy() const { return policy_->kind(); }
 
     AlignedVector<S> params, grads;
     std::vector<S> selection_bias;  // L × E, bias_balanced only; not trained by gradients

@@ -80,7 +80,8 @@ void linear_gelu_forward(H&& h, Act&& act, const Eigen::Ref<const Mat<S>>& W, co
 inline constexpr double kRmsEps = 1e-6;
 
 template <class S>
-void rmsnorm_forward(Mat<S>& out, Vec<S>& rstd, const Mat<S>& x, const Eigen::Ref<const Vec<S>>& g) {
+void rmsnorm_forward(Eigen::Ref<Mat<S>> out, Vec<S>& rstd, const Eigen::Ref<const Mat<S>>& x,
+                     const Eigen::Ref<const Vec<S>>& g) {
     const long T = x.cols();
 #pragma omp parallel for schedule(static) if (x.size() > kParallelMin)
     for (long t = 0; t < T; ++t) {
@@ -92,8 +93,8 @@ void rmsnorm_forward(Mat<S>& out, Vec<S>& rstd, const Mat<S>& x, const Eigen::Re
 // dx_add: dx += ∂/∂x;  dg += Σ_t dout ⊙ x·r
 // with ĝ = g⊙dout:  dx = r·ĝ − x·r³·(ĝ·x)/d
 template <class S, class DG>
-void rmsnorm_backward_add(Mat<S>& dx, DG&& dg, const Mat<S>& dout, const Mat<S>& x, const Vec<S>& rstd,
-                          const Eigen::Ref<const Vec<S>>& g) {
+void rmsnorm_backward_add(Eigen::Ref<Mat<S>> dx, DG&& dg, const Eigen::Ref<const Mat<S>>& dout,
+                          const Eigen::Ref<const Mat<S>>& x, const Vec<S>& rstd, const Eigen::Ref<const Vec<S>>& g) {
     const long T = x.cols();
     const S inv_d = S(1) / S(x.rows());
 #pragma omp parallel for schedule(static) if (x.size() > kParallelMin)
@@ -108,7 +109,7 @@ void rmsnorm_backward_add(Mat<S>& dx, DG&& dg, const Mat<S>& dout, const Mat<S>&
 
 // ---------- softmax over each column (numerically stable) ----------
 template <class S, class In>
-void softmax_columns(Mat<S>& p, const In& logits, S inv_temperature = S(1)) {
+void softmax_columns(Eigen::Ref<Mat<S>> p, const In& logits, S inv_temperature = S(1)) {
     const long T = logits.cols();
 #pragma omp parallel for schedule(static) if (logits.size() > kParallelMin)
     for (long t = 0; t < T; ++t) {
@@ -119,7 +120,8 @@ void softmax_columns(Mat<S>& p, const In& logits, S inv_temperature = S(1)) {
 }
 // dlogits = p ⊙ (dp − (p·dp)) · inv_temperature, added to dlogits
 template <class S>
-void softmax_backward_add(Mat<S>& dlogits, const Mat<S>& p, const Mat<S>& dp, S inv_temperature = S(1)) {
+void softmax_backward_add(Eigen::Ref<Mat<S>> dlogits, const Eigen::Ref<const Mat<S>>& p,
+                          const Eigen::Ref<const Mat<S>>& dp, S inv_temperature = S(1)) {
     const long T = p.cols();
 #pragma omp parallel for schedule(static) if (p.size() > kParallelMin)
     for (long t = 0; t < T; ++t) {
@@ -131,7 +133,8 @@ void softmax_backward_add(Mat<S>& dlogits, const Mat<S>& p, const Mat<S>& dp, S 
 // ---------- cross-entropy, mean over tokens ----------
 // probs = softmax(logits); returns −mean_t ln probs[y_t, t]; counts correct argmax.
 template <class S>
-S cross_entropy_forward(Mat<S>& probs, const Mat<S>& logits, const int32_t* labels, long* correct) {
+S cross_entropy_forward(Eigen::Ref<Mat<S>> probs, const Eigen::Ref<const Mat<S>>& logits, const int32_t* labels,
+                        long* correct) {
     softmax_columns<S>(probs, logits);
     const long T = logits.cols();
     double loss = 0;
@@ -147,7 +150,7 @@ S cross_entropy_forward(Mat<S>& probs, const Mat<S>& logits, const int32_t* labe
 }
 // dlogits = (probs − onehot(y)) / T
 template <class S>
-void cross_entropy_backward(Mat<S>& dlogits, const Mat<S>& probs, const int32_t* labels) {
+void cross_entropy_backward(Eigen::Ref<Mat<S>> dlogits, const Eigen::Ref<const Mat<S>>& probs, const int32_t* labels) {
     const long T = probs.cols();
     dlogits = probs / S(T);
     for (long t = 0; t < T; ++t) dlogits(labels[t], t) -= S(1) / S(T);
@@ -158,17 +161,17 @@ void cross_entropy_backward(Mat<S>& dlogits, const Mat<S>& probs, const int32_t*
 // L_balance = E·Σ_i f_i·P_i, P_i = mean_t p_ti, f_i = C_i/(T·k) held constant (Switch/GShard).
 // ∂L/∂p_ti = E·f_i / T
 template <class S>
-S balance_loss(const Mat<S>& p, const Vec<S>& f) {
+S balance_loss(const Eigen::Ref<const Mat<S>>& p, const Vec<S>& f) {
     return S(p.rows()) * f.dot(p.rowwise().mean());
 }
 template <class S>
-void balance_loss_backward_add(Mat<S>& dp, const Vec<S>& f, long T, S weight) {
+void balance_loss_backward_add(Eigen::Ref<Mat<S>> dp, const Vec<S>& f, long T, S weight) {
     dp.colwise() += f * (weight * S(dp.rows()) / S(T));
 }
 
 // L_z = mean_t (logsumexp z_t)²  (ST-MoE).  ∂L/∂z_ti = 2·lse_t·softmax(z_t)_i / T
 template <class S>
-S z_loss(const Mat<S>& z, Vec<S>& lse) {
+S z_loss(const Eigen::Ref<const Mat<S>>& z, Vec<S>& lse) {
     const long T = z.cols();
     for (long t = 0; t < T; ++t) {
         const S m = z.col(t).maxCoeff();
@@ -177,7 +180,7 @@ S z_loss(const Mat<S>& z, Vec<S>& lse) {
     return lse.squaredNorm() / S(T);
 }
 template <class S>
-void z_loss_backward_add(Mat<S>& dz, const Mat<S>& z, const Vec<S>& lse, S weight) {
+void z_loss_backward_add(Eigen::Ref<Mat<S>> dz, const Eigen::Ref<const Mat<S>>& z, const Vec<S>& lse, S weight) {
     const long T = z.cols();
     for (long t = 0; t < T; ++t)
         dz.col(t).array() += (z.col(t).array() - lse(t)).exp() * (weight * S(2) * lse(t) / S(T));
@@ -186,7 +189,7 @@ void z_loss_backward_add(Mat<S>& dz, const Mat<S>& z, const Vec<S>& lse, S weigh
 // CV²(I), I_i = Σ_t p_ti (importance, Shazeer et al. 2017), population variance.
 // With m = mean(I), v = mean((I−m)²):  ∂(v/m²)/∂I_i = 2(I_i−m)/(E·m²) − 2v/(E·m³)
 template <class S>
-S importance_cv2(const Mat<S>& p, Vec<S>& importance) {
+S importance_cv2(const Eigen::Ref<const Mat<S>>& p, Vec<S>& importance) {
     importance = p.rowwise().sum();
     const S m = importance.mean();
     if (m <= S(0)) return S(0);
@@ -194,7 +197,7 @@ S importance_cv2(const Mat<S>& p, Vec<S>& importance) {
     return v / (m * m);
 }
 template <class S>
-void importance_cv2_backward_add(Mat<S>& dp, const Vec<S>& importance, S weight) {
+void importance_cv2_backward_add(Eigen::Ref<Mat<S>> dp, const Vec<S>& importance, S weight) {
     const S E = S(importance.size());
     const S m = importance.mean();
     if (m <= S(0)) return;
@@ -205,7 +208,7 @@ void importance_cv2_backward_add(Mat<S>& dp, const Vec<S>& importance, S weight)
 
 // Normalised mean router entropy: mean_t H(p_t) / ln E.  ∂/∂p_ti = −(ln p_ti + 1)/(T·ln E)
 template <class S>
-S entropy_reg(const Mat<S>& p) {
+S entropy_reg(const Eigen::Ref<const Mat<S>>& p) {
     const long T = p.cols();
     const S lnE = std::log(S(p.rows()));
     if (lnE <= S(0)) return S(0);
@@ -216,7 +219,7 @@ S entropy_reg(const Mat<S>& p) {
     return h / (S(T) * lnE);
 }
 template <class S>
-void entropy_reg_backward_add(Mat<S>& dp, const Mat<S>& p, S weight) {
+void entropy_reg_backward_add(Eigen::Ref<Mat<S>> dp, const Eigen::Ref<const Mat<S>>& p, S weight) {
     const long T = p.cols();
     const S lnE = std::log(S(p.rows()));
     if (lnE <= S(0)) return;

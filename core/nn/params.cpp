@@ -1,11 +1,14 @@
 #include "nn/params.hpp"
 
+#include "routing/policy_kind.hpp"
+
 namespace moescope {
 
 ParamLayout ParamLayout::build(const Config& c, int d_in, int classes) {
     ParamLayout L;
     const long d = c.d_model, f = c.d_ff, E = c.experts;
     L.layers.resize(c.layers);
+    const bool learned_noise = has_learned_noise(parse_routing_policy(c.policy));
     auto add = [&](std::string name, long rows, long cols, ParamGroup g, bool decay) {
         L.tensors.push_back({std::move(name), L.total, rows, cols, g, decay});
         L.total += rows * cols;
@@ -28,7 +31,7 @@ ParamLayout ParamLayout::build(const Config& c, int d_in, int classes) {
     for (int l = 0; l < c.layers; ++l) {
         const std::string p = "layer" + std::to_string(l) + ".router.";
         L.layers[l].router_W = add(p + "W", E, d, ParamGroup::Router, true);  // E × d_model
-        if (c.policy == "noisy_topk") L.layers[l].noise_W = add(p + "W_noise", E, d, ParamGroup::Router, true);
+        if (learned_noise) L.layers[l].noise_W = add(p + "W_noise", E, d, ParamGroup::Router, true);
     }
     end_group(ParamGroup::Router);
 

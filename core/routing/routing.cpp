@@ -68,7 +68,7 @@ void prepare(Routing& r, const RouteInput<S>& in, GateMode mode, bool expert_cho
 // Token choice: each token takes the k experts with the largest scores.
 template <class S>
 void select_topk_by_score(const RouteInput<S>& in, Routing& r, const S* bias) {
-    const Mat<S>& z = *in.logits;
+    const MatMap<S>& z = *in.logits;
     const int E = r.E, k = r.k;
     r.assign_expert.resize(r.T * k);
     r.assign_token.resize(r.T * k);
@@ -100,7 +100,7 @@ void select_topk_by_score(const RouteInput<S>& in, Routing& r, const S* bias) {
 template <class S>
 class TopK : public RoutingPolicy<S> {
 public:
-    std::string name() const override { return "topk"; }
+    RoutingPolicyKind kind() const override { return RoutingPolicyKind::TopK; }
     // k=1 uses the full softmax probability as gate (Switch): renormalising over one
     // expert would give gate 1 and cut the router off from the task gradient.
     GateMode gate_mode(int k) const override { return k == 1 ? GateMode::FullSoftmax : GateMode::Renormalized; }
@@ -116,7 +116,7 @@ public:
 template <class S>
 class NoisyTopK : public TopK<S> {
 public:
-    std::string name() const override { return "noisy_topk"; }
+    RoutingPolicyKind kind() const override { return RoutingPolicyKind::NoisyTopK; }
 };
 
 // DeepSeek-V3 aux-loss-free balancing: a per-expert bias shifts selection only;
@@ -124,7 +124,7 @@ public:
 template <class S>
 class BiasBalanced : public TopK<S> {
 public:
-    std::string name() const override { return "bias_balanced"; }
+    RoutingPolicyKind kind() const override { return RoutingPolicyKind::BiasBalanced; }
     void select(const RouteInput<S>& in, Routing& r) const override {
         MS_ASSERT(in.selection_bias, "bias_balanced routing needs a selection bias");
         prepare(r, in, this->gate_mode(in.k), false);
@@ -138,11 +138,11 @@ public:
 template <class S>
 class ExpertChoice : public RoutingPolicy<S> {
 public:
-    std::string name() const override { return "expert_choice"; }
+    RoutingPolicyKind kind() const override { return RoutingPolicyKind::ExpertChoice; }
     GateMode gate_mode(int) const override { return GateMode::FullSoftmax; }
     void select(const RouteInput<S>& in, Routing& r) const override {
         prepare(r, in, gate_mode(in.k), true);
-        const Mat<S>& p = *in.probs;
+        const MatMap<S>& p = *in.probs;
         const long c = std::min(in.capacity, r.T);
         r.assign_expert.resize(r.E * c);
         r.assign_token.resize(r.E * c);
@@ -176,7 +176,7 @@ public:
 template <class S>
 class HashRouting : public RoutingPolicy<S> {
 public:
-    std::string name() const override { return "hash"; }
+    RoutingPolicyKind kind() const override { return RoutingPolicyKind::Hash; }
     GateMode gate_mode(int) const override { return GateMode::Constant; }
     void select(const RouteInput<S>& in, Routing& r) const override {
         prepare(r, in, gate_mode(in.k), false);
@@ -202,7 +202,7 @@ public:
 template <class S>
 class RandomRouting : public RoutingPolicy<S> {
 public:
-    std::string name() const override { return "random"; }
+    RoutingPolicyKind kind() const override { return RoutingPolicyKind::Random; }
     GateMode gate_mode(int) const override { return GateMode::Constant; }
     void select(const RouteInput<S>& in, Routing& r) const override {
         MS_ASSERT(in.random_choice, "random routing needs pre-drawn choices");
@@ -219,19 +219,57 @@ public:
 
 }  // namespace
 
-template <class S>
-std::unique_ptr<RoutingPolicy<S>> make_routing_policy(const std::string& name) {
-    if (name == "topk") return std::make_unique<TopK<S>>();
-    if (name == "noisy_topk") return std::make_unique<NoisyTopK<S>>();
-    if (name == "bias_balanced") return std::make_unique<BiasBalanced<S>>();
-    if (name == "expert_choice") return std::make_unique<ExpertChoice<S>>();
-    if (name == "hash") return std::make_unique<HashRouting<S>>();
-    if (name == "random") return std::make_unique<RandomRouting<S>>();
-    throw ConfigError("unknown routing policy '" + name +
-                      "' (known: topk, noisy_topk, expert_choice, bias_balanced, hash, random)");
+namespace {
+struct PolicyName {
+    RoutingPolicyKind kind;
+    const char* name;
+};
+constexpr PolicyName kPolicyNames[] = {
+    {RoutingPolicyKind::TopK, "topk"},
+    {RoutingPolicyKind::NoisyTopK, "noisy_topk"},
+    {RoutingPolicyKind::ExpertChoice, "expert_choice"},
+    {RoutingPolicyKind::BiasBalanced, "bias_balanced"},
+    {RoutingPolicyKind::Hash, "hash"},
+    {RoutingPolicyKind::Random, "random"},
+};
+}  // namespace
+
+RoutingPolicyKind parse_routing_policy(const std::string& name) {
+    std::string known;
+    for (const auto& p : kPolicyNames) {
+        if (name == p.name) return p.kind;
+        known += (known.empty() ? "" : ", ") + std::string(p.name);
+    }
+    throw ConfigError("unknown routing policy '" + name + "' (known: " + known + ")");
 }
 
-template std::unique_ptr<RoutingPolicy<float>> make_routing_policy<float>(const std::string&);
-template std::unique_ptr<RoutingPolicy<double>> make_routing_policy<double>(const std::string&);
+const char* routing_policy_name(RoutingPolicyKind kind) {
+    for (const auto& p : kPolicyNames)
+        if (p.kind == kind) return p.name;
+    return "unknown";
+}
+
+template <class S>
+std::unique_ptr<RoutingPolicy<S>> make_routing_policy(RoutingPolicyKind kind) {
+    switch (kind) {
+        case RoutingPolicyKind::TopK:
+            return std::make_unique<TopK<S>>();
+        case RoutingPolicyKind::NoisyTopK:
+            return std::make_unique<NoisyTopK<S>>();
+        case RoutingPolicyKind::BiasBalanced:
+            return std::make_unique<BiasBalanced<S>>();
+        case RoutingPolicyKind::ExpertChoice:
+            return std::make_unique<ExpertChoice<S>>();
+        case RoutingPolicyKind::Hash:
+            return std::make_unique<HashRouting<S>>();
+        case RoutingPolicyKind::Random:
+            return std::make_unique<RandomRouting<S>>();
+    }
+    MS_ASSERT(false, "routing policy kind out of range");
+    return nullptr;
+}
+
+template std::unique_ptr<RoutingPolicy<float>> make_routing_policy<float>(RoutingPolicyKind);
+template std::unique_ptr<RoutingPolicy<double>> make_routing_policy<double>(RoutingPolicyKind);
 
 }  // namespace moescope

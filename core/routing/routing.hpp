@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "nn/tensor.hpp"
+#include "routing/policy_kind.hpp"
 
 namespace moescope {
 
@@ -47,8 +48,8 @@ struct Routing {
 
 template <class S>
 struct RouteInput {
-    const Mat<S>* logits = nullptr;          // E × T selection logits (noisy, tempered)
-    const Mat<S>* probs = nullptr;           // E × T softmax of logits
+    const MatMap<S>* logits = nullptr;       // E × T selection logits (noisy, tempered)
+    const MatMap<S>* probs = nullptr;        // E × T softmax of logits
     const S* selection_bias = nullptr;       // E, bias_balanced only: added for selection only
     const int32_t* token_ids = nullptr;      // T sample ids (hash routing)
     const int32_t* random_choice = nullptr;  // k × T pre-drawn experts (random routing)
@@ -60,13 +61,13 @@ template <class S>
 class RoutingPolicy {
 public:
     virtual ~RoutingPolicy() = default;
-    virtual std::string name() const = 0;
+    virtual RoutingPolicyKind kind() const = 0;
+    std::string name() const { return routing_policy_name(kind()); }
     virtual GateMode gate_mode(int k) const = 0;
     virtual void select(const RouteInput<S>& in, Routing& out) const = 0;
 };
 
-// Throws ConfigError for an unknown name.
 template <class S>
-std::unique_ptr<RoutingPolicy<S>> make_routing_policy(const std::string& name);
+std::unique_ptr<RoutingPolicy<S>> make_routing_policy(RoutingPolicyKind kind);
 
 }  // namespace moescope

@@ -94,9 +94,9 @@ StepTimes time_steps(const Config& cfg, int warmup, int steps, ExpertSgemm* sgem
         st.sgemm_gflops.push_back(best);
     }
     tr.set_step_timer(nullptr);
-    st.workspace_bytes = tr.workspace_bytes();
+    st.workspace_bytes = tr.engine().workspace_bytes();
     // parameters, gradients, AdamW m and v
-    st.parameter_bytes = tr.model().params.size() * sizeof(float) * 4;
+    st.parameter_bytes = size_t(tr.engine().layout().total) * sizeof(float) * 4;
     return st;
 }
 

@@ -1,9 +1,11 @@
 #include "train/config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -134,6 +136,11 @@ Config config_from_json(const json& j) {
         if (key == "name" || key == "description") {
             if (!value.is_string()) throw ConfigError("config key '" + key + "' must be a string");
             (key == "name" ? c.name : c.description) = value.get<std::string>();
+        } else if (key == "lesson_steps") {
+            if (!value.is_number_integer() || value.get<long>() < 0 || value.get<long>() > 1000000000)
+                throw ConfigError("config key 'lesson_steps' must be a whole number of steps in [0, 1e9], got " +
+                                  clip_text(value.dump()));
+            c.lesson_steps = value.get<long>();
         } else if (key == "script") {
             // Read after the knobs so values are validated against the final config.
         } else if (std::find(std::begin(kSections), std::end(kSections), key) != std::end(kSections)) {
@@ -155,8 +162,10 @@ Config config_from_json(const json& j) {
                 set_from_json(*k, c, v);
             }
         } else {
-            throw ConfigError("config key '" + key +
-                              "' is unknown (expected name, description, model, train, dataset, monitor, run, script)");
+            throw ConfigError(
+                "config key '" + key +
+                "' is unknown (expected name, description, lesson_steps, model, train, dataset, monitor, run, "
+                "script)");
         }
     }
     if (j.contains("script")) read_script(c, j["script"]);
@@ -183,6 +192,7 @@ json config_to_json(const Config& c) {
     json script = json::array();
     for (const auto& ch : c.script) script.push_back({{"step", ch.step}, {"knob", ch.knob}, {"value", ch.value}});
     j["script"] = script;
+    if (c.lesson_steps > 0) j["lesson_steps"] = c.lesson_steps;
     return j;
 }
 
@@ -245,9 +255,39 @@ void save_config_file(const Config& c, const std::string& path) {
     write_file_atomically(path, {config_to_json(c).dump(2), "\n"}, "config");
 }
 
+namespace {
+// "lesson2" < "lesson10": digit runs compare as numbers, the rest as text.
+bool natural_less(const std::string& a, const std::string& b) {
+    size_t i = 0, j = 0;
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    while (i < a.size() && j < b.size()) {
+        if (digit(a[i]) && digit(b[j])) {
+            size_t ie = i, je = j;
+            while (ie < a.size() && digit(a[ie])) ++ie;
+            while (je < b.size() && digit(b[je])) ++je;
+            const std::string_view na = std::string_view(a).substr(i, ie - i),
+                                   nb = std::string_view(b).substr(j, je - j);
+            const auto strip = [](std::string_view v) {
+                while (v.size() > 1 && v.front() == '0') v.remove_prefix(1);
+                return v;
+            };
+            const std::string_view sa = strip(na), sb = strip(nb);
+            if (sa.size() != sb.size()) return sa.size() < sb.size();
+            if (sa != sb) return sa < sb;
+            i = ie, j = je;
+            continue;
+        }
+        if (a[i] != b[j]) return a[i] < b[j];
+        ++i, ++j;
+    }
+    return a.size() - i < b.size() - j;
+}
+}  // namespace
+
 std::vector<std::string> preset_names() {
     std::vector<std::string> names;
     for (const auto& p : embedded_presets()) names.emplace_back(p.name);
+    std::stable_sort(names.begin(), names.end(), natural_less);
     return names;
 }
 

@@ -23,6 +23,9 @@ struct Config {
     std::string name = "custom";
     std::string description;
     std::vector<ScriptedChange> script;
+    // A lesson's length in steps (0: not a lesson). The window pauses there and
+    // paces the lesson to last about a minute (docs/lessons.md "Pacing").
+    long lesson_steps = 0;
 
     // --- model (structural: changing them needs a reset) ---
     int experts = 8;

@@ -192,7 +192,8 @@ std::vector<KnobDef> build_table() {
          {},
          "",
          false,
-         "Std of Gaussian noise on router logits during training; lets dead experts win tokens again."},
+         "Std of Gaussian noise added to the router logits during training (exploration). Not Switch-style "
+         "jitter, which scales the router's input; it did not revive dead experts in lesson 5, the aux loss did."},
         {"capacity_factor",
          "train",
          K::Live,
@@ -212,7 +213,8 @@ std::vector<KnobDef> build_table() {
          {},
          "",
          false,
-         "Clip the router gradient norm to this value (0 = off); tames router updates without slowing experts."},
+         "Clip the router gradient norm to this value (0 = off). With SGD it caps the router's step; with AdamW it "
+         "barely changes the update, since Adam divides each gradient by its running scale."},
         {"grad_clip",
          "train",
          K::Live,

@@ -10,6 +10,7 @@
 #include "data/csv_reader.hpp"
 #include "error.hpp"
 #include "nn/params.hpp"
+#include "routing/policy_kind.hpp"
 
 namespace moescope {
 
@@ -38,7 +39,7 @@ int csv_features(const std::string& path) {
 double workspace_floats(const Config& c, double T, int d_in, int classes) {
     const double d = c.d_model, f = c.d_ff, E = c.experts, L = c.layers, k = c.top_k;
     const double cap = c.capacity(static_cast<long>(std::min(T, 1e15)));
-    const double slots = std::max(T * k, c.policy == "expert_choice" ? E * std::min(T, cap) : 0.0);
+    const double slots = std::max(T * k, experts_choose(parse_routing_policy(c.policy)) ? E * std::min(T, cap) : 0.0);
     const double per_layer = T * (d + 7 * E + 2 + k) + slots * (2 * d + 2 * f + 1) + T * E /* routing order */ +
                              slots * 4 /* routing indices */;
     const double backward = T * (3 * d + 5 * E + classes) + slots * (2 * d + f + 1);

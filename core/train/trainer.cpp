@@ -1,5 +1,6 @@
 #include "train/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -15,20 +16,19 @@ constexpr long kEvalChunk = 1024;
 constexpr uint64_t kEvalStream = 0xE7A1u;
 }  // namespace
 
-Trainer::Trainer(const Config& cfg) : cfg_(cfg), rng_(static_cast<uint64_t>(cfg.seed)) {
+Trainer::Trainer(const Config& cfg, Backend backend) : cfg_(cfg), rng_(static_cast<uint64_t>(cfg.seed)) {
     cfg_.validate();
     check_memory(cfg_);  // before the first allocation that could fail
     data_ = std::make_unique<Dataset>(make_dataset(cfg_));
     if (data_->train_size() < 1 || data_->test_size() < 1)
         throw DataError("dataset '" + cfg_.dataset + "' has no training or no held-out samples");
-    model_ = std::make_unique<Model<float>>(cfg_, data_->d_in, data_->num_classes, rng_);
-    optimizer_ = std::make_unique<Optimizer>(model_->layout());
-    ws_.resize(cfg_.batch_tokens, data_->d_in, cfg_, data_->num_classes);
+    EngineChoice choice = make_engine(cfg_, backend, data_->d_in, data_->num_classes, rng_);
+    engine_ = std::move(choice.engine);
+    engine_reason_ = std::move(choice.reason);
     const long probe = std::min(kProbeTokens, data_->test_size());
-    probe_ws_.resize(probe, data_->d_in, cfg_, data_->num_classes);
     std::vector<int32_t> first(probe);
     for (long i = 0; i < probe; ++i) first[i] = static_cast<int32_t>(i);
-    load_batch(probe_ws_, data_->x_test, data_->y_test, first.data(), probe, data_->train_size());
+    probe_data_.gather(data_->x_test, data_->y_test, first.data(), probe, data_->train_size());
     dead_.reset(cfg_.layers, cfg_.experts, cfg_.dead_window);
 }
 
@@ -67,18 +67,23 @@ void Trainer::apply_pending_knobs() {
     pending_.clear();
 }
 
-void Trainer::load_batch(Workspace<float>& ws, const Eigen::MatrixXf& x, const std::vector<int32_t>& y,
-                         const int32_t* indices, long count, long id_offset) {
+void Trainer::Staging::gather(const Eigen::MatrixXf& from, const std::vector<int32_t>& y, const int32_t* indices,
+                              long count, long id_offset) {
+    const long d = from.rows();
+    T = count;
+    x.resize(static_cast<size_t>(d) * count);
+    labels.resize(count);
+    ids.resize(count);
     for (long t = 0; t < count; ++t) {
-        ws.x.col(t) = x.col(indices[t]);
-        ws.labels[t] = y[indices[t]];
-        ws.ids[t] = static_cast<int32_t>(indices[t] + id_offset);
+        std::copy(from.col(indices[t]).data(), from.col(indices[t]).data() + d, x.data() + t * d);
+        labels[t] = y[indices[t]];
+        ids[t] = static_cast<int32_t>(indices[t] + id_offset);
     }
 }
 
 void Trainer::set_step_timer(StepTimer* timer) {
     timer_ = timer;
-    ws_.timer = timer;
+    engine_->set_step_timer(timer);
 }
 
 const StepMetrics& Trainer::step() {
@@ -86,31 +91,18 @@ const StepMetrics& Trainer::step() {
     if (timer_) timer_->start();
     apply_pending_knobs();
     sample_batch(*data_, cfg_.batch_tokens, rng_, batch_);
-    load_batch(ws_, data_->x_train, data_->y_train, batch_.data(), cfg_.batch_tokens, 0);
-    model_->sample_noise(ws_, cfg_, rng_, true);
+    batch_data_.gather(data_->x_train, data_->y_train, batch_.data(), cfg_.batch_tokens, 0);
+    engine_->load_batch(batch_data_.view());
+    engine_->sample_noise(cfg_, rng_);
     lap(timer_, Phase::Batch);
-    model_->forward(ws_, cfg_, true);
-    model_->backward(ws_, cfg_);
-
-    // Norms are measured before clipping; clipping happens only for a finite update.
-    GradNorms norms = optimizer_->norms(model_->grads);
-    measure_layer_grad_norms();
-    bool finite = std::isfinite(ws_.loss) && std::isfinite(norms.total);
-    if (finite) {
-        optimizer_->clip(model_->grads, norms, cfg_);
-        // The optimizer checks the updated weights too and takes no step that would leave one non-finite.
-        finite = optimizer_->step(model_->params, model_->grads, cfg_);
-    }
-    if (finite) {
-        if (cfg_.policy == "bias_balanced") model_->update_selection_bias(ws_, cfg_.bias_update_rate);
+    // Forward, backward, clip, update and the step's summary, inside the engine.
+    const bool finite = engine_->train_step(cfg_);
+    if (finite)
         ++steps_;
-    } else {
+    else
         halted_ = true;
-        norms.total = norms.router = norms.experts = kNaN;
-    }
-    lap(timer_, Phase::Optimizer);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    collect_metrics(norms, ms);
+    collect_metrics(ms);
     metrics_.finite = finite;
     if (finite && cfg_.eval_every > 0 && steps_ % cfg_.eval_every == 0) metrics_.test_acc = evaluate();
     if (finite && cfg_.probe_every > 0 && steps_ % cfg_.probe_every == 0) probe_churn();
@@ -119,32 +111,16 @@ const StepMetrics& Trainer::step() {
     return metrics_;
 }
 
-// Per-layer gradient norms, like the global ones, are measured before clipping.
-void Trainer::measure_layer_grad_norms() {
-    const auto& layout = model_->layout();
-    auto sq = [&](int t) {
-        if (t < 0) return 0.0;
-        const auto& ti = layout.tensors[t];
-        double s = 0;
-        for (long i = ti.offset; i < ti.offset + ti.size(); ++i) s += double(model_->grads[i]) * model_->grads[i];
-        return s;
-    };
-    metrics_.layers.resize(cfg_.layers);
-    for (int l = 0; l < cfg_.layers; ++l) {
-        const auto& ll = layout.layers[l];
-        metrics_.layers[l].router_grad_norm = std::sqrt(sq(ll.router_W) + sq(ll.noise_W));
-        metrics_.layers[l].expert_grad_norm = std::sqrt(sq(ll.W1) + sq(ll.b1) + sq(ll.W2) + sq(ll.b2));
-    }
-}
-
-void Trainer::collect_metrics(const GradNorms& norms, double step_ms) {
+void Trainer::collect_metrics(double step_ms) {
+    const StepSummary& s = engine_->summary();
+    const GradNorms& norms = s.norms;
     StepMetrics& m = metrics_;
-    const long T = ws_.T;
+    const long T = s.tokens;
     const int E = cfg_.experts, L = cfg_.layers, C = data_->num_classes;
     m.step = steps_;
-    m.loss = ws_.loss;
-    m.ce = ws_.ce;
-    m.train_acc = double(ws_.correct) / double(T);
+    m.loss = s.loss;
+    m.ce = s.ce;
+    m.train_acc = double(s.correct) / double(T);
     m.test_acc = kNaN;
     m.grad_norm = norms.total;
     m.router_grad_norm = norms.router;
@@ -155,31 +131,29 @@ void Trainer::collect_metrics(const GradNorms& norms, double step_ms) {
     m.dead_util = cfg_.dead_util;
     m.layers.resize(L);
     for (int l = 0; l < L; ++l) {
-        const auto& c = ws_.layers[l];
-        const auto& r = c.routing;
+        const LayerSummary& ls = s.layers[l];
         LayerMetrics& lm = m.layers[l];
-        routing_balance_metrics(r.counts, T, cfg_.top_k, lm);
-        lm.router_entropy = router_entropy(c.p.data(), E, T);
-        lm.mean_prob.resize(E);
-        for (int e = 0; e < E; ++e) lm.mean_prob[e] = c.p.row(e).mean();
-        // Expert choice has no dropped assignments, only tokens no expert took.
-        lm.dropped = r.expert_choice ? double(r.dropped) / double(T) : double(r.dropped) / (double(T) * cfg_.top_k);
+        routing_balance_metrics(ls.counts, T, cfg_.top_k, lm);
+        lm.router_entropy = ls.router_entropy;
+        lm.mean_prob = ls.mean_prob;
+        lm.dropped = ls.dropped;
         lm.dead_experts = dead_.update(l, lm.utilization, cfg_.dead_util);
-        lm.mean_abs_logit = c.z.cwiseAbs().mean();
-        lm.max_abs_logit = c.z.cwiseAbs().maxCoeff();
-        lm.balance_loss = c.balance;
-        lm.z_loss = c.zloss;
-        lm.importance_cv2 = c.cv2;
-        lm.entropy_reg = c.entropy;
+        lm.mean_abs_logit = ls.mean_abs_logit;
+        lm.max_abs_logit = ls.max_abs_logit;
+        lm.balance_loss = ls.balance;
+        lm.z_loss = ls.zloss;
+        lm.importance_cv2 = ls.cv2;
+        lm.entropy_reg = ls.entropy;
+        lm.router_grad_norm = ls.router_grad_norm;
+        lm.expert_grad_norm = ls.expert_grad_norm;
         lm.churn = kNaN;
         lm.classes = C;
-        lm.class_expert.assign(static_cast<size_t>(C) * E, 0);
-        for (long t = 0; t < T; ++t) ++lm.class_expert[static_cast<size_t>(ws_.labels[t]) * E + r.top1[t]];
+        lm.class_expert = ls.class_expert;
         lm.nmi = normalized_mutual_information(lm.class_expert, C, E);
-        m.aux += c.balance / L;
-        m.zloss += c.zloss / L;
-        m.importance += c.cv2 / L;
-        m.entropy_reg += c.entropy / L;
+        m.aux += ls.balance / L;
+        m.zloss += ls.zloss / L;
+        m.importance += ls.cv2 / L;
+        m.entropy_reg += ls.entropy / L;
     }
 }
 
@@ -191,30 +165,27 @@ double Trainer::evaluate() {
     long correct = 0;
     for (long begin = 0; begin < n; begin += chunk) {
         const long count = std::min(chunk, n - begin);
-        if (eval_ws_.T != count) eval_ws_.resize(count, data_->d_in, cfg_, data_->num_classes);
         for (long i = 0; i < count; ++i) idx[i] = static_cast<int32_t>(begin + i);
-        load_batch(eval_ws_, data_->x_test, data_->y_test, idx.data(), count, data_->train_size());
-        model_->sample_noise(eval_ws_, cfg_, eval_rng, false);
-        model_->forward(eval_ws_, cfg_, false);
-        correct += eval_ws_.correct;
+        eval_data_.gather(data_->x_test, data_->y_test, idx.data(), count, data_->train_size());
+        correct += engine_->evaluate(eval_data_.view(), cfg_, eval_rng);
     }
     return double(correct) / double(n);
 }
 
 void Trainer::probe_churn() {
     Rng probe_rng(static_cast<uint64_t>(cfg_.seed) ^ kEvalStream);
-    model_->sample_noise(probe_ws_, cfg_, probe_rng, false);
-    model_->forward(probe_ws_, cfg_, false);
+    engine_->first_choices(Pass::Probe, probe_data_.view(), cfg_, probe_rng, false, probe_choices_);
     const bool first = probe_top1_.empty();
+    const long P = probe_data_.T;
     probe_top1_.resize(cfg_.layers);
     for (int l = 0; l < cfg_.layers; ++l) {
-        const auto& top1 = probe_ws_.layers[l].routing.top1;
+        const int32_t* top1 = probe_choices_.expert.data() + static_cast<size_t>(l) * P;
         if (!first) {
             long changed = 0;
-            for (size_t t = 0; t < top1.size(); ++t) changed += top1[t] != probe_top1_[l][t];
-            metrics_.layers[l].churn = double(changed) / double(top1.size());
+            for (long t = 0; t < P; ++t) changed += top1[t] != probe_top1_[l][t];
+            metrics_.layers[l].churn = double(changed) / double(P);
         }
-        probe_top1_[l] = top1;
+        probe_top1_[l].assign(top1, top1 + P);
     }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The trainer: one step = batch → forward → backward → clip → update →
-// metrics → monitor. Knob changes may be requested from any thread; they are
+// The trainer: one step = batch → engine step (forward, backward, clip,
+// update, summary) → metrics → monitor. It sees the network only through the
+// Engine interface (engine/engine.hpp). Knob changes may be requested from any thread; they are
 // validated at once, queued, and applied between two steps, each logged as an
 // intervention. Everything random comes from one seeded stream, so a config
 // and a seed give the same run.
@@ -10,10 +11,9 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "engine/engine_factory.hpp"
 #include "monitor/metrics.hpp"
 #include "monitor/monitor.hpp"
-#include "nn/model.hpp"
-#include "nn/optimizer.hpp"
 #include "nn/rng.hpp"
 #include "train/config.hpp"
 
@@ -49,8 +49,8 @@ struct TrainerState {
 
 class Trainer {
 public:
-    // Builds dataset, model and optimizer. Throws ConfigError / DataError.
-    explicit Trainer(const Config& cfg);
+    // Builds the dataset and the engine for `backend` (make_engine). Throws ConfigError / DataError.
+    explicit Trainer(const Config& cfg, Backend backend = Backend::Cpu);
 
     // One optimizer step (applies pending knob changes and scripted changes first).
     // When the loss or gradients are not finite the update is skipped, the
@@ -70,7 +70,7 @@ public:
     // A new trainer that continues exactly where `st` left off. Throws DataError
     // when the state does not fit its config or the regenerated dataset differs
     // (a CSV file changed since); nothing else is touched either way.
-    static std::unique_ptr<Trainer> from_state(const TrainerState& st);
+    static std::unique_ptr<Trainer> from_state(const TrainerState& st, Backend backend = Backend::Cpu);
 
     const Config& config() const { return cfg_; }
     long steps_done() const { return steps_; }
@@ -81,28 +81,38 @@ public:
     const StepMetrics& last_metrics() const { return metrics_; }
     bool halted() const { return halted_; }
     void clear_halt() { halted_ = false; }
-    const Model<float>& model() const { return *model_; }
-    // Direct access to the weights, for loading snapshots and for tests that
-    // plant bad values; not for use while another thread calls step().
-    Model<float>& mutable_model() { return *model_; }
+    // The engine that holds the network (weights, moments, activations): for the
+    // region grid, the bench, and tests that read or plant weights through its
+    // export/import; not for use while another thread calls step().
+    Engine& engine() { return *engine_; }
+    const Engine& engine() const { return *engine_; }
+    // One line: which engine runs and why (make_engine).
+    const std::string& engine_reason() const { return engine_reason_; }
     // Charges each phase of the following steps to `timer` (null: timing off).
     void set_step_timer(StepTimer* timer);
-    size_t workspace_bytes() const { return ws_.bytes(); }
 
 private:
+    // Samples gathered on the host in the layout HostBatch describes.
+    struct Staging {
+        std::vector<float> x;
+        std::vector<int32_t> labels, ids;
+        long T = 0;
+        void gather(const Eigen::MatrixXf& x, const std::vector<int32_t>& y, const int32_t* indices, long count,
+                    long id_offset);
+        HostBatch view() const { return {x.data(), labels.data(), ids.data(), T}; }
+    };
+
     void apply_pending_knobs();
     void apply_knob(const std::string& name, const std::string& value, const std::string& source);
-    void load_batch(Workspace<float>& ws, const Eigen::MatrixXf& x, const std::vector<int32_t>& y,
-                    const int32_t* indices, long count, long id_offset);
-    void measure_layer_grad_norms();
-    void collect_metrics(const GradNorms& norms, double step_ms);
+    void collect_metrics(double step_ms);
     void probe_churn();
 
     Config cfg_;
     std::unique_ptr<Dataset> data_;
-    std::unique_ptr<Model<float>> model_;
-    std::unique_ptr<Optimizer> optimizer_;
-    Workspace<float> ws_, eval_ws_, probe_ws_;
+    std::unique_ptr<Engine> engine_;
+    std::string engine_reason_;
+    Staging batch_data_, eval_data_, probe_data_;
+    FirstChoices probe_choices_;
     StepTimer* timer_ = nullptr;
     Rng rng_;
     std::vector<int32_t> batch_;

@@ -39,16 +39,16 @@ TrainerState Trainer::export_state() const {
     st.classes = data_->num_classes;
     st.train_size = data_->train_size();
     st.test_size = data_->test_size();
-    st.probe_tokens = probe_ws_.T;
+    st.probe_tokens = probe_data_.T;
     st.dataset_fingerprint = fingerprint(*data_);
     st.dataset_summary = data_->summary;
     st.steps = steps_;
     st.halted = halted_;
-    st.params.assign(model_->params.begin(), model_->params.end());
-    st.moment1 = optimizer_->first_moment();
-    st.moment2 = optimizer_->second_moment();
-    st.optimizer_steps = optimizer_->steps();
-    st.selection_bias = model_->selection_bias;
+    st.params = engine_->export_params();
+    st.moment1 = engine_->export_moment1();
+    st.moment2 = engine_->export_moment2();
+    st.optimizer_steps = engine_->optimizer_steps();
+    st.selection_bias = engine_->export_selection_bias();
     st.rng = rng_.state();
     st.monitor = monitor_;
     st.dead = dead_.state();
@@ -57,19 +57,19 @@ TrainerState Trainer::export_state() const {
     return st;
 }
 
-std::unique_ptr<Trainer> Trainer::from_state(const TrainerState& st) {
-    auto tr = std::make_unique<Trainer>(st.config);
+std::unique_ptr<Trainer> Trainer::from_state(const TrainerState& st, Backend backend) {
+    auto tr = std::make_unique<Trainer>(st.config, backend);
     const Dataset& d = *tr->data_;
     if (d.d_in != st.d_in || d.num_classes != st.classes || d.train_size() != st.train_size ||
         d.test_size() != st.test_size || fingerprint(d) != st.dataset_fingerprint)
         throw DataError("the dataset regenerated from the snapshot's config (" + d.summary +
                         ") differs from the one it was trained on (" + st.dataset_summary + ")");
     const Config& c = st.config;
-    const size_t total = static_cast<size_t>(tr->model_->layout().total);
+    const size_t total = static_cast<size_t>(tr->engine_->layout().total);
     require(st.params.size() == total && st.moment1.size() == total && st.moment2.size() == total,
             "parameter or moment count differs from the model's " + std::to_string(total));
     require(st.selection_bias.size() == static_cast<size_t>(c.layers) * c.experts, "selection bias size");
-    require(st.probe_tokens == tr->probe_ws_.T, "probe batch size");
+    require(st.probe_tokens == tr->probe_data_.T, "probe batch size");
     require(st.probe_top1.empty() || st.probe_top1.size() == static_cast<size_t>(c.layers), "probe layers");
     for (const auto& layer : st.probe_top1) require(layer.size() == static_cast<size_t>(st.probe_tokens), "probe size");
     require(st.dead.ring.size() == static_cast<size_t>(c.layers) && st.dead.experts == c.experts &&
@@ -77,11 +77,9 @@ std::unique_ptr<Trainer> Trainer::from_state(const TrainerState& st) {
             "dead-expert window");
     require(st.steps >= 0 && st.optimizer_steps >= 0, "step counts");
 
-    tr->model_->params.assign(st.params.begin(), st.params.end());
-    tr->model_->selection_bias = st.selection_bias;
-    tr->optimizer_->first_moment() = st.moment1;
-    tr->optimizer_->second_moment() = st.moment2;
-    tr->optimizer_->set_steps(st.optimizer_steps);
+    tr->engine_->import_params(st.params);
+    tr->engine_->import_selection_bias(st.selection_bias);
+    tr->engine_->import_optimizer(st.moment1, st.moment2, st.optimizer_steps);
     tr->rng_.set_state(st.rng);
     tr->steps_ = st.steps;
     tr->halted_ = st.halted;

@@ -3,7 +3,10 @@
 // watch, what to do, what should happen and why. Empty for other presets.
 #include <QWidget>
 
+class QLabel;
+class QPushButton;
 class QTextBrowser;
+class QFrame;
 
 class LessonPanel : public QWidget {
     Q_OBJECT
@@ -15,7 +18,20 @@ public:
     QString text() const;
     void setLarge(bool large);  // classroom mode: projector-sized text
 
+    // A lesson stop: `text` (what comes next) above the lesson, with a Continue button.
+    void showStop(const QString& text);
+    void clearStop();
+    bool isStopShown() const;
+    QString stopText() const;
+    QPushButton* continueButton() const { return continue_; }
+
+signals:
+    void continueRequested();
+
 private:
     QTextBrowser* browser_;
+    QFrame* stop_ = nullptr;
+    QLabel* stop_text_ = nullptr;
+    QPushButton* continue_ = nullptr;
     bool has_lesson_ = false;
 };

@@ -1,5 +1,6 @@
 #include "panels/warnings_panel.hpp"
 
+#include <QEvent>
 #include <QHeaderView>
 #include <QPushButton>
 #include <QStyle>
@@ -87,6 +88,7 @@ std::vector<WarningsPanel::Key> WarningsPanel::keys(const std::vector<moescope::
 
 void WarningsPanel::setWarnings(const std::vector<moescope::Warning>& active) {
     const bool same_set = keys(active) == keys(warnings_);
+    const bool was_empty = warnings_.empty();
     warnings_ = active;
     if (same_set) {
         // Messages carry the latest measured values: refresh the text in place.
@@ -94,9 +96,31 @@ void WarningsPanel::setWarnings(const std::vector<moescope::Warning>& active) {
         return;
     }
     rebuild();
+    if (was_empty != warnings_.empty()) {
+        updateGeometry();
+        emit wantedHeightChanged(wantedHeight());
+    }
 }
 
+void WarningsPanel::changeEvent(QEvent* event) {
+    QWidget::changeEvent(event);
+    if (event->type() != QEvent::FontChange) return;
+    rebuild();  // remedy buttons and row heights follow the new font
+    updateGeometry();
+}
+
+int WarningsPanel::wantedHeight() const {
+    const int frame = 2 * table_->frameWidth();
+    if (warnings_.empty()) return frame + table_->fontMetrics().height() + 10;
+    int rows = 0;
+    for (int row = 0; row < std::min(4, table_->rowCount()); ++row) rows += table_->rowHeight(row);
+    return frame + table_->horizontalHeader()->sizeHint().height() + rows;
+}
+
+QSize WarningsPanel::sizeHint() const { return {QWidget::sizeHint().width(), wantedHeight()}; }
+
 void WarningsPanel::showPlaceholder() {
+    table_->horizontalHeader()->hide();  // a header over one grey line only takes room
     table_->setRowCount(1);
     auto* item = read_only_item(tr("No warnings — routing looks healthy"));
     item->setForeground(theme::kGrey);
@@ -113,6 +137,7 @@ void WarningsPanel::rebuild() {
         showPlaceholder();
         return;
     }
+    table_->horizontalHeader()->show();
     table_->setRowCount(int(warnings_.size()));
     for (int row = 0; row < int(warnings_.size()); ++row) {
         const moescope::Warning& w = warnings_[size_t(row)];

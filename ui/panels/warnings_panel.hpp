@@ -29,11 +29,18 @@ public:
     QString currentAt(int row) const;          // "now load entropy 0.8 (0.52 when raised)"; "" when unknown
     QTableWidget* table() const { return table_; }
 
+    // One line when there is nothing to show; the header and up to four rows otherwise.
+    QSize sizeHint() const override;
+    int wantedHeight() const;
+
 signals:
     void remedyRequested(const QString& knob, double value);
+    // The panel went from empty to showing warnings or back: the dock may resize to wantedHeight().
+    void wantedHeightChanged(int height);
 
 protected:
     void resizeEvent(QResizeEvent* event) override;
+    void changeEvent(QEvent* event) override;  // a new font (classroom mode) refits the columns
 
 private:
     using Key = std::tuple<std::string, int, long>;  // id, layer, first step

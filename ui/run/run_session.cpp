@@ -49,6 +49,10 @@ RunSession::RunSession(const Config& initial, QObject* parent)
     connect(worker_, &TrainingWorker::branched, this, &RunSession::onBranched);
     connect(worker_, &TrainingWorker::branchFailed, this, &RunSession::branchFailed);
     connect(worker_, &TrainingWorker::unbranched, this, &RunSession::onUnbranched);
+    connect(worker_, &TrainingWorker::stopReached, this, [this](long step) {
+        playing_ = false;
+        emit stopReached(step);
+    });
     thread_.setObjectName(QStringLiteral("moescope-training"));
     thread_.start();
 }

@@ -69,7 +69,9 @@ public:
     void start(const moescope::Config& cfg);
     void reset() { start(pending_config_); }
     void setPlaying(bool playing);
-    void stepOnce();                                                                   // while paused
+    void stepOnce();                                                     // while paused
+    void setPace(double steps_per_s) { worker_->setPace(steps_per_s); }  // 0: full speed
+    void setStops(bool on) { worker_->setStops(on); }  // pause at scripted changes and the lesson's end
     void applyKnob(const QString& name, const QString& value, const QString& source);  // to the target run
     // Checks a structural edit and keeps it for the next reset; throws ConfigError on a bad value.
     void editStructural(const QString& name, const QString& value);
@@ -108,6 +110,7 @@ signals:
     void branchFailed(const QString& message);
     void unbranched(bool keptBranch);
     void branchChanged(bool branched);
+    void stopReached(long step);  // playing paused itself at a lesson stop
     // Which history each view shows, an overlay, or the target run's config changed.
     void viewsChanged();
     void runFileChanged(const QString& path);

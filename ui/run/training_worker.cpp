@@ -1,6 +1,7 @@
 #include "run/training_worker.hpp"
 
 #include <QMetaObject>
+#include <algorithm>
 #include <chrono>
 
 #include "error.hpp"
@@ -17,7 +18,24 @@ TrainingWorker::TrainingWorker(QObject* parent) : QObject(parent) {
 
 TrainingWorker::~TrainingWorker() = default;
 
+void TrainingWorker::setPace(double steps_per_s) {
+    pace_ = std::max(0.0, steps_per_s);
+    pace_restart_ = true;
+}
+
+long TrainingWorker::stepsDue(double pace, qint64 elapsed_ms, long done) {
+    if (pace <= 0) return -1;  // unpaced: as many as the slice allows
+    return std::max(0L, static_cast<long>(pace * static_cast<double>(elapsed_ms) / 1000.0) + 1 - done);
+}
+
+bool TrainingWorker::isStop(const Config& cfg, long step) {
+    if (cfg.lesson_steps > 0 && step == cfg.lesson_steps) return true;
+    return std::any_of(cfg.script.begin(), cfg.script.end(),
+                       [step](const ScriptedChange& ch) { return ch.step == step; });
+}
+
 void TrainingWorker::setRunning(bool running) {
+    if (running && !running_) pace_restart_ = true;  // no burst of "owed" steps after a pause
     running_ = running;
     // Wake the worker's loop; the timer lives in the worker thread.
     QMetaObject::invokeMethod(this, &TrainingWorker::tick, Qt::QueuedConnection);
@@ -31,6 +49,8 @@ void TrainingWorker::adopt(std::unique_ptr<Trainer> trainer) {
     }
     trainer_ = std::move(trainer);
     branch_.reset();
+    stopped_at_ = -1;
+    pace_restart_ = true;
     pending_ = {};
     elapsed_s_ = 0;
     interventions_sent_ = trainer_->interventions().size();  // a resumed run's past ones are in its history
@@ -129,7 +149,7 @@ void TrainingWorker::unbranch(bool keepBranch) {
 
 void TrainingWorker::stepOnce() {
     if (!trainer_ || running_) return;
-    runSteps(1, 1000);
+    runSteps(1, 1000, false);  // a single step is the user's choice: it passes a stop
     emitFrame();
     maybeAutosave();
 }
@@ -149,15 +169,31 @@ void TrainingWorker::tick() {
         return;
     }
     if (!timer_->isActive()) timer_->start();
-    runSteps(-1, kSliceMs);
+    const double pace = pace_;
+    if (pace_restart_.exchange(false)) {
+        pace_clock_.start();
+        paced_steps_ = 0;
+    }
+    const long due = stepsDue(pace, pace_clock_.elapsed(), paced_steps_);
+    // A paced run waits between steps on a short timer instead of spinning.
+    timer_->setInterval(pace > 0 ? 5 : 0);
+    if (due != 0) runSteps(due, kSliceMs);
     if (!running_ || since_frame_.elapsed() >= kFrameIntervalMs) emitFrame();
     maybeAutosave();
 }
 
-void TrainingWorker::runSteps(long max_steps, int budget_ms) {
+void TrainingWorker::runSteps(long max_steps, int budget_ms, bool honor_stops) {
     QElapsedTimer slice;
     slice.start();
     for (long n = 0; max_steps < 0 || n < max_steps; ++n) {
+        const long at = trainer_->steps_done();
+        if (honor_stops && stops_ && at != stopped_at_ && isStop(trainer_->config(), at)) {
+            stopped_at_ = at;
+            running_ = false;
+            emit stopReached(at);
+            break;
+        }
+        ++paced_steps_;
         const StepMetrics& m = trainer_->step();
         elapsed_s_ += m.step_ms / 1000.0;
         pending_.steps.push_back(m);
@@ -184,7 +220,7 @@ void TrainingWorker::maybeAutosave() {
 }
 
 void TrainingWorker::addRegionGrid() {
-    const Trainer* t = region_run_ == Branch && branch_ ? branch_.get() : trainer_.get();
+    Trainer* t = region_run_ == Branch && branch_ ? branch_.get() : trainer_.get();
     if (!supports_region_grid(t->dataset())) {
         pending_.region_unsupported = true;
         return;
@@ -197,9 +233,8 @@ void TrainingWorker::addRegionGrid() {
     }
     if (!regions_wanted_ || t->steps_done() == region_step_) return;
     if (region_step_ >= 0 && since_region_.isValid() && since_region_.elapsed() < kRegionIntervalMs) return;
-    if (!region_ws_) region_ws_ = std::make_unique<Workspace<float>>();
     try {
-        RegionGrid grid = compute_region_grid(t->model(), t->config(), t->dataset(), kRegionResolution, *region_ws_);
+        RegionGrid grid = compute_region_grid(t->engine(), t->config(), t->dataset(), kRegionResolution);
         grid.step = t->steps_done();
         pending_.region = std::make_shared<const RegionGrid>(std::move(grid));
     } catch (const std::exception&) {

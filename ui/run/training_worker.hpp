@@ -41,6 +41,16 @@ public:
         region_run_ = run;
         region_step_ = -1;
     }
+    // Pacing (thread-safe): at most `steps_per_s` steps a second, 0 = as fast as
+    // the machine goes. With stops on, playing pauses before each scripted change
+    // and at the lesson's end (Config::lesson_steps), and emits stopReached.
+    void setPace(double steps_per_s);
+    void setStops(bool on) { stops_ = on; }
+    // Steps a paced run may take now: `pace`·elapsed, the first one at once, minus those done.
+    static long stepsDue(double pace, qint64 elapsed_ms, long done);
+    // Whether `step` is a stop of `cfg`: a scripted change comes due there, or the lesson ends.
+    static bool isStop(const moescope::Config& cfg, long step);
+
     static constexpr int kRegionResolution = 48;  // 48² cells: ~7 ms for a lesson model
     static constexpr int kRegionIntervalMs = 250;
 
@@ -68,13 +78,14 @@ signals:
     void branched(long step, const moescope::Config& cfg);
     void branchFailed(const QString& message);
     void unbranched(bool keptBranch);
+    void stopReached(long step);  // playing paused itself at a stop (see setStops)
 
 private slots:
     void tick();
 
 private:
     void adopt(std::unique_ptr<moescope::Trainer> trainer);
-    void runSteps(long max_steps, int budget_ms);
+    void runSteps(long max_steps, int budget_ms, bool honor_stops = true);
     void emitFrame();
     void maybeAutosave();
     void addRegionGrid();
@@ -83,6 +94,11 @@ private:
     std::unique_ptr<moescope::Trainer> trainer_, branch_;
     QTimer* timer_ = nullptr;
     std::atomic<bool> running_{false};
+    std::atomic<double> pace_{0};
+    std::atomic<bool> stops_{false}, pace_restart_{true};
+    QElapsedTimer pace_clock_;
+    long paced_steps_ = 0;  // steps since pace_clock_ started
+    long stopped_at_ = -1;  // the stop last paused at: Play continues past it
     MetricsFrame pending_;
     QElapsedTimer since_frame_;
     double elapsed_s_ = 0;
@@ -93,6 +109,4 @@ private:
     std::atomic<long> region_step_{-1};  // step of the last grid sent; -1: send one at the next frame
     bool points_sent_ = false;
     QElapsedTimer since_region_;
-    std::unique_ptr<moescope::Workspace<float>>
-        region_ws_;  // step of the last autosave (or of the start: no autosave of an unchanged run)
 };

@@ -26,6 +26,8 @@
 #include "plots/region_map.hpp"
 #include "theme.hpp"
 #include "train/knobs.hpp"
+#include "window/editor_keys.hpp"
+#include "window/lesson_pacer.hpp"
 #include "window/recent_files.hpp"
 
 using namespace moescope;
@@ -57,6 +59,7 @@ MainWindow::MainWindow(const Config& initial, QWidget* parent) : QMainWindow(par
     buildToolbar();
     buildDocks();
     buildShortcuts();
+    buildPacer();
     connectSession();
 
     QSettings settings;
@@ -137,6 +140,16 @@ void MainWindow::buildToolbar() {
     QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("Reset"));
     reset->setToolTip(tr("Start a new run with the current settings (Ctrl+R)"));
     connect(reset, &QAction::triggered, this, &MainWindow::resetRun);
+    // The same three in the Run menu, with their keys shown (the keys themselves are window shortcuts).
+    QAction* first = run_menu_->actions().value(0);
+    auto* menu_play = new QAction(tr("&Play / pause\tSpace"), this);
+    connect(menu_play, &QAction::triggered, play_action_, &QAction::toggle);
+    auto* menu_step = new QAction(tr("&Step once\tS"), this);
+    connect(menu_step, &QAction::triggered, this, &MainWindow::stepOnce);
+    auto* menu_reset = new QAction(tr("&Reset (new run, same settings)\tCtrl+R"), this);
+    connect(menu_reset, &QAction::triggered, this, &MainWindow::resetRun);
+    run_menu_->insertActions(first, {menu_play, menu_step, menu_reset});
+    run_menu_->insertSeparator(first);
     QAction* save = bar->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("Save"));
     save->setToolTip(tr("Save a snapshot of the run: weights, optimizer, history, warnings (Ctrl+S)"));
     connect(save, &QAction::triggered, this,
@@ -183,6 +196,8 @@ void MainWindow::buildToolbar() {
     auto* window = new QSpinBox;
     window->setRange(1, 1000);
     window->setSuffix(tr(" steps"));
+    connect(window, &QSpinBox::valueChanged, window,
+            [window](int n) { window->setSuffix(n == 1 ? tr(" step") : tr(" steps")); });
     window->setToolTip(tr("Expert-load bars: this step (1) or the mean over the last N steps"));
     connect(window, &QSpinBox::valueChanged, grid_, &PlotGrid::setLoadWindow);
     bar->addWidget(window);
@@ -230,6 +245,11 @@ void MainWindow::buildDocks() {
     warn_dock->setObjectName(QStringLiteral("warnings_dock"));
     warn_dock->setWidget(warnings_);
     addDockWidget(Qt::BottomDockWidgetArea, warn_dock);
+    // The dock is one line tall while routing is healthy and grows when warnings arrive.
+    connect(warnings_, &WarningsPanel::wantedHeightChanged, this, [this, warn_dock](int height) {
+        const int title = warn_dock->height() - warnings_->height();
+        resizeDocks({warn_dock}, {height + std::max(0, title)}, Qt::Vertical);
+    });
     connect(warnings_, &WarningsPanel::remedyRequested, this, [this](const QString& knob, double value) {
         applyKnob(knob, QString::number(value, 'g', 12), QStringLiteral("remedy"));
     });
@@ -266,6 +286,18 @@ void MainWindow::buildShortcuts() {
     add(QKeySequence(QStringLiteral("Ctrl+R")), [this] { resetRun(); });
     add(QKeySequence(QStringLiteral("Ctrl+L")), [this] { classroom_action_->toggle(); });
     add(QKeySequence(Qt::Key_F11), [this] { isFullScreen() ? showNormal() : showFullScreen(); });
+    new EditorKeys(grid_);  // Space and S still work while a knob's number box has focus; Esc leaves it
+}
+
+void MainWindow::buildPacer() {
+    pacer_ = new LessonPacer(session_, lesson_, this);
+    connect(pacer_, &LessonPacer::playRequested, this, &MainWindow::setPlaying);
+    QToolBar* bar = findChild<QToolBar*>(QStringLiteral("run_toolbar"));
+    QAction* before = classroom_action_;
+    bar->insertWidget(before, pacer_->speedBox());
+    bar->insertAction(before, pacer_->stopsAction());
+    run_menu_->addSeparator();
+    run_menu_->addAction(pacer_->stopsAction());
 }
 
 void MainWindow::startRun(const Config& cfg) {
@@ -285,6 +317,8 @@ void MainWindow::setPlaying(bool playing) {
     play_action_->setIcon(style()->standardIcon(playing ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
     play_action_->setText(playing ? tr("Pause") : tr("Play"));
     session_->setPlaying(playing);
+    if (!playing && rate_label_) rate_label_->setText(tr("paused"));
+    if (playing && lesson_) lesson_->clearStop();
 }
 
 void MainWindow::resetRun() { startRun(session_->pendingConfig()); }
@@ -303,6 +337,11 @@ void MainWindow::selectPreset(const QString& name) {
 
 void MainWindow::setClassroom(bool on) {
     if (classroom_action_->isChecked() != on) classroom_action_->setChecked(on);
+    // Classroom mode is for this session only: the layout saved at exit is the one from before it.
+    if (on && normal_geometry_.isEmpty()) {
+        normal_geometry_ = saveGeometry();
+        normal_state_ = saveState();
+    }
     QFont f = QApplication::font();
     if (normal_font_size_ == 0) normal_font_size_ = f.pointSize();
     f.setPointSize(on ? normal_font_size_ + 5 : normal_font_size_);
@@ -312,7 +351,17 @@ void MainWindow::setClassroom(bool on) {
     // Plot text sized for the back row of a lecture hall.
     for (QCustomPlot* plot : findChildren<QCustomPlot*>()) scale_plot_fonts(plot, on ? 1.6 : 1.0);
     if (on) lesson_dock_->show();
-    on ? showFullScreen() : showNormal();
+    if (on) {
+        showFullScreen();
+        return;
+    }
+    showNormal();
+    if (!normal_geometry_.isEmpty()) {
+        restoreGeometry(normal_geometry_);
+        restoreState(normal_state_);
+        normal_geometry_.clear();
+        normal_state_.clear();
+    }
 }
 
 void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
@@ -343,6 +392,7 @@ void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const 
     }
     // A lesson brings its guided text along; other presets keep the dock as the user left it.
     if (lesson_->showLesson(QString::fromStdString(cfg.name))) lesson_dock_->show();
+    pacer_->onRunAdopted(cfg);
     run_label_->setText(QStringLiteral("%1 · E=%2 k=%3 · %4 · %5")
                             .arg(QString::fromStdString(cfg.name))
                             .arg(experts)
@@ -395,7 +445,11 @@ void MainWindow::onFrame(const MetricsFrame& frame) {
 void MainWindow::updateStatus(const MetricsFrame& frame) {
     step_label_->setText(tr("step %1").arg(frame.steps_done));
     if (!isReadOnly()) {  // a watched job's rate is its records/s (job panel news)
-        if (!frame.steps.empty()) rate_label_->setText(tr("%1 tok/s").arg(frame.tokens_per_s, 0, 'f', 0));
+        // A rate only means something while playing: one step's time after a pause is not a speed.
+        if (!play_action_->isChecked())
+            rate_label_->setText(tr("paused"));
+        else if (!frame.steps.empty())
+            rate_label_->setText(tr("%1 tok/s").arg(frame.tokens_per_s, 0, 'f', 0));
         elapsed_label_->setText(fmt_elapsed(frame.elapsed_s));
     }
     if (frame.halted) {
@@ -457,8 +511,9 @@ void MainWindow::onHistoryOpened(const QString& path, long step) {
 
 void MainWindow::closeEvent(QCloseEvent* event) {
     QSettings settings;
-    settings.setValue(theme::kSettingsGeometry, saveGeometry());
-    settings.setValue(theme::kSettingsState, saveState());
+    const bool classroom = !normal_geometry_.isEmpty();
+    settings.setValue(theme::kSettingsGeometry, classroom ? normal_geometry_ : saveGeometry());
+    settings.setValue(theme::kSettingsState, classroom ? normal_state_ : saveState());
     session_->stop();
     event->accept();
 }

@@ -2,6 +2,7 @@
 // The window: menus, toolbar, docks and the signals between them. The run
 // lives in a RunSession (worker thread, histories, branch, saved-run ghost),
 // the plots in a PlotGrid; every panel and plot is its own class.
+#include <QByteArray>
 #include <QLabel>
 #include <QMainWindow>
 #include <QStringList>
@@ -15,9 +16,11 @@
 
 class QAction;
 class QComboBox;
+class QMenu;
 class QSlider;
 class KnobPanel;
 class JobInfoPanel;
+class LessonPacer;
 class LessonPanel;
 class QStackedWidget;
 class QDockWidget;
@@ -48,6 +51,8 @@ public:
     RegionMap* regionMap() const { return grid_->plots().regions; }
     QDockWidget* regionDock() const { return regions_dock_; }
     QString backendText() const { return backend_label_->text(); }
+    QString rateText() const { return rate_label_->text(); }
+    LessonPacer* pacer() const { return pacer_; }
     const moescope::Config& currentConfig() const { return session_->config(); }
     bool isTrainingThreadRunning() const { return session_->isThreadRunning(); }
     long stepsDone() const { return session_->stepsDone(); }
@@ -119,6 +124,7 @@ private:
     void buildToolbar();
     void buildDocks();
     void buildShortcuts();
+    void buildPacer();
     void connectSession();
     void onRunAdopted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
     void onFrame(const MetricsFrame& frame);
@@ -156,6 +162,8 @@ private:
     QDockWidget* regions_dock_ = nullptr;
     RecentFiles* recent_ = nullptr;
 
+    QMenu* run_menu_ = nullptr;
+    LessonPacer* pacer_ = nullptr;
     QAction* play_action_ = nullptr;
     QAction* step_action_ = nullptr;
     QAction* classroom_action_ = nullptr;
@@ -175,6 +183,7 @@ private:
     QLabel* run_label_ = nullptr;
 
     int normal_font_size_ = 0;
+    QByteArray normal_geometry_, normal_state_;  // the layout before classroom mode; empty outside it
     QString last_error_;
     bool interactive_ = false;
 };

@@ -66,7 +66,7 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
-    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    QMenu* run = run_menu_ = menuBar()->addMenu(tr("&Run"));  // play, step and reset join it in buildToolbar
     branch_action_ = run->addAction(style()->standardIcon(QStyle::SP_ArrowRight), tr("&Branch here"),
                                     QKeySequence(QStringLiteral("Ctrl+B")), this, &MainWindow::branchRun);
     branch_action_->setToolTip(

@@ -20,6 +20,7 @@
 #include "plots/plot_grid.hpp"
 #include "plots/specialisation_map.hpp"
 #include "train/trainer.hpp"
+#include "window/lesson_pacer.hpp"
 #include "window/main_window.hpp"
 
 using namespace moescope;
@@ -111,6 +112,7 @@ WindowOverhead measure_window_overhead(const Config& cfg, long steps, int rounds
         }
         {
             MainWindow w(cfg);
+            w.pacer()->holdSpeed(0, false);  // a lesson preset measured at full speed, without stops
             w.resize(1500, 940);
             w.show();
             w.setPlaying(true);

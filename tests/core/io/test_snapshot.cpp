@@ -152,8 +152,8 @@ private slots:
             const QString diff = difference(m, expected[i]);
             QVERIFY2(diff.isEmpty(), qPrintable(QStringLiteral("step %1 differs in %2").arg(m.step).arg(diff)));
         }
-        QVERIFY(same_bytes(resumed->model().params, straight.model().params));
-        QVERIFY(same_bytes(resumed->model().selection_bias, straight.model().selection_bias));
+        QVERIFY(same_bytes(resumed->engine().export_params(), straight.engine().export_params()));
+        QVERIFY(same_bytes(resumed->engine().export_selection_bias(), straight.engine().export_selection_bias()));
         const TrainerState a = resumed->export_state(), b = straight.export_state();
         QVERIFY(same_bytes(a.moment1, b.moment1) && same_bytes(a.moment2, b.moment2));
         QCOMPARE(a.monitor.to_json().dump(), b.monitor.to_json().dump());
@@ -200,12 +200,14 @@ private slots:
         Config cfg = small_config("topk", 0.0);
         Trainer tr(cfg);
         run(tr, 5);
-        auto& model = tr.mutable_model();
-        model.param(model.layout().W_out)(0, 0) = 3e38f;  // the logits overflow: the next step is not finite
-        const auto before = model.params;
+        std::vector<float> planted = tr.engine().export_params();
+        // W_out(0, 0): the logits overflow, the next step is not finite
+        planted[tr.engine().layout().tensors[tr.engine().layout().W_out].offset] = 3e38f;
+        tr.engine().import_params(planted);
+        const auto before = planted;
         tr.step();
         QVERIFY(tr.halted());
-        QVERIFY(same_bytes(tr.model().params, before));
+        QVERIFY(same_bytes(tr.engine().export_params(), before));
         QTemporaryDir dir;
         const std::string path = dir.filePath("halted.moesnap").toStdString();
         save_snapshot(path, tr.export_state(), nullptr);
@@ -221,9 +223,11 @@ private slots:
         QTemporaryDir dir;
         const std::string path = dir.filePath("nan.moesnap").toStdString();
         save_snapshot(path, tr.export_state(), nullptr);
-        const auto& layout = tr.model().layout();
+        const auto& layout = tr.engine().layout();
         const TensorInfo& router = layout.tensors[layout.layers[1].router_W];
-        tr.mutable_model().params[router.offset + 5] = std::numeric_limits<float>::quiet_NaN();
+        std::vector<float> planted = tr.engine().export_params();
+        planted[router.offset + 5] = std::numeric_limits<float>::quiet_NaN();
+        tr.engine().import_params(planted);
         try {
             save_snapshot(path, tr.export_state(), nullptr);
             QFAIL("a NaN parameter was saved");

@@ -205,7 +205,7 @@ private slots:
         write_bytes(path, valid_.substr(0, valid_.size() - 3));
         QVERIFY_THROWS_EXCEPTION(DataError, load_snapshot(path));
         for (int i = 0; i < 5; ++i) QCOMPARE(a.step().loss, b.step().loss);
-        QVERIFY(a.model().params == b.model().params);
+        QVERIFY(a.engine().export_params() == b.engine().export_params());
     }
 
     void fuzzedFilesNeverCrash() {

@@ -249,7 +249,7 @@ void TestMonitor::bad_step_while_clearing_restarts_the_count() {
 void TestMonitor::dead_experts() {
     Monitor mon;
     Config cfg = test_config();
-    cfg.noise_std = 0.8;  // 2× = 1.6
+    cfg.aux_weight = 0.02;  // 10× = 0.2
     StepMetrics m = healthy_step(0);
     m.layers[0].dead_experts = 2;
     QVERIFY(mon.observe(m, cfg).empty());
@@ -259,21 +259,24 @@ void TestMonitor::dead_experts() {
     const moescope::Warning& w = events[0].warning;
     QCOMPARE(w.id, std::string("dead_experts"));
     QCOMPARE(w.layer, 0);
-    QCOMPARE(w.remedy.knob, std::string("noise_std"));
-    QCOMPARE(w.remedy.value, 1.6);
+    // The balancing loss revives dead experts; logit noise did not (lesson 5).
+    QCOMPARE(w.remedy.knob, std::string("aux_weight"));
+    QCOMPARE(w.remedy.value, 0.2);
     QVERIFY(w.message.find("2 of 8 experts") != std::string::npos);
-    QVERIFY(w.remedy.text.find("dead experts win tokens") != std::string::npos);
+    QVERIFY(w.remedy.text.find("dead expert's logit") != std::string::npos);
 
-    auto remedy_value = [&](double noise) {
+    auto remedy = [&](double aux, const std::string& policy) {
         Config c = test_config();
-        c.noise_std = noise;
+        c.aux_weight = aux;
+        c.policy = policy;
         Monitor fresh;
         std::vector<MonitorEvent> ev;
         for (int s = 0; s < c.hysteresis; ++s) ev = fresh.observe(m, c);
-        return ev.at(0).warning.remedy.value;
+        return ev.at(0).warning.remedy;
     };
-    QCOMPARE(remedy_value(0.0), 1.0);  // max(1, 0)
-    QCOMPARE(remedy_value(4.0), 5.0);  // 8 capped at 5
+    QCOMPARE(remedy(0.0, "topk").value, 0.1);  // max(0.1, 0)
+    QCOMPARE(remedy(0.5, "topk").value, 1.0);  // 5 capped at 1
+    QCOMPARE(remedy(0.0, "bias_balanced").knob, std::string("bias_update_rate"));
 }
 
 void TestMonitor::saturation_needs_both_conditions() {

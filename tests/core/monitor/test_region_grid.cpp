@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "data/dataset.hpp"
+#include "engine/cpu_engine.hpp"
 #include "error.hpp"
 #include "monitor/region_grid.hpp"
 #include "nn/model.hpp"
@@ -40,21 +41,27 @@ Config tiny(const std::string& policy) {
 // layer 1 picks 2 above y = 0 and 3 below.
 constexpr double kSharpness = 3.0;
 
-void make_half_planes(Model<float>& m) {
-    const ParamLayout& lay = m.layout();
-    m.param(lay.W_in).setZero();
-    m.param(lay.W_in)(0, 0) = 1;
-    m.param(lay.W_in)(1, 1) = 1;
-    m.param(lay.b_in).setZero();
+void make_half_planes(Engine& engine) {
+    const ParamLayout& lay = engine.layout();
+    std::vector<float> p = engine.export_params();
+    auto param = [&](int t) {
+        const TensorInfo& ti = lay.tensors[size_t(t)];
+        return MatMap<float>(p.data() + ti.offset, ti.rows, ti.cols);
+    };
+    param(lay.W_in).setZero();
+    param(lay.W_in)(0, 0) = 1;
+    param(lay.W_in)(1, 1) = 1;
+    param(lay.b_in).setZero();
     for (int l = 0; l < 2; ++l) {
         const auto& L = lay.layers[size_t(l)];
-        m.param(L.W2).setZero();
-        m.param(L.b2).setZero();
-        auto router = m.param(L.router_W);
+        param(L.W2).setZero();
+        param(L.b2).setZero();
+        auto router = param(L.router_W);
         router.setZero();
         router(2 * l, l) = float(kSharpness);
         router(2 * l + 1, l) = float(-kSharpness);
     }
+    engine.import_params(p);
 }
 
 // The half-plane model's router probability p_e at layer l for input (x, y):
@@ -71,12 +78,10 @@ double half_plane_p(int l, double x, double y, int e) {
 struct Fixture {
     Config cfg;
     Dataset data;
-    Model<float> model;
-    Fixture(const Config& c, uint64_t seed = 7) : cfg(c), data(make_dataset(c)), model(make_model(c, data, seed)) {}
-    static Model<float> make_model(const Config& c, const Dataset& d, uint64_t seed) {
-        Rng rng(seed);
-        return Model<float>(c, d.d_in, d.num_classes, rng);
-    }
+    Rng rng;
+    CpuEngine engine;
+    Fixture(const Config& c, uint64_t seed = 7)
+        : cfg(c), data(make_dataset(c)), rng(seed), engine(c, data.d_in, data.num_classes, rng) {}
 };
 
 }  // namespace
@@ -89,10 +94,9 @@ private slots:
         cfg.dataset = "clusters";
         cfg.d_in = 16;
         Fixture f(cfg);
-        Workspace<float> ws;
         QVERIFY(!supports_region_grid(f.data));
         try {
-            compute_region_grid(f.model, f.cfg, f.data, 16, ws);
+            compute_region_grid(f.engine, f.cfg, f.data, 16);
             QFAIL("a 16-D dataset gave a region grid");
         } catch (const ConfigError& e) {
             const QString msg = e.what();
@@ -100,13 +104,12 @@ private slots:
         }
         Fixture moons(tiny("topk"));
         QVERIFY(supports_region_grid(moons.data));
-        QVERIFY_THROWS_EXCEPTION(ConfigError, compute_region_grid(moons.model, moons.cfg, moons.data, 1, ws));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, compute_region_grid(moons.engine, moons.cfg, moons.data, 1));
     }
 
     void bounds_and_shapes() {
         Fixture f(tiny("topk"));
-        Workspace<float> ws;
-        const RegionGrid g = compute_region_grid(f.model, f.cfg, f.data, 24, ws);
+        const RegionGrid g = compute_region_grid(f.engine, f.cfg, f.data, 24);
         QCOMPARE(g.resolution, 24);
         QCOMPARE(g.layers, 2);
         QCOMPARE(g.experts, 4);
@@ -133,10 +136,9 @@ private slots:
     void half_planes() {
         QFETCH(QString, policy);
         Fixture f(tiny(policy.toStdString()));
-        make_half_planes(f.model);
-        Workspace<float> ws;
+        make_half_planes(f.engine);
         const int n = 20;
-        const RegionGrid g = compute_region_grid(f.model, f.cfg, f.data, n, ws);
+        const RegionGrid g = compute_region_grid(f.engine, f.cfg, f.data, n);
         QVERIFY(g.x_min < 0 && g.x_max > 0 && g.y_min < 0 && g.y_max > 0);
         double worst = 0;
         for (int row = 0; row < n; ++row)
@@ -155,10 +157,11 @@ private slots:
     // bias_balanced ranks by z + bias: a large bias on expert 3 takes layer 0's whole plane.
     void selection_bias_counts() {
         Fixture f(tiny("bias_balanced"));
-        make_half_planes(f.model);
-        f.model.selection_bias[3] = 100.0f;  // layer 0, expert 3
-        Workspace<float> ws;
-        const RegionGrid g = compute_region_grid(f.model, f.cfg, f.data, 10, ws);
+        make_half_planes(f.engine);
+        std::vector<float> bias = f.engine.export_selection_bias();
+        bias[3] = 100.0f;  // layer 0, expert 3
+        f.engine.import_selection_bias(bias);
+        const RegionGrid g = compute_region_grid(f.engine, f.cfg, f.data, 10);
         for (int row = 0; row < 10; ++row)
             for (int col = 0; col < 10; ++col) {
                 const double x = g.cell_x(col), y = g.cell_y(row);
@@ -176,9 +179,9 @@ private slots:
         cfg.top_k = 2;
         cfg.router_init_std = 1.0;
         Fixture f(cfg, 3);
-        Workspace<float> ws, one;
+        Workspace<float> one;
         const int n = 12;
-        const RegionGrid g = compute_region_grid(f.model, f.cfg, f.data, n, ws);
+        const RegionGrid g = compute_region_grid(f.engine, f.cfg, f.data, n);
         one.resize(1, 2, cfg, f.data.num_classes);
         std::vector<int> seen(4, 0);
         for (int row = 0; row < n; ++row)
@@ -187,7 +190,7 @@ private slots:
                 one.x(1, 0) = float(g.cell_y(row));
                 one.labels[0] = 0;
                 one.ids[0] = row * n + col;
-                f.model.forward(one, cfg, false);
+                f.engine.model().forward(one, cfg, false);
                 for (int l = 0; l < 2; ++l) {
                     const int e = one.layers[size_t(l)].routing.top1[0];
                     QCOMPARE(int(g.top1[g.index(l, row, col)]), e);
@@ -201,12 +204,12 @@ private slots:
 
     void repeat_is_identical_and_allocation_free() {
         Fixture f(tiny("expert_choice"));
-        Workspace<float> ws;
-        const RegionGrid a = compute_region_grid(f.model, f.cfg, f.data, 32, ws);
+        const RegionGrid a = compute_region_grid(f.engine, f.cfg, f.data, 32);
+        const Workspace<float>& ws = f.engine.pass_workspace(Pass::Region);
         const size_t bytes = ws.bytes();
         const float* x = ws.x.data();
         const float* U = ws.layers[0].U.data();
-        const RegionGrid b = compute_region_grid(f.model, f.cfg, f.data, 32, ws);
+        const RegionGrid b = compute_region_grid(f.engine, f.cfg, f.data, 32);
         QVERIFY(a.top1 == b.top1);
         QVERIFY(a.confidence == b.confidence);
         QCOMPARE(ws.bytes(), bytes);
@@ -219,15 +222,14 @@ private slots:
         Config cfg = load_preset("lesson1_baseline");
         cfg.dataset = "moons";
         Fixture f(cfg);
-        Workspace<float> ws;
         QElapsedTimer clock;
         clock.start();
-        compute_region_grid(f.model, f.cfg, f.data, 64, ws);
+        compute_region_grid(f.engine, f.cfg, f.data, 64);
         const double first_ms = clock.nsecsElapsed() * 1e-6;
         double best_ms = 1e9;
         for (int i = 0; i < 10; ++i) {
             clock.restart();
-            compute_region_grid(f.model, f.cfg, f.data, 64, ws);
+            compute_region_grid(f.engine, f.cfg, f.data, 64);
             best_ms = std::min(best_ms, clock.nsecsElapsed() * 1e-6);
         }
         qInfo("region grid 64×64, %s (E %d, k %d, L %d, d %d, d_ff %d): first call %.2f ms, then best %.2f ms",

@@ -28,7 +28,6 @@ private slots:
         clock.start();
         // Seeds 1–6 measured: 0.76–0.81 before, 0.33–0.52 after, regions 12–14 → 6–8.
         Trainer t(load_preset("lesson10_regions"));
-        Workspace<float> ws;
         double before = 0, after = 0;
         int dead_after = 0;
         RegionGrid grid_before, grid_after;
@@ -40,9 +39,9 @@ private slots:
             const int dead = w.dead;
             if (s > 300 && s <= 400) before += h / 100;
             if (s > 700) after += h / 100, dead_after = std::max(dead_after, dead);
-            if (s == 400) grid_before = compute_region_grid(t.model(), t.config(), t.dataset(), 48, ws);
+            if (s == 400) grid_before = compute_region_grid(t.engine(), t.config(), t.dataset(), 48);
         }
-        grid_after = compute_region_grid(t.model(), t.config(), t.dataset(), 48, ws);
+        grid_after = compute_region_grid(t.engine(), t.config(), t.dataset(), 48);
         const int L = t.config().layers;
         int regions_before = 0, regions_after = 0;
         for (int l = 0; l < L; ++l) {

@@ -58,7 +58,8 @@ Row reduce(const StepMetrics& m) {
 // A lesson being played: the trainer, every step's row, and the first step at
 // which each monitor warning was raised.
 struct Lesson {
-    explicit Lesson(const std::string& preset) : tr(seeded(preset)) { clock.start(); }
+    explicit Lesson(const std::string& preset) : Lesson(seeded(preset)) {}
+    explicit Lesson(const Config& cfg) : tr(cfg) { clock.start(); }
 
     // Steps until `steps_done() == until` (the script applies its changes on the way).
     void play_until(long until) {
@@ -138,7 +139,7 @@ void TestLessons::every_lesson_loads_and_its_script_names_live_knobs_data() {
     QTest::newRow("2") << "lesson2_collapse" << 1;
     QTest::newRow("3") << "lesson3_aux_rescue" << 2;
     QTest::newRow("4") << "lesson4_router_lr" << 1;
-    QTest::newRow("5") << "lesson5_noise" << 2;
+    QTest::newRow("5") << "lesson5_noise" << 3;
     QTest::newRow("6") << "lesson6_z_loss" << 1;
     QTest::newRow("7") << "lesson7_capacity" << 1;
     QTest::newRow("8") << "lesson8_bias_balanced" << 1;
@@ -156,7 +157,7 @@ void TestLessons::every_lesson_loads_and_its_script_names_live_knobs() {
     QCOMPARE(c.experts, 8);
     QVERIFY(c.batch_tokens <= 512 && c.d_model <= 64 && c.d_ff <= 128);
     QCOMPARE(int(c.script.size()), changes);
-    for (const auto& ch : c.script) QVERIFY(ch.step > 0 && ch.step < 500);
+    for (const auto& ch : c.script) QVERIFY(ch.step > 0 && ch.step < 600);
 }
 
 // Healthy routing: even load, a router that is sure but not saturated, no warnings.
@@ -188,12 +189,12 @@ void TestLessons::lesson2_collapse() {
     for (const auto& w : l.tr.monitor().active())
         if (w.id == "collapse") remedy_is_aux = w.remedy.knob == "aux_weight" && w.remedy.value > 0;
     l.play_until(600);
-    QVERIFY(l.scripted(200, "aux_weight", "0.1"));
+    QVERIFY(l.scripted(200, "aux_weight", "0.3"));
     const double h0 = l.mean(&Row::load_entropy, 150, 200), h1 = l.mean(&Row::load_entropy, 550, 600);
     const double u0 = l.mean(&Row::max_util, 150, 200), u1 = l.mean(&Row::max_util, 550, 600);
     const double d0 = l.mean(&Row::dead, 150, 200), d1 = l.mean(&Row::dead, 550, 600);
     qInfo(
-        "lesson2: collapse warning at step %ld, dead-experts warning at step %ld; before/after aux 0.1: "
+        "lesson2: collapse warning at step %ld, dead-experts warning at step %ld; before/after aux 0.3: "
         "load entropy %.3f -> %.3f, max util %.2f -> %.2f, dead %.1f -> %.1f, %.1f s",
         collapse_at, dead_at, h0, h1, u0, u1, d0, d1, l.seconds());
     QVERIFY(collapse_at > 0 && collapse_at <= 50);
@@ -206,6 +207,24 @@ void TestLessons::lesson2_collapse() {
     QVERIFY(h1 > 0.7);
     QVERIFY(u1 < 3.5);
     QVERIFY(d1 < d0);
+    // Controls: without the aux loss it stays collapsed; a frozen router collapses
+    // the same way, so the skew, not router learning, makes this collapse.
+    // Seeds 1–6: control 0.33–0.55 at steps 550–600; frozen 0.37–0.60, max util 4.9–5.9.
+    Config no_aux = seeded("lesson2_collapse"), frozen = no_aux;
+    no_aux.script.clear();
+    frozen.script.clear();
+    frozen.router_lr = 0;
+    Lesson control(no_aux), still(frozen);
+    control.play_until(600);
+    still.play_until(200);
+    const double h_control = control.mean(&Row::load_entropy, 550, 600);
+    const double h_frozen = still.mean(&Row::load_entropy, 150, 200), u_frozen = still.mean(&Row::max_util, 150, 200);
+    qInfo("lesson2 controls: no aux load entropy %.3f at steps 550-600; frozen router %.3f, max util %.2f", h_control,
+          h_frozen, u_frozen);
+    QVERIFY(h_control < 0.65);
+    QVERIFY(h1 > h_control + 0.15);
+    QVERIFY(h_frozen < 0.7);
+    QVERIFY(u_frozen > 4.0);
 }
 
 // A weak aux loss barely moves a collapsed router; a strong one restores the
@@ -251,33 +270,33 @@ void TestLessons::lesson4_router_lr() {
     QVERIFY(h1 > h0 - 0.05);  // calmer routing does not cost balance (seeds: −0.01 to +0.07)
 }
 
-// Dead experts get no tokens, so the aux loss (Σ f_i·P_i, f_i = 0) cannot pull
-// them back; noise hands them tokens, and after it is switched off the run stays
-// stable and balanced.
+// What revives a dead expert (issue 18 §1): noise on the logits revives
+// nothing lasting, the balancing loss does, and the same run without the noise
+// (the control) ends just as well. Seeds 1–6: dead 2–5 before, 2–5 after the
+// noise, 0–1 with aux 0.1 by steps 800–850; the control 0–0.9.
 void TestLessons::lesson5_noise() {
     Lesson l("lesson5_noise");
-    l.play_until(650);
+    l.play_until(850);
     QVERIFY(l.scripted(250, "noise_std", "4"));
     QVERIFY(l.scripted(450, "noise_std", "0"));
-    const double d0 = l.mean(&Row::dead, 200, 250), d_noise = l.mean(&Row::dead, 400, 450);
-    const double d1 = l.mean(&Row::dead, 600, 650);
-    const double h0 = l.mean(&Row::load_entropy, 200, 250), h_noise = l.mean(&Row::load_entropy, 400, 450);
-    const double h1 = l.mean(&Row::load_entropy, 600, 650);
-    const double ce1 = l.max(&Row::ce, 500, 650);
+    QVERIFY(l.scripted(550, "aux_weight", "0.1"));
+    Config no_noise = seeded("lesson5_noise");
+    no_noise.script.erase(no_noise.script.begin(), no_noise.script.begin() + 2);  // keeps the aux change
+    Lesson control(no_noise);
+    control.play_until(850);
+    const double d0 = l.mean(&Row::dead, 200, 250), d_off = l.mean(&Row::dead, 500, 550);
+    const double d1 = l.mean(&Row::dead, 800, 850), d_control = control.mean(&Row::dead, 800, 850);
+    const double h1 = l.mean(&Row::load_entropy, 800, 850), h_control = control.mean(&Row::load_entropy, 800, 850);
     qInfo(
-        "lesson5: dead experts %.1f (no noise) -> %.1f (noise 4) -> %.1f (noise off); load entropy %.3f -> %.3f "
-        "-> %.3f; largest CE after noise off %.4f, %.1f s",
-        d0, d_noise, d1, h0, h_noise, h1, ce1, l.seconds());
+        "lesson5: dead experts %.1f (no aux) -> %.1f (after noise 4) -> %.1f (aux 0.1); control without noise %.1f; "
+        "load entropy %.3f, control %.3f, %.1f s",
+        d0, d_off, d1, d_control, h1, h_control, l.seconds());
     QVERIFY(d0 >= 1.0);
-    QVERIFY(d_noise < d0);
-    QVERIFY(d1 < d0);
-    // The premise (dead experts under a small aux loss) is seed-dependent: it holds for
-    // seeds 1, 2, 5, 6 in both builds (h0 0.50–0.61, h1 0.71–0.99); seed 3 has no dead
-    // expert before the noise and seed 4 stays fairly balanced (h0 0.78).
-    QVERIFY(h0 < 0.7);
-    QVERIFY(h1 > h0 + 0.15);
+    QVERIFY(d_off >= 1.0);             // the noise revived nothing lasting
+    QVERIFY(d1 < d_off && d1 <= 1.5);  // the aux loss did
+    QVERIFY(h1 > 0.8);
+    QVERIFY(d_control <= d1 + 0.5);  // and the run without noise ends as well
     QVERIFY(l.all_finite());
-    QVERIFY(ce1 < 0.1);
 }
 
 // A high router LR lets logits grow until the router is one-hot (saturated);

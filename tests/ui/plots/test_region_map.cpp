@@ -172,8 +172,7 @@ private slots:
         cfg.router_lr = 0.01;
         moescope::Trainer trainer(cfg);
         for (int s = 0; s < 150; ++s) trainer.step();
-        moescope::Workspace<float> ws;
-        RegionGrid g = moescope::compute_region_grid(trainer.model(), trainer.config(), trainer.dataset(), 64, ws);
+        RegionGrid g = moescope::compute_region_grid(trainer.engine(), trainer.config(), trainer.dataset(), 64);
         g.step = trainer.steps_done();
         RegionMap m;
         m.resize(560, 400);
