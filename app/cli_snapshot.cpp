@@ -8,6 +8,7 @@
 
 #include "error.hpp"
 #include "io/snapshot.hpp"
+#include "io/snapshot_history.hpp"
 #include "nn/params.hpp"
 #include "train/knobs.hpp"
 
@@ -98,6 +99,60 @@ void print_inspect(const std::string& path, const Snapshot& snap) {
                   << (w.active ? "  (active)" : "  (cleared at step " + std::to_string(w.cleared_step) + ")") << "\n";
 }
 
+// A watched job's history-only snapshot: what the log said about the job and its warnings.
+void inspect_history(const std::string& path, bool as_json) {
+    const SavedHistory h = load_history_snapshot(path);
+    const JobInfo& j = h.job;
+    size_t active = 0;
+    for (const Warning& w : h.warnings) active += w.active ? 1 : 0;
+    if (as_json) {
+        json warnings = json::array();
+        for (const Warning& w : h.warnings)
+            warnings.push_back({{"id", w.id},
+                                {"severity", severity_name(w.severity)},
+                                {"layer", w.layer},
+                                {"first_step", w.first_step},
+                                {"message", w.message},
+                                {"remedy", w.remedy.text},
+                                {"active", w.active}});
+        std::cout << json{{"file", path},
+                          {"format", kSnapshotFormat},
+                          {"version", kSnapshotVersion},
+                          {"kind", kSnapshotKindHistory},
+                          {"step", h.step},
+                          {"job",
+                           {{"source", j.source},
+                            {"format", j.format},
+                            {"framework", j.framework},
+                            {"model", j.model},
+                            {"layers", j.layers},
+                            {"experts", j.experts},
+                            {"top_k", j.top_k},
+                            {"ep", j.ep},
+                            {"ranks", j.ranks},
+                            {"records", j.records},
+                            {"bad_lines", j.bad_lines}}},
+                          {"history_series", h.history.all_series().size()},
+                          {"warnings", warnings}}
+                         .dump()
+                  << std::endl;
+        return;
+    }
+    std::cout << "snapshot   " << path << "  (" << kSnapshotFormat << " v" << kSnapshotVersion
+              << ", history only: a watched job, no weights)\n"
+              << "step       " << h.step << "\n"
+              << "job        " << j.source << " (" << (j.format.empty() ? "format not stated" : j.format)
+              << (j.framework.empty() ? "" : ", " + j.framework) << (j.model.empty() ? "" : ", " + j.model) << ")\n"
+              << "model      E=" << j.experts << " L=" << j.layers
+              << (j.top_k > 0 ? " k=" + std::to_string(j.top_k) : "") << ", " << j.ranks << " rank file(s), "
+              << j.records << " records, " << j.bad_lines << " bad lines\n"
+              << "history    " << h.history.all_series().size() << " series\n"
+              << "warnings   " << h.warnings.size() << " raised, " << active << " active\n";
+    for (const Warning& w : h.warnings)
+        std::cout << "  [step " << w.first_step << "] " << severity_name(w.severity) << " " << w.id << ": " << w.message
+                  << (w.active ? "  (active)" : "  (cleared at step " + std::to_string(w.cleared_step) + ")") << "\n";
+}
+
 }  // namespace
 
 int cmd_inspect(const std::vector<std::string>& args) {
@@ -114,6 +169,10 @@ int cmd_inspect(const std::vector<std::string>& args) {
             throw ConfigError("inspect takes one snapshot file, got '" + path + "' and '" + a + "'");
     }
     if (path.empty()) throw ConfigError("inspect needs a snapshot file: moescope-cli inspect FILE [--json]");
+    if (snapshot_kind(path) == kSnapshotKindHistory) {
+        inspect_history(path, as_json);
+        return 0;
+    }
     // Weights that went non-finite are worth seeing, not refusing.
     const Snapshot snap = load_snapshot(path, true);
     if (as_json)

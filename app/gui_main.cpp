@@ -1,6 +1,8 @@
 // moescope: the window. `moescope [FILE.moesnap | FILE.json] [--preset NAME | --config FILE]
 // [--set KEY=VALUE]... [--paused] [--screenshot FILE.png --steps N]` (the last pair trains N
 // steps, saves a picture of the window and quits: used for the README screenshots).
+// `moescope watch PATH [--ep N]` follows a real job's router log read-only (with
+// --screenshot: once the log stops growing, saves the window and quits).
 // `--sweep FILE.moesweep` also opens a saved sweep in the phase-diagram window (with
 // --screenshot: saves that window and quits); `--sweep-png FILE.moesweep OUT.png` draws its map.
 // --help and --version are answered before the QApplication exists, so they
@@ -9,6 +11,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QSettings>
 #include <QTimer>
 #include <cstdio>
@@ -18,6 +21,7 @@
 
 #include "error.hpp"
 #include "io/snapshot.hpp"
+#include "io/snapshot_history.hpp"
 #include "theme.hpp"
 #include "train/config.hpp"
 #include "train/knobs.hpp"
@@ -36,16 +40,27 @@ struct Options {
     QCommandLineOption set{QStringLiteral("set"), QStringLiteral("Override a knob (repeatable)."),
                            QStringLiteral("key=value")};
     QCommandLineOption paused{QStringLiteral("paused"), QStringLiteral("Open paused instead of training at once.")};
-    QCommandLineOption shot{QStringLiteral("screenshot"), QStringLiteral("Train, save a PNG of the window, quit."),
-                            QStringLiteral("file")};
-    QCommandLineOption steps{QStringLiteral("steps"), QStringLiteral("Steps before --screenshot."), QStringLiteral("n"),
-                             QStringLiteral("300")};
+    QCommandLineOption shot{
+        QStringLiteral("screenshot"),
+        QStringLiteral("Train (with watch: read the log to its end), save a PNG of the window, quit."),
+        QStringLiteral("file")};
+    QCommandLineOption steps{QStringLiteral("steps"),
+                             QStringLiteral("Steps before --screenshot; steps written by --bench-watch."),
+                             QStringLiteral("n"), QStringLiteral("300")};
     QCommandLineOption bench_window{
         QStringLiteral("bench-window"),
         QStringLiteral("Measure training steps/s with the window open vs headless, and quit.")};
     QCommandLineOption bench_latency{QStringLiteral("bench-latency"),
                                      QStringLiteral("Measure the longest plot frame on a synthetic history of 64 "
                                                     "experts × 4 layers × 1,000,000 steps, and quit.")};
+    QCommandLineOption bench_watch{
+        QStringLiteral("bench-watch"),
+        QStringLiteral("Measure the records/s the window keeps up with while a writer appends a router log "
+                       "(--steps N steps of 8 layers x 64 experts, default 20000), and quit.")};
+    QCommandLineOption ep{QStringLiteral("ep"),
+                          QStringLiteral("With watch: expert-parallel size of a Megatron job (default: from the "
+                                         "log's header, else 1)."),
+                          QStringLiteral("n"), QStringLiteral("0")};
     QCommandLineOption classroom{QStringLiteral("classroom"),
                                  QStringLiteral("Classroom mode: large fonts, lesson text, advanced knobs hidden.")};
     QCommandLineOption sweep{QStringLiteral("sweep"), QStringLiteral("Open a saved sweep in the phase-diagram window."),
@@ -62,11 +77,17 @@ void describe(QCommandLineParser& cli, const Options& o) {
     cli.setApplicationDescription(QStringLiteral("Watch a Mixture-of-Experts network route tokens while it trains."));
     cli.addHelpOption();
     cli.addVersionOption();
-    cli.addOptions({o.preset, o.config, o.set, o.paused, o.shot, o.steps, o.bench_window, o.bench_latency, o.classroom,
-                    o.sweep, o.sweep_png});
+    cli.addOptions({o.preset, o.config, o.set, o.paused, o.shot, o.steps, o.bench_window, o.bench_latency,
+                    o.bench_watch, o.ep, o.classroom, o.sweep, o.sweep_png});
     cli.addPositionalArgument(QStringLiteral("file"),
-                              QStringLiteral("A snapshot (.moesnap) to continue, or a config (.json) to start."),
+                              QStringLiteral("A snapshot (.moesnap) to continue (a watched job's history-only "
+                                             "snapshot opens read-only), or a config (.json) to start."),
                               QStringLiteral("[file]"));
+    cli.addPositionalArgument(QStringLiteral("watch PATH"),
+                              QStringLiteral("Watch a real training job, read-only: PATH is its router log (moescope "
+                                             "or Megatron format) or a directory of rank*.jsonl files; the plots "
+                                             "fill as it grows (docs/integrations.md)."),
+                              QStringLiteral("| watch PATH"));
 }
 
 // --help and --version print text and quit: they must work without a display,
@@ -96,21 +117,42 @@ int main(int argc, char** argv) {
     cli.process(app);
     const QStringList files = cli.positionalArguments();
     if (cli.isSet(o.sweep_png)) return renderSweepPng(cli.value(o.sweep_png), files.value(0));
-    if (files.size() > 1) {
+    const bool watch = !files.isEmpty() && files.first() == QLatin1String("watch");
+    if (watch && files.size() != 2) {
+        std::cerr << "moescope: error: watch needs one PATH: a router log file or a directory of rank files\n";
+        return 2;
+    }
+    if (!watch && files.size() > 1) {
         std::cerr << "moescope: error: give one file to open, not " << files.size() << "\n";
         return 2;
     }
-    const QString file = files.isEmpty() ? QString() : files.first();
-    const bool open_snapshot = !file.isEmpty() && !file.endsWith(QStringLiteral(".json"), Qt::CaseInsensitive);
+    const QString file = files.isEmpty() ? QString() : files.last();
+    const bool open_snapshot =
+        !watch && !file.isEmpty() && !file.endsWith(QStringLiteral(".json"), Qt::CaseInsensitive);
+    // A watched job's history has no config to train with: the window keeps the usual preset beside it.
+    const bool open_history =
+        open_snapshot && moescope::snapshot_kind(file.toStdString()) == moescope::kSnapshotKindHistory;
+    bool ok_ep = false;
+    const int ep = cli.value(o.ep).toInt(&ok_ep);
+    if (!ok_ep || ep < 0 || ep > 65536) {
+        std::cerr << "moescope: error: --ep expects a whole number in [0, 65536], got '"
+                  << cli.value(o.ep).toStdString() << "'\n";
+        return 2;
+    }
 
     moescope::Config cfg;
     try {
-        if (open_snapshot) {
+        if (watch && !QFileInfo::exists(file))
+            throw moescope::ConfigError("nothing to watch at '" + file.toStdString() + "': no such file or directory");
+        if (open_history) {
+            moescope::load_history_snapshot(file.toStdString());  // a bad file is one clear line here too
+            cfg = moescope::load_preset("default");
+        } else if (open_snapshot) {
             // Checked here so a bad file is one clear line, not a window with an error.
             if (cli.isSet(o.set) || cli.isSet(o.config) || cli.isSet(o.preset))
                 throw moescope::ConfigError("a snapshot brings its own config: use the knob panel after opening it");
             cfg = moescope::load_snapshot(file.toStdString()).state.config;
-        } else if (!file.isEmpty() || cli.isSet(o.config))
+        } else if ((!file.isEmpty() && !watch) || cli.isSet(o.config))
             cfg = moescope::load_config_file((file.isEmpty() ? cli.value(o.config) : file).toStdString());
         else {
             const QString name = cli.isSet(o.preset)
@@ -139,6 +181,25 @@ int main(int argc, char** argv) {
             r.fill_seconds, r.history_bytes / 1e6, r.max_frame_ms, r.median_frame_ms);
         for (const auto& [plot, ms] : r.max_plot_ms) std::printf("    %-18s %.2f ms\n", plot.c_str(), ms);
         return 0;
+    }
+    if (cli.isSet(o.bench_watch)) {
+        const long steps = cli.isSet(o.steps) ? cli.value(o.steps).toLong() : 20000;
+        const int layers = 8, experts = 64;
+        const double pace = 10000;
+        const WatchThroughput burst = measure_watch_throughput(steps, layers, experts);
+        const WatchThroughput paced = measure_watch_throughput(steps / 4, layers, experts, pace);
+        std::printf(
+            "watch throughput: %d layers x %d experts, one record = one layer of one step\n"
+            "  burst: %ld records appended in %.2f s by one writer thread\n"
+            "    window kept up     %.0f records/s   (target >= 10,000; first write -> last step in the plots)%s\n"
+            "  steady %.0f records/s: %ld records\n"
+            "    lag write -> plot  median %.0f ms, max %.0f ms   (oldest step new in each plot refresh)%s\n"
+            "    plot frame period  median %.0f ms, up to %.0f ms   (adapts to the plots' cost, 33-250 ms)\n",
+            layers, experts, burst.records, burst.write_s, burst.records_per_s,
+            burst.complete ? "" : "   INCOMPLETE: not every step reached the plots in 120 s", pace, paced.records,
+            paced.median_lag_ms, paced.max_lag_ms, paced.complete ? "" : "   INCOMPLETE",
+            paced.median_replot_interval_ms, paced.max_replot_interval_ms);
+        return burst.complete && paced.complete ? 0 : 1;
     }
     if (cli.isSet(o.bench_window)) {
         const long n = cli.isSet(o.steps) ? cli.value(o.steps).toLong() : 600;
@@ -175,11 +236,40 @@ int main(int argc, char** argv) {
             return app.exec();
         }
     }
+    if (watch) {
+        window.watchRun(file, ep);
+        if (cli.isSet(o.shot)) {
+            // The log has stopped growing for a second: every step is in the plots.
+            const QString path = cli.value(o.shot);
+            auto* poll = new QTimer(&window);
+            auto last = std::make_shared<std::pair<long, int>>(-1, 0);  // (last step, quiet polls)
+            QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, last, path] {
+                const long step = window.history().last_step();
+                last->second = step == last->first && step > 0 ? last->second + 1 : 0;
+                last->first = step;
+                if (last->second < 10) return;
+                poll->stop();
+                const bool ok = window.grab().save(path);
+                std::cout << (ok ? "saved " : "could not save ") << path.toStdString() << " at step " << step << "\n";
+                window.close();
+            });
+            poll->start(100);
+        }
+        return app.exec();
+    }
     if (open_snapshot)
-        window.loadSnapshot(file);  // opens paused at the saved step
+        window.loadSnapshot(file);  // opens paused at the saved step (a history-only one read-only)
     else if (!cli.isSet(o.paused))
         window.setPlaying(true);
-    if (cli.isSet(o.shot)) {
+    if (cli.isSet(o.shot) && open_history) {  // nothing to train: the saved history as it opened
+        const QString path = cli.value(o.shot);
+        QTimer::singleShot(500, &window, [&window, path] {
+            const bool ok = window.grab().save(path);
+            std::cout << (ok ? "saved " : "could not save ") << path.toStdString() << " at step "
+                      << window.history().last_step() << "\n";
+            window.close();
+        });
+    } else if (cli.isSet(o.shot)) {
         const long target = cli.value(o.steps).toLong();
         const QString path = cli.value(o.shot);
         auto* poll = new QTimer(&window);

@@ -7,7 +7,8 @@
 namespace moescope {
 
 long json_whole(const nlohmann::json& v, const std::string& what, long lo, long hi) {
-    const bool ok = v.is_number_unsigned()  ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
+    const bool ok = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi) &&
+                                                 (lo <= 0 || v.get<uint64_t>() >= static_cast<uint64_t>(lo))
                     : v.is_number_integer() ? v.get<long>() >= lo && v.get<long>() <= hi
                                             : false;
     if (!ok)

@@ -23,7 +23,8 @@
 //   history/<name>[/<layer>[/<expert>]]  F64 [2, n]   row 0 steps, row 1 values
 //
 // Metadata (safetensors allows string values only; structured ones are JSON text):
-//   format "moescope-snapshot", version "1", step "N",
+//   format "moescope-snapshot", version "1", step "N", kind "run" (or absent;
+//                  "history": a watched job's history only, snapshot_history.hpp),
 //   config         the config JSON (live knob values of the moment, lesson script)
 //   dataset        {kind, d_in, classes, train, test, probe, fingerprint, summary};
 //                  fingerprint: FNV-1a of samples and labels as 16 hex digits

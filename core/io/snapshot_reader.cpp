@@ -17,6 +17,7 @@
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
 #include "io/snapshot_checks.hpp"
+#include "io/snapshot_history.hpp"
 #include "io/snapshot_layout.hpp"
 #include "json_read.hpp"
 #include "nn/params.hpp"
@@ -34,8 +35,11 @@ class Reader {
 public:
     Reader(std::string path, bool allow_non_finite) : path_(std::move(path)), allow_non_finite_(allow_non_finite) {}
     Snapshot read();
+    SavedHistory read_saved_history();
 
 private:
+    void open();  // reads the file and its header
+    Snapshot read_run();
     struct Raw {
         Dtype dtype;
         std::vector<size_t> shape;
@@ -47,8 +51,14 @@ private:
     Raw parse_tensor(const std::string& name, const json& v) const;
     void check_no_overlap() const;
     json meta(const char* key) const;
+    // Checks what every kind shares (string values, format, version, step) and returns the kind.
+    std::string read_common_metadata(long& step) const;
     void read_metadata(TrainerState& st) const;
-    void read_history(Snapshot& snap, const std::string& name, const Raw& raw) const;
+    void read_tensors();
+    // `step` ≥ 0: the series' steps must lie in [0, step].
+    void read_history(MetricsHistory& history, int layers, int experts, long step, const std::string& name,
+                      const Raw& raw) const;
+    void read_latest(MetricsHistory& history, int layers, int experts) const;
 
     std::string path_;
     bool allow_non_finite_;
@@ -150,8 +160,7 @@ json Reader::meta(const char* key) const {
     }
 }
 
-void Reader::read_metadata(TrainerState& st) const {
-    constexpr long kMaxCount = 1L << 40;
+std::string Reader::read_common_metadata(long& step_out) const {
     const json& m = header_["__metadata__"];
     for (const auto& [key, value] : m.items())
         if (!value.is_string())
@@ -163,10 +172,21 @@ void Reader::read_metadata(TrainerState& st) const {
         fail("snapshot format version " + m.value("version", "?") + " is not supported (this build reads version " +
              std::to_string(kSnapshotVersion) + ")");
     const std::string step = m.value("step", "");
-    const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), st.steps);
-    if (ec != std::errc() || end != step.data() + step.size() || st.steps < 0 || st.steps > kMaxSnapshotStep)
+    const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), step_out);
+    if (ec != std::errc() || end != step.data() + step.size() || step_out < 0 || step_out > kMaxSnapshotStep)
         fail("metadata step '" + clip_text(step) + "' is not a step number in [0, " + std::to_string(kMaxSnapshotStep) +
              "]");
+    // Files from before history-only snapshots existed have no kind: they are runs.
+    const std::string kind = m.value("kind", std::string(kSnapshotKindRun));
+    if (kind != kSnapshotKindRun && kind != kSnapshotKindHistory)
+        fail("snapshot kind '" + clip_text(kind) + "' is unknown (this build reads '" + kSnapshotKindRun + "' and '" +
+             kSnapshotKindHistory + "')");
+    return kind;
+}
+
+void Reader::read_metadata(TrainerState& st) const {
+    constexpr long kMaxCount = 1L << 40;
+    if (read_common_metadata(st.steps) == kSnapshotKindHistory) fail(kHistoryOnlyRefusal);
     const char* section = "config";  // the entry being read, for messages
     try {
         try {
@@ -220,7 +240,8 @@ void Reader::read_metadata(TrainerState& st) const {
     }
 }
 
-void Reader::read_history(Snapshot& snap, const std::string& name, const Raw& raw) const {
+void Reader::read_history(MetricsHistory& history, int layers, int experts, long step, const std::string& name,
+                          const Raw& raw) const {
     // history/<name>[/<layer>[/<expert>]]
     std::vector<std::string> parts;
     for (size_t pos = 8, next; pos <= name.size(); pos = next + 1) {
@@ -237,8 +258,8 @@ void Reader::read_history(Snapshot& snap, const std::string& name, const Raw& ra
     };
     if (parts.empty() || parts.size() > 3 || parts[0].empty())
         fail("history tensor '" + name + "' is not history/<name>[/<layer>[/<expert>]]");
-    const int layer = parts.size() > 1 ? index(parts[1], -1, snap.state.config.layers) : -1;
-    const int expert = parts.size() > 2 ? index(parts[2], 0, snap.state.config.experts) : -1;
+    const int layer = parts.size() > 1 ? index(parts[1], -1, layers) : -1;
+    const int expert = parts.size() > 2 ? index(parts[2], 0, experts) : -1;
     if (raw.dtype != Dtype::F64 || raw.shape.size() != 2 || raw.shape[0] != 2)
         fail("history tensor '" + name + "' must be F64 [2, n], not " + dtype_name(raw.dtype) + " " +
              shape_text(raw.shape));
@@ -251,20 +272,46 @@ void Reader::read_history(Snapshot& snap, const std::string& name, const Raw& ra
         if (!std::isfinite(x[i]) || !std::isfinite(y[i]) || (i > 0 && x[i] < x[i - 1]))
             fail("history tensor '" + name + "' has a non-finite value or steps out of order at point " +
                  std::to_string(i));
-    snap.history.restore_series({parts[0], layer, expert}, std::move(x), std::move(y));
+    if (step >= 0 && (x.front() < 0 || x.back() > double(step)))
+        fail("history tensor '" + name + "' has steps outside [0, step " + std::to_string(step) + "]");
+    history.restore_series({parts[0], layer, expert}, std::move(x), std::move(y));
 }
 
-Snapshot Reader::read() {
+void Reader::read_latest(MetricsHistory& history, int layers, int experts) const {
+    if (!header_["__metadata__"].contains("latest")) return;
+    const json latest = meta("latest");  // names the entry itself when it is no JSON
+    try {
+        history.restore_latest(step_metrics_from_json(latest, layers, experts));
+    } catch (const DataError& e) {
+        fail(std::string("metadata 'latest': ") + e.what());
+    } catch (const json::exception& e) {
+        fail(std::string("metadata 'latest': ") + json_error_text(e));
+    }
+}
+
+void Reader::read_tensors() {
+    for (const auto& [name, v] : header_.items())
+        if (name != "__metadata__") tensors_.emplace(name, parse_tensor(name, v));
+    check_no_overlap();
+}
+
+void Reader::open() {
     read_file();
     parse_header();
     if (!header_.contains("__metadata__") || !header_["__metadata__"].is_object())
         fail("header has no __metadata__ object: not a moescope snapshot");
+}
+
+Snapshot Reader::read() {
+    open();
+    return read_run();
+}
+
+Snapshot Reader::read_run() {
     Snapshot snap;
     TrainerState& st = snap.state;
     read_metadata(st);
-    for (const auto& [name, v] : header_.items())
-        if (name != "__metadata__") tensors_.emplace(name, parse_tensor(name, v));
-    check_no_overlap();
+    read_tensors();
 
     const ParamLayout layout = ParamLayout::build(st.config, st.d_in, st.classes);
     const std::vector<Entry> entries = expected_entries(st, layout, tensors_.count("state.probe_top1") > 0);
@@ -302,24 +349,77 @@ Snapshot Reader::read() {
     snap.history.reset(c.layers, c.experts);
     snap.history.add_interventions(st.interventions);
     for (const auto& [name, raw] : tensors_)
-        if (name.rfind("history/", 0) == 0) read_history(snap, name, raw);
-    if (header_["__metadata__"].contains("latest")) {
-        const json latest = meta("latest");  // names the entry itself when it is no JSON
-        try {
-            snap.history.restore_latest(step_metrics_from_json(latest, c.layers, c.experts));
-        } catch (const DataError& e) {
-            fail(std::string("metadata 'latest': ") + e.what());
-        } catch (const json::exception& e) {
-            fail(std::string("metadata 'latest': ") + json_error_text(e));
-        }
-    }
+        if (name.rfind("history/", 0) == 0)
+            read_history(snap.history, c.layers, c.experts, -1, name, raw);  // checked below
+    read_latest(snap.history, c.layers, c.experts);
     if (const auto bad = snapshot_inconsistency(st, &snap.history)) fail("inconsistent state: " + *bad);
     snap.file_bytes = bytes_.size();
     snap.tensor_count = tensors_.size();
     return snap;
 }
 
+SavedHistory Reader::read_saved_history() {
+    open();
+    SavedHistory out;
+    if (read_common_metadata(out.step) == kSnapshotKindRun) {
+        Snapshot snap = read_run();  // every check of a run snapshot, weights included
+        out.history_only = false;
+        out.name = snap.state.config.name;
+        out.step = snap.state.steps;
+        out.warnings = snap.state.monitor.history();
+        out.history = std::move(snap.history);
+        return out;
+    }
+    constexpr long kMaxCount = 1L << 40;
+    const char* section = "job";
+    try {
+        const json j = meta("job");
+        JobInfo& job = out.job;
+        job.source = j.at("source").get<std::string>();
+        job.format = j.at("format").get<std::string>();
+        job.framework = j.at("framework").get<std::string>();
+        job.model = j.at("model").get<std::string>();
+        job.layers = int(json_whole(j.at("layers"), "job layers", 1, 1 << 16));
+        job.experts = int(json_whole(j.at("experts"), "job experts", 1, 1 << 16));
+        job.top_k = int(json_whole(j.at("top_k"), "job top_k", 0, 1 << 16));
+        job.ep = int(json_whole(j.at("ep"), "job ep", 0, 1 << 20));
+        job.ranks = int(json_whole(j.at("ranks"), "job ranks", 0, 1 << 20));
+        job.last_step = json_whole(j.at("last_step"), "job last_step", -1, kMaxSnapshotStep);
+        job.records = json_whole(j.at("records"), "job records", 0, kMaxCount);
+        job.bad_lines = json_whole(j.at("bad_lines"), "job bad_lines", 0, kMaxCount);
+        section = "warnings";
+        out.warnings =
+            Monitor::from_json(
+                {{"warnings", meta("warnings")}, {"rules", json::array()}, {"loss_ema", 0}, {"loss_seen", 0}})
+                .history();
+    } catch (const json::exception& e) {
+        fail("metadata '" + std::string(section) + "': " + json_error_text(e));
+    } catch (const DataError& e) {
+        const std::string what = e.what();
+        if (what.rfind(path_, 0) == 0) throw;
+        fail("metadata '" + std::string(section) + "': " + what);
+    }
+    std::string source = out.job.source;
+    while (source.size() > 1 && source.back() == '/') source.pop_back();
+    out.name =
+        "watched: " + source.substr(source.find_last_of('/') == std::string::npos ? 0 : source.find_last_of('/') + 1);
+    read_tensors();
+    for (const auto& [name, raw] : tensors_)
+        if (name.rfind("history/", 0) != 0)
+            fail("unexpected tensor '" + name + "' in a history-only snapshot (it holds history/... tensors only)");
+    out.history.reset(out.job.layers, out.job.experts);
+    for (const auto& [name, raw] : tensors_)
+        read_history(out.history, out.job.layers, out.job.experts, out.step, name, raw);
+    read_latest(out.history, out.job.layers, out.job.experts);
+    if (out.history.last_step() > out.step)
+        fail("the latest metrics are of step " + std::to_string(out.history.last_step()) + ", after step " +
+             std::to_string(out.step));
+    return out;
+}
+
 }  // namespace
+
+SavedHistory load_history_snapshot(const std::string& path) { return Reader(path, false).read_saved_history(); }
 
 Snapshot load_snapshot(const std::string& path, bool allow_non_finite) { return Reader(path, allow_non_finite).read(); }
 

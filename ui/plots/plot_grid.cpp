@@ -106,4 +106,5 @@ void PlotGrid::refresh() {
     plots_.regions->refresh();
     for (TimePlot* p : timePlots()) p->refresh();
     last_refresh_ms_ = double(t.nsecsElapsed()) / 1e6;
+    emit refreshed();
 }

@@ -60,6 +60,9 @@ public:
     double maxFrameMs() const { return max_frame_ms_; }  // longest data rebuild + paint seen
     int replotIntervalMs() const { return timer_.interval(); }
 
+signals:
+    void refreshed();  // the plots' data was rebuilt and their replots queued
+
 private:
     void tick();
 

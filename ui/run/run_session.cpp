@@ -6,6 +6,8 @@
 #include <QStringList>
 
 #include "io/snapshot.hpp"
+#include "io/snapshot_history.hpp"
+#include "run/watch_worker.hpp"
 #include "train/knobs.hpp"
 
 using namespace moescope;
@@ -19,9 +21,20 @@ RunSession::RunSession(const Config& initial, QObject* parent)
     worker_ = new TrainingWorker;
     worker_->moveToThread(&thread_);
     connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
-    connect(worker_, &TrainingWorker::runStarted, this, &RunSession::onRunStarted);
-    connect(worker_, &TrainingWorker::runResumed, this, &RunSession::onRunResumed);
-    connect(worker_, &TrainingWorker::frameReady, this, &RunSession::onFrame);
+    // A run started before a watch began must not take the watched history over when its news arrives;
+    // a snapshot asked for while watching (load) ends the watch when it resumes.
+    connect(worker_, &TrainingWorker::runStarted, this,
+            [this](const Config& cfg, int layers, int experts, const QString& summary) {
+                if (source_ == Source::Training) onRunStarted(cfg, layers, experts, summary);
+            });
+    connect(worker_, &TrainingWorker::runResumed, this,
+            [this](const Config& cfg, int layers, int experts, const QString& summary, long step) {
+                if (source_ == Source::Training || pending_load_) onRunResumed(cfg, layers, experts, summary, step);
+            });
+    // A watched or opened history replaced the run: a last frame of the paused training is not part of it.
+    connect(worker_, &TrainingWorker::frameReady, this, [this](const MetricsFrame& f) {
+        if (source_ == Source::Training) onFrame(f);
+    });
     connect(worker_, &TrainingWorker::failed, this, [this](const QString& msg) {
         setPlaying(false);
         emit failed(msg);
@@ -47,6 +60,11 @@ RunSession::RunSession(const Config& initial, QObject* parent)
 RunSession::~RunSession() { stop(); }
 
 void RunSession::stop() {
+    if (watch_thread_.isRunning()) {
+        stopWatching();
+        watch_thread_.quit();
+        watch_thread_.wait();  // the thread's deferred deletes (the last worker) run as it finishes
+    }
     if (!thread_.isRunning()) return;
     worker_->setRunning(false);
     QMetaObject::invokeMethod(worker_, &TrainingWorker::shutdown, Qt::BlockingQueuedConnection);
@@ -57,6 +75,8 @@ void RunSession::stop() {
 // ---- the run --------------------------------------------------------------------
 
 void RunSession::start(const Config& cfg) {
+    stopWatching();
+    setSource(Source::Training);
     dropBranch();
     pending_load_.reset();
     config_ = cfg;
@@ -68,15 +88,16 @@ void RunSession::start(const Config& cfg) {
 }
 
 void RunSession::setPlaying(bool playing) {
-    playing_ = playing;
-    worker_->setRunning(playing);
+    playing_ = playing && !isReadOnly();  // a watched job trains elsewhere
+    worker_->setRunning(playing_);
 }
 
 void RunSession::stepOnce() {
-    if (!playing_) QMetaObject::invokeMethod(worker_, &TrainingWorker::stepOnce);
+    if (!playing_ && !isReadOnly()) QMetaObject::invokeMethod(worker_, &TrainingWorker::stepOnce);
 }
 
 void RunSession::applyKnob(const QString& name, const QString& value, const QString& source) {
+    if (isReadOnly()) return;  // moescope cannot turn a watched job's knobs
     const bool branch = target() == TrainingWorker::Branch;
     QMetaObject::invokeMethod(worker_, [w = worker_, branch, name, value, source] {
         branch ? w->setBranchKnob(name, value, source) : w->setKnob(name, value, source);
@@ -146,6 +167,17 @@ QString RunSession::autosavePath() const {
 }
 
 void RunSession::save(const QString& path) {
+    if (isReadOnly()) {
+        if (path.isEmpty()) return;  // a watched run has no autosave
+        try {
+            saveHistory(path);
+        } catch (const std::exception& e) {
+            emit snapshotSaved(path, false, QString::fromUtf8(e.what()), history_.last_step(), false);
+            return;
+        }
+        emit snapshotSaved(path, true, QString(), history_.last_step(), false);
+        return;
+    }
     const int run = target();
     QMetaObject::invokeMethod(worker_, [w = worker_, run, path] { w->exportState(run, path); });
 }
@@ -176,6 +208,8 @@ void RunSession::load(const QString& path) {
 }
 
 void RunSession::onRunResumed(const Config& cfg, int layers, int experts, const QString& summary, long step) {
+    stopWatching();
+    setSource(Source::Training);
     dropBranch();
     if (pending_load_)
         history_ = std::move(*pending_load_);
@@ -195,10 +229,118 @@ void RunSession::setRunFile(const QString& path) {
 }
 
 void RunSession::compareWith(const QString& path) {
-    Snapshot snap = load_snapshot(path.toStdString());
-    ghost_ = std::make_unique<MetricsHistory>(std::move(snap.history));
-    ghost_name_ = tr("%1 (step %2)").arg(QFileInfo(path).completeBaseName()).arg(snap.state.steps);
+    SavedHistory saved = load_history_snapshot(path.toStdString());
+    ghost_ = std::make_unique<MetricsHistory>(std::move(saved.history));
+    ghost_name_ = tr("%1 (step %2)").arg(QFileInfo(path).completeBaseName()).arg(saved.step);
     emit viewsChanged();
+}
+
+// ---- watched and saved histories ----------------------------------------------------
+
+void RunSession::setSource(Source source) {
+    if (source_ == source) return;
+    source_ = source;
+    emit sourceChanged(source);
+}
+
+void RunSession::stopWatching() {
+    ++watch_generation_;
+    if (!watcher_) return;
+    QMetaObject::invokeMethod(watcher_, &WatchWorker::stop);
+    watcher_->deleteLater();  // on its own thread, after the stop
+    watcher_ = nullptr;
+}
+
+void RunSession::watch(const QString& path, int ep) {
+    setPlaying(false);
+    stopWatching();
+    dropBranch();
+    pending_load_.reset();
+    setSource(Source::Watching);
+    // Until the first step shows the job's shape, the plots show nothing of the previous run.
+    history_.reset(history_.layers(), history_.experts());
+    steps_done_ = 0;
+    job_ = JobInfo{};
+    job_.source = path.toStdString();
+    job_warnings_.clear();
+    setRunFile(QString());
+    if (!watch_thread_.isRunning()) {
+        watch_thread_.setObjectName(QStringLiteral("moescope-watch"));
+        watch_thread_.start();
+    }
+    watcher_ = new WatchWorker;
+    watcher_->moveToThread(&watch_thread_);
+    const unsigned gen = watch_generation_;
+    auto current = [this, gen] { return gen == watch_generation_; };
+    connect(watcher_, &WatchWorker::watchStarted, this,
+            [this, current](const QString& p, int layers, int experts, const QString& summary) {
+                if (current()) onWatchStarted(p, layers, experts, summary);
+            });
+    connect(watcher_, &WatchWorker::frameReady, this, [this, current](const MetricsFrame& f) {
+        if (!current()) return;
+        noteEvents(f.events);
+        onFrame(f);
+    });
+    connect(watcher_, &WatchWorker::jobChanged, this, [this, current](const JobInfo& j) {
+        if (!current()) return;
+        job_ = j;
+        emit jobChanged(j);
+    });
+    connect(watcher_, &WatchWorker::problem, this, [this, current](const QString& msg) {
+        if (current()) emit watchProblem(msg);
+    });
+    connect(watcher_, &WatchWorker::failed, this, [this, current](const QString& msg) {
+        if (current()) emit watchFailed(msg);
+    });
+    emit viewsChanged();
+    emit jobChanged(job_);
+    QMetaObject::invokeMethod(watcher_, [w = watcher_, path, ep] { w->watch(path, ep, 0); });
+}
+
+void RunSession::onWatchStarted(const QString& path, int layers, int experts, const QString& summary) {
+    history_.reset(layers, experts);
+    steps_done_ = 0;
+    emit watchStarted(path, layers, experts, summary);
+    emit viewsChanged();
+}
+
+void RunSession::noteEvents(const std::vector<MonitorEvent>& events) {
+    for (const MonitorEvent& ev : events) {
+        if (ev.kind == MonitorEvent::Raised) {
+            job_warnings_.push_back(ev.warning);
+            continue;
+        }
+        for (auto it = job_warnings_.rbegin(); it != job_warnings_.rend(); ++it)
+            if (it->active && it->id == ev.warning.id && it->layer == ev.warning.layer) {
+                *it = ev.warning;
+                break;
+            }
+    }
+}
+
+void RunSession::openHistory(const QString& path) {
+    SavedHistory saved = load_history_snapshot(path.toStdString());
+    setPlaying(false);
+    stopWatching();
+    dropBranch();
+    pending_load_.reset();
+    history_ = std::move(saved.history);
+    job_ = saved.job;
+    job_warnings_ = std::move(saved.warnings);
+    steps_done_ = saved.step;
+    setSource(Source::Saved);
+    setRunFile(path);
+    emit historyOpened(path, saved.step);
+    emit jobChanged(job_);
+    emit viewsChanged();
+}
+
+void RunSession::saveHistory(const QString& path) {
+    JobInfo job = job_;
+    job.layers = history_.layers();
+    job.experts = history_.experts();
+    job.last_step = history_.last_step();
+    save_history_snapshot(path.toStdString(), job, history_, job_warnings_);
 }
 
 void RunSession::clearComparison() {
@@ -208,7 +350,9 @@ void RunSession::clearComparison() {
 
 // ---- branch and compare -----------------------------------------------------------
 
-void RunSession::branch() { QMetaObject::invokeMethod(worker_, &TrainingWorker::branch); }
+void RunSession::branch() {
+    if (!isReadOnly()) QMetaObject::invokeMethod(worker_, &TrainingWorker::branch);
+}
 
 void RunSession::onBranched(long step, const Config& cfg) {
     // Frames before this one belong to the main run only, so the copy holds exactly the shared past.

@@ -4,19 +4,30 @@
 // run to compare with, and a snapshot waiting for its run to resume. The
 // window asks it for state and listens to its signals; tests and scripts drive
 // it through the window's slots.
+//
+// The history may also come from a real job's router log (watch: a WatchWorker
+// on its own thread) or from a history-only snapshot; such a run is read-only:
+// the training worker stays paused and knob, step and branch requests are ignored.
 #include <QObject>
 #include <QString>
 #include <QThread>
 #include <memory>
 
+#include <vector>
+
+#include "io/snapshot_history.hpp"
 #include "monitor/metrics_history.hpp"
 #include "run/metrics_frame.hpp"
 #include "run/training_worker.hpp"
+#include "run/watch_worker.hpp"
 #include "train/config.hpp"
 
 class RunSession : public QObject {
     Q_OBJECT
 public:
+    // Where the history comes from: the training thread, a watched job's log, or a history-only snapshot.
+    enum class Source { Training, Watching, Saved };
+
     explicit RunSession(const moescope::Config& initial, QObject* parent = nullptr);
     ~RunSession() override;
 
@@ -44,6 +55,13 @@ public:
     const MetricsHistory& targetHistory() const;
     const moescope::Config& targetConfig() const;
 
+    // Watched and saved histories (read-only).
+    Source source() const { return source_; }
+    bool isReadOnly() const { return source_ != Source::Training; }
+    const moescope::JobInfo& jobInfo() const { return job_; }
+    // Every warning the watched job's monitor raised (cleared ones too), remedies in the job's flags.
+    const std::vector<moescope::Warning>& jobWarnings() const { return job_warnings_; }
+
     // A saved run drawn over the time plots.
     const MetricsHistory* ghostHistory() const { return ghost_.get(); }
     QString ghostName() const { return ghost_name_; }
@@ -64,7 +82,15 @@ public:
     // Reads and checks the file now (throws on a bad file, the run untouched); the run then
     // continues from it, paused: resumed or loadFailed follows.
     void load(const QString& path);
-    void compareWith(const QString& path);  // throws on a bad file
+    void compareWith(const QString& path);  // throws on a bad file; a run or a history-only snapshot
+
+    // Follows a job's router log (file or directory) read-only; watchStarted or watchFailed follows.
+    // `ep` is the expert-parallel size of a Megatron job (0: from the log's header, else 1).
+    void watch(const QString& path, int ep = 0);
+    // Shows a history-only snapshot read-only (throws DataError on a bad file).
+    void openHistory(const QString& path);
+    // Writes the watched (or opened) history as a history-only snapshot; throws DataError.
+    void saveHistory(const QString& path);
     void clearComparison();
     void branch();
     void endBranch(bool keepBranch);
@@ -88,6 +114,13 @@ signals:
     // Which history each view shows, an overlay, or the target run's config changed.
     void viewsChanged();
     void runFileChanged(const QString& path);
+    // Watching and saved histories.
+    void watchStarted(const QString& path, int layers, int experts, const QString& summary);
+    void watchFailed(const QString& message);
+    void watchProblem(const QString& message);
+    void jobChanged(const moescope::JobInfo& job);
+    void historyOpened(const QString& path, long step);
+    void sourceChanged(Source source);
 
 private:
     void onRunStarted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
@@ -99,6 +132,10 @@ private:
     void adopt(const moescope::Config& cfg, int layers, int experts, const QString& summary);
     void dropBranch();
     void setRunFile(const QString& path);
+    void setSource(Source source);
+    void stopWatching();
+    void onWatchStarted(const QString& path, int layers, int experts, const QString& summary);
+    void noteEvents(const std::vector<moescope::MonitorEvent>& events);
 
     moescope::Config config_;
     moescope::Config pending_config_;
@@ -118,4 +155,11 @@ private:
     moescope::Config branch_config_;
     long branch_step_ = -1;
     int target_ = TrainingWorker::Main;
+
+    Source source_ = Source::Training;
+    QThread watch_thread_;
+    WatchWorker* watcher_ = nullptr;
+    unsigned watch_generation_ = 0;  // frames of an earlier watch still queued are dropped
+    moescope::JobInfo job_;
+    std::vector<moescope::Warning> job_warnings_;
 };

@@ -26,8 +26,8 @@ LessonPacer::LessonPacer(RunSession* session, LessonPanel* lesson, QObject* pare
 
     stops_ = new QAction(tr("Script stops"), this);
     stops_->setCheckable(true);
-    stops_->setToolTip(
-        tr("Pause before each scripted change and at the end of a lesson, with the next step shown in the lesson panel"));
+    stops_->setToolTip(tr(
+        "Pause before each scripted change and at the end of a lesson, with the next step shown in the lesson panel"));
     connect(stops_, &QAction::toggled, session_, &RunSession::setStops);
 
     connect(session_, &RunSession::stopReached, this, &LessonPacer::onStop);

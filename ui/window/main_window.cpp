@@ -6,16 +6,19 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
 #include <QSettings>
 #include <QShortcut>
 #include <QSlider>
 #include <QSpinBox>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QToolBar>
 #include <algorithm>
 
+#include "panels/job_info_panel.hpp"
 #include "panels/knob_panel.hpp"
 #include "panels/lesson_panel.hpp"
 #include "panels/warnings_panel.hpp"
@@ -96,6 +99,19 @@ void MainWindow::connectSession() {
     });
     connect(s, &RunSession::snapshotSaved, this, &MainWindow::onSnapshotSaved);
     connect(s, &RunSession::runFileChanged, this, &MainWindow::setRunTitle);
+    connect(s, &RunSession::sourceChanged, this, &MainWindow::onSourceChanged);
+    connect(s, &RunSession::watchStarted, this, &MainWindow::onWatchStarted);
+    connect(s, &RunSession::historyOpened, this, &MainWindow::onHistoryOpened);
+    connect(s, &RunSession::jobChanged, this, [this](const JobInfo& job) {
+        const bool live = session_->source() == RunSession::Source::Watching;
+        job_info_->setJob(job, live);
+        if (live && job.records > 0) rate_label_->setText(tr("%1 records/s").arg(job.records_per_s, 0, 'f', 0));
+    });
+    connect(s, &RunSession::watchProblem, this, [this](const QString& msg) { job_info_->setProblem(msg); });
+    connect(s, &RunSession::watchFailed, this, [this](const QString& msg) {
+        showError(tr("Cannot watch the run"), msg);
+        emit watchFailed(msg);
+    });
     connect(s, &RunSession::branchChanged, this, &MainWindow::onBranchChanged);
     connect(s, &RunSession::branchFailed, this,
             [this](const QString& msg) { showError(tr("Cannot branch the run"), msg); });
@@ -118,9 +134,9 @@ void MainWindow::buildToolbar() {
     play_action_->setCheckable(true);
     play_action_->setToolTip(tr("Play / pause training (Space)"));
     connect(play_action_, &QAction::toggled, this, &MainWindow::setPlaying);
-    QAction* step = bar->addAction(style()->standardIcon(QStyle::SP_MediaSkipForward), tr("Step"));
-    step->setToolTip(tr("One training step while paused (S)"));
-    connect(step, &QAction::triggered, this, &MainWindow::stepOnce);
+    step_action_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaSkipForward), tr("Step"));
+    step_action_->setToolTip(tr("One training step while paused (S)"));
+    connect(step_action_, &QAction::triggered, this, &MainWindow::stepOnce);
     QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("Reset"));
     reset->setToolTip(tr("Start a new run with the current settings (Ctrl+R)"));
     connect(reset, &QAction::triggered, this, &MainWindow::resetRun);
@@ -210,10 +226,14 @@ void MainWindow::buildToolbar() {
 
 void MainWindow::buildDocks() {
     knobs_ = new KnobPanel;
-    auto* knob_dock = new QDockWidget(tr("Knobs"), this);
-    knob_dock->setObjectName(QStringLiteral("knobs_dock"));
-    knob_dock->setWidget(knobs_);
-    addDockWidget(Qt::LeftDockWidgetArea, knob_dock);
+    job_info_ = new JobInfoPanel;
+    side_ = new QStackedWidget;
+    side_->addWidget(knobs_);
+    side_->addWidget(job_info_);
+    side_dock_ = new QDockWidget(tr("Knobs"), this);
+    side_dock_->setObjectName(QStringLiteral("knobs_dock"));
+    side_dock_->setWidget(side_);
+    addDockWidget(Qt::LeftDockWidgetArea, side_dock_);
     // Never narrower than name, slider and value need, whatever layout was saved.
     knobs_->setMinimumWidth(340);
     connect(knobs_, &KnobPanel::liveKnobChanged, this,
@@ -260,7 +280,9 @@ void MainWindow::buildShortcuts() {
         connect(sc, &QShortcut::activated, this, fn);
     };
     add(QKeySequence(Qt::Key_Space), [this] { play_action_->toggle(); });
-    add(QKeySequence(Qt::Key_S), [this] { stepOnce(); });
+    add(QKeySequence(Qt::Key_S), [this] {
+        if (step_action_->isEnabled()) stepOnce();
+    });
     add(QKeySequence(QStringLiteral("Ctrl+R")), [this] { resetRun(); });
     add(QKeySequence(QStringLiteral("Ctrl+L")), [this] { classroom_action_->toggle(); });
     add(QKeySequence(Qt::Key_F11), [this] { isFullScreen() ? showNormal() : showFullScreen(); });
@@ -285,6 +307,12 @@ void MainWindow::startRun(const Config& cfg) {
 }
 
 void MainWindow::setPlaying(bool playing) {
+    if (playing && isReadOnly()) {
+        statusBar()->showMessage(tr("A watched run is read-only: it trains elsewhere. Choose a preset or Reset "
+                                    "(Ctrl+R) to train here."),
+                                 6000);
+        playing = false;
+    }
     if (play_action_->isChecked() != playing) play_action_->setChecked(playing);
     play_action_->setIcon(style()->standardIcon(playing ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
     play_action_->setText(playing ? tr("Pause") : tr("Play"));
@@ -346,7 +374,7 @@ void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
     }
 }
 
-void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const QString& summary) {
+void MainWindow::showLayers(int layers) {
     {
         const QSignalBlocker block(layer_box_);
         layer_box_->clear();
@@ -354,6 +382,10 @@ void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const 
         layer_box_->setCurrentIndex(layers - 1);
     }
     grid_->setLayer(layers - 1);
+}
+
+void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const QString& summary) {
+    showLayers(layers);
     {
         const QSignalBlocker block(preset_box_);
         preset_box_->setCurrentText(QString::fromStdString(cfg.name));
@@ -388,7 +420,7 @@ void MainWindow::updateViews() {
 
 void MainWindow::onBranchChanged(bool branched) {
     target_box_action_->setVisible(branched);
-    branch_action_->setEnabled(!branched);
+    branch_action_->setEnabled(!branched && !isReadOnly());
     keep_main_action_->setEnabled(branched);
     keep_branch_action_->setEnabled(branched);
     emit branchChanged(branched);
@@ -412,12 +444,14 @@ void MainWindow::onFrame(const MetricsFrame& frame) {
 
 void MainWindow::updateStatus(const MetricsFrame& frame) {
     step_label_->setText(tr("step %1").arg(frame.steps_done));
-    // A rate only means something while playing: one step's time after a pause is not a speed.
-    if (!play_action_->isChecked())
-        rate_label_->setText(tr("paused"));
-    else if (!frame.steps.empty())
-        rate_label_->setText(tr("%1 tok/s").arg(frame.tokens_per_s, 0, 'f', 0));
-    elapsed_label_->setText(fmt_elapsed(frame.elapsed_s));
+    if (!isReadOnly()) {  // a watched job's rate is its records/s (job panel news)
+        // A rate only means something while playing: one step's time after a pause is not a speed.
+        if (!play_action_->isChecked())
+            rate_label_->setText(tr("paused"));
+        else if (!frame.steps.empty())
+            rate_label_->setText(tr("%1 tok/s").arg(frame.tokens_per_s, 0, 'f', 0));
+        elapsed_label_->setText(fmt_elapsed(frame.elapsed_s));
+    }
     if (frame.halted) {
         statusBar()->showMessage(
             tr("Paused: non-finite loss or gradients; the last finite state is kept. Lower lr and press Play."));
@@ -428,6 +462,51 @@ void MainWindow::updateStatus(const MetricsFrame& frame) {
             statusBar()->showMessage(QString::fromStdString(w.message));
             return;
         }
+}
+
+// ---- watched and saved histories: read-only ----------------------------------------------
+
+void MainWindow::onSourceChanged(RunSession::Source source) {
+    const bool read_only = source != RunSession::Source::Training;
+    if (read_only) setPlaying(false);
+    play_action_->setEnabled(!read_only);
+    step_action_->setEnabled(!read_only);
+    branch_action_->setEnabled(!read_only && !isBranched());
+    side_->setCurrentWidget(read_only ? static_cast<QWidget*>(job_info_) : knobs_);
+    side_dock_->setWindowTitle(read_only ? tr("Job") : tr("Knobs"));
+    if (read_only) side_dock_->show();
+    elapsed_label_->setText(read_only ? tr("read-only") : fmt_elapsed(0));
+    if (read_only) {
+        lesson_dock_->hide();
+        regions_dock_->hide();  // a watched job has no 2-D dataset
+        warnings_->setWarnings({});
+    }
+}
+
+void MainWindow::onWatchStarted(const QString& path, int layers, int experts, const QString& summary) {
+    showLayers(layers);
+    run_label_->setText(tr("watching %1 · E=%2 · %3").arg(QDir::toNativeSeparators(path)).arg(experts).arg(summary));
+    grid_->invalidate();
+}
+
+void MainWindow::onHistoryOpened(const QString& path, long step) {
+    showLayers(session_->history().layers());
+    std::vector<Warning> active;
+    for (const Warning& w : session_->jobWarnings())
+        if (w.active) active.push_back(w);
+    warnings_->setWarnings(active);
+    step_label_->setText(tr("step %1").arg(step));
+    rate_label_->clear();
+    run_label_->setText(tr("saved history of %1 · E=%2 (read-only)")
+                            .arg(QDir::toNativeSeparators(QString::fromStdString(session_->jobInfo().source)))
+                            .arg(session_->history().experts()));
+    recent_->add(path);
+    statusBar()->showMessage(
+        tr("Opened %1: a watched job's history up to step %2, read-only (it holds no weights to train on)")
+            .arg(QFileInfo(path).fileName())
+            .arg(step));
+    grid_->invalidate();
+    emit snapshotLoaded(path);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

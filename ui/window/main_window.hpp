@@ -19,8 +19,10 @@ class QComboBox;
 class QMenu;
 class QSlider;
 class KnobPanel;
+class JobInfoPanel;
 class LessonPacer;
 class LessonPanel;
+class QStackedWidget;
 class QDockWidget;
 class WarningsPanel;
 class RecentFiles;
@@ -36,8 +38,13 @@ public:
     RunSession& session() { return *session_; }
     const MetricsHistory& history() const { return session_->history(); }
     KnobPanel* knobPanel() const { return knobs_; }
+    JobInfoPanel* jobInfoPanel() const { return job_info_; }
+    // A watched job or a watched job's saved history: nothing to train, no knob to turn.
+    bool isReadOnly() const { return session_->isReadOnly(); }
+    QString runLabel() const { return run_label_->text(); }  // the status bar's permanent text
     WarningsPanel* warningsPanel() const { return warnings_; }
     const Plots& plots() const { return grid_->plots(); }
+    PlotGrid* plotGrid() const { return grid_; }
     std::vector<TimePlot*> timePlots() const { return grid_->timePlots(); }
     LoadHistogram* loadHistogram() const { return grid_->plots().load; }
     LessonPanel* lessonPanel() const { return lesson_; }
@@ -79,8 +86,13 @@ public slots:
     // Reads and checks the file now (false + lastError() on a bad file, the current
     // run untouched); the run then continues from it, paused: snapshotLoaded or loadFailed follows.
     bool loadSnapshot(const QString& path);
-    // Draws a saved run's curves dashed over the time plots.
+    // Draws a saved run's curves dashed over the time plots (a run or a watched job's history).
     bool compareWith(const QString& path);
+    // Follows a real job's router log (a file, or a directory of rank files), read-only:
+    // the plots fill as it grows. False + lastError() when there is nothing at `path`;
+    // a log that cannot be read is reported when the watch starts (watchFailed).
+    // `ep`: the expert-parallel size of a Megatron job (0: from the log's header, else 1).
+    bool watchRun(const QString& path, int ep = 0);
     void clearComparison();
     // The selected run's history as CSV or JSONL (by extension).
     bool exportMetrics(const QString& path);
@@ -100,6 +112,7 @@ signals:
     void snapshotLoaded(const QString& path);
     void loadFailed(const QString& message);
     void branchChanged(bool branched);
+    void watchFailed(const QString& message);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -117,6 +130,10 @@ private:
     void onFrame(const MetricsFrame& frame);
     void onSnapshotSaved(const QString& path, bool ok, const QString& message, long step, bool autosave);
     void onBranchChanged(bool branched);
+    void onSourceChanged(RunSession::Source source);
+    void onWatchStarted(const QString& path, int layers, int experts, const QString& summary);
+    void onHistoryOpened(const QString& path, long step);
+    void showLayers(int layers);
     void onStructuralKnob(const QString& name, const QString& value);
     void updateViews();
     void updateStatus(const MetricsFrame& frame);
@@ -126,6 +143,7 @@ private:
     void openDialog();
     void saveAsDialog();
     void compareDialog();
+    void watchDialog(bool directory);
     void exportMetricsDialog();
     void exportReportDialog();
     template <class F>
@@ -135,6 +153,9 @@ private:
     RunSession* session_ = nullptr;
     PlotGrid* grid_ = nullptr;
     KnobPanel* knobs_ = nullptr;
+    JobInfoPanel* job_info_ = nullptr;
+    QStackedWidget* side_ = nullptr;  // the knobs, or the watched job's info
+    QDockWidget* side_dock_ = nullptr;
     WarningsPanel* warnings_ = nullptr;
     LessonPanel* lesson_ = nullptr;
     QDockWidget* lesson_dock_ = nullptr;
@@ -144,6 +165,7 @@ private:
     QMenu* run_menu_ = nullptr;
     LessonPacer* pacer_ = nullptr;
     QAction* play_action_ = nullptr;
+    QAction* step_action_ = nullptr;
     QAction* classroom_action_ = nullptr;
     QAction* branch_action_ = nullptr;
     QAction* keep_main_action_ = nullptr;

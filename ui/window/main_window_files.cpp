@@ -1,5 +1,6 @@
 // MainWindow, the file side: menus, snapshots (save, load, recent files, drag
-// and drop), comparison with a saved run, branch, metrics and report export.
+// and drop), comparison with a saved run, branch, metrics and report export,
+// and watching a real job's router log.
 // The slots stay free of dialogs so tests and scripts drive them; the *Dialog
 // functions add the file choosers and error boxes.
 #include <qcustomplot.h>
@@ -17,6 +18,7 @@
 
 #include "io/history_export.hpp"
 #include "io/report.hpp"
+#include "io/snapshot_history.hpp"
 #include "panels/knob_panel.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/region_map.hpp"
@@ -28,6 +30,7 @@ using namespace moescope;
 
 namespace {
 const QString kSnapshotFilter = QObject::tr("moescope snapshots (*.moesnap)");
+const QString kRouterLogFilter = QObject::tr("Router logs (*.jsonl *.json *.log)");
 
 QString qs(const std::string& s) { return QString::fromStdString(s); }
 }  // namespace
@@ -42,6 +45,15 @@ void MainWindow::buildMenus() {
                     [this] { runFile().isEmpty() ? saveAsDialog() : (void)saveSnapshot(runFile()); });
     file->addAction(tr("Save snapshot &as…"), QKeySequence(QStringLiteral("Ctrl+Shift+S")), this,
                     &MainWindow::saveAsDialog);
+    file->addSeparator();
+    QAction* watch = file->addAction(tr("&Watch a run…"), QKeySequence(QStringLiteral("Ctrl+Shift+W")), this,
+                                     [this] { watchDialog(false); });
+    watch->setObjectName(QStringLiteral("watch_file_action"));
+    watch->setToolTip(tr("Follow a real training job's router log (moescope's or Megatron's), read-only"));
+    QAction* watch_dir =
+        file->addAction(tr("Watch a run's &directory (rank files)…"), this, [this] { watchDialog(true); });
+    watch_dir->setObjectName(QStringLiteral("watch_directory_action"));
+    watch_dir->setToolTip(tr("Follow a directory of per-rank logs (rank*.jsonl, or Megatron's tokens_per_expert/)"));
     file->addSeparator();
     file->addAction(tr("&Compare with snapshot…"), QKeySequence(QStringLiteral("Ctrl+Shift+O")), this,
                     &MainWindow::compareDialog);
@@ -91,6 +103,7 @@ void MainWindow::setRunTitle(const QString& path) {
 
 bool MainWindow::saveSnapshot(const QString& path) {
     if (!isTrainingThreadRunning()) return false;
+    if (isReadOnly() && path.isEmpty()) return false;  // no autosave of a watched run
     session_->save(path);
     return true;
 }
@@ -114,7 +127,10 @@ void MainWindow::onSnapshotSaved(const QString& path, bool ok, const QString& me
 
 bool MainWindow::loadSnapshot(const QString& path) {
     try {
-        session_->load(path);
+        if (snapshot_kind(path.toStdString()) == kSnapshotKindHistory)
+            session_->openHistory(path);  // a watched job's history: shown read-only
+        else
+            session_->load(path);
         return true;
     } catch (const std::exception& e) {
         last_error_ = QString::fromUtf8(e.what());
@@ -135,6 +151,25 @@ bool MainWindow::compareWith(const QString& path) {
 }
 
 void MainWindow::clearComparison() { session_->clearComparison(); }
+
+bool MainWindow::watchRun(const QString& path, int ep) {
+    if (!QFileInfo::exists(path)) {
+        last_error_ = tr("nothing to watch at '%1': no such file or directory").arg(path);
+        showError(tr("Cannot watch the run"), last_error_);
+        return false;
+    }
+    session_->watch(path, ep);
+    const QString where = QDir::toNativeSeparators(path);
+    run_label_->setText(tr("watching %1 · waiting for the first step").arg(where));
+    step_label_->setText(tr("step -"));
+    rate_label_->clear();
+    statusBar()->showMessage(tr("Watching %1: the plots fill as the job writes; File → Save snapshot keeps its "
+                                "history")
+                                 .arg(where),
+                             10000);
+    grid_->invalidate();
+    return true;
+}
 
 void MainWindow::branchRun() {
     if (isBranched()) {
@@ -208,8 +243,9 @@ void MainWindow::openDialog() {
 }
 
 void MainWindow::saveAsDialog() {
+    const QString stem = isReadOnly() ? QStringLiteral("watched") : qs(currentConfig().name);
     const QString suggested =
-        runFile().isEmpty() ? qs(currentConfig().name) + QStringLiteral("-step%1.moesnap").arg(stepsDone()) : runFile();
+        runFile().isEmpty() ? stem + QStringLiteral("-step%1.moesnap").arg(stepsDone()) : runFile();
     QString path = QFileDialog::getSaveFileName(this, tr("Save snapshot"), suggested, kSnapshotFilter);
     if (path.isEmpty()) return;
     if (QFileInfo(path).suffix().isEmpty()) path += QStringLiteral(".moesnap");
@@ -223,6 +259,15 @@ void MainWindow::compareDialog() {
     const QString path = QFileDialog::getOpenFileName(this, tr("Compare with a saved run"),
                                                       QFileInfo(runFile()).absolutePath(), kSnapshotFilter);
     if (!path.isEmpty()) interactively([&] { compareWith(path); });
+}
+
+void MainWindow::watchDialog(bool directory) {
+    const QString start = QFileInfo(runFile()).absolutePath();
+    const QString path =
+        directory ? QFileDialog::getExistingDirectory(this, tr("Watch a run's directory of rank files"), start)
+                  : QFileDialog::getOpenFileName(this, tr("Watch a run's router log"), start,
+                                                 kRouterLogFilter + QStringLiteral(";;") + tr("All files (*)"));
+    if (!path.isEmpty()) interactively([&] { watchRun(path); });
 }
 
 void MainWindow::exportMetricsDialog() {
@@ -245,7 +290,7 @@ void MainWindow::exportReportDialog() {
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
     for (const QUrl& url : event->mimeData()->urls()) {
         const QString suffix = QFileInfo(url.toLocalFile()).suffix().toLower();
-        if (suffix == QLatin1String("moesnap") || suffix == QLatin1String("json")) {
+        if (suffix == QLatin1String("moesnap") || suffix == QLatin1String("json") || suffix == QLatin1String("jsonl")) {
             event->acceptProposedAction();
             return;
         }
@@ -257,6 +302,10 @@ void MainWindow::dropEvent(QDropEvent* event) {
     if (urls.isEmpty()) return;
     const QString path = urls.first().toLocalFile();
     interactively([&] {
+        if (QFileInfo(path).suffix().toLower() == QLatin1String("jsonl")) {
+            watchRun(path);  // a router log
+            return;
+        }
         if (QFileInfo(path).suffix().toLower() != QLatin1String("json")) {
             loadSnapshot(path);
             return;

@@ -3,10 +3,16 @@
 #include <qcustomplot.h>
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QTemporaryDir>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <functional>
+#include <memory>
+#include <string>
+#include <thread>
 
 #include "nn/rng.hpp"
 #include "plots/load_heatmap.hpp"
@@ -168,5 +174,107 @@ ReplotLatency measure_replot_latency(int layers, int experts, long steps, int fr
     }
     out.max_frame_ms = *std::max_element(frame_ms.begin(), frame_ms.end());
     out.median_frame_ms = median(frame_ms);
+    return out;
+}
+
+namespace {
+
+// The log's lines, one string per step (all its layers), built before the clock starts:
+// a collapse onto expert 0 in the second half, so the monitor has work to do.
+std::vector<std::string> router_log_steps(long steps, int layers, int experts) {
+    Rng rng(3);
+    std::vector<std::string> out;
+    out.reserve(size_t(steps));
+    const long tokens = 4096;
+    for (long s = 0; s < steps; ++s) {
+        std::string text;
+        for (int l = 0; l < layers; ++l) {
+            const bool collapsed = s > steps / 2;
+            text += "{\"step\":" + std::to_string(s) + ",\"layer\":" + std::to_string(l) + ",\"counts\":[";
+            long left = 2 * tokens;
+            for (int e = 0; e < experts; ++e) {
+                long c =
+                    e + 1 == experts
+                        ? left
+                        : long((collapsed && e == 0 ? 0.6 : 1.0 / experts) * 2 * tokens * (0.8 + 0.4 * rng.uniform()));
+                c = std::clamp(c, 0L, left);
+                left -= c;
+                text += std::to_string(c) + (e + 1 == experts ? "]" : ",");
+            }
+            char tail[96];
+            std::snprintf(tail, sizeof tail, ",\"router_entropy\":%.4f,\"tokens\":%ld}\n",
+                          collapsed ? 0.3 : 0.9 + 0.05 * rng.uniform(), tokens);
+            text += tail;
+        }
+        out.push_back(std::move(text));
+    }
+    return out;
+}
+
+}  // namespace
+
+WatchThroughput measure_watch_throughput(long steps, int layers, int experts, double pace) {
+    using clock = std::chrono::steady_clock;
+    WatchThroughput out;
+    out.records = steps * layers;
+    const std::vector<std::string> lines = router_log_steps(steps, layers, experts);
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("router.jsonl")).toStdString();
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) return out;
+    std::fprintf(f,
+                 "{\"format\":\"moescope-routerlog\",\"version\":1,\"experts\":%d,\"layers\":%d,\"top_k\":2,"
+                 "\"framework\":\"megatron\",\"model\":\"bench\"}\n",
+                 experts, layers);
+    std::fflush(f);
+
+    MainWindow w(load_preset("default"));
+    w.resize(1500, 940);
+    w.show();
+    w.watchRun(dir.filePath(QStringLiteral("router.jsonl")));
+    QApplication::processEvents();
+
+    // written[s]: when step s was flushed, in ns since t0 (-1 before)
+    auto written = std::make_unique<std::atomic<int64_t>[]>(size_t(steps));
+    for (long s = 0; s < steps; ++s) written[size_t(s)] = -1;
+    const auto t0 = clock::now();
+    auto since_t0 = [t0] { return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count(); };
+    std::vector<double> lags, intervals;
+    long shown = -1;
+    int64_t last_shown_ns = 0;
+    QObject::connect(w.plotGrid(), &PlotGrid::refreshed, &w, [&] {
+        const long last = w.history().last_step();
+        if (last <= shown || last < 0) return;
+        const int64_t now = since_t0();
+        const int64_t oldest = written[size_t(shown + 1)].load();
+        if (oldest >= 0) lags.push_back((now - oldest) / 1e6);
+        shown = last;
+        last_shown_ns = now;
+        intervals.push_back(w.plotGrid()->replotIntervalMs());
+        out.max_replot_interval_ms = std::max(out.max_replot_interval_ms, intervals.back());
+    });
+    std::atomic<int64_t> write_ns{-1};
+    std::thread writer([&] {
+        for (long s = 0; s < steps; ++s) {
+            if (pace > 0)  // step s is due at s·layers/pace seconds
+                std::this_thread::sleep_until(t0 + std::chrono::nanoseconds(int64_t(1e9 * double(s * layers) / pace)));
+            std::fwrite(lines[size_t(s)].data(), 1, lines[size_t(s)].size(), f);
+            std::fflush(f);
+            written[size_t(s)] = since_t0();
+        }
+        write_ns = since_t0();
+    });
+    QElapsedTimer limit;
+    limit.start();
+    while (shown < steps - 1 && limit.elapsed() < 120000) QApplication::processEvents(QEventLoop::WaitForMoreEvents, 5);
+    writer.join();
+    std::fclose(f);
+    out.complete = shown == steps - 1;
+    out.write_s = write_ns / 1e9;
+    out.records_per_s = last_shown_ns > 0 ? out.records / (last_shown_ns / 1e9) : 0;
+    out.median_lag_ms = median(lags);
+    out.median_replot_interval_ms = median(intervals);
+    out.max_lag_ms = lags.empty() ? 0 : *std::max_element(lags.begin(), lags.end());
+    w.close();
     return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// Measurements of what the window costs, for `moescope --bench-window` and
-// `moescope --bench-latency` (the performance issue's window targets).
+// Measurements of what the window costs, for `moescope --bench-window`,
+// `moescope --bench-latency` (the performance issue's window targets) and
+// `moescope --bench-watch` (watching a real job's log, docs/integrations.md).
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,3 +33,19 @@ struct ReplotLatency {
 // Builds every plot of the window on a synthetic history and times `frames`
 // live frames (one new step each, immediate replot).
 ReplotLatency measure_replot_latency(int layers, int experts, long steps, int frames);
+
+struct WatchThroughput {
+    long records = 0;                   // lines written: one layer of one step each
+    double write_s = 0;                 // the writer's time to append them all
+    double records_per_s = 0;           // records / (first write → last step in the plots)
+    double median_lag_ms = 0;           // write of a step → the plot refresh that first shows it, per refresh
+    double max_lag_ms = 0;              //   (the oldest step new in each refresh)
+    double max_replot_interval_ms = 0;  // the plots' frame period (it adapts to their cost)
+    double median_replot_interval_ms = 0;
+    bool complete = false;  // every step reached the plots before the time limit
+};
+// Appends `steps` × `layers` records of `experts` counts to a router log
+// (flushing after each step, as a logger does) while the window watches it, and
+// times what reaches the plots: as fast as one thread can write (pace 0), or at
+// `pace` records per second.
+WatchThroughput measure_watch_throughput(long steps, int layers, int experts, double pace = 0);
