@@ -32,21 +32,7 @@ json job_json(const JobInfo& j) {
 // The warnings as a run snapshot's `warnings` metadata holds them (Monitor::to_json).
 json warnings_json(const std::vector<Warning>& warnings) {
     json out = json::array();
-    for (const Warning& w : warnings) {
-        auto finite = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-        out.push_back({{"id", w.id},
-                       {"severity", severity_name(w.severity)},
-                       {"layer", w.layer},
-                       {"first_step", w.first_step},
-                       {"last_step", w.last_step},
-                       {"message", w.message},
-                       {"remedy", {{"knob", w.remedy.knob}, {"value", w.remedy.value}, {"text", w.remedy.text}}},
-                       {"active", w.active},
-                       {"cleared_step", w.cleared_step},
-                       {"quantity", w.quantity},
-                       {"first_value", finite(w.first_value)},
-                       {"current_value", finite(w.current_value)}});
-    }
+    for (const Warning& w : warnings) out.push_back(Monitor::warning_to_json(w));
     return out;
 }
 

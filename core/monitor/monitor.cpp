@@ -289,22 +289,25 @@ double number_or_nan(const nlohmann::json& w, const char* key) {
 }
 }  // namespace
 
+nlohmann::json Monitor::warning_to_json(const Warning& w) {
+    return {{"id", w.id},
+            {"severity", severity_name(w.severity)},
+            {"layer", w.layer},
+            {"first_step", w.first_step},
+            {"last_step", w.last_step},
+            {"message", w.message},
+            {"remedy", {{"knob", w.remedy.knob}, {"value", w.remedy.value}, {"text", w.remedy.text}}},
+            {"active", w.active},
+            {"cleared_step", w.cleared_step},
+            {"quantity", w.quantity},
+            {"first_value", finite_or_null(w.first_value)},
+            {"current_value", finite_or_null(w.current_value)}};
+}
+
 nlohmann::json Monitor::to_json() const {
     using nlohmann::json;
     json warnings = json::array(), rules = json::array();
-    for (const Warning& w : history_)
-        warnings.push_back({{"id", w.id},
-                            {"severity", severity_name(w.severity)},
-                            {"layer", w.layer},
-                            {"first_step", w.first_step},
-                            {"last_step", w.last_step},
-                            {"message", w.message},
-                            {"remedy", {{"knob", w.remedy.knob}, {"value", w.remedy.value}, {"text", w.remedy.text}}},
-                            {"active", w.active},
-                            {"cleared_step", w.cleared_step},
-                            {"quantity", w.quantity},
-                            {"first_value", finite_or_null(w.first_value)},
-                            {"current_value", finite_or_null(w.current_value)}});
+    for (const Warning& w : history_) warnings.push_back(warning_to_json(w));
     for (const RuleState& r : states_)
         rules.push_back({{"id", r.id},
                          {"layer", r.layer},

@@ -56,6 +56,8 @@ public:
     // snapshots: {"warnings":[...], "rules":[...], "loss_ema":x, "loss_seen":n}.
     // Doubles round-trip exactly, so a resumed monitor raises at the same steps.
     nlohmann::json to_json() const;
+    // One warning as to_json() writes it (a history-only snapshot stores its warnings the same way).
+    static nlohmann::json warning_to_json(const Warning& w);
     // Throws DataError naming the first bad field.
     static Monitor from_json(const nlohmann::json& j);
 
