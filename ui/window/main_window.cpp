@@ -195,7 +195,7 @@ void MainWindow::buildToolbar() {
     bar->addWidget(new QLabel(tr("  Load window ")));
     auto* window = new QSpinBox;
     window->setRange(1, 1000);
-    window->setSuffix(tr(" steps"));
+    window->setSuffix(window->value() == 1 ? tr(" step") : tr(" steps"));
     connect(window, &QSpinBox::valueChanged, window,
             [window](int n) { window->setSuffix(n == 1 ? tr(" step") : tr(" steps")); });
     window->setToolTip(tr("Expert-load bars: this step (1) or the mean over the last N steps"));

@@ -126,6 +126,7 @@ private slots:
         QVERIFY(presets && load_window);
         QVERIFY(presets->findText(QStringLiteral("lesson2_collapse")) <
                 presets->findText(QStringLiteral("lesson10_regions")));
+        QCOMPARE(load_window->suffix(), load_window->value() == 1 ? QStringLiteral(" step") : QStringLiteral(" steps"));
         load_window->setValue(5);
         QCOMPARE(load_window->suffix(), QStringLiteral(" steps"));
         load_window->setValue(1);
