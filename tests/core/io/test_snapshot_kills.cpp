@@ -1,4 +1,4 @@
-// A save killed at any moment, 100 times (slow label; test_snapshot does 20):
+// A save killed at any moment, 100 times (slow label):
 // a child saves over the same file in a loop and is SIGKILLed at a random
 // moment; the file must always be one whole snapshot, old or new, and the temp
 // files the kills leave are removed by the next save.
