@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "monitor/metrics_history.hpp"
+#include "plots/color_map_parts.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/plot_style.hpp"
 #include "theme.hpp"
@@ -27,34 +28,11 @@ LoadHeatmap::LoadHeatmap(QWidget* parent) : QWidget(parent), plot_(new QCustomPl
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(plot_);
 
-    plot_->plotLayout()->insertRow(0);
-    auto* title = new QCPTextElement(plot_, tr("Load over time"), theme::plot_font(10));
-    title->setTextColor(theme::kInk);
-    plot_->plotLayout()->addElement(0, 0, title);
-
-    map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
-    map_->setInterpolate(false);
-    map_->setAntialiased(false);
-    scale_ = new QCPColorScale(plot_);
-    plot_->plotLayout()->addElement(1, 1, scale_);
-    scale_->setType(QCPAxis::atRight);
-    scale_->setLabel(tr("load share"));
-    scale_->axis()->setTickLabelFont(theme::plot_font());
-    scale_->axis()->setLabelFont(theme::plot_font());
-    scale_->setRangeDrag(false);
-    scale_->setRangeZoom(false);
-    map_->setColorScale(scale_);  // takes the scale's gradient and range: set ours after
+    const ColorMapParts parts = add_titled_color_map(plot_, tr("Load over time"), tr("load share"));
+    map_ = parts.map;
+    scale_ = parts.scale;
     map_->setGradient(heatmapGradient());
-    // Keeps the colour bar as tall as the plot.
-    auto* margins = new QCPMarginGroup(plot_);
-    plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
-    scale_->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
-
-    QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
-    ticker->setTickStep(1.0);
-    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-    plot_->yAxis->setTicker(ticker);
-    plot_->yAxis->setSubTicks(false);
+    set_integer_ticks(plot_->yAxis);
     plot_->yAxis->setLabel(tr("expert"));
     plot_->xAxis->setLabel(tr("step"));
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "io/sweep_file.hpp"
+#include "plots/color_map_parts.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/plot_style.hpp"
 #include "theme.hpp"
@@ -75,21 +76,11 @@ PhaseMap::PhaseMap(QWidget* parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(plot_);
 
-    plot_->plotLayout()->insertRow(0);
-    title_ = new QCPTextElement(plot_, tr("Phase diagram"), theme::plot_font(10));
-    title_->setTextColor(theme::kInk);
-    plot_->plotLayout()->addElement(0, 0, title_);
-
-    map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
-    map_->setInterpolate(false);
-    map_->setAntialiased(false);
-    scale_ = new QCPColorScale(plot_);
-    plot_->plotLayout()->addElement(1, 1, scale_);
+    const ColorMapParts parts = add_titled_color_map(plot_, tr("Phase diagram"), QString());
+    title_ = parts.title;
+    map_ = parts.map;
+    scale_ = parts.scale;
     scale_->setBarWidth(12);
-    map_->setColorScale(scale_);
-    auto* group = new QCPMarginGroup(plot_);
-    plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
-    scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
 
     collapsed_ = plot_->addGraph();
     collapsed_->setLineStyle(QCPGraph::lsNone);
@@ -110,7 +101,6 @@ PhaseMap::PhaseMap(QWidget* parent)
         style_axis_text(axis);
         axis->grid()->setVisible(false);
     }
-    style_axis_text(scale_->axis());
     installExportMenu(plot_, tr("phase diagram"));
     setMouseTracking(true);
     plot_->setMouseTracking(true);

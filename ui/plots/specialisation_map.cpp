@@ -4,6 +4,7 @@
 #include <QVBoxLayout>
 
 #include "monitor/metrics_history.hpp"
+#include "plots/color_map_parts.hpp"
 #include "plots/load_heatmap.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/plot_style.hpp"
@@ -14,35 +15,14 @@ SpecialisationMap::SpecialisationMap(QWidget* parent) : QWidget(parent), plot_(n
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(plot_);
 
-    plot_->plotLayout()->insertRow(0);
-    title_ = new QCPTextElement(plot_, tr("Specialisation"), theme::plot_font(10));
-    title_->setTextColor(theme::kInk);
-    plot_->plotLayout()->addElement(0, 0, title_);
-
-    map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
-    map_->setInterpolate(false);
-    map_->setAntialiased(false);
-    scale_ = new QCPColorScale(plot_);
-    plot_->plotLayout()->addElement(1, 1, scale_);
-    scale_->setType(QCPAxis::atRight);
-    scale_->setLabel(tr("share of the class"));
-    scale_->axis()->setTickLabelFont(theme::plot_font());
-    scale_->axis()->setLabelFont(theme::plot_font());
-    scale_->setRangeDrag(false);
-    scale_->setRangeZoom(false);
-    map_->setColorScale(scale_);  // takes the scale's gradient and range: set ours after
+    const ColorMapParts parts = add_titled_color_map(plot_, tr("Specialisation"), tr("share of the class"));
+    title_ = parts.title;
+    map_ = parts.map;
+    scale_ = parts.scale;
     map_->setGradient(heatmapGradient());
     map_->setDataRange(QCPRange(0.0, 1.0));
-    auto* margins = new QCPMarginGroup(plot_);
-    plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
-    scale_->setMarginGroup(QCP::msBottom | QCP::msTop, margins);
-
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
-        QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
-        ticker->setTickStep(1.0);
-        ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-        axis->setTicker(ticker);
-        axis->setSubTicks(false);
+        set_integer_ticks(axis);
         style_axis_text(axis);
     }
     plot_->xAxis->setLabel(tr("expert (top-1)"));
