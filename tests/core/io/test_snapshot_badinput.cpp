@@ -21,10 +21,12 @@
 
 #include "io/atomic_file.hpp"
 #include "io/snapshot.hpp"
+#include "snapshot_bytes.hpp"
 #include "test_presets.hpp"
 
 using namespace moescope;
 using nlohmann::json;
+using namespace snapshot_bytes;
 
 namespace {
 
@@ -32,33 +34,6 @@ Config tiny_config() {
     Config c = test_presets::tiny();
     c.dead_window = 10;
     return c;
-}
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-    std::remove(path.c_str());
-    std::ofstream(path, std::ios::binary) << bytes;
-}
-
-struct Parts {
-    json header;
-    std::string data;
-};
-
-Parts split(const std::string& file) {
-    uint64_t n = 0;
-    std::memcpy(&n, file.data(), 8);
-    return {json::parse(file.substr(8, n)), file.substr(8 + n)};
-}
-
-std::string join(const Parts& p) {
-    const std::string h = p.header.dump();
-    const uint64_t n = h.size();
-    return std::string(reinterpret_cast<const char*>(&n), 8) + h + p.data;
 }
 
 // The message a load of `bytes` fails with ("" when it loads).

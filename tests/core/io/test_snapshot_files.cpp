@@ -14,10 +14,12 @@
 #include <nlohmann/json.hpp>
 
 #include "io/snapshot.hpp"
+#include "snapshot_bytes.hpp"
 #include "test_presets.hpp"
 
 using namespace moescope;
 using nlohmann::json;
+using namespace snapshot_bytes;
 
 namespace {
 
@@ -29,36 +31,6 @@ Config tiny_config() {
     c.collapse_entropy = 0.99;
     return c;
 }
-
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// A fresh file each time: rewriting a truncated file makes ext4 flush it on close, 100× slower.
-void write_bytes(const std::string& path, const std::string& bytes) {
-    std::remove(path.c_str());
-    std::ofstream(path, std::ios::binary) << bytes;
-}
-
-// A snapshot split into its JSON header and data, to damage one and join again.
-struct Parts {
-    json header;
-    std::string data;
-};
-
-Parts split(const std::string& file) {
-    uint64_t n = 0;
-    std::memcpy(&n, file.data(), 8);
-    return {json::parse(file.substr(8, n)), file.substr(8 + n)};
-}
-
-std::string join_raw(const std::string& header, const std::string& data) {
-    const uint64_t n = header.size();
-    return std::string(reinterpret_cast<const char*>(&n), 8) + header + data;
-}
-
-std::string join(const Parts& p) { return join_raw(p.header.dump(), p.data); }
 
 std::string with_length(std::string file, uint64_t n) {
     std::memcpy(file.data(), &n, 8);
