@@ -40,19 +40,19 @@ public:
 
     // Mean over the finite steps in (from, to] of a model-wide or a layer-0 field, NaN (unmeasured) values skipped.
     double mean(double StepMetrics::*field, long from, long to) const {
-        return reduce(from, to, [&](const StepMetrics& m) { return m.*field; }, false);
+        return reduce(from, to, false, [&](const StepMetrics& m) { return m.*field; });
     }
     double mean(double LayerMetrics::*field, long from, long to) const {
-        return reduce(from, to, [&](const StepMetrics& m) { return m.layers[0].*field; }, false);
+        return reduce(from, to, false, [&](const StepMetrics& m) { return m.layers[0].*field; });
     }
     double max(double StepMetrics::*field, long from, long to) const {
-        return reduce(from, to, [&](const StepMetrics& m) { return m.*field; }, true);
+        return reduce(from, to, true, [&](const StepMetrics& m) { return m.*field; });
     }
     double max(double LayerMetrics::*field, long from, long to) const {
-        return reduce(from, to, [&](const StepMetrics& m) { return m.layers[0].*field; }, true);
+        return reduce(from, to, true, [&](const StepMetrics& m) { return m.layers[0].*field; });
     }
     double dead(long from, long to) const {
-        return reduce(from, to, [](const StepMetrics& m) { return double(m.layers[0].dead_experts); }, false);
+        return reduce(from, to, false, [](const StepMetrics& m) { return double(m.layers[0].dead_experts); });
     }
     // The first step's routing: computed from the initial weights, before any update.
     const LayerMetrics& first() const { return steps_.front().layers[0]; }
@@ -72,7 +72,7 @@ public:
 
 private:
     template <class F>
-    double reduce(long from, long to, F value, bool take_max) const {
+    double reduce(long from, long to, bool take_max, F value) const {
         double acc = take_max ? -INFINITY : 0;
         long n = 0;
         for (const auto& m : steps_) {
@@ -121,9 +121,9 @@ private:
 
 // CI budget: one layer, 256 tokens per step, a few hundred steps.
 void TestLessonsMore::every_new_lesson_is_small() {
-    for (const char* name : {"lesson13_uniform_collapse", "lesson14_router_init", "lesson15_clip_adam_sgd",
-                             "lesson16_entropy_reg", "lesson17_instability", "lesson18_top1_top2",
-                             "lesson19_capacity_imbalance"}) {
+    for (const char* name :
+         {"lesson13_uniform_collapse", "lesson14_router_init", "lesson15_clip_adam_sgd", "lesson16_entropy_reg",
+          "lesson17_instability", "lesson18_top1_top2", "lesson19_capacity_imbalance"}) {
         const Config c = load_preset(name);
         QCOMPARE(QString::fromStdString(c.name), QString(name));
         QVERIFY(!c.description.empty());
@@ -141,7 +141,8 @@ void TestLessonsMore::lesson13_uniform_collapse() {
     const Config cfg = seeded("lesson13_uniform_collapse");
     QCOMPARE(cfg.zipf, 0.0);
     QCOMPARE(cfg.aux_weight, 0.0);
-    Run l(cfg), control(control_of("lesson13_uniform_collapse", [](Config& c) { c.aux_weight = 0.1; }));
+    Run l(cfg);
+    Run control(control_of("lesson13_uniform_collapse", [](Config& c) { c.aux_weight = 0.1; }));
     l.play(300);
     control.play(300);
     const double d0 = l.dead(50, 70), d1 = l.dead(280, 300), dc = control.dead(280, 300);
@@ -198,9 +199,12 @@ void TestLessonsMore::lesson15_clip_adam_sgd() {
         c.lr = 0.1;
         c.router_lr = 1.0;
     };
-    Run adam(seeded(name)), adam_off(control_of(name, [](Config& c) { c.router_grad_clip = 0; }));
-    Run sgd_on(control_of(name, sgd)), sgd_off(control_of(name, [&](Config& c) { sgd(c), c.router_grad_clip = 0; }));
-    Run late(control_of(name, [](Config& c) { c.router_grad_clip = 0; }));
+    auto no_clip = [](Config& c) { c.router_grad_clip = 0; };
+    Run adam(seeded(name));
+    Run adam_off(control_of(name, no_clip));
+    Run sgd_on(control_of(name, sgd));
+    Run sgd_off(control_of(name, [&](Config& c) { sgd(c), no_clip(c); }));
+    Run late(control_of(name, no_clip));
     for (Run* r : {&adam, &adam_off, &sgd_on, &sgd_off}) r->play(300);
     late.play(100);
     late.tr.request_knob("router_grad_clip", "0.001");
@@ -223,7 +227,8 @@ void TestLessonsMore::lesson15_clip_adam_sgd() {
 // picks by argmax, churns, and scales its expert's output by a gate near 1/E.
 void TestLessonsMore::lesson16_entropy_reg() {
     const std::string name = "lesson16_entropy_reg";
-    Run l(seeded(name)), control(control_of(name, [](Config&) {}));
+    Run l(seeded(name));
+    Run control(control_of(name, [](Config&) {}));
     l.play(300);
     control.play(300);
     const double acc = l.tr.evaluate(), acc_c = control.tr.evaluate();
@@ -237,7 +242,8 @@ void TestLessonsMore::lesson16_entropy_reg() {
     const double rhc[] = {at(control, &LayerMetrics::router_entropy, 300),
                           at(control, &LayerMetrics::router_entropy, 450)};
     const double z[] = {at(l, &LayerMetrics::max_abs_logit, 300), at(l, &LayerMetrics::max_abs_logit, 450)};
-    const double zc[] = {at(control, &LayerMetrics::max_abs_logit, 300), at(control, &LayerMetrics::max_abs_logit, 450)};
+    const double zc[] = {at(control, &LayerMetrics::max_abs_logit, 300),
+                         at(control, &LayerMetrics::max_abs_logit, 450)};
     const double h[] = {at(l, &LayerMetrics::load_entropy, 300), at(l, &LayerMetrics::load_entropy, 450)};
     const double hc[] = {at(control, &LayerMetrics::load_entropy, 300), at(control, &LayerMetrics::load_entropy, 450)};
     const double churn = l.mean(&LayerMetrics::churn, 200, 300), churn_c = control.mean(&LayerMetrics::churn, 200, 300);
@@ -246,8 +252,8 @@ void TestLessonsMore::lesson16_entropy_reg() {
         "(%.3f / %.3f), max |logit| %.1f / %.1f (%.1f / %.1f), load entropy %.3f / %.3f (%.3f / %.3f); weight -1: "
         "churn 200-300 %.3f (%.3f), held-out at step 300 %.3f (%.3f)",
         rh[0], rh[1], rhc[0], rhc[1], z[0], z[1], zc[0], zc[1], h[0], h[1], hc[0], hc[1], churn, churn_c, acc, acc_c);
-    QVERIFY(rh[0] > 0.9 && z[0] < 0.4 * zc[0]);             // undecided
-    QVERIFY(rh[1] < 0.7 * rhc[1] && z[1] > zc[1] + 1);     // decisive
+    QVERIFY(rh[0] > 0.9 && z[0] < 0.4 * zc[0]);           // undecided
+    QVERIFY(rh[1] < 0.7 * rhc[1] && z[1] > zc[1] + 1);    // decisive
     QVERIFY(h[0] < hc[0] + 0.02 && h[1] < hc[1] + 0.02);  // and no better balanced either way
     QVERIFY(churn > 1.5 * churn_c);
     QVERIFY(acc < acc_c);
@@ -257,7 +263,8 @@ void TestLessonsMore::lesson16_entropy_reg() {
 // non-finite guard, which keeps the last finite parameters and halts.
 void TestLessonsMore::lesson17_instability() {
     const std::string name = "lesson17_instability";
-    Run l(seeded(name)), control(control_of(name, [](Config&) {}));
+    Run l(seeded(name));
+    Run control(control_of(name, [](Config&) {}));
     l.play(300);
     control.play(300);
     QVERIFY(l.scripted(150, "router_lr", "1"));
@@ -269,14 +276,16 @@ void TestLessonsMore::lesson17_instability() {
         c.z_weight = 1.0;
         c.grad_clip = 0;
     };
-    Run boom(control_of(name, diverging)), clipped(control_of(name, [&](Config& c) { diverging(c), c.grad_clip = 1; }));
+    Run boom(control_of(name, diverging));
+    Run clipped(control_of(name, [&](Config& c) { diverging(c), c.grad_clip = 1; }));
     boom.play(300);
     clipped.play(300);
     const double acc_boom = boom.tr.evaluate(), z_boom = boom.max(&LayerMetrics::max_abs_logit, 0, 300);
     qInfo(
         "lesson17: CE %.4f (steps 100-150) -> peak %.3f after router_lr 1 (x%.0f), spike warning at %ld, CE %.4f at "
         "280-300; control peak %.4f, spike warning %ld. SGD lr 1, z 1, no clip: halted at step %ld (non-finite "
-        "warning %ld), max |logit| before %.3g, held-out of the kept state %.3f; with grad_clip 1: %ld steps, halted %d",
+        "warning %ld), max |logit| before %.3g, held-out of the kept state %.3f; with grad_clip 1: %ld steps, halted "
+        "%d",
         ce0, peak, peak / ce0, l.first_raised("loss_spike"), end, peak_c, control.first_raised("loss_spike"),
         boom.tr.steps_done(), boom.first_raised("non_finite"), z_boom, acc_boom, clipped.tr.steps_done(),
         int(clipped.tr.halted()));
@@ -297,10 +306,12 @@ void TestLessonsMore::lesson17_instability() {
 // experts learns more; each token costs two experts' compute.
 void TestLessonsMore::lesson18_top1_top2() {
     const std::string name = "lesson18_top1_top2";
-    Run l(seeded(name)), control(control_of(name, [](Config& c) { c.top_k = 1; }));
+    Run l(seeded(name));
+    Run control(control_of(name, [](Config& c) { c.top_k = 1; }));
     l.play(300);
     control.play(300);
-    const double h = l.mean(&LayerMetrics::load_entropy, 250, 300), hc = control.mean(&LayerMetrics::load_entropy, 250, 300);
+    const double h = l.mean(&LayerMetrics::load_entropy, 250, 300),
+                 hc = control.mean(&LayerMetrics::load_entropy, 250, 300);
     const double u = l.mean(&LayerMetrics::max_util, 250, 300), uc = control.mean(&LayerMetrics::max_util, 250, 300);
     const double ce = l.mean(&StepMetrics::ce, 250, 300), ce_c = control.mean(&StepMetrics::ce, 250, 300);
     const double acc = l.tr.evaluate(), acc_c = control.tr.evaluate();
@@ -330,8 +341,7 @@ void TestLessonsMore::lesson19_capacity_imbalance() {
     QVERIFY(control.scripted(300, "capacity_factor", "2"));
     const double dr[] = {l.mean(&LayerMetrics::dropped, 100, 150), l.mean(&LayerMetrics::dropped, 250, 300),
                          l.mean(&LayerMetrics::dropped, 400, 450)};
-    const double dc[] = {control.mean(&LayerMetrics::dropped, 100, 150),
-                         control.mean(&LayerMetrics::dropped, 250, 300),
+    const double dc[] = {control.mean(&LayerMetrics::dropped, 100, 150), control.mean(&LayerMetrics::dropped, 250, 300),
                          control.mean(&LayerMetrics::dropped, 400, 450)};
     const double u = l.mean(&LayerMetrics::max_util, 400, 450), uc = control.mean(&LayerMetrics::max_util, 400, 450);
     const double acc = l.tr.evaluate(), acc_c = control.tr.evaluate();
