@@ -156,7 +156,8 @@ void TestLessonsMore::lesson13_uniform_collapse() {
         d0, d1, h1, u1, acc, l.first_raised("dead_experts"), dc, hc, acc_c);
     QVERIFY(d0 >= 2);
     QVERIFY(d1 >= d0 + 1.5);  // the collapse grows: seeds 1–6 add 2–6 dead experts
-    QVERIFY(l.first_raised("dead_experts") > 0);
+    QVERIFY(l.first_raised("dead_experts") > 0 && l.first_raised("dead_experts") <= 50);
+    QVERIFY(std::abs(acc - acc_c) < 0.03);  // the cost is wasted experts, not accuracy: seeds 1–6 within 0.02
     QVERIFY(dc <= 2.5 && dc < d1 - 4);
     QVERIFY(hc > h1 + 0.08);
 }
@@ -296,8 +297,8 @@ void TestLessonsMore::lesson17_instability() {
     QCOMPARE(control.first_raised("loss_spike"), -1L);
     QVERIFY(boom.tr.halted() && boom.tr.steps_done() < 300);
     QVERIFY(boom.first_raised("non_finite") >= 0);
-    QVERIFY(z_boom > 1e5);  // seeds 1–6: 4.9e5–1.6e16 at the last finite step
-    QVERIFY(std::isfinite(acc_boom));
+    QVERIFY(z_boom > 1e5);                               // seeds 1–6: 4.9e5–1.6e16 at the last finite step
+    QVERIFY(std::isfinite(acc_boom) && acc_boom < 0.5);  // kept, but already damaged: seeds 1–6 0.10–0.31
     QVERIFY(!clipped.tr.halted() && clipped.tr.steps_done() == 300);
 }
 
@@ -354,6 +355,7 @@ void TestLessonsMore::lesson19_capacity_imbalance() {
     QVERIFY(dr[2] > 0.12);  // capacity 2 still drops: seeds 1–6
     QVERIFY(dc[0] < 0.1 && dc[1] < 0.02);
     QCOMPARE(dc[2], 0.0);
+    QVERIFY(acc > acc_c);  // balance alone is not the goal: hash routing ignores what a token is
     // At or above a factor of 1 drops are bounded below by the overload of the busiest expert.
     QVERIFY(dr[2] >= (u - 2.0) / 8 - 0.02);
 }
