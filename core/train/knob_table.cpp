@@ -213,8 +213,9 @@ std::vector<KnobDef> build_table() {
          {},
          "",
          false,
-         "Clip the router gradient norm to this value (0 = off). With SGD it caps the router's step; with AdamW it "
-         "barely changes the update, since Adam divides each gradient by its running scale."},
+         "Clip the router gradient norm to this value (0 = off). With SGD it caps the router's step. With AdamW, on "
+         "from the start, it does not tame the router (Adam divides each gradient by its running scale); switched on "
+         "mid-run it slows the router only until that scale has caught up (β2 0.999). Lesson 15."},
         {"grad_clip",
          "train",
          K::Live,
