@@ -26,6 +26,8 @@ GpuInfo gpu_info();
 
 // The backend for a command that has (`has_cuda_path`) or lacks a GPU
 // implementation; `what` names that implementation for messages ("training").
+// Training has one once register_cuda_engine() ran in a CUDA build (make_engine
+// then makes the choice itself, with its reason line).
 //   cpu  → Cpu.
 //   auto → Cuda when the GPU is usable and the command has a CUDA path; else
 //          Cpu, after one line on `log`: "moescope: using the CPU: <reason>".

@@ -2,6 +2,7 @@
 // that has nothing to wait for, and a reference GEMM with cuBLAS's exact
 // column-major semantics. Plain C++: no CUDA header is included, so this builds
 // without the toolkit (sanitizer builds, MOESCOPE_CUDA=OFF).
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -38,24 +39,14 @@ void synchronize() {}
 
 namespace {
 
-// acc (m) = op(A)·b for one column b (k) of op(B). Without a transpose A's
-// columns are read in order (acc += b_p·A[:,p]); with one, each acc_i is a dot
-// product of A's contiguous column i with b. Either way memory is read in order.
-void column_product(const Gemm& g, const float* b, float* acc) {
-    if (!g.ta) {
-        std::fill(acc, acc + g.m, 0.f);
-        for (int p = 0; p < g.k; ++p) {
-            const float bp = b[p];
-            const float* a = g.A + size_t(p) * g.lda;
-            for (int i = 0; i < g.m; ++i) acc[i] += bp * a[i];
-        }
-    } else {
-        for (int i = 0; i < g.m; ++i) {
-            const float* a = g.A + size_t(i) * g.lda;
-            float s = 0;
-            for (int p = 0; p < g.k; ++p) s += a[p] * b[p];
-            acc[i] = s;
-        }
+// acc (m) = A·b for one column b (k) of op(B), A m × k with column stride lda:
+// A's columns are read in order (acc += b_p·A[:,p]), a loop the compiler vectorises.
+void column_product(const float* A, long lda, int m, int k, const float* b, float* acc) {
+    std::fill(acc, acc + m, 0.f);
+    for (int p = 0; p < k; ++p) {
+        const float bp = b[p];
+        const float* a = A + size_t(p) * lda;
+        for (int i = 0; i < m; ++i) acc[i] += bp * a[i];
     }
 }
 
@@ -66,14 +57,25 @@ void gemm(const Gemm& g, float alpha, float beta) {
     MS_ASSERT(g.ldc >= std::max(1, g.m), "gemm: ldc < m");
     MS_ASSERT(g.lda >= std::max(1, g.ta ? g.k : g.m), "gemm: lda too small");
     MS_ASSERT(g.ldb >= std::max(1, g.tb ? g.n : g.k), "gemm: ldb too small");
-    std::vector<float> b(g.k), acc(g.m);
+    std::vector<float> b(g.k), acc(g.m), At;
+    // op(A) = Aᵀ: transposed once into a contiguous m × k copy (m·k work against m·n·k),
+    // so every product runs the same in-order, vectorised column loop.
+    const float* A = g.A;
+    long lda = g.lda;
+    if (g.ta) {
+        At.resize(size_t(g.m) * g.k);
+        for (int i = 0; i < g.m; ++i)
+            for (int p = 0; p < g.k; ++p) At[i + size_t(p) * g.m] = g.A[p + size_t(i) * g.lda];
+        A = At.data();
+        lda = std::max(1, g.m);
+    }
     for (int j = 0; j < g.n; ++j) {
         // Column j of op(B): contiguous without a transpose, row j of B with one.
         if (!g.tb)
             std::copy(g.B + size_t(j) * g.ldb, g.B + size_t(j) * g.ldb + g.k, b.begin());
         else
             for (int p = 0; p < g.k; ++p) b[p] = g.B[j + size_t(p) * g.ldb];
-        column_product(g, b.data(), acc.data());
+        column_product(A, lda, g.m, g.k, b.data(), acc.data());
         float* c = g.C + size_t(j) * g.ldc;
         // cuBLAS: with beta = 0, C is not read (a NaN there does not propagate).
         if (beta == 0.f)

@@ -120,7 +120,8 @@ void CudaEngine::draw_noise(DeviceWorkspace& ws, const Config& knobs, Rng& rng, 
         const uint64_t key = kernels::mix64(noise_key_ + 3 * uint64_t(l));
         if (noisy) ops::normals(ws.layers[l].eps_noisy, key, n);
         if (jitter) ops::normals(ws.layers[l].eps_jitter, kernels::mix64(key + 1), n);
-        if (random) ops::random_choices(ws.layers[l].random_choice, kernels::mix64(key + 2), cfg_.experts, cfg_.top_k, T);
+        if (random)
+            ops::random_choices(ws.layers[l].random_choice, kernels::mix64(key + 2), cfg_.experts, cfg_.top_k, T);
     }
 }
 
@@ -194,8 +195,8 @@ void CudaEngine::first_choices(Pass pass, const HostBatch& batch, const Config& 
     const long T = batch.T;
     const int L = cfg_.layers;
     for (int l = 0; l < L; ++l)
-        ops::first_choices(ws.fc_expert + l * T, ws.fc_prob + l * T, ws.layers[l].top1, ws.layers[l].p, cfg_.experts,
-                           T, by_probability);
+        ops::first_choices(ws.fc_expert + l * T, ws.fc_prob + l * T, ws.layers[l].top1, ws.layers[l].p, cfg_.experts, T,
+                           by_probability);
     out.expert.resize(size_t(L) * T);
     out.prob.resize(out.expert.size());
     copy_to_host(out.expert.data(), ws.fc_expert, sizeof(int32_t) * out.expert.size());

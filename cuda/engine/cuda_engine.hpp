@@ -13,20 +13,20 @@
 
 #include "engine/engine.hpp"
 
-#define MOESCOPE_CUDA_ENGINE_API                                                                                    \
-    struct CudaEngineOptions {                                                                                      \
-        /* tests: draw noise with the run's Rng exactly as CpuEngine does (then uploaded), for parity */           \
-        bool host_noise = false;                                                                                    \
-    };                                                                                                              \
-    /* "" when this engine can run cfg; else one line naming what it refuses and why. */                           \
-    std::string refusal(const Config& cfg);                                                                         \
-    /* Parameters initialised on the host exactly as CpuEngine does (same draws from rng), then uploaded. */       \
-    /* Throws ConfigError with refusal(cfg) when it refuses cfg, Error when the device is out of memory. */        \
-    std::unique_ptr<Engine> make_engine(const Config& cfg, int d_in, int classes, Rng& rng,                         \
-                                        const CudaEngineOptions& options = {});                                     \
-    /* Tests: the last training step's gradients (layout() order) of an engine made by make_engine above. */      \
-    std::vector<float> gradients(const Engine& engine);                                                             \
-    /* Which GEMM path the expert products take ("cublasSgemmGroupedBatched", "per-expert sgemm loop", ...). */   \
+#define MOESCOPE_CUDA_ENGINE_API                                                                                \
+    struct CudaEngineOptions {                                                                                  \
+        /* tests: draw noise with the run's Rng exactly as CpuEngine does (then uploaded), for parity */        \
+        bool host_noise = false;                                                                                \
+    };                                                                                                          \
+    /* "" when this engine can run cfg; else one line naming what it refuses and why. */                        \
+    std::string refusal(const Config& cfg);                                                                     \
+    /* Parameters initialised on the host exactly as CpuEngine does (same draws from rng), then uploaded. */    \
+    /* Throws ConfigError with refusal(cfg) when it refuses cfg, Error when the device is out of memory. */     \
+    std::unique_ptr<Engine> make_engine(const Config& cfg, int d_in, int classes, Rng& rng,                     \
+                                        const CudaEngineOptions& options = {});                                 \
+    /* Tests: the last training step's gradients (layout() order) of an engine made by make_engine above. */    \
+    std::vector<float> gradients(const Engine& engine);                                                         \
+    /* Which GEMM path the expert products take ("cublasSgemmGroupedBatched", "per-expert sgemm loop", ...). */ \
     std::string expert_gemm_path();
 
 namespace moescope::cuda_dev {

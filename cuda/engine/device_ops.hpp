@@ -30,8 +30,8 @@ void rmsnorm_backward_add(float* dx, float* dg, const float* dout, const float* 
                           int d, long T);
 void softmax_columns(float* p, const float* x, int rows, long T, float inv_tau);
 // probs = softmax(logits); token_loss[t] = −ln p_y (double); token_correct[t].
-void cross_entropy_forward(float* probs, double* token_loss, int* token_correct, const float* logits,
-                           const int* labels, int C, long T);
+void cross_entropy_forward(float* probs, double* token_loss, int* token_correct, const float* logits, const int* labels,
+                           int C, long T);
 // dlogits = (probs − onehot(y)) / T
 void cross_entropy_backward(float* dlogits, const float* probs, const int* labels, int C, long T);
 // out[0] = Σ x_i (x in float or double), or max_i x_i: fixed partial sums, then one
@@ -64,8 +64,8 @@ void route_topk(int* assign, int* top1, const float* a, const float* bias, int E
 void route_hash(int* assign, int* top1, const int* ids, int E, int k, long T);
 void route_given(int* assign, int* top1, const int* choice, int k, long T);
 // Capacity, drops and the counting-sort dispatch; counts, dropped: E ints; offsets: E+1.
-void dispatch(int* kept, int* counts, int* dropped, int* offsets, int* slot_assign, int* slot_expert,
-              int* assign_slot, const int* assign, int E, int k, long T, long capacity);
+void dispatch(int* kept, int* counts, int* dropped, int* offsets, int* slot_assign, int* slot_expert, int* assign_slot,
+              const int* assign, int E, int k, long T, long capacity);
 void gates_forward(float* gate, int mode, const float* q, const float* a, const int* assign, int E, int k, long T,
                    float inv_tau);
 // U[:, j] = u[:, token of slot j]
@@ -97,7 +97,7 @@ enum LayerStat {
 };
 struct LayerStatsArgs {
     const float *p, *z;
-    const int* counts;  // E
+    const int* counts;   // E
     const int* dropped;  // E
     int E, k;
     long T;

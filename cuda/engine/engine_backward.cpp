@@ -26,8 +26,8 @@ void CudaEngine::backward(DeviceWorkspace& ws, const Config& knobs) {
     ops::row_sum_add(grad(layout_.b_out), ws.dlogits, C, T);
     mm(true, false, d, Ti, C, param(layout_.W_out), C, ws.dlogits, C, ws.dv, d, 0.f);
     ops::fill(ws.dh, 0.f, long(d) * T);
-    ops::rmsnorm_backward_add(ws.dh, grad(layout_.norm_f), ws.dv, ws.h[cfg_.layers], ws.rstd_f,
-                              param(layout_.norm_f), d, T);
+    ops::rmsnorm_backward_add(ws.dh, grad(layout_.norm_f), ws.dv, ws.h[cfg_.layers], ws.rstd_f, param(layout_.norm_f),
+                              d, T);
     lap(timer_, Phase::OtherBwd);
     for (int l = cfg_.layers - 1; l >= 0; --l) layer_backward(l, ws, knobs);
     // dW_in += dh·xᵀ; db_in += Σ dh
@@ -114,19 +114,17 @@ void CudaEngine::optimizer_step(const Config& knobs) {
     uk.bc1 = 1.0 - std::pow(0.9, t);
     uk.bc2 = 1.0 - std::pow(0.999, t);
     int* ok = ws.summary_ints;
-    ops::finish_norms(ws.summary + 3, ok, hyper_.data(), tensor_sq_.data(), tensor_group_.data(), n, loss_.data(),
-                      uk);
+    ops::finish_norms(ws.summary + 3, ok, hyper_.data(), tensor_sq_.data(), tensor_group_.data(), n, loss_.data(), uk);
     copy_on_device(ws.summary + summary_layout_.tensor_sq, tensor_sq_.data(), tensor_sq_.bytes());
     // A step that would leave a weight or moment non-finite is not taken at all: check, then write.
     for (const auto& r : ranges_)
         ops::update_check(ok + 1, params_.data(), grads_.data(), m1_.data(), m2_.data(), r, hyper_.data(), ok, uk.adam);
     for (const auto& r : ranges_)
-        ops::update_write(params_.data(), grads_.data(), m1_.data(), m2_.data(), r, hyper_.data(), ok, ok + 1,
-                          uk.adam);
+        ops::update_write(params_.data(), grads_.data(), m1_.data(), m2_.data(), r, hyper_.data(), ok, ok + 1, uk.adam);
     if (uses_selection_bias(policy_))
         for (int l = 0; l < cfg_.layers; ++l)
-            ops::selection_bias_update(bias_.data() + size_t(l) * cfg_.experts, ws.layers[l].counts, cfg_.experts,
-                                       ws.T, cfg_.top_k, knobs.bias_update_rate, ok, ok + 1);
+            ops::selection_bias_update(bias_.data() + size_t(l) * cfg_.experts, ws.layers[l].counts, cfg_.experts, ws.T,
+                                       cfg_.top_k, knobs.bias_update_rate, ok, ok + 1);
 }
 
 }  // namespace moescope::MOESCOPE_ENGINE_NS

@@ -29,9 +29,8 @@ void CudaEngine::forward(DeviceWorkspace& ws, const Config& knobs, bool train) {
     ops::cross_entropy_forward(ws.probs, ws.token_loss, ws.token_correct, ws.logits, ws.labels, C, T);
     const ops::RouterWeights w{float(knobs.aux_weight), float(knobs.z_weight), float(knobs.importance_weight),
                                float(knobs.entropy_weight)};
-    ops::total_loss(loss_.data(), ws.summary, ws.token_loss, ws.token_correct,
-                    ws.summary + summary_layout_.layer(0), summary_layout_.stride, cfg_.layers, cfg_.experts, T, w,
-                    ws.scratch);
+    ops::total_loss(loss_.data(), ws.summary, ws.token_loss, ws.token_correct, ws.summary + summary_layout_.layer(0),
+                    summary_layout_.stride, cfg_.layers, cfg_.experts, T, w, ws.scratch);
     lap(timer_, Phase::DenseFwd);
 }
 
@@ -79,11 +78,10 @@ void CudaEngine::layer_forward(int l, DeviceWorkspace& ws, const Config& knobs, 
     ops::combine(ws.h[l + 1], ws.h[l], L.Y, L.gate, L.assign_slot, k, d, T);
     lap(timer_, Phase::Combine);
 
-    const ops::LayerStatsArgs args{L.p,          L.z, L.counts, L.dropped, E, k, T,
-                                   float(knobs.importance_weight / cfg_.layers)};
+    const ops::LayerStatsArgs args{L.p, L.z, L.counts, L.dropped,
+                                   E,   k,   T,        float(knobs.importance_weight / cfg_.layers)};
     ops::layer_stats(ws.summary + summary_layout_.layer(l), L.lse, L.f, L.dI, ws.token_scratch, ws.scratch, args);
-    if (train)
-        ops::tally_class_expert(ws.summary_ints + 2 + size_t(l) * classes_ * E, ws.labels, L.top1, E, T);
+    if (train) ops::tally_class_expert(ws.summary_ints + 2 + size_t(l) * classes_ * E, ws.labels, L.top1, E, T);
     lap(timer_, Phase::Router);
 }
 
@@ -96,8 +94,8 @@ void CudaEngine::expert_forward(const DeviceLayer& L, int l) {
         const int off = L.host_offsets[e], n = L.host_offsets[e + 1] - off;
         // H_e = W1_e·U_e   (d_ff × n);  Y_e = W2_e·Act_e   (d × n)
         up[e] = {false, false, f, n, d, W1 + size_t(e) * f * d, f, L.U + size_t(off) * d, d, L.H + size_t(off) * f, f};
-        down[e] = {false, false, d, n, f, W2 + size_t(e) * d * f, d, L.Act + size_t(off) * f, f,
-                   L.Y + size_t(off) * d, d};
+        down[e] = {false, false, d, n, f, W2 + size_t(e) * d * f, d, L.Act + size_t(off) * f, f, L.Y + size_t(off) * d,
+                   d};
     }
     const long slots = L.host_offsets[E];
     gemm_grouped(up, 1.f, 0.f);

@@ -123,8 +123,8 @@ MS_HD inline void dispatch_expert(int e, int* slot_assign, int* slot_expert, int
 }
 
 // ---------- gates, one thread per token ----------
-MS_HD inline void gates_token(long t, float* gate, int mode, const float* q, const float* a, const int* assign,
-                              int E, int k, float inv_tau) {
+MS_HD inline void gates_token(long t, float* gate, int mode, const float* q, const float* a, const int* assign, int E,
+                              int k, float inv_tau) {
     float* g = gate + t * k;
     const int* ex = assign + t * k;
     if (mode == kGateConstant) {

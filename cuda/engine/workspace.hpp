@@ -12,16 +12,16 @@ namespace moescope::MOESCOPE_ENGINE_NS {
 
 struct DeviceLayer {
     // E × T unless noted; one token per column.
-    float *u, *rstd;                     // d × T, T
-    float *z, *s, *a, *q, *p, *lse;      // s: noisy_topk only; lse: T
-    float *eps_noisy, *eps_jitter;       // standard normals of this step
-    float *gate, *f, *dI;                // T·k; E; E
-    float *U, *H, *Act, *Y;              // dispatched: d, d_ff, d_ff, d × T·k
+    float *u, *rstd;                          // d × T, T
+    float *z, *s, *a, *q, *p, *lse;           // s: noisy_topk only; lse: T
+    float *eps_noisy, *eps_jitter;            // standard normals of this step
+    float *gate, *f, *dI;                     // T·k; E; E
+    float *U, *H, *Act, *Y;                   // dispatched: d, d_ff, d_ff, d × T·k
     int *assign, *top1, *kept, *assign_slot;  // T·k, T, T·k, T·k
-    int *slot_assign, *slot_expert;      // T·k
-    int *counts, *dropped, *offsets;     // E, E, E+1
-    int* random_choice;                  // T·k
-    std::vector<int> host_offsets;       // E+1: the per-expert slot ranges, back on the host once per layer
+    int *slot_assign, *slot_expert;           // T·k
+    int *counts, *dropped, *offsets;          // E, E, E+1
+    int* random_choice;                       // T·k
+    std::vector<int> host_offsets;            // E+1: the per-expert slot ranges, back on the host once per layer
 };
 
 // Where each number of a step's summary lives in the block that comes back to
@@ -44,7 +44,7 @@ struct DeviceWorkspace {
     std::vector<DeviceLayer> layers;
     double* summary = nullptr;  // SummaryLayout
     int* summary_ints = nullptr;
-    int* fc_expert = nullptr;   // L × T first choices
+    int* fc_expert = nullptr;  // L × T first choices
     float* fc_prob = nullptr;
     // backward scratch
     float *dh = nullptr, *du = nullptr, *dv = nullptr, *dlogits = nullptr;

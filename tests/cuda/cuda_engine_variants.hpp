@@ -1,7 +1,10 @@
 #pragma once
 // The two builds of the CUDA engine as the tests see them: the emulation
 // (cuda_emu, every build) and the GPU (cuda_dev, when CUDA is built and a
-// device is usable; otherwise its rows QSKIP with the reason, so they show as skipped).
+// device is usable; otherwise its rows QSKIP with the reason). Each test binary
+// runs one of them, named by MOESCOPE_CUDA_VARIANT (emu by default): CTest runs
+// cuda/test_cuda_engine* on the emulation and cuda/test_cuda_engine*_gpu on the
+// GPU, so a machine without one shows the GPU tests as skipped and the emulation's as passed.
 #include <QtTest>
 
 #include <memory>
@@ -53,11 +56,14 @@ inline Variant variant(const std::string& name) {
     return v;
 }
 
-// The data column of a test: "emu" and "gpu".
+// The variant this process tests: "emu" or "gpu".
+inline std::vector<const char*> variants() {
+    return {qEnvironmentVariable("MOESCOPE_CUDA_VARIANT") == "gpu" ? "gpu" : "emu"};
+}
 inline void add_variant_column() { QTest::addColumn<QString>("variant"); }
-#define CUDA_TEST_VARIANT(v)                                                               \
-    QFETCH(QString, variant);                                                              \
-    const cuda_test::Variant v = cuda_test::variant(variant.toStdString());                \
+#define CUDA_TEST_VARIANT(v)                                                \
+    QFETCH(QString, variant);                                               \
+    const cuda_test::Variant v = cuda_test::variant(variant.toStdString()); \
     if (!v.unusable.empty()) QSKIP(qPrintable(QString::fromStdString(v.unusable)))
 
 // A learnable batch: x ~ N(0, 1) (d_in × T), labels from a fixed random teacher, ids = first_id + t.
