@@ -103,7 +103,7 @@ bool asks_help_or_version(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    register_cuda_engine();
+    moescope::register_cuda_engine();
     const Options o;
     if (asks_help_or_version(argc, argv)) {
         QCoreApplication core(argc, argv);
