@@ -4,6 +4,7 @@
 
 #ifdef MOESCOPE_HAVE_CUDA
 #include "device.hpp"
+#include "engine/cuda_engine.hpp"
 #include "ops.cuh"
 #endif
 
@@ -52,6 +53,23 @@ Backend choose_backend(const std::string& name, bool has_cuda_path, const std::s
     if (!has_cuda_path)
         throw ConfigError("--backend cuda: " + what + " on the GPU is not implemented yet (use --backend cpu or auto)");
     return Backend::Cuda;
+}
+
+void register_cuda_engine() {
+#ifdef MOESCOPE_HAVE_CUDA
+    GpuEngineProvider p;
+    p.name = "CUDA";
+    p.unavailable = [] { return cuda_ops::probe_device().reason; };
+    p.device = [] {
+        const cuda_ops::DeviceStatus s = cuda_ops::probe_device();
+        return s.name + " (compute capability " + std::to_string(s.cc_major) + "." + std::to_string(s.cc_minor) + ")";
+    };
+    p.refusal = [](const Config& c) { return cuda_dev::refusal(c); };
+    p.make = [](const Config& c, int d_in, int classes, Rng& rng) {
+        return cuda_dev::make_engine(c, d_in, classes, rng);
+    };
+    register_gpu_engine(std::move(p));
+#endif
 }
 
 double gpu_sgemm_gflops(int m, int n, int k) {

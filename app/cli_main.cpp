@@ -450,6 +450,7 @@ int cmd_metrics(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    register_cuda_engine();
     try {
         return run(std::vector<std::string>(argv + 1, argv + argc));
     } catch (const std::bad_alloc&) {

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <memory>
 
+#include "backend_choice.hpp"
 #include "error.hpp"
 #include "io/snapshot.hpp"
 #include "io/snapshot_history.hpp"
@@ -102,6 +103,7 @@ bool asks_help_or_version(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    moescope::register_cuda_engine();
     const Options o;
     if (asks_help_or_version(argc, argv)) {
         QCoreApplication core(argc, argv);

@@ -32,6 +32,9 @@ CublasApi load() {
     resolve(lib, api.destroy, "cublasDestroy_v2");
     resolve(lib, api.set_math_mode, "cublasSetMathMode");
     resolve(lib, api.sgemm, "cublasSgemm_v2");
+#if CUBLAS_VERSION >= 120500
+    api.sgemm_grouped = reinterpret_cast<decltype(api.sgemm_grouped)>(dlsym(lib, "cublasSgemmGroupedBatched"));
+#endif
     return api;
 }
 

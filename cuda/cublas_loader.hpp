@@ -13,6 +13,13 @@ struct CublasApi {
     decltype(&cublasDestroy_v2) destroy = nullptr;
     decltype(&cublasSetMathMode) set_math_mode = nullptr;
     decltype(&cublasSgemm_v2) sgemm = nullptr;
+#if CUBLAS_VERSION >= 120500
+    // From cuBLAS 12.5 on; null when the library found at run time lacks it (the
+    // engine then runs one sgemm per expert).
+    decltype(&cublasSgemmGroupedBatched) sgemm_grouped = nullptr;
+#else
+    void* sgemm_grouped = nullptr;
+#endif
 };
 
 // Opens libcublas.so.<major> once (the loader's search path, then the toolkit's

@@ -24,13 +24,44 @@ const char* backend_name(Backend backend) {
     return "unknown";
 }
 
+namespace {
+
+GpuEngineProvider& gpu_provider() {
+    static GpuEngineProvider provider;
+    return provider;
+}
+
+// Why the GPU engine cannot run cfg here ("" when it can).
+std::string gpu_obstacle(const Config& cfg) {
+    const GpuEngineProvider& gpu = gpu_provider();
+    if (!gpu.make) return "no CUDA engine in this build";
+    if (std::string why = gpu.unavailable ? gpu.unavailable() : ""; !why.empty()) return why;
+    return gpu.refusal ? gpu.refusal(cfg) : "";
+}
+
+EngineChoice make_gpu_engine(const Config& cfg, int d_in, int classes, Rng& rng, const std::string& why) {
+    const GpuEngineProvider& gpu = gpu_provider();
+    const std::string device = gpu.device ? gpu.device() : "";
+    return {gpu.make(cfg, d_in, classes, rng),
+            "using the " + gpu.name + " engine" + (device.empty() ? "" : " on " + device) + ": " + why};
+}
+
+}  // namespace
+
+void register_gpu_engine(GpuEngineProvider provider) { gpu_provider() = std::move(provider); }
+
 EngineChoice make_engine(const Config& cfg, Backend backend, int d_in, int classes, Rng& rng) {
     switch (backend) {
-        case Backend::Cuda:
-            throw ConfigError("the CUDA engine is not built yet: train with --backend cpu or auto");
-        case Backend::Auto:
-            return {std::make_unique<CpuEngine>(cfg, d_in, classes, rng),
-                    "using the CPU: no CUDA engine in this build"};
+        case Backend::Cuda: {
+            if (const std::string why = gpu_obstacle(cfg); !why.empty())
+                throw ConfigError("--backend cuda: " + why + " (use --backend cpu or auto)");
+            return make_gpu_engine(cfg, d_in, classes, rng, "asked for with --backend cuda");
+        }
+        case Backend::Auto: {
+            const std::string why = gpu_obstacle(cfg);
+            if (why.empty()) return make_gpu_engine(cfg, d_in, classes, rng, "a usable GPU was found");
+            return {std::make_unique<CpuEngine>(cfg, d_in, classes, rng), "using the CPU: " + why};
+        }
         case Backend::Cpu:
             break;
     }

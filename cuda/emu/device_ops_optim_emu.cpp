@@ -1,0 +1,2 @@
+// The emulation build of engine/device_ops_optim.cu: the same kernels, run on the host.
+#include "engine/device_ops_optim.cu"
