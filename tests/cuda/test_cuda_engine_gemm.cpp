@@ -94,8 +94,8 @@ void TestCudaEngineGemm::grouped_products_leave_out_empty_ones() {
     // Two experts' products into one C; the empty one (n = 0) must not touch C or read its pointers.
     std::vector<float> A = {1, 2, 3, 4}, B = {1, 1, 2, 0}, C(4, -1.f);
     std::vector<Gemm> g(3);
-    g[0] = {false, false, 2, 1, 2, A.data(), 2, B.data(), 2, C.data(), 2};          // C[:,0] = A·[1,1]
-    g[1] = {false, false, 2, 0, 2, nullptr, 2, nullptr, 2, nullptr, 2};              // empty
+    g[0] = {false, false, 2, 1, 2, A.data(), 2, B.data(), 2, C.data(), 2};         // C[:,0] = A·[1,1]
+    g[1] = {false, false, 2, 0, 2, nullptr, 2, nullptr, 2, nullptr, 2};            // empty
     g[2] = {true, false, 2, 1, 2, A.data(), 2, B.data() + 2, 2, C.data() + 2, 2};  // C[:,1] = Aᵀ·[2,0]
     gemm_grouped(g, 1.f, 0.f);
     QCOMPARE(C, (std::vector<float>{4, 6, 2, 6}));
