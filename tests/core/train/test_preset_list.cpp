@@ -44,6 +44,7 @@ private slots:
         QVERIFY(at("lesson1_baseline") < at("lesson2_collapse"));
         QVERIFY(at("lesson9_expert_choice") < at("lesson10_regions"));
         QVERIFY(at("lesson10_regions") < at("lesson11_phase"));
+        QVERIFY(at("lesson11_phase") < at("lesson12_tokens"));
         QVERIFY(at("collapse") < at("default"));
     }
 };
