@@ -1,5 +1,6 @@
 #include "panels/token_view.hpp"
 
+#include <QAbstractTextDocumentLayout>
 #include <QComboBox>
 #include <QEvent>
 #include <QFontDatabase>
@@ -25,16 +26,19 @@ TokenView::TokenView(QWidget* parent) : QWidget(parent) {
     layer_box_->setToolTip(tr("MoE layer whose first choices colour the text"));
     connect(layer_box_, &QComboBox::currentIndexChanged, this, &TokenView::setLayer);
     step_ = new QLabel;
-    auto* head = new QHBoxLayout;
-    head->addWidget(new QLabel(tr("Layer")));
-    head->addWidget(layer_box_);
-    head->addStretch(1);
-    head->addWidget(step_);
-
     legend_ = new QLabel;
     legend_->setWordWrap(true);
     legend_->setTextFormat(Qt::RichText);
     legend_->setToolTip(tr("Each expert's colour and its share of the characters shown"));
+    // One row: layer, legend, step, never taller than it needs; the text below.
+    auto* layer_label = new QLabel(tr("Layer"));
+    for (QLabel* l : {layer_label, legend_, step_}) l->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+    auto* head = new QHBoxLayout;
+    head->addWidget(layer_label);
+    head->addWidget(layer_box_);
+    head->addSpacing(12);
+    head->addWidget(legend_, 1);
+    head->addWidget(step_);
     note_ = new QLabel;
     note_->setWordWrap(true);
     note_->setAlignment(Qt::AlignCenter);
@@ -43,9 +47,14 @@ TokenView::TokenView(QWidget* parent) : QWidget(parent) {
         tr("Each character on the colour of the expert its sample was routed to first: the sample that predicts "
            "that character from the characters before it"));
 
+    // No taller than the text: the dock leaves the rest of the window to the plots.
+    connect(text_->document()->documentLayout(), &QAbstractTextDocumentLayout::documentSizeChanged, this,
+            [this](const QSizeF& size) {
+                text_->setMaximumHeight(int(std::ceil(size.height())) + 2 * text_->frameWidth());
+            });
+
     auto* box = new QVBoxLayout(this);
     box->addLayout(head);
-    box->addWidget(legend_);
     box->addWidget(text_, 1);
     box->addWidget(note_, 1);
     applyFont();

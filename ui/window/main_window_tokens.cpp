@@ -7,11 +7,12 @@
 
 void MainWindow::buildTokenDock() {
     tokens_ = new TokenView;
-    tokens_->setMinimumSize(320, 220);
+    tokens_->setMinimumSize(320, 100);
     tokens_dock_ = new QDockWidget(tr("Tokens by expert"), this);
     tokens_dock_->setObjectName(QStringLiteral("tokens_dock"));
     tokens_dock_->setWidget(tokens_);
-    addDockWidget(Qt::RightDockWidgetArea, tokens_dock_);
+    // Under the plots, full width: a few long lines of text read better than a narrow column.
+    addDockWidget(Qt::BottomDockWidgetArea, tokens_dock_, Qt::Vertical);
     tokens_dock_->hide();
 }
 
