@@ -23,8 +23,6 @@ constexpr double kBlobRadius = 1.5;
 constexpr double kBlobStdPerNoise = 3.0;
 constexpr double kSpiralMaxRadius = 2.0;
 constexpr double kSpiralTurns = 1.5;
-// 95 characters (about printable ASCII) plus the "other" bucket.
-constexpr int kTextVocabKept = 95;
 constexpr const char* kKinds = "clusters, blobs, moons, spirals, csv, text";
 
 std::string fmt(double v) {
@@ -263,20 +261,6 @@ Dataset make_csv(const Config& cfg, Rng& rng) {
 
 // ---- text ----
 
-// One column per target position: the `context` previous characters one-hot,
-// oldest first (block j covers ids of position t − context + j); positions before the start stay zero.
-void fill_windows(const std::vector<int32_t>& ids, const std::vector<long>& targets, int context, int vocab,
-                  Eigen::MatrixXf& x, std::vector<int32_t>& y) {
-    x.setZero(static_cast<Eigen::Index>(context) * vocab, static_cast<Eigen::Index>(targets.size()));
-    y.resize(targets.size());
-    for (size_t i = 0; i < targets.size(); ++i) {
-        const long t = targets[i];
-        for (long j = std::max(0L, context - t); j < context; ++j)
-            x(j * vocab + ids[static_cast<size_t>(t - context + j)], static_cast<Eigen::Index>(i)) = 1.0f;
-        y[i] = ids[static_cast<size_t>(t)];
-    }
-}
-
 Dataset make_text(const Config& cfg, Rng& rng) {
     if (cfg.text_path.empty()) throw ConfigError("text_path must name a UTF-8 text file when dataset is 'text'");
     require_at_least(cfg.context, 1, "context");
@@ -301,8 +285,8 @@ Dataset make_text(const Config& cfg, Rng& rng) {
     ds.d_in = cfg.context * vocab;
     ds.num_classes = vocab;
     ds.class_names = corpus.vocab;
-    fill_windows(corpus.ids, train_targets, cfg.context, vocab, ds.x_train, ds.y_train);
-    fill_windows(corpus.ids, test_targets, cfg.context, vocab, ds.x_test, ds.y_test);
+    text_windows(corpus.ids, train_targets, cfg.context, vocab, ds.x_train, ds.y_train);
+    text_windows(corpus.ids, test_targets, cfg.context, vocab, ds.x_test, ds.y_test);
     ds.summary = "text " + cfg.text_path + ": " + split_summary(ds) + " (context " + std::to_string(cfg.context) +
                  " × vocabulary " + std::to_string(vocab) + ")";
     return ds;

@@ -109,6 +109,18 @@ std::string encode_utf8(char32_t cp) {
     return out;
 }
 
+void text_windows(const std::vector<int32_t>& ids, const std::vector<long>& targets, int context, int vocab,
+                  Eigen::MatrixXf& x, std::vector<int32_t>& y) {
+    x.setZero(static_cast<Eigen::Index>(context) * vocab, static_cast<Eigen::Index>(targets.size()));
+    y.resize(targets.size());
+    for (size_t i = 0; i < targets.size(); ++i) {
+        const long t = targets[i];
+        for (long j = std::max(0L, context - t); j < context; ++j)
+            x(j * vocab + ids[static_cast<size_t>(t - context + j)], static_cast<Eigen::Index>(i)) = 1.0f;
+        y[i] = ids[static_cast<size_t>(t)];
+    }
+}
+
 TextCorpus read_text_corpus(const std::string& path, int max_kept) {
     const std::vector<char32_t> chars = decode_utf8(read_bytes(path), path);
     std::vector<char32_t> kept = by_frequency(chars);

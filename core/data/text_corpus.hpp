@@ -6,12 +6,17 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
+
 namespace moescope {
 
 struct TextCorpus {
     std::vector<int32_t> ids;        // vocabulary id of every character, in text order
     std::vector<std::string> vocab;  // UTF-8 of each id, most frequent first; kOtherToken last when capped
 };
+
+// Characters the text dataset keeps: 95 (about printable ASCII) plus the "other" bucket.
+inline constexpr int kTextVocabKept = 95;
 
 // Name of the bucket that collects every character outside the kept vocabulary.
 inline constexpr const char* kOtherToken = "<other>";
@@ -21,6 +26,13 @@ inline constexpr const char* kOtherToken = "<other>";
 // code point first); if there are more, the rest share one kOtherToken id.
 // Throws DataError naming the file, and the line of the first invalid byte sequence.
 TextCorpus read_text_corpus(const std::string& path, int max_kept);
+
+// The text dataset's samples: one column of x per target position in `targets`,
+// the `context` previous characters one-hot, oldest first (block j covers the id
+// at position t − context + j; positions before the start stay zero); y holds the
+// target characters' ids. x is (context·vocab) × targets.size().
+void text_windows(const std::vector<int32_t>& ids, const std::vector<long>& targets, int context, int vocab,
+                  Eigen::MatrixXf& x, std::vector<int32_t>& y);
 
 // The UTF-8 encoding of one code point.
 std::string encode_utf8(char32_t cp);

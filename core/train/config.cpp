@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/shipped_data.hpp"
 #include "error.hpp"
 #include "io/atomic_file.hpp"
 #include "train/knobs.hpp"
@@ -293,7 +294,11 @@ std::vector<std::string> preset_names() {
 
 Config load_preset(const std::string& name) {
     for (const auto& p : embedded_presets())
-        if (p.name == name) return config_from_json(parse_json_text(std::string(p.json), "preset " + name));
+        if (p.name == name) {
+            Config c = config_from_json(parse_json_text(std::string(p.json), "preset " + name));
+            c.text_path = shipped_data_path(c.text_path);  // a preset names a shipped text by its file name
+            return c;
+        }
     std::string known;
     for (const auto& n : preset_names()) known += (known.empty() ? "" : ", ") + n;
     throw ConfigError("unknown preset '" + name + "' (known: " + known + ")");

@@ -12,6 +12,7 @@
 #include "monitor/metrics.hpp"
 #include "monitor/monitor.hpp"
 #include "monitor/region_grid.hpp"
+#include "monitor/token_experts.hpp"
 #include "train/config.hpp"
 #include "train/trainer.hpp"
 
@@ -44,6 +45,12 @@ struct MetricsFrame {
     std::shared_ptr<const moescope::RegionGrid> region;
     std::shared_ptr<const RegionPoints> region_points;  // first frame of a run
     bool region_unsupported = false;                    // the run's dataset is not 2-D
+
+    // Tokens by expert (text datasets): the characters shown, once per run; their
+    // experts (main run) when the step moved, at most ~4 times a second while playing.
+    std::shared_ptr<const std::vector<std::string>> token_chars;
+    std::shared_ptr<const moescope::TokenExperts> token_experts;
+    bool tokens_unsupported = false;  // the run's dataset is not text
 };
 Q_DECLARE_METATYPE(MetricsFrame)
 Q_DECLARE_METATYPE(moescope::Config)

@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "monitor/region_grid.hpp"
+#include "monitor/token_experts.hpp"
 #include "train/trainer.hpp"
 
 using namespace moescope;
@@ -57,6 +58,8 @@ void TrainingWorker::adopt(std::unique_ptr<Trainer> trainer) {
     last_autosave_ = trainer_->steps_done();
     points_sent_ = false;
     region_step_ = -1;
+    token_span_.reset();
+    token_step_ = -1;
     since_frame_.start();
 }
 
@@ -139,6 +142,7 @@ void TrainingWorker::unbranch(bool keepBranch) {
     if (keepBranch) {
         trainer_ = std::move(branch_);
         interventions_sent_ = branch_interventions_sent_;
+        token_step_ = -1;
     }
     branch_.reset();
     region_run_ = Main;
@@ -244,6 +248,31 @@ void TrainingWorker::addRegionGrid() {
     since_region_.start();
 }
 
+void TrainingWorker::addTokenExperts() {
+    const Trainer& t = *trainer_;
+    if (t.config().dataset != "text") {
+        pending_.tokens_unsupported = true;
+        return;
+    }
+    const long step = t.steps_done();
+    if (step == token_step_) return;
+    // While playing at most every kTokenIntervalMs; a paused run always shows the step it stopped at.
+    if (token_step_ >= 0 && running_ && since_tokens_.isValid() && since_tokens_.elapsed() < kTokenIntervalMs) return;
+    try {
+        if (!token_span_) {
+            token_span_ = std::make_unique<const TextSpan>(make_text_span(t.config(), kTokenChars));
+            pending_.token_chars = std::make_shared<const std::vector<std::string>>(token_span_->chars);
+        }
+        TokenExperts te = compute_token_experts(trainer_->engine(), t.config(), *token_span_);
+        te.step = step;
+        pending_.token_experts = std::make_shared<const TokenExperts>(std::move(te));
+    } catch (const std::exception&) {
+        pending_.tokens_unsupported = true;
+    }
+    token_step_ = step;
+    since_tokens_.start();
+}
+
 void TrainingWorker::emitFrame() {
     if (!trainer_) return;
     const auto& iv = trainer_->interventions();
@@ -268,6 +297,7 @@ void TrainingWorker::emitFrame() {
         pending_.branch_halted = branch_->halted();
     }
     addRegionGrid();
+    addTokenExperts();
     // Only the newest step needs the class × expert matrices; drop the rest before crossing threads.
     for (auto* steps : {&pending_.steps, &pending_.branch_steps})
         for (size_t i = 0; i + 1 < steps->size(); ++i)

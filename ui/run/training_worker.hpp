@@ -53,6 +53,8 @@ public:
 
     static constexpr int kRegionResolution = 48;  // 48² cells: ~7 ms for a lesson model
     static constexpr int kRegionIntervalMs = 250;
+    static constexpr long kTokenChars = 480;  // characters of the text coloured by expert
+    static constexpr int kTokenIntervalMs = 250;
 
 public slots:
     void startRun(const moescope::Config& cfg);  // builds a new Trainer; emits runStarted or failed
@@ -89,6 +91,7 @@ private:
     void emitFrame();
     void maybeAutosave();
     void addRegionGrid();
+    void addTokenExperts();
     void requestKnob(moescope::Trainer* trainer, const QString& name, const QString& value, const QString& source);
 
     std::unique_ptr<moescope::Trainer> trainer_, branch_;
@@ -109,4 +112,7 @@ private:
     std::atomic<long> region_step_{-1};  // step of the last grid sent; -1: send one at the next frame
     bool points_sent_ = false;
     QElapsedTimer since_region_;
+    std::unique_ptr<const moescope::TextSpan> token_span_;  // the main run's text, built on its first frame
+    long token_step_ = -1;                                  // step of the last experts sent; -1: send at the next frame
+    QElapsedTimer since_tokens_;
 };

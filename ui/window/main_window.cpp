@@ -269,6 +269,7 @@ void MainWindow::buildDocks() {
     addDockWidget(Qt::RightDockWidgetArea, regions_dock_);
     regions_dock_->hide();
     connect(regions_dock_, &QDockWidget::visibilityChanged, session_, &RunSession::setRegionsWanted);
+    buildTokenDock();
 }
 
 void MainWindow::startRun(const Config& cfg) {
@@ -375,6 +376,7 @@ void MainWindow::onFrame(const MetricsFrame& frame) {
         regions_dock_->show();
     }
     if (frame.region) regions->setGrid(*frame.region);
+    showTokens(frame);
     if (frame.region_unsupported && regions_dock_->isVisible()) {
         regions->clear();
         regions_dock_->hide();
@@ -421,6 +423,7 @@ void MainWindow::onSourceChanged(RunSession::Source source) {
     if (read_only) {
         lesson_dock_->hide();
         regions_dock_->hide();  // a watched job has no 2-D dataset
+        tokens_dock_->hide();   // nor a text to colour
         warnings_->setWarnings({});
     }
 }

@@ -27,6 +27,7 @@ class QDockWidget;
 class WarningsPanel;
 class RecentFiles;
 class SweepWindow;
+class TokenView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -50,6 +51,8 @@ public:
     LessonPanel* lessonPanel() const { return lesson_; }
     RegionMap* regionMap() const { return grid_->plots().regions; }
     QDockWidget* regionDock() const { return regions_dock_; }
+    TokenView* tokenView() const { return tokens_; }
+    QDockWidget* tokenDock() const { return tokens_dock_; }
     QString backendText() const { return backend_label_->text(); }
     QString rateText() const { return rate_label_->text(); }
     LessonPacer* pacer() const { return pacer_; }
@@ -125,6 +128,8 @@ private:
     void buildDocks();
     void buildShortcuts();
     void buildPacer();
+    void buildTokenDock();                       // main_window_tokens.cpp
+    void showTokens(const MetricsFrame& frame);  // main_window_tokens.cpp
     void connectSession();
     void onRunAdopted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
     void onFrame(const MetricsFrame& frame);
@@ -160,6 +165,8 @@ private:
     LessonPanel* lesson_ = nullptr;
     QDockWidget* lesson_dock_ = nullptr;
     QDockWidget* regions_dock_ = nullptr;
+    TokenView* tokens_ = nullptr;
+    QDockWidget* tokens_dock_ = nullptr;
     RecentFiles* recent_ = nullptr;
 
     QMenu* run_menu_ = nullptr;

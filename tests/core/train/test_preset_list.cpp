@@ -44,10 +44,10 @@ private slots:
         QVERIFY(at("lesson1_baseline") < at("lesson2_collapse"));
         QVERIFY(at("lesson9_expert_choice") < at("lesson10_regions"));
         QVERIFY(at("lesson10_regions") < at("lesson11_phase"));
-        // Lessons 13–19 (test_lessons_more), after 11 and in their own order.
-        const char* more[] = {"lesson11_phase",         "lesson13_uniform_collapse",  "lesson14_router_init",
-                              "lesson15_clip_adam_sgd", "lesson16_entropy_reg",       "lesson17_instability",
-                              "lesson18_top1_top2",     "lesson19_capacity_imbalance"};
+        // Lessons 12–19, after 11 and in their own order.
+        const char* more[] = {"lesson11_phase",       "lesson12_tokens",        "lesson13_uniform_collapse",
+                              "lesson14_router_init", "lesson15_clip_adam_sgd", "lesson16_entropy_reg",
+                              "lesson17_instability", "lesson18_top1_top2",     "lesson19_capacity_imbalance"};
         for (size_t i = 1; i < std::size(more); ++i) QVERIFY2(at(more[i - 1]) < at(more[i]), more[i]);
         QVERIFY(at("lesson19_capacity_imbalance") < long(names.size()));
         QVERIFY(at("collapse") < at("default"));

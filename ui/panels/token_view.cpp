@@ -1,0 +1,186 @@
+#include "panels/token_view.hpp"
+
+#include <QAbstractTextDocumentLayout>
+#include <QComboBox>
+#include <QEvent>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QTextBrowser>
+#include <QTextCursor>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+
+#include "theme.hpp"
+
+namespace {
+// Perceived brightness (ITU-R BT.601 weights) above which dark ink reads best.
+constexpr int kLightBackground = 140;
+constexpr int kMonoPointsOverUi = 2;  // the text a little larger than the window's own
+const QString kLineBreak = QStringLiteral("\u21B5");
+}  // namespace
+
+TokenView::TokenView(QWidget* parent) : QWidget(parent) {
+    layer_box_ = new QComboBox;
+    layer_box_->setToolTip(tr("MoE layer whose first choices colour the text"));
+    connect(layer_box_, &QComboBox::currentIndexChanged, this, &TokenView::setLayer);
+    step_ = new QLabel;
+    legend_ = new QLabel;
+    legend_->setWordWrap(true);
+    legend_->setTextFormat(Qt::RichText);
+    legend_->setToolTip(tr("Each expert's colour and its share of the characters shown"));
+    // One row: layer, legend, step, never taller than it needs; the text below.
+    auto* layer_label = new QLabel(tr("Layer"));
+    for (QLabel* l : {layer_label, legend_, step_}) l->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+    auto* head = new QHBoxLayout;
+    head->addWidget(layer_label);
+    head->addWidget(layer_box_);
+    head->addSpacing(12);
+    head->addWidget(legend_, 1);
+    head->addWidget(step_);
+    note_ = new QLabel;
+    note_->setWordWrap(true);
+    note_->setAlignment(Qt::AlignCenter);
+    text_ = new QTextBrowser;
+    text_->setToolTip(
+        tr("Each character on the colour of the expert its sample was routed to first: the sample that predicts "
+           "that character from the characters before it"));
+
+    // No taller than the text: the dock leaves the rest of the window to the plots.
+    connect(text_->document()->documentLayout(), &QAbstractTextDocumentLayout::documentSizeChanged, this,
+            [this](const QSizeF& size) {
+                text_->setMaximumHeight(int(std::ceil(size.height())) + 2 * text_->frameWidth());
+            });
+
+    auto* box = new QVBoxLayout(this);
+    box->addLayout(head);
+    box->addWidget(text_, 1);
+    box->addWidget(note_, 1);
+    applyFont();
+    clear(tr("No run yet."));
+}
+
+QColor TokenView::inkOn(const QColor& background) {
+    const int brightness = (299 * background.red() + 587 * background.green() + 114 * background.blue()) / 1000;
+    return brightness > kLightBackground ? theme::kInk : QColor(Qt::white);
+}
+
+void TokenView::setText(const std::vector<std::string>& chars) {
+    chars_.clear();
+    for (const std::string& c : chars) chars_.push_back(c == "\n" ? kLineBreak : QString::fromStdString(c));
+    experts_ = {};
+    note_->hide();
+    text_->show();
+    rebuild();
+}
+
+void TokenView::setExperts(const moescope::TokenExperts& experts) {
+    if (experts.chars != charCount() || experts.layers < 1) return;  // not this text's: keep what is shown
+    experts_ = experts;
+    if (layer_box_->count() != experts.layers) {
+        const QSignalBlocker block(layer_box_);
+        layer_box_->clear();
+        for (int l = 0; l < experts.layers; ++l) layer_box_->addItem(QStringLiteral("L%1").arg(l));
+        layer_ = std::clamp(layer_, 0, experts.layers - 1);
+        layer_box_->setCurrentIndex(layer_);
+    }
+    rebuild();
+}
+
+void TokenView::setLayer(int layer) {
+    if (layer < 0) return;
+    layer_ = layer;
+    if (layer_box_->currentIndex() != layer) {
+        const QSignalBlocker block(layer_box_);
+        layer_box_->setCurrentIndex(layer);
+    }
+    rebuild();
+}
+
+void TokenView::clear(const QString& why) {
+    chars_.clear();
+    positions_.clear();
+    experts_ = {};
+    text_->clear();
+    text_->hide();
+    legend_->clear();
+    step_->clear();
+    note_->setText(why);
+    note_->show();
+}
+
+int TokenView::expertAt(long i) const {
+    if (i < 0 || i >= experts_.chars || layer_ >= experts_.layers) return -1;
+    return experts_.expert(layer_, i);
+}
+
+QColor TokenView::backgroundAt(long i) const {
+    if (i < 0 || i >= long(positions_.size())) return {};
+    QTextCursor c(text_->document());
+    c.setPosition(positions_[size_t(i)] + 1);  // the format of the character before the cursor
+    return c.charFormat().background().color();
+}
+
+QColor TokenView::foregroundAt(long i) const {
+    if (i < 0 || i >= long(positions_.size())) return {};
+    QTextCursor c(text_->document());
+    c.setPosition(positions_[size_t(i)] + 1);
+    return c.charFormat().foreground().color();
+}
+
+QString TokenView::characterAt(long i) const { return i >= 0 && i < charCount() ? chars_[size_t(i)] : QString(); }
+QString TokenView::stepText() const { return step_->text(); }
+QString TokenView::legendText() const { return legend_->text(); }
+QString TokenView::note() const { return note_->isVisibleTo(this) ? note_->text() : QString(); }
+
+void TokenView::rebuild() {
+    text_->clear();
+    positions_.clear();
+    QTextCursor cursor(text_->document());
+    const bool coloured = experts_.chars == charCount() && layer_ < experts_.layers;
+    for (long i = 0; i < charCount(); ++i) {
+        QTextCharFormat f;
+        if (coloured) {
+            const QColor bg = theme::expert_color(experts_.expert(layer_, i));
+            f.setBackground(bg);
+            f.setForeground(inkOn(bg));
+        }
+        positions_.push_back(cursor.position());
+        cursor.insertText(chars_[size_t(i)], f);
+        if (chars_[size_t(i)] == kLineBreak) cursor.insertBlock();
+    }
+    text_->moveCursor(QTextCursor::Start);
+    step_->setText(coloured ? tr("step %1").arg(experts_.step) : tr("waiting for the first step"));
+    rebuildLegend();
+}
+
+void TokenView::rebuildLegend() {
+    if (experts_.chars != charCount() || layer_ >= experts_.layers || charCount() == 0) {
+        legend_->clear();
+        return;
+    }
+    std::vector<long> count(size_t(experts_.experts), 0);
+    for (long i = 0; i < charCount(); ++i) ++count[size_t(experts_.expert(layer_, i))];
+    QStringList items;
+    for (int e = 0; e < experts_.experts; ++e) {
+        const QColor bg = theme::expert_color(e);
+        items << QStringLiteral("<span style=\"background-color:%1; color:%2\">&nbsp;E%3&nbsp;</span>&nbsp;%4%")
+                     .arg(bg.name(), inkOn(bg).name())
+                     .arg(e)
+                     .arg(std::lround(100.0 * double(count[size_t(e)]) / double(charCount())));
+    }
+    legend_->setText(items.join(QStringLiteral(" &nbsp; ")));
+}
+
+void TokenView::applyFont() {
+    QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+    mono.setPointSize(font().pointSize() + kMonoPointsOverUi);
+    text_->setFont(mono);
+}
+
+void TokenView::changeEvent(QEvent* event) {
+    // Classroom mode enlarges the application font: the text follows it.
+    if (event->type() == QEvent::FontChange) applyFont();
+    QWidget::changeEvent(event);
+}

@@ -1,0 +1,31 @@
+// MainWindow's "Tokens by expert" dock: shown by itself when a run trains on a
+// text dataset, hidden (and explaining itself if opened) for any other run.
+#include <QDockWidget>
+
+#include "panels/token_view.hpp"
+#include "window/main_window.hpp"
+
+void MainWindow::buildTokenDock() {
+    tokens_ = new TokenView;
+    tokens_->setMinimumSize(320, 100);
+    tokens_dock_ = new QDockWidget(tr("Tokens by expert"), this);
+    tokens_dock_->setObjectName(QStringLiteral("tokens_dock"));
+    tokens_dock_->setWidget(tokens_);
+    // Under the plots, full width: a few long lines of text read better than a narrow column.
+    addDockWidget(Qt::BottomDockWidgetArea, tokens_dock_, Qt::Vertical);
+    tokens_dock_->hide();
+}
+
+void MainWindow::showTokens(const MetricsFrame& frame) {
+    if (frame.token_chars) {
+        tokens_->setText(*frame.token_chars);
+        tokens_dock_->show();
+    }
+    if (frame.token_experts) tokens_->setExperts(*frame.token_experts);
+    if (frame.tokens_unsupported && (tokens_->charCount() > 0 || tokens_dock_->isVisible())) {
+        tokens_->clear(
+            tr("Tokens by expert colours the characters of a text dataset (dataset = text, e.g. the "
+               "lesson12_tokens preset). This run's dataset is not text."));
+        tokens_dock_->hide();
+    }
+}
