@@ -41,6 +41,7 @@ private slots:
     // the control run's config (that knob's later changes dropped, others kept).
     void scriptControlEntryParsesAndMakesTheControlConfig() {
         nlohmann::json j = config_to_json(load_preset("lesson5_noise"));
+        for (auto& entry : j["script"]) entry.erase("control");
         QCOMPARE(control_step(config_from_json(j)), -1L);
         j["script"][0]["control"] = true;  // noise_std 4 at step 250
         const Config c = config_from_json(j);
@@ -53,6 +54,23 @@ private slots:
         QCOMPARE(control.script[0].knob, std::string("aux_weight"));
         QCOMPARE(control.script[0].step, 550L);
         QCOMPARE(int(c.script.size()), 3);  // the lesson's own script is untouched
+    }
+
+    // The lessons whose text names a control run fork it at their first scripted change.
+    void lessonsForkTheirControlRuns() {
+        const std::vector<std::pair<const char*, const char*>> lessons = {{"lesson3_aux_rescue", "aux_weight"},
+                                                                          {"lesson4_router_lr", "router_lr"},
+                                                                          {"lesson5_noise", "noise_std"},
+                                                                          {"lesson6_z_loss", "z_weight"}};
+        for (const auto& [name, knob] : lessons) {
+            const Config c = load_preset(name);
+            QCOMPARE(control_step(c), c.script.front().step);
+            QCOMPARE(control_knobs(c), std::vector<std::string>{knob});
+        }
+        const Config regions = load_preset("lesson10_regions");  // both knobs of its step 400 stay in the control
+        QCOMPARE(control_step(regions), 400L);
+        QCOMPARE(control_knobs(regions), (std::vector<std::string>{"aux_weight", "router_lr"}));
+        QCOMPARE(control_step(load_preset("lesson2_collapse")), -1L);  // its control is a new run (frozen router)
     }
 
     void scriptControlEntryBadValuesAreOneClearError() {
