@@ -6,8 +6,9 @@
 using moescope::Backend;
 
 EngineChooser::EngineChooser(QWidget* parent) : QComboBox(parent) {
-    setToolTip(tr("The engine that trains: auto takes the GPU when this machine has a usable one. "
-                  "Changing it moves the running training to that engine from its exact state."));
+    setToolTip(
+        tr("The engine that trains: auto takes the GPU when this machine has a usable one. "
+           "Changing it moves the running training to that engine from its exact state."));
     connect(this, &QComboBox::activated, this, &EngineChooser::onActivated);
     setOptions(defaultOptions());
 }

@@ -11,9 +11,9 @@
 
 struct EngineOption {
     moescope::Backend backend = moescope::Backend::Cpu;
-    QString label;           // "CUDA"
-    bool available = true;   // this build and machine can train on it
-    QString reason;          // one line: why not, or what it is ("NVIDIA H200, 139 GiB")
+    QString label;          // "CUDA"
+    bool available = true;  // this build and machine can train on it
+    QString reason;         // one line: why not, or what it is ("NVIDIA H200, 139 GiB")
 };
 
 class EngineChooser : public QComboBox {

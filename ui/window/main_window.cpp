@@ -286,7 +286,9 @@ void MainWindow::setPlaying(bool playing) {
                                  6000);
         playing = false;
     }
-    if (play_action_->isChecked() != playing) play_action_->setChecked(playing);
+    // Its toggled signal calls back here: asking the worker twice could restart a run that
+    // paused itself at a script stop in between.
+    if (play_action_->isChecked() != playing) return play_action_->setChecked(playing);
     play_action_->setIcon(style()->standardIcon(playing ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
     play_action_->setText(playing ? tr("Pause") : tr("Play"));
     session_->setPlaying(playing);

@@ -1,9 +1,9 @@
 // The engine part of MainWindow: the toolbar's engine box and the label that
 // says which engine trains and why.
+#include <omp.h>
 #include <QLabel>
 #include <QStatusBar>
 #include <QToolBar>
-#include <omp.h>
 
 #include "window/main_window.hpp"
 
@@ -39,8 +39,8 @@ void MainWindow::showEngine(const QString& name, const QString& reason) {
     // The CPU engine's OpenMP team size (OMP_NUM_THREADS or every core), not the machine's core count.
     const int threads = omp_get_max_threads();
     const QString engine = name != QLatin1String("cpu") ? name.toUpper()
-                           : threads == 1              ? tr("CPU · 1 thread")
-                                                       : tr("CPU · %1 threads").arg(threads);
+                           : threads == 1               ? tr("CPU · 1 thread")
+                                                        : tr("CPU · %1 threads").arg(threads);
     backend_label_->setText(tr("%1 · %2").arg(engine, reason));
     backend_label_->setToolTip(tr("The engine that trains, and why this one (choose it in the Engine box)"));
 }

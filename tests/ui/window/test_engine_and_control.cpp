@@ -30,7 +30,13 @@ void train_to(MainWindow& w, long steps) {
 // Plays until the run pauses itself at the script stop `step`.
 void play_to_stop(MainWindow& w, long step) {
     w.setPlaying(true);
-    QTRY_VERIFY_WITH_TIMEOUT(w.stepsDone() == step && !w.session().isPlaying(), kTimeoutMs);
+    QTRY_VERIFY2_WITH_TIMEOUT(w.stepsDone() == step && !w.session().isPlaying(),
+                              qPrintable(QStringLiteral("at step %1, playing %2, stops %3, branched %4")
+                                             .arg(w.stepsDone())
+                                             .arg(w.session().isPlaying())
+                                             .arg(w.pacer()->stopsAction()->isChecked())
+                                             .arg(w.isBranched())),
+                              kTimeoutMs);
 }
 
 const QString kNoGpu = QStringLiteral("no usable GPU: none in this test");
@@ -75,9 +81,9 @@ void TestEngineAndControl::unavailable_engine_is_refused_with_its_reason() {
     QVERIFY2(w.lastError().contains(kNoGpu), qPrintable(w.lastError()));
     train_to(w, 5);  // and the CPU trains
     QCOMPARE(w.session().engineName(), QStringLiteral("cpu"));
-    QVERIFY2(w.backendText().startsWith(QStringLiteral("CPU · ")) &&
-                 w.backendText().endsWith(w.session().engineReason()),
-             qPrintable(w.backendText()));
+    QVERIFY2(
+        w.backendText().startsWith(QStringLiteral("CPU · ")) && w.backendText().endsWith(w.session().engineReason()),
+        qPrintable(w.backendText()));
 }
 
 void TestEngineAndControl::changing_engine_keeps_the_run() {
@@ -117,8 +123,8 @@ void TestEngineAndControl::scripted_control_branch_forks_at_its_step() {
     QCOMPARE(w.branchConfig().aux_weight, 0.0);
     train_to(w, 30);
     QCOMPARE(w.currentConfig().aux_weight, 0.5);
-    QCOMPARE(w.branchConfig().aux_weight, 0.0);     // the control keeps the old value
-    QCOMPARE(w.branchConfig().router_lr, 0.05);     // and gets the script's other changes
+    QCOMPARE(w.branchConfig().aux_weight, 0.0);  // the control keeps the old value
+    QCOMPARE(w.branchConfig().router_lr, 0.05);  // and gets the script's other changes
     QCOMPARE(w.branchHistory()->last_step(), w.history().last_step());
     for (const auto& iv : w.branchHistory()->interventions()) QVERIFY(iv.knob != "aux_weight");
     long scripted = 0;
