@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend_choice.hpp"
+#include "cli_bench_cuda.hpp"
 #include "cli_common.hpp"
 #include "error.hpp"
 #include "train/bench.hpp"
@@ -24,6 +25,7 @@ struct BenchArgs {
     bool json = false;
     bool compare_pytorch = false;
     std::string backend = "cpu";
+    bool gpu_scale = false;
 };
 
 // scripts/pytorch_baseline.py run by --compare-pytorch, or why it was skipped.
@@ -58,6 +60,9 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
             a.json = true;
         } else if (flag == "--compare-pytorch") {
             a.compare_pytorch = true;
+        } else if (flag == "--gpu-scale") {
+            a.gpu_scale = true;
+            scale_for_gpu(a.options.config);  // a later --set still changes it
         } else if (flag == "--no-scaling") {
             a.options.scaling = false;
         } else if (flag == "--steps") {
@@ -74,6 +79,8 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
             throw ConfigError("unknown option '" + flag + "' for bench (see 'moescope-cli bench --help')");
         }
     }
+    if (a.gpu_scale && a.backend != "cuda")
+        throw ConfigError("--gpu-scale sizes the GPU bench: use it with --backend cuda");
     a.options.config.validate();
     return a;
 }
@@ -279,44 +286,13 @@ nlohmann::json result_json(const BenchResult& r, const PytorchRun* pytorch) {
             {"pytorch", pytorch_json(r, pytorch)}};
 }
 
-// The GPU side of the bench, until training runs there: fp32 cuBLAS speed on
-// the expert GEMM shape of the bench config and on a large square, the ceiling
-// a CUDA training step will be measured against.
-int bench_cuda(const BenchArgs& a) {
-    const Config& c = a.options.config;
-    const GpuInfo gpu = gpu_info();
-    const int tokens = int(std::max(1L, long(c.batch_tokens) * c.top_k / c.experts));  // per expert
-    const double expert_gflops = gpu_sgemm_gflops(c.d_ff, tokens, c.d_model);
-    const double square_gflops = gpu_sgemm_gflops(4096, 4096, 4096);
-    const std::string cc = std::to_string(gpu.cc_major) + "." + std::to_string(gpu.cc_minor);
-    if (a.json) {
-        std::cout << nlohmann::json{{"backend", "cuda"},
-                                    {"device", gpu.name},
-                                    {"compute_capability", cc},
-                                    {"memory_bytes", gpu.memory},
-                                    {"sgemm_shape", {c.d_ff, tokens, c.d_model}},
-                                    {"sgemm_gflops", expert_gflops},
-                                    {"sgemm_gflops_4096", square_gflops},
-                                    {"training_step", "not implemented on the GPU yet"}}
-                         .dump()
-                  << std::endl;
-        return 0;
-    }
-    std::cout << "moescope bench (cuda): " << gpu.name << ", compute capability " << cc << ", "
-              << fmt("%.1f", gpu.memory / 1073741824.0) << " GiB\n\n";
-    std::cout << "  sgemm peak       " << fmt("%9.1f", expert_gflops) << " GFLOP/s  cuBLAS fp32, expert shape "
-              << c.d_ff << "×" << c.d_model << " · " << c.d_model << "×" << tokens << "\n";
-    std::cout << "  sgemm peak       " << fmt("%9.1f", square_gflops) << " GFLOP/s  cuBLAS fp32, 4096³\n";
-    std::cout << "  training step    not implemented on the GPU yet (time it with --backend cpu)\n";
-    return 0;
-}
-
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
     const BenchArgs a = parse_bench_args(args);
-    // Only an explicit --backend cuda runs the GPU measurements: auto times training, which runs on the CPU.
-    if (choose_backend(a.backend, a.backend == "cuda", "training", std::cerr) == Backend::Cuda) return bench_cuda(a);
+    // Only an explicit --backend cuda runs the GPU bench: auto and cpu time the CPU engine and its roofline.
+    if (choose_backend(a.backend, a.backend == "cuda", "training", std::cerr) == Backend::Cuda)
+        return bench_cuda(a.options.config, a.options.warmup_steps, a.options.steps, a.json);
     const BenchResult r = run_bench(a.options);
     PytorchRun pytorch;
     if (a.compare_pytorch) pytorch = run_pytorch_baseline();

@@ -17,9 +17,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backend_choice.hpp"
 #include "cli_bench.hpp"
 #include "cli_common.hpp"
+#include "cli_engine.hpp"
 #include "cli_knobs.hpp"
 #include "cli_snapshot.hpp"
 #include "cli_sweep.hpp"
@@ -72,8 +72,10 @@ const Command kCommands[] = {
   --report DIR          at the end, write config.json, metrics.csv and report.md into DIR
   --resume FILE         continue the run saved in FILE with its config; --set then
                         changes live knobs only (structural ones need a new run)
-  --backend B           auto|cpu|cuda (default cpu); training runs on the CPU for now:
-                        auto says so in one line, cuda is refused
+  --backend B           auto|cpu|cuda (default cpu): the engine that trains; auto takes
+                        the GPU when there is a usable one and says which engine in one
+                        line; cuda without a usable GPU is refused, naming why. The
+                        summary names the engine that ran ("engine", "engine_reason")
 )",
      cmd_train},
     {"inspect", "summarise a snapshot file: step, config, warnings", "FILE [--json]",
@@ -86,7 +88,10 @@ const Command kCommands[] = {
 )",
      cmd_knobs},
     {"bench", "measure training speed on a fixed config against this machine's sgemm roofline", "[OPTIONS]",
-     R"(  --backend B           auto|cpu|cuda (default cpu); cuda times cuBLAS sgemm only
+     R"(  --backend B           auto|cpu|cuda (default cpu); cuda times training steps on the GPU
+                        against the same run's cuBLAS sgemm peak on the bench shapes
+  --gpu-scale           with --backend cuda: the bench config scaled up to 64 experts,
+                        d_model 1024, d_ff 4096, 32768 tokens per step
   --json                print one JSON object instead of tables
   --steps N             timed steps after warm-up (default 10)
   --no-scaling          skip the scaling table (tokens, experts, d_ff, top-k)
@@ -284,23 +289,25 @@ nlohmann::json summary_json(const Trainer& tr, const StepMetrics* last, double t
                           {"severity", severity_name(wn.severity)},
                           {"remedy", wn.remedy.text}});
     for (const auto& wn : tr.monitor().active()) active.push_back(wn.id);
-    return {{"preset", tr.config().name},
-            {"steps", tr.steps_done()},
-            {"loss", num(last ? last->loss : kNaN)},
-            {"train_acc", num(last ? last->train_acc : kNaN)},
-            {"test_acc", num(test_acc)},
-            {"load_entropy", num(w.load_entropy)},
-            {"router_entropy", num(w.router_entropy)},
-            {"max_util", num(w.max_util)},
-            {"dead_experts", last ? nlohmann::json(w.dead) : nlohmann::json(nullptr)},
-            {"dropped", num(w.dropped)},
-            {"warnings_raised", raised},
-            {"warnings_active", active},
-            {"interventions", tr.interventions().size()},
-            {"tokens_per_s", num(tokens_per_s)},
-            {"seconds", num(seconds)},
-            {"halted", halted},
-            {"interrupted", interrupted}};
+    nlohmann::json summary = {{"preset", tr.config().name},
+                              {"steps", tr.steps_done()},
+                              {"loss", num(last ? last->loss : kNaN)},
+                              {"train_acc", num(last ? last->train_acc : kNaN)},
+                              {"test_acc", num(test_acc)},
+                              {"load_entropy", num(w.load_entropy)},
+                              {"router_entropy", num(w.router_entropy)},
+                              {"max_util", num(w.max_util)},
+                              {"dead_experts", last ? nlohmann::json(w.dead) : nlohmann::json(nullptr)},
+                              {"dropped", num(w.dropped)},
+                              {"warnings_raised", raised},
+                              {"warnings_active", active},
+                              {"interventions", tr.interventions().size()},
+                              {"tokens_per_s", num(tokens_per_s)},
+                              {"seconds", num(seconds)},
+                              {"halted", halted},
+                              {"interrupted", interrupted}};
+    summary.update(engine_json(tr));
+    return summary;
 }
 
 // --dry-run: what the run would need, without allocating it.
@@ -321,14 +328,16 @@ int print_memory_estimate(const Config& c) {
 int cmd_train(const std::vector<std::string>& args) {
     const TrainArgs a = parse_train_args(args);
     if (a.dry_run) return print_memory_estimate(build_config(a));
-    choose_backend(a.backend, /*has_cuda_path=*/false, "training", std::cerr);  // CPU, or refused with the reason
+    const Backend backend = training_backend(a.backend);  // a GPU that is not there is refused before any work
     // A save that cannot succeed is found now, not after the whole run.
     if (!a.snapshot.empty()) check_writable_target(a.snapshot);
     if (!a.save_config.empty()) check_writable_target(a.save_config, "config");
     MetricsHistory history;  // what a snapshot keeps of the metrics
-    std::unique_ptr<Trainer> owned = a.resume.empty() ? std::make_unique<Trainer>(build_config(a))
-                                                      : resume_from_snapshot(a.resume, a.sets, history, a.quiet);
+    std::unique_ptr<Trainer> owned = a.resume.empty()
+                                         ? std::make_unique<Trainer>(build_config(a), backend)
+                                         : resume_from_snapshot(a.resume, a.sets, history, a.quiet, backend);
     Trainer& tr = *owned;
+    note_engine(backend, tr, std::cerr);
     const Config& cfg = tr.config();
     if (a.resume.empty()) history.reset(cfg.layers, cfg.experts);
     if (!a.save_config.empty()) save_config_file(cfg, a.save_config);
@@ -340,6 +349,7 @@ int cmd_train(const std::vector<std::string>& args) {
     if (!a.quiet)
         std::cout << "moescope: " << cfg.name << " | " << tr.dataset().summary << " | E=" << cfg.experts
                   << " k=" << cfg.top_k << " L=" << cfg.layers << " " << cfg.policy << " | " << a.steps << " steps"
+                  << " | engine " << tr.engine().name()
                   << (a.resume.empty() ? "" : " (resumed at step " + std::to_string(tr.steps_done()) + ")") << "\n";
     std::signal(SIGINT, [](int) { g_interrupted = true; });
     const auto t0 = std::chrono::steady_clock::now();

@@ -55,6 +55,7 @@ json inspect_json(const std::string& path, const Snapshot& snap) {
             {"format", kSnapshotFormat},
             {"version", kSnapshotVersion},
             {"step", st.steps},
+            {"engine", st.engine},
             {"halted", st.halted},
             {"preset", c.name},
             {"parameters", st.params.size()},
@@ -74,6 +75,7 @@ void print_inspect(const std::string& path, const Snapshot& snap) {
     std::cout << "snapshot   " << path << "  (" << megabytes(snap.file_bytes) << ", " << kSnapshotFormat << " v"
               << kSnapshotVersion << ", " << snap.tensor_count << " tensors)\n"
               << "step       " << st.steps << (st.halted ? "  (halted: the last step was not finite)" : "") << "\n"
+              << "engine     " << st.engine << " (it resumes on either engine)\n"
               << "preset     " << c.name << (c.description.empty() ? "" : " - " + c.description) << "\n"
               << "model      E=" << c.experts << " k=" << c.top_k << " L=" << c.layers << " d_model " << c.d_model
               << " d_ff " << c.d_ff << " " << c.policy << ", " << st.params.size() << " parameters, " << c.optimizer
@@ -183,9 +185,9 @@ int cmd_inspect(const std::vector<std::string>& args) {
 }
 
 std::unique_ptr<Trainer> resume_from_snapshot(const std::string& path, const std::vector<std::string>& sets,
-                                              MetricsHistory& history, bool quiet) {
+                                              MetricsHistory& history, bool quiet, Backend backend) {
     Snapshot snap = load_snapshot(path);
-    auto tr = Trainer::from_state(snap.state);
+    auto tr = Trainer::from_state(snap.state, backend);
     for (const auto& s : sets) {
         const auto eq = s.find('=');
         if (eq == std::string::npos || eq == 0) throw ConfigError("--set expects KEY=VALUE, got '" + s + "'");

@@ -1,5 +1,5 @@
 // moescope: the window. `moescope [FILE.moesnap | FILE.json] [--preset NAME | --config FILE]
-// [--set KEY=VALUE]... [--paused] [--screenshot FILE.png --steps N]` (the last pair trains N
+// [--set KEY=VALUE]... [--backend auto|cpu|cuda] [--paused] [--screenshot FILE.png --steps N]` (the last pair trains N
 // steps, saves a picture of the window and quits: used for the README screenshots).
 // `moescope watch PATH [--ep N]` follows a real job's router log read-only (with
 // --screenshot: once the log stops growing, saves the window and quits).
@@ -40,6 +40,9 @@ struct Options {
                               QStringLiteral("file")};
     QCommandLineOption set{QStringLiteral("set"), QStringLiteral("Override a knob (repeatable)."),
                            QStringLiteral("key=value")};
+    QCommandLineOption backend{QStringLiteral("backend"),
+                               QStringLiteral("Engine to train on: auto (the GPU when usable), cpu or cuda."),
+                               QStringLiteral("auto|cpu|cuda"), QStringLiteral("auto")};
     QCommandLineOption paused{QStringLiteral("paused"), QStringLiteral("Open paused instead of training at once.")};
     QCommandLineOption shot{
         QStringLiteral("screenshot"),
@@ -78,7 +81,7 @@ void describe(QCommandLineParser& cli, const Options& o) {
     cli.setApplicationDescription(QStringLiteral("Watch a Mixture-of-Experts network route tokens while it trains."));
     cli.addHelpOption();
     cli.addVersionOption();
-    cli.addOptions({o.preset, o.config, o.set, o.paused, o.shot, o.steps, o.bench_window, o.bench_latency,
+    cli.addOptions({o.preset, o.config, o.set, o.backend, o.paused, o.shot, o.steps, o.bench_window, o.bench_latency,
                     o.bench_watch, o.ep, o.classroom, o.sweep, o.sweep_png});
     cli.addPositionalArgument(QStringLiteral("file"),
                               QStringLiteral("A snapshot (.moesnap) to continue (a watched job's history-only "
@@ -93,6 +96,20 @@ void describe(QCommandLineParser& cli, const Options& o) {
 
 // --help and --version print text and quit: they must work without a display,
 // where creating the QApplication would abort.
+// The window's engine box: what this build and this machine can train on, and why not.
+std::vector<EngineOption> engine_options() {
+    using moescope::Backend;
+    const moescope::GpuInfo gpu = moescope::gpu_info();
+    const QString gpu_text = gpu.usable ? QStringLiteral("%1, %2 GiB")
+                                              .arg(QString::fromStdString(gpu.name))
+                                              .arg(double(gpu.memory) / (1 << 30), 0, 'f', 0)
+                                        : QStringLiteral("no usable GPU: %1").arg(QString::fromStdString(gpu.reason));
+    return {{Backend::Auto, QStringLiteral("auto"), true,
+             QStringLiteral("the GPU when usable, else the CPU; now: ") + gpu_text},
+            {Backend::Cpu, QStringLiteral("CPU"), true, QStringLiteral("the CPU engine (OpenMP)")},
+            {Backend::Cuda, QStringLiteral("CUDA"), gpu.usable, gpu_text}};
+}
+
 bool asks_help_or_version(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         for (const char* flag : {"-h", "-?", "--help", "--help-all", "-v", "--version"})
@@ -143,7 +160,9 @@ int main(int argc, char** argv) {
     }
 
     moescope::Config cfg;
+    moescope::Backend backend = moescope::Backend::Auto;
     try {
+        backend = moescope::parse_backend(cli.value(o.backend).toStdString());
         if (watch && !QFileInfo::exists(file))
             throw moescope::ConfigError("nothing to watch at '" + file.toStdString() + "': no such file or directory");
         if (open_history) {
@@ -216,6 +235,7 @@ int main(int argc, char** argv) {
     }
 
     MainWindow window(cfg);
+    window.setEngineOptions(engine_options(), backend);
     // A screenshot is taken at full speed; a lesson still pauses at its stops (a stop is worth a picture).
     if (cli.isSet(o.shot)) window.pacer()->holdSpeed(0, true);
     window.resize(1500, 940);

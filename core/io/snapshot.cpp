@@ -52,6 +52,7 @@ json metadata(const TrainerState& st, const MetricsHistory* history) {
     json meta = {{"format", kSnapshotFormat},
                  {"version", std::to_string(kSnapshotVersion)},
                  {"step", std::to_string(st.steps)},
+                 {"engine", st.engine},
                  {"config", config_to_json(st.config).dump()},
                  {"dataset", dataset.dump(-1, ' ', false, json::error_handler_t::replace)},
                  {"rng", rng.dump()},

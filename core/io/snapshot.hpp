@@ -25,6 +25,8 @@
 // Metadata (safetensors allows string values only; structured ones are JSON text):
 //   format "moescope-snapshot", version "1", step "N", kind "run" (or absent;
 //                  "history": a watched job's history only, snapshot_history.hpp),
+//   engine         the engine that wrote it, "cpu" or "cuda" (informational: a run
+//                  resumes on either; absent in older files, which the CPU wrote)
 //   config         the config JSON (live knob values of the moment, lesson script)
 //   dataset        {kind, d_in, classes, train, test, probe, fingerprint, summary};
 //                  fingerprint: FNV-1a of samples and labels as 16 hex digits

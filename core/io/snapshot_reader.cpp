@@ -187,6 +187,8 @@ std::string Reader::read_common_metadata(long& step_out) const {
 void Reader::read_metadata(TrainerState& st) const {
     constexpr long kMaxCount = 1L << 40;
     if (read_common_metadata(st.steps) == kSnapshotKindHistory) fail(kHistoryOnlyRefusal);
+    // Informational; files from before the field were all written by the CPU engine.
+    st.engine = clip_text(header_["__metadata__"].value("engine", std::string("cpu")));
     const char* section = "config";  // the entry being read, for messages
     try {
         try {

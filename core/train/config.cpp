@@ -79,11 +79,18 @@ void read_script(Config& c, const json& s) {
     Config probe = c;
     probe.script.clear();
     c.script.reserve(s.size());
+    long first_control = -1;  // the step of the first control entry
     for (size_t i = 0; i < s.size(); ++i) {
         const json& e = s[i];
         const std::string where = "config key 'script[" + std::to_string(i) + "]'";
         if (!e.is_object() || !e.contains("step") || !e.contains("knob") || !e.contains("value"))
             throw ConfigError(where + " must be an object with step, knob and value");
+        for (const auto& [key, v] : e.items())
+            if (key != "step" && key != "knob" && key != "value" && key != "control")
+                throw ConfigError(where + " has an unknown key '" + clip_text(key) +
+                                  "' (expected step, knob, value and optionally control)");
+        if (e.contains("control") && !e["control"].is_boolean())
+            throw ConfigError(where + ".control must be true or false, not " + json_type(e["control"]));
         if (!e["step"].is_number_integer() || e["step"].get<long>() < 0)
             throw ConfigError(where + ".step must be a whole number ≥ 0");
         if (!e["knob"].is_string())
@@ -100,6 +107,11 @@ void read_script(Config& c, const json& s) {
         if (k->kind != KnobKind::Live)
             throw ConfigError(where + ": knob '" + ch.knob + "' is structural and cannot change during a run");
         ch.value = e["value"].is_string() ? e["value"].get<std::string>() : e["value"].dump();
+        ch.control = e.value("control", false);
+        if (ch.control && first_control >= 0 && first_control != ch.step)
+            throw ConfigError(where + ": a script forks one control run, at one step: control entries at steps " +
+                              std::to_string(first_control) + " and " + std::to_string(ch.step));
+        if (ch.control) first_control = ch.step;
         try {
             k->set_text(probe, ch.value);  // validates the value now, not mid-lesson
         } catch (const ConfigError& err) {
@@ -128,6 +140,30 @@ long Config::capacity(long tokens) const {
     const double cf = capacity_factor > 0 ? capacity_factor : (policy == "expert_choice" ? 1.0 : 0.0);
     if (cf <= 0) return 0;
     return static_cast<long>(std::ceil(cf * static_cast<double>(tokens) * top_k / experts));
+}
+
+long control_step(const Config& c) {
+    for (const auto& ch : c.script)
+        if (ch.control) return ch.step;
+    return -1;
+}
+
+std::vector<std::string> control_knobs(const Config& c) {
+    std::vector<std::string> knobs;
+    for (const auto& ch : c.script)
+        if (ch.control && std::find(knobs.begin(), knobs.end(), ch.knob) == knobs.end()) knobs.push_back(ch.knob);
+    return knobs;
+}
+
+Config control_config(const Config& c) {
+    const long at = control_step(c);
+    const std::vector<std::string> kept = control_knobs(c);
+    Config out = c;
+    std::erase_if(out.script, [&](const ScriptedChange& ch) {
+        return ch.step >= at && std::find(kept.begin(), kept.end(), ch.knob) != kept.end();
+    });
+    for (auto& ch : out.script) ch.control = false;
+    return out;
 }
 
 Config config_from_json(const json& j) {
@@ -191,7 +227,10 @@ json config_to_json(const Config& c) {
             sec[std::string(k.name)] = k.get_number(c);
     }
     json script = json::array();
-    for (const auto& ch : c.script) script.push_back({{"step", ch.step}, {"knob", ch.knob}, {"value", ch.value}});
+    for (const auto& ch : c.script) {
+        script.push_back({{"step", ch.step}, {"knob", ch.knob}, {"value", ch.value}});
+        if (ch.control) script.back()["control"] = true;
+    }
     j["script"] = script;
     if (c.lesson_steps > 0) j["lesson_steps"] = c.lesson_steps;
     return j;

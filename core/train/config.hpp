@@ -12,10 +12,13 @@
 namespace moescope {
 
 // A knob change scheduled by a preset's lesson script: at `step`, set `knob`.
+// `control`: just before this change, the window forks a control run that keeps
+// the knob's old value (scripted branch-and-compare; control_config below).
 struct ScriptedChange {
     long step = 0;
     std::string knob;
     std::string value;
+    bool control = false;
 };
 
 struct Config {
@@ -95,12 +98,21 @@ struct Config {
 };
 
 // JSON: {"name","description","model":{...},"train":{...},"dataset":{...},
-// "monitor":{...},"script":[{"step":N,"knob":K,"value":V}]}. Unknown keys,
+// "monitor":{...},"script":[{"step":N,"knob":K,"value":V[,"control":true]}]}. Unknown keys,
 // wrong types and out-of-range values throw ConfigError naming the key.
 Config config_from_json(const nlohmann::json& j);
 nlohmann::json config_to_json(const Config& c);
 Config load_config_file(const std::string& path);
 void save_config_file(const Config& c, const std::string& path);
+
+// The step at which the script forks its control run (its `control` entries),
+// or -1 when it asks for none. config_from_json allows control entries at one step only.
+long control_step(const Config& c);
+// The knobs the control run keeps at their old values (those of the control entries).
+std::vector<std::string> control_knobs(const Config& c);
+// The control run's config: `c` without the scripted changes to control_knobs
+// from control_step on (later changes to other knobs stay), and no control entries.
+Config control_config(const Config& c);
 
 // Built-in presets (resources/presets/*.json, compiled into the binary).
 std::vector<std::string> preset_names();

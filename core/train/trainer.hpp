@@ -45,6 +45,9 @@ struct TrainerState {
     DeadExpertTracker::State dead;
     std::vector<std::vector<int32_t>> probe_top1;  // [layer][probe token]; empty before the first probe
     std::vector<Intervention> interventions;
+    // The engine that produced it (Engine::name(): "cpu", "cuda"); informational:
+    // a state resumes on either engine.
+    std::string engine = "cpu";
 };
 
 class Trainer {

@@ -54,6 +54,7 @@ TrainerState Trainer::export_state() const {
     st.dead = dead_.state();
     st.probe_top1 = probe_top1_;
     st.interventions = interventions_;
+    st.engine = engine_->name();
     return st;
 }
 

@@ -49,6 +49,12 @@ RunSession::RunSession(const Config& initial, QObject* parent)
     connect(worker_, &TrainingWorker::branched, this, &RunSession::onBranched);
     connect(worker_, &TrainingWorker::branchFailed, this, &RunSession::branchFailed);
     connect(worker_, &TrainingWorker::unbranched, this, &RunSession::onUnbranched);
+    connect(worker_, &TrainingWorker::engineChanged, this, [this](const QString& name, const QString& reason) {
+        engine_name_ = name;
+        engine_reason_ = reason;
+        emit engineChanged(name, reason);
+    });
+    connect(worker_, &TrainingWorker::engineRefused, this, &RunSession::engineRefused);
     connect(worker_, &TrainingWorker::stopReached, this, [this](long step) {
         playing_ = false;
         emit stopReached(step);
@@ -354,14 +360,20 @@ void RunSession::branch() {
     if (!isReadOnly()) QMetaObject::invokeMethod(worker_, &TrainingWorker::branch);
 }
 
-void RunSession::onBranched(long step, const Config& cfg) {
+void RunSession::onBranched(long step, const Config& cfg, bool control) {
     // Frames before this one belong to the main run only, so the copy holds exactly the shared past.
     branch_history_ = std::make_unique<MetricsHistory>(history_.clone());
     branch_config_ = cfg;
     branch_step_ = step;
+    control_branch_ = control;
     emit branchChanged(true);
-    setTarget(TrainingWorker::Branch);
+    // Ctrl+B forks a run to change; the script's control is there to be compared with, the lesson goes on in main.
+    setTarget(control ? TrainingWorker::Main : TrainingWorker::Branch);
     emit branched(step);
+}
+
+void RunSession::setBackend(moescope::Backend backend) {
+    QMetaObject::invokeMethod(worker_, [w = worker_, backend] { w->setBackend(backend); });
 }
 
 void RunSession::endBranch(bool keepBranch) {
@@ -402,7 +414,22 @@ const MetricsHistory& RunSession::targetHistory() const {
 
 const Config& RunSession::targetConfig() const { return target() == TrainingWorker::Branch ? branch_config_ : config_; }
 
+namespace {
+// "aux_weight 0.3, router_lr 0.05": the script's control knobs as `c` has them now.
+QString control_values(const Config& script_owner, const Config& c) {
+    QStringList values;
+    for (const std::string& k : control_knobs(script_owner))
+        values << qs(k) + QLatin1Char(' ') + qs(knob(k).get_text(c));
+    return values.join(QStringLiteral(", "));
+}
+}  // namespace
+
+QString RunSession::mainName() const {
+    return isControlBranch() ? tr("lesson: %1").arg(control_values(config_, config_)) : QString();
+}
+
 QString RunSession::branchName() const {
+    if (isControlBranch()) return tr("control: %1").arg(control_values(config_, branch_config_));
     // "branch: aux_weight → 0.1"
     QStringList changes;
     if (branch_history_)

@@ -50,6 +50,10 @@ public:
     const moescope::Config& branchConfig() const { return branch_config_; }
     long branchStep() const { return branch_step_; }
     QString branchName() const;  // named by what was changed in it since the fork
+    // A branch the lesson script forked as its control ("control: aux_weight 0"); the
+    // main run is then named too ("lesson: aux_weight 0.3"), else mainName() is empty.
+    bool isControlBranch() const { return isBranched() && control_branch_; }
+    QString mainName() const;
     // TrainingWorker::Main or ::Branch: the run knobs act on and single-run plots show.
     int target() const { return isBranched() ? target_ : int(TrainingWorker::Main); }
     const MetricsHistory& targetHistory() const;
@@ -76,6 +80,10 @@ public:
     // Checks a structural edit and keeps it for the next reset; throws ConfigError on a bad value.
     void editStructural(const QString& name, const QString& value);
     void setRegionsWanted(bool wanted);
+    // The engine runs train on; the running ones move to it (engineChanged or engineRefused follows).
+    void setBackend(moescope::Backend backend);
+    QString engineName() const { return engine_name_; }  // "cpu", "cuda"; empty before the first run
+    QString engineReason() const { return engine_reason_; }
 
     // Asks the worker for the target run's state: snapshotSaved follows. An empty path autosaves.
     void save(const QString& path);
@@ -111,6 +119,8 @@ signals:
     void unbranched(bool keptBranch);
     void branchChanged(bool branched);
     void stopReached(long step);  // playing paused itself at a lesson stop
+    void engineChanged(const QString& name, const QString& reason);
+    void engineRefused(const QString& message);  // the runs stay on the engine they were on
     // Which history each view shows, an overlay, or the target run's config changed.
     void viewsChanged();
     void runFileChanged(const QString& path);
@@ -126,7 +136,7 @@ private:
     void onRunStarted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
     void onRunResumed(const moescope::Config& cfg, int layers, int experts, const QString& summary, long step);
     void onStateReady(TrainerStatePtr state, const QString& path, int run);
-    void onBranched(long step, const moescope::Config& cfg);
+    void onBranched(long step, const moescope::Config& cfg, bool control);
     void onUnbranched(bool keptBranch);
     void onFrame(const MetricsFrame& frame);
     void adopt(const moescope::Config& cfg, int layers, int experts, const QString& summary);
@@ -154,6 +164,8 @@ private:
     std::unique_ptr<MetricsHistory> branch_history_;  // set while branched
     moescope::Config branch_config_;
     long branch_step_ = -1;
+    bool control_branch_ = false;
+    QString engine_name_, engine_reason_;
     int target_ = TrainingWorker::Main;
 
     Source source_ = Source::Training;

@@ -61,13 +61,39 @@ void TrainingWorker::adopt(std::unique_ptr<Trainer> trainer) {
     token_span_.reset();
     token_step_ = -1;
     since_frame_.start();
+    emitEngine();
+}
+
+void TrainingWorker::emitEngine() {
+    emit engineChanged(QString::fromStdString(trainer_->engine().name()),
+                       QString::fromStdString(trainer_->engine_reason()));
+}
+
+void TrainingWorker::setBackend(Backend backend) {
+    if (!trainer_) {
+        backend_ = backend;
+        return;
+    }
+    std::unique_ptr<Trainer> main, branch;
+    try {
+        main = Trainer::from_state(trainer_->export_state(), backend);
+        if (branch_) branch = Trainer::from_state(branch_->export_state(), backend);
+    } catch (const std::exception& e) {
+        emit engineRefused(QString::fromStdString(e.what()));
+        return;
+    }
+    backend_ = backend;
+    trainer_ = std::move(main);
+    if (branch_) branch_ = std::move(branch);
+    region_step_ = -1;
+    emitEngine();
 }
 
 void TrainingWorker::startRun(const Config& cfg) {
     if (timer_) timer_->stop();
     std::unique_ptr<Trainer> trainer;
     try {
-        trainer = std::make_unique<Trainer>(cfg);
+        trainer = std::make_unique<Trainer>(cfg, backend_);
     } catch (const std::exception& e) {
         running_ = false;
         emit failed(QString::fromStdString(e.what()));
@@ -83,7 +109,7 @@ void TrainingWorker::startRun(const Config& cfg) {
 void TrainingWorker::resumeFrom(TrainerStatePtr state) {
     std::unique_ptr<Trainer> trainer;
     try {
-        trainer = Trainer::from_state(*state);
+        trainer = Trainer::from_state(*state, backend_);
     } catch (const std::exception& e) {
         emit resumeFailed(QString::fromStdString(e.what()));
         return;
@@ -122,10 +148,12 @@ void TrainingWorker::exportState(int run, const QString& path) {
     emit stateReady(std::make_shared<const TrainerState>(t->export_state()), path, run);
 }
 
-void TrainingWorker::branch() {
+void TrainingWorker::fork(bool control) {
     if (!trainer_) return;
     try {
-        branch_ = Trainer::from_state(trainer_->export_state());
+        TrainerState state = trainer_->export_state();
+        if (control) state.config = control_config(state.config);
+        branch_ = Trainer::from_state(state, backend_);
     } catch (const std::exception& e) {
         emit branchFailed(QString::fromStdString(e.what()));
         return;
@@ -133,7 +161,7 @@ void TrainingWorker::branch() {
     branch_interventions_sent_ = branch_->interventions().size();
     region_step_ = -1;
     emitFrame();
-    emit branched(branch_->steps_done(), branch_->config());
+    emit branched(branch_->steps_done(), branch_->config(), control);
 }
 
 void TrainingWorker::unbranch(bool keepBranch) {
@@ -197,6 +225,8 @@ void TrainingWorker::runSteps(long max_steps, int budget_ms, bool honor_stops) {
             emit stopReached(at);
             break;
         }
+        // The script's control run leaves here, before the change it controls for (unless a branch is open).
+        if (!branch_ && at == control_step(trainer_->config())) fork(true);
         ++paced_steps_;
         const StepMetrics& m = trainer_->step();
         elapsed_s_ += m.step_ms / 1000.0;

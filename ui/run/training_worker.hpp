@@ -7,7 +7,11 @@
 //
 // Branch and compare: a second Trainer forked from the main one's exact state
 // steps in lockstep with it (main step, branch step, …), so both runs see the
-// same wall-clock conditions and the same number of steps at every frame.
+// same wall-clock conditions and the same number of steps at every frame. A
+// lesson script's control entry forks it by itself (Config::control_config):
+// the branch is then the control that keeps the old knob value.
+//
+// Runs are built on the engine of setBackend (CPU until told otherwise).
 #include <QElapsedTimer>
 #include <QObject>
 #include <QString>
@@ -15,6 +19,7 @@
 #include <atomic>
 #include <memory>
 
+#include "engine/engine_factory.hpp"
 #include "run/metrics_frame.hpp"
 #include "train/config.hpp"
 
@@ -65,7 +70,10 @@ public slots:
     void setBranchKnob(const QString& name, const QString& value, const QString& source);
     // Emits stateReady(run's state, path, run) after a frame holding every step up to it.
     void exportState(int run, const QString& path);
-    void branch();                   // forks the main run; emits branched
+    void branch() { fork(false); }  // forks the main run; emits branched
+    // Later runs are built on `backend`'s engine, and the running ones move to it from
+    // their exact state: engineChanged, or engineRefused leaving them on the old engine.
+    void setBackend(moescope::Backend backend);
     void unbranch(bool keepBranch);  // drops one of the two runs; emits unbranched
     void shutdown();                 // stops the timer and drops the trainer (runs on the worker thread)
 
@@ -77,7 +85,9 @@ signals:
     void failed(const QString& message);
     void knobRejected(const QString& name, const QString& message);
     void stateReady(TrainerStatePtr state, const QString& path, int run);
-    void branched(long step, const moescope::Config& cfg);
+    void branched(long step, const moescope::Config& cfg, bool control);  // control: forked by the script
+    void engineChanged(const QString& name, const QString& reason);       // the engine runs are on, and why
+    void engineRefused(const QString& message);
     void branchFailed(const QString& message);
     void unbranched(bool keptBranch);
     void stopReached(long step);  // playing paused itself at a stop (see setStops)
@@ -87,6 +97,8 @@ private slots:
 
 private:
     void adopt(std::unique_ptr<moescope::Trainer> trainer);
+    void fork(bool control);
+    void emitEngine();
     void runSteps(long max_steps, int budget_ms, bool honor_stops = true);
     void emitFrame();
     void maybeAutosave();
@@ -95,6 +107,7 @@ private:
     void requestKnob(moescope::Trainer* trainer, const QString& name, const QString& value, const QString& source);
 
     std::unique_ptr<moescope::Trainer> trainer_, branch_;
+    moescope::Backend backend_ = moescope::Backend::Cpu;
     QTimer* timer_ = nullptr;
     std::atomic<bool> running_{false};
     std::atomic<double> pace_{0};

@@ -1,6 +1,5 @@
 #include "window/main_window.hpp"
 
-#include <omp.h>
 #include <qcustomplot.h>
 #include <QAction>
 #include <QApplication>
@@ -114,9 +113,13 @@ void MainWindow::connectSession() {
     connect(s, &RunSession::branchFailed, this,
             [this](const QString& msg) { showError(tr("Cannot branch the run"), msg); });
     connect(s, &RunSession::branched, this, [this](long step) {
-        statusBar()->showMessage(tr("Branched at step %1: the knobs now change the branch (dash-dot curves); "
-                                    "both runs train in lockstep")
-                                     .arg(step),
+        statusBar()->showMessage(session_->isControlBranch()
+                                     ? tr("Step %1: the lesson forked its control run (dash-dot curves, %2)")
+                                           .arg(step)
+                                           .arg(session_->branchName())
+                                     : tr("Branched at step %1: the knobs now change the branch (dash-dot curves); "
+                                          "both runs train in lockstep")
+                                           .arg(step),
                                  10000);
     });
     connect(s, &RunSession::unbranched, this, [this](bool kept) {
@@ -173,6 +176,8 @@ void MainWindow::buildToolbar() {
     connect(preset_box_, &QComboBox::textActivated, this, &MainWindow::selectPreset);
     bar->addWidget(preset_box_);
 
+    buildEngineChooser(bar);
+
     bar->addWidget(new QLabel(tr("  Layer ")));
     layer_box_ = new QComboBox;
     layer_box_->setToolTip(tr("MoE layer shown by the per-layer plots"));
@@ -206,10 +211,7 @@ void MainWindow::buildToolbar() {
     step_label_ = new QLabel;
     rate_label_ = new QLabel;
     elapsed_label_ = new QLabel;
-    // The engine's OpenMP team size (OMP_NUM_THREADS or every core), not the machine's core count.
-    const int threads = omp_get_max_threads();
-    backend_label_ = new QLabel(threads == 1 ? tr("CPU · 1 thread") : tr("CPU · %1 threads").arg(threads));
-    backend_label_->setToolTip(tr("Training backend and the OpenMP threads it trains with"));
+    backend_label_ = new QLabel;  // showEngine fills it once a run has an engine
     for (QLabel* l : {step_label_, rate_label_, elapsed_label_, backend_label_}) {
         l->setContentsMargins(10, 0, 10, 0);
         bar->addWidget(l);
@@ -285,7 +287,9 @@ void MainWindow::setPlaying(bool playing) {
                                  6000);
         playing = false;
     }
-    if (play_action_->isChecked() != playing) play_action_->setChecked(playing);
+    // Its toggled signal calls back here: asking the worker twice could restart a run that
+    // paused itself at a script stop in between.
+    if (play_action_->isChecked() != playing) return play_action_->setChecked(playing);
     play_action_->setIcon(style()->standardIcon(playing ? QStyle::SP_MediaPause : QStyle::SP_MediaPlay));
     play_action_->setText(playing ? tr("Pause") : tr("Play"));
     session_->setPlaying(playing);
@@ -351,6 +355,8 @@ void MainWindow::updateViews() {
     std::vector<PlotOverlay> overlays;
     if (s.isBranched())
         overlays.push_back({s.branchName(), tr("branch"), s.branchHistory(), Qt::DashDotLine, double(s.branchStep())});
+    if (s.isControlBranch())  // a legend entry only: the solid curves are the lesson's
+        overlays.push_back({s.mainName(), QString(), nullptr, Qt::SolidLine, -1});
     if (s.ghostHistory())
         overlays.push_back({tr("saved: %1").arg(s.ghostName()), tr("saved"), s.ghostHistory(), Qt::DashLine, -1});
     grid_->setOverlays(overlays);

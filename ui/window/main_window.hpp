@@ -13,11 +13,13 @@
 #include "run/metrics_frame.hpp"
 #include "run/run_session.hpp"
 #include "train/config.hpp"
+#include "window/engine_chooser.hpp"
 
 class QAction;
 class QComboBox;
 class QMenu;
 class QSlider;
+class QToolBar;
 class KnobPanel;
 class JobInfoPanel;
 class LessonPacer;
@@ -53,7 +55,11 @@ public:
     QDockWidget* regionDock() const { return regions_dock_; }
     TokenView* tokenView() const { return tokens_; }
     QDockWidget* tokenDock() const { return tokens_dock_; }
-    QString backendText() const { return backend_label_->text(); }
+    QString backendText() const { return backend_label_->text(); }  // the engine that runs, and why
+    EngineChooser* engineChooser() const { return engine_box_; }
+    // The engines the app offers (gui_main asks the build and the GPU) and the one to run on;
+    // an unavailable `initial` is refused in the status bar and the run stays where it is.
+    void setEngineOptions(std::vector<EngineOption> options, moescope::Backend initial);
     QString rateText() const { return rate_label_->text(); }
     LessonPacer* pacer() const { return pacer_; }
     const moescope::Config& currentConfig() const { return session_->config(); }
@@ -130,6 +136,8 @@ private:
     void buildPacer();
     void buildTokenDock();                       // main_window_tokens.cpp
     void showTokens(const MetricsFrame& frame);  // main_window_tokens.cpp
+    void buildEngineChooser(QToolBar* bar);  // main_window_engine.cpp
+    void showEngine(const QString& name, const QString& reason);
     void connectSession();
     void onRunAdopted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
     void onFrame(const MetricsFrame& frame);
@@ -181,6 +189,7 @@ private:
     QAction* target_box_action_ = nullptr;
     QComboBox* target_box_ = nullptr;
     QComboBox* preset_box_ = nullptr;
+    EngineChooser* engine_box_ = nullptr;
     QComboBox* layer_box_ = nullptr;
     QSlider* smoothing_ = nullptr;
     QLabel* step_label_ = nullptr;

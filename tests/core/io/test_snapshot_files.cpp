@@ -168,6 +168,27 @@ private slots:
         }
     }
 
+    // The engine that wrote a snapshot is recorded; a file from before the field
+    // (no "engine" entry) still loads, as the CPU's, and resumes the same run.
+    void engineIsRecordedAndOldFilesStillLoad() {
+        Parts p = split(valid_);
+        QCOMPARE(p.header["__metadata__"].value("engine", std::string()), std::string("cpu"));
+        QCOMPARE(load_snapshot(valid_path_).state.engine, std::string("cpu"));
+        p.header["__metadata__"].erase("engine");
+        const std::string old_path = dir_.filePath("old.moesnap").toStdString();
+        write_bytes(old_path, join(p));
+        const Snapshot old = load_snapshot(old_path);
+        QCOMPARE(old.state.engine, std::string("cpu"));
+        QCOMPARE(old.state.steps, 25L);
+        p.header["__metadata__"]["engine"] = "cuda";  // written on the GPU: resumes here on the CPU all the same
+        write_bytes(old_path, join(p));
+        const Snapshot gpu = load_snapshot(old_path);
+        QCOMPARE(gpu.state.engine, std::string("cuda"));
+        auto a = Trainer::from_state(old.state), b = Trainer::from_state(gpu.state, Backend::Cpu);
+        QCOMPARE(a->engine().name(), std::string("cpu"));
+        QCOMPARE(a->step().loss, b->step().loss);
+    }
+
     // A failed load is a separate object: the run that asked for it continues
     // exactly as if nothing happened.
     void failedLoadLeavesTheRunAlone() {

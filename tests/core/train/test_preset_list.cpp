@@ -1,6 +1,6 @@
-// Presets as a list: lessons in teaching order, and a lesson's length
+// Presets as a list: lessons in teaching order, a lesson's length
 // (lesson_steps) in every lesson preset, through JSON, with one clear error for
-// a bad value.
+// a bad value, and a lesson script's control entry (the control run it forks).
 #include <QtTest>
 
 #include <algorithm>
@@ -35,6 +35,66 @@ private slots:
                          e.what());
             }
         }
+    }
+
+    // `"control": true` on a script entry: parsed, kept through JSON, and turned into
+    // the control run's config (that knob's later changes dropped, others kept).
+    void scriptControlEntryParsesAndMakesTheControlConfig() {
+        nlohmann::json j = config_to_json(load_preset("lesson5_noise"));
+        for (auto& entry : j["script"]) entry.erase("control");
+        QCOMPARE(control_step(config_from_json(j)), -1L);
+        j["script"][0]["control"] = true;  // noise_std 4 at step 250
+        const Config c = config_from_json(j);
+        QCOMPARE(control_step(c), 250L);
+        QCOMPARE(control_knobs(c), std::vector<std::string>{"noise_std"});
+        QCOMPARE(control_step(config_from_json(config_to_json(c))), 250L);
+        const Config control = control_config(c);
+        QCOMPARE(control_step(control), -1L);
+        QCOMPARE(int(control.script.size()), 1);  // noise_std 4 and 0 dropped, aux_weight 0.1 at 550 kept
+        QCOMPARE(control.script[0].knob, std::string("aux_weight"));
+        QCOMPARE(control.script[0].step, 550L);
+        QCOMPARE(int(c.script.size()), 3);  // the lesson's own script is untouched
+    }
+
+    // The lessons whose text names a control run fork it at their first scripted change.
+    void lessonsForkTheirControlRuns() {
+        const std::vector<std::pair<const char*, const char*>> lessons = {{"lesson3_aux_rescue", "aux_weight"},
+                                                                          {"lesson4_router_lr", "router_lr"},
+                                                                          {"lesson5_noise", "noise_std"},
+                                                                          {"lesson6_z_loss", "z_weight"}};
+        for (const auto& [name, knob] : lessons) {
+            const Config c = load_preset(name);
+            QCOMPARE(control_step(c), c.script.front().step);
+            QCOMPARE(control_knobs(c), std::vector<std::string>{knob});
+        }
+        const Config regions = load_preset("lesson10_regions");  // both knobs of its step 400 stay in the control
+        QCOMPARE(control_step(regions), 400L);
+        QCOMPARE(control_knobs(regions), (std::vector<std::string>{"aux_weight", "router_lr"}));
+        QCOMPARE(control_step(load_preset("lesson2_collapse")), -1L);  // its control is a new run (frozen router)
+    }
+
+    void scriptControlEntryBadValuesAreOneClearError() {
+        const nlohmann::json base = config_to_json(load_preset("lesson5_noise"));
+        auto error_of = [&](auto edit) {
+            nlohmann::json j = base;
+            edit(j["script"]);
+            try {
+                config_from_json(j);
+            } catch (const ConfigError& e) {
+                return std::string(e.what());
+            }
+            return std::string("<nothing thrown>");
+        };
+        const std::string typed = error_of([](nlohmann::json& s) { s[0]["control"] = "yes"; });
+        QVERIFY2(typed.find("script[0]'.control must be true or false, not string") != std::string::npos,
+                 typed.c_str());
+        const std::string unknown = error_of([](nlohmann::json& s) { s[1]["contrl"] = true; });
+        QVERIFY2(unknown.find("script[1]' has an unknown key 'contrl'") != std::string::npos, unknown.c_str());
+        const std::string two = error_of([](nlohmann::json& s) { s[0]["control"] = s[2]["control"] = true; });
+        QVERIFY2(two.find("script[2]'") != std::string::npos && two.find("steps 250 and 550") != std::string::npos,
+                 two.c_str());
+        QCOMPARE(error_of([](nlohmann::json& s) { s[0]["control"] = s[1]["control"] = false; }),
+                 std::string("<nothing thrown>"));
     }
 
     // Lesson presets list in teaching order: lesson2 before lesson10.
