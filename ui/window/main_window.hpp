@@ -136,7 +136,7 @@ private:
     void buildPacer();
     void buildTokenDock();                       // main_window_tokens.cpp
     void showTokens(const MetricsFrame& frame);  // main_window_tokens.cpp
-    void buildEngineChooser(QToolBar* bar);  // main_window_engine.cpp
+    void buildEngineChooser(QToolBar* bar);      // main_window_engine.cpp
     void showEngine(const QString& name, const QString& reason);
     void connectSession();
     void onRunAdopted(const moescope::Config& cfg, int layers, int experts, const QString& summary);

@@ -61,7 +61,9 @@ private slots:
         const std::vector<std::pair<const char*, const char*>> lessons = {{"lesson3_aux_rescue", "aux_weight"},
                                                                           {"lesson4_router_lr", "router_lr"},
                                                                           {"lesson5_noise", "noise_std"},
-                                                                          {"lesson6_z_loss", "z_weight"}};
+                                                                          {"lesson6_z_loss", "z_weight"},
+                                                                          {"lesson16_entropy_reg", "entropy_weight"},
+                                                                          {"lesson17_instability", "router_lr"}};
         for (const auto& [name, knob] : lessons) {
             const Config c = load_preset(name);
             QCOMPARE(control_step(c), c.script.front().step);
