@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend_choice.hpp"
 #include "cli_bench.hpp"
 #include "cli_common.hpp"
 #include "cli_engine.hpp"
