@@ -41,6 +41,12 @@ public:
     bool isPlaying() const { return playing_; }
     bool isThreadRunning() const { return thread_.isRunning(); }
     QString runFile() const { return run_file_; }  // the file the run was last saved to or loaded from
+    // Steps of the main run that no snapshot holds (0 for a read-only history): what a new
+    // run, an opened file or closing would throw away. Autosaves do not count.
+    long unsavedSteps() const { return isReadOnly() ? 0 : steps_done_ - saved_step_; }
+    // Waits for the training thread to finish its slice and applies the frames it sent:
+    // after a pause, stepsDone() is then the step a save would hold.
+    void settle();
     // The file autosaves go to: next to the run's file, or in the app's data folder.
     QString autosavePath() const;
 
@@ -143,7 +149,9 @@ private:
     QThread thread_;
     TrainingWorker* worker_ = nullptr;
     long steps_done_ = 0;
+    long saved_step_ = 0;  // the main run's step in its last snapshot (saved or opened)
     bool playing_ = false;
+    bool starting_ = false;  // a new run was asked for and has not started yet
     QString run_file_;
     bool regions_wanted_ = false;
 
