@@ -173,7 +173,8 @@ private slots:
 
         MainWindow b(test_presets::tiny());
         double opened_clock = -1;
-        connect(&b.session(), &RunSession::frameApplied, &b, [&](const MetricsFrame& f) { opened_clock = f.elapsed_s; });
+        connect(&b.session(), &RunSession::frameApplied, &b,
+                [&](const MetricsFrame& f) { opened_clock = f.elapsed_s; });
         QSignalSpy loaded(&b, &MainWindow::snapshotLoaded);
         QVERIFY(b.loadSnapshot(path));
         QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, kTimeoutMs);
