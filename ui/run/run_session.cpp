@@ -147,7 +147,11 @@ void RunSession::onFrame(const MetricsFrame& frame) {
     for (const auto& m : frame.steps) history_.append(m);
     if (!frame.interventions.empty()) {
         history_.add_interventions(frame.interventions);
-        for (const auto& iv : frame.interventions) knob(iv.knob).set_text(config_, iv.new_value);
+        for (const auto& iv : frame.interventions) {
+            knob(iv.knob).set_text(config_, iv.new_value);
+            // Reset keeps every edit the panel shows, live and structural; a lesson's script replays its own.
+            if (iv.source != "script") knob(iv.knob).set_text(pending_config_, iv.new_value);
+        }
     }
     bool branch_renamed = false;
     if (branch_history_ && frame.has_branch) {

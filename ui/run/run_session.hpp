@@ -33,9 +33,10 @@ public:
 
     // The main run.
     const moescope::Config& config() const { return config_; }  // kept in step with applied knob changes
-    const moescope::Config& pendingConfig() const {
-        return pending_config_;
-    }  // plus structural edits for the next reset
+    // What Reset starts: the run's config with every edit made in the panel (live knobs as
+    // turned, structural edits waiting for a new run); a lesson script's changes are not
+    // carried, the new run's script makes them again.
+    const moescope::Config& pendingConfig() const { return pending_config_; }
     const MetricsHistory& history() const { return history_; }
     long stepsDone() const { return steps_done_; }
     bool isPlaying() const { return playing_; }

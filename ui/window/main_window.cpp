@@ -136,15 +136,35 @@ void MainWindow::buildToolbar() {
     step_action_->setToolTip(tr("One training step while paused (S)"));
     connect(step_action_, &QAction::triggered, this, &MainWindow::stepOnce);
     QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("Reset"));
-    reset->setToolTip(tr("Start a new run with the current settings (Ctrl+R)"));
+    reset->setToolTip(
+        tr("Start a new run with the knobs as the panel shows them: live values as turned and "
+           "structural edits (Ctrl+R); choose the preset again for its own values"));
     connect(reset, &QAction::triggered, this, &MainWindow::askedReset);
+    // The step counter beside the transport, where a narrow window's toolbar overflow never hides it.
+    step_label_ = new QLabel;
+    rate_label_ = new QLabel;
+    elapsed_label_ = new QLabel;
+    QFont mono = step_label_->font();
+    mono.setStyleHint(QFont::Monospace);
+    mono.setFamily(QStringLiteral("monospace"));
+    for (QLabel* l : {step_label_, rate_label_, elapsed_label_}) {
+        l->setFont(mono);
+        l->setContentsMargins(6, 0, 6, 0);
+        bar->addWidget(l);
+    }
+    step_label_->setObjectName(QStringLiteral("step_counter"));
+    // Room for the longest text each shows, so the toolbar does not shift as the numbers grow.
+    const QFontMetrics fm(mono);
+    step_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("step 0000000")) + 12);
+    rate_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("000000 tok/s")) + 12);
+    bar->addSeparator();
     // The same three in the Run menu, with their keys shown (the keys themselves are window shortcuts).
     QAction* first = run_menu_->actions().value(0);
     auto* menu_play = new QAction(tr("&Play / pause\tSpace"), this);
     connect(menu_play, &QAction::triggered, play_action_, &QAction::toggle);
     auto* menu_step = new QAction(tr("&Step once\tS"), this);
     connect(menu_step, &QAction::triggered, this, &MainWindow::stepOnce);
-    auto* menu_reset = new QAction(tr("&Reset (new run, same settings)\tCtrl+R"), this);
+    auto* menu_reset = new QAction(tr("&Reset (new run, knobs as shown)\tCtrl+R"), this);
     connect(menu_reset, &QAction::triggered, this, &MainWindow::askedReset);
     run_menu_->insertActions(first, {menu_play, menu_step, menu_reset});
     run_menu_->insertSeparator(first);
@@ -207,21 +227,12 @@ void MainWindow::buildToolbar() {
     QWidget* spacer = new QWidget;
     spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
     bar->addWidget(spacer);
-    step_label_ = new QLabel;
-    rate_label_ = new QLabel;
-    elapsed_label_ = new QLabel;
     // The engine's OpenMP team size (OMP_NUM_THREADS or every core), not the machine's core count.
     const int threads = omp_get_max_threads();
     backend_label_ = new QLabel(threads == 1 ? tr("CPU · 1 thread") : tr("CPU · %1 threads").arg(threads));
     backend_label_->setToolTip(tr("Training backend and the OpenMP threads it trains with"));
-    for (QLabel* l : {step_label_, rate_label_, elapsed_label_, backend_label_}) {
-        l->setContentsMargins(10, 0, 10, 0);
-        bar->addWidget(l);
-    }
-    QFont mono = step_label_->font();
-    mono.setStyleHint(QFont::Monospace);
-    mono.setFamily(QStringLiteral("monospace"));
-    for (QLabel* l : {step_label_, rate_label_, elapsed_label_}) l->setFont(mono);
+    backend_label_->setContentsMargins(10, 0, 10, 0);
+    bar->addWidget(backend_label_);
     run_label_ = new QLabel;
     statusBar()->addPermanentWidget(run_label_);
 }

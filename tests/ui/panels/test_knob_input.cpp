@@ -62,9 +62,15 @@ private slots:
         QTest::addColumn<QString>("knob");
         QTest::addColumn<QString>("typed");
         QTest::addColumn<QString>("range");
-        QTest::newRow("lr 50") << "lr" << "50" << "[0, 1]";
-        QTest::newRow("top_k -5") << "top_k" << "-5" << "[1, 8]";
-        QTest::newRow("top_k 50") << "top_k" << "50" << "[1, 8]";
+        QTest::newRow("lr 50") << "lr"
+                               << "50"
+                               << "[0, 1]";
+        QTest::newRow("top_k -5") << "top_k"
+                                  << "-5"
+                                  << "[1, 8]";
+        QTest::newRow("top_k 50") << "top_k"
+                                  << "50"
+                                  << "[1, 8]";
     }
     void out_of_range_is_explained_beside_the_box() {
         QFETCH(QString, knob);

@@ -2,7 +2,8 @@
 // closing ask Save / Discard / Cancel while the run has unsaved steps (answered
 // here by the test hook) and do what the answer says; the save-as name is the
 // step the file holds; opening a snapshot keeps the training clock; status
-// messages end with the state they describe; a command-line error shows in the window.
+// messages end with the state they describe; Reset keeps every edit the panel
+// shows; a command-line error shows in the window.
 #include <QAction>
 #include <QComboBox>
 #include <QMenuBar>
@@ -15,6 +16,8 @@
 #include <QtTest>
 
 #include "io/snapshot.hpp"
+#include "panels/knob_editor.hpp"
+#include "panels/knob_panel.hpp"
 #include "test_presets.hpp"
 #include "window/main_window.hpp"
 
@@ -203,6 +206,22 @@ private slots:
         QVERIFY(w.statusText().contains(QStringLiteral("Opened")));
         w.resetRun();  // a fresh run is not the opened one
         QTRY_COMPARE_WITH_TIMEOUT(w.statusText(), QString(), kTimeoutMs);
+    }
+
+    // One rule: Reset starts the knobs as the panel shows them, a live edit as much as a structural one.
+    void reset_keeps_every_edit_the_panel_shows() {
+        MainWindow w(test_presets::tiny());
+        train_to(w, 3);
+        w.applyKnob(QStringLiteral("lr"), QStringLiteral("0.0042"), QStringLiteral("user"));
+        w.stepOnce();  // applied between two steps
+        QTRY_COMPARE_WITH_TIMEOUT(w.currentConfig().lr, 0.0042, kTimeoutMs);
+        w.knobPanel()->editor(QStringLiteral("experts"))->editValue(QStringLiteral("6"));
+        QCOMPARE(w.currentConfig().experts, 4);  // structural: waits for the new run
+        w.resetRun();
+        QTRY_COMPARE_WITH_TIMEOUT(w.history().experts(), 6, kTimeoutMs);
+        QCOMPARE(w.currentConfig().lr, 0.0042);
+        QCOMPARE(w.currentConfig().experts, 6);
+        QCOMPARE(w.knobPanel()->config().lr, 0.0042);
     }
 
     void command_line_error_shows_in_the_window() {
