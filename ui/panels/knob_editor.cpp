@@ -48,6 +48,14 @@ double next_nice(double v, bool up) {
     return best;
 }
 
+// The arrows a knob's box offers at `v`: up below its maximum, down above its minimum.
+QAbstractSpinBox::StepEnabled steps_within(double v, const moescope::KnobDef& def) {
+    QAbstractSpinBox::StepEnabled e = QAbstractSpinBox::StepNone;
+    if (v < def.max) e |= QAbstractSpinBox::StepUpEnabled;
+    if (v > def.min) e |= QAbstractSpinBox::StepDownEnabled;
+    return e;
+}
+
 // A double spin box that reads and writes numbers like the knob table does
 // ("1e-05", "0.001"), accepts any finite number so the panel can explain an
 // out-of-range one, and steps log knobs along 1-2-5 and linear ones by `step`.
@@ -78,12 +86,7 @@ public:
     }
 
 protected:
-    StepEnabled stepEnabled() const override {
-        StepEnabled e = StepNone;
-        if (value() < def_.max) e |= StepUpEnabled;
-        if (value() > def_.min) e |= StepDownEnabled;
-        return e;
-    }
+    StepEnabled stepEnabled() const override { return steps_within(value(), def_); }
 
 private:
     double step(double v, bool up) const {
@@ -110,12 +113,7 @@ public:
     }
 
 protected:
-    StepEnabled stepEnabled() const override {
-        StepEnabled e = StepNone;
-        if (value() < def_.max) e |= StepUpEnabled;
-        if (value() > def_.min) e |= StepDownEnabled;
-        return e;
-    }
+    StepEnabled stepEnabled() const override { return steps_within(value(), def_); }
 
 private:
     static constexpr int kAnyInt = 999999999;

@@ -28,7 +28,10 @@ QString overlapping_ticks(QCPAxis* axis) {
                                   ? (fm.horizontalAdvance(labels[i]) + fm.horizontalAdvance(labels[i + 1])) / 2.0 + 4
                                   : fm.height() + 2;
         if (gap < needed)
-            return QStringLiteral("'%1' and '%2' are %3 px apart, need %4").arg(labels[i], labels[i + 1]).arg(gap).arg(needed);
+            return QStringLiteral("'%1' and '%2' are %3 px apart, need %4")
+                .arg(labels[i], labels[i + 1])
+                .arg(gap)
+                .arg(needed);
     }
     return {};
 }
