@@ -12,12 +12,15 @@
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QMessageBox>
 #include <QSettings>
 #include <QTimer>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <memory>
+
+#include <unistd.h>
 
 #include "backend_choice.hpp"
 #include "error.hpp"
@@ -94,8 +97,6 @@ void describe(QCommandLineParser& cli, const Options& o) {
                               QStringLiteral("| watch PATH"));
 }
 
-// --help and --version print text and quit: they must work without a display,
-// where creating the QApplication would abort.
 // The window's engine box: what this build and this machine can train on, and why not.
 std::vector<EngineOption> engine_options() {
     using moescope::Backend;
@@ -110,6 +111,30 @@ std::vector<EngineOption> engine_options() {
             {Backend::Cuda, QStringLiteral("CUDA"), gpu.usable, gpu_text}};
 }
 
+// Launched from a desktop (no terminal for stderr, a real screen), an error about the
+// file or config also shows in the window, which opens with the usual preset; from a
+// terminal, a script or the offscreen platform it stays one line and exit code 2.
+bool errors_in_window(const QCommandLineParser& cli, const Options& o) {
+    const QString platform = QGuiApplication::platformName();
+    if (isatty(STDERR_FILENO) || platform == QLatin1String("offscreen") || platform == QLatin1String("minimal"))
+        return false;
+    for (const QCommandLineOption* scripted :
+         {&o.shot, &o.bench_window, &o.bench_latency, &o.bench_watch, &o.sweep_png})
+        if (cli.isSet(*scripted)) return false;
+    return true;
+}
+
+moescope::Config usual_preset() {
+    try {
+        return moescope::load_preset(
+            QSettings().value(theme::kSettingsPreset, QStringLiteral("default")).toString().toStdString());
+    } catch (const std::exception&) {
+        return moescope::load_preset("default");
+    }
+}
+
+// --help and --version print text and quit: they must work without a display,
+// where creating the QApplication would abort.
 bool asks_help_or_version(int argc, char** argv) {
     for (int i = 1; i < argc; ++i)
         for (const char* flag : {"-h", "-?", "--help", "--help-all", "-v", "--version"})
@@ -136,7 +161,7 @@ int main(int argc, char** argv) {
     cli.process(app);
     const QStringList files = cli.positionalArguments();
     if (cli.isSet(o.sweep_png)) return renderSweepPng(cli.value(o.sweep_png), files.value(0));
-    const bool watch = !files.isEmpty() && files.first() == QLatin1String("watch");
+    bool watch = !files.isEmpty() && files.first() == QLatin1String("watch");
     if (watch && files.size() != 2) {
         std::cerr << "moescope: error: watch needs one PATH: a router log file or a directory of rank files\n";
         return 2;
@@ -146,11 +171,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     const QString file = files.isEmpty() ? QString() : files.last();
-    const bool open_snapshot =
-        !watch && !file.isEmpty() && !file.endsWith(QStringLiteral(".json"), Qt::CaseInsensitive);
+    bool open_snapshot = !watch && !file.isEmpty() && !file.endsWith(QStringLiteral(".json"), Qt::CaseInsensitive);
     // A watched job's history has no config to train with: the window keeps the usual preset beside it.
-    const bool open_history =
-        open_snapshot && moescope::snapshot_kind(file.toStdString()) == moescope::kSnapshotKindHistory;
+    bool open_history = open_snapshot && moescope::snapshot_kind(file.toStdString()) == moescope::kSnapshotKindHistory;
     bool ok_ep = false;
     const int ep = cli.value(o.ep).toInt(&ok_ep);
     if (!ok_ep || ep < 0 || ep > 65536) {
@@ -161,6 +184,7 @@ int main(int argc, char** argv) {
 
     moescope::Config cfg;
     moescope::Backend backend = moescope::Backend::Auto;
+    QString startup_error;
     try {
         backend = moescope::parse_backend(cli.value(o.backend).toStdString());
         if (watch && !QFileInfo::exists(file))
@@ -189,7 +213,10 @@ int main(int argc, char** argv) {
         cfg.validate();
     } catch (const std::exception& e) {
         std::cerr << "moescope: error: " << e.what() << "\n";
-        return 2;
+        if (!errors_in_window(cli, o)) return 2;
+        startup_error = QString::fromUtf8(e.what());
+        cfg = usual_preset();
+        watch = open_snapshot = open_history = false;
     }
 
     if (cli.isSet(o.bench_latency)) {
@@ -241,6 +268,12 @@ int main(int argc, char** argv) {
     window.resize(1500, 940);
     window.show();
     if (cli.isSet(o.classroom)) window.setClassroom(true);
+    if (!startup_error.isEmpty()) {
+        window.showStartupError(startup_error);  // opens paused: read the error first
+        return app.exec();
+    }
+    // A scripted picture quits without asking about the steps it trained.
+    if (cli.isSet(o.shot)) window.setDialogAnswers({[](const QString&) { return int(QMessageBox::Discard); }, {}});
     if (cli.isSet(o.sweep)) {
         auto* sweeps = new SweepWindow(cfg, &window);
         if (!sweeps->openSweep(cli.value(o.sweep))) {

@@ -47,7 +47,10 @@ json metadata(const TrainerState& st, const MetricsHistory* history) {
                           {"fingerprint", fingerprint_text(st.dataset_fingerprint)},
                           {"summary", st.dataset_summary}};
     const json rng = {{"s", st.rng.s}, {"has_spare", st.rng.has_spare}, {"spare", st.rng.spare}};
-    const json trainer = {{"halted", st.halted}, {"optimizer_steps", st.optimizer_steps}, {"dead_seen", st.dead.seen}};
+    const json trainer = {{"halted", st.halted},
+                          {"optimizer_steps", st.optimizer_steps},
+                          {"dead_seen", st.dead.seen},
+                          {"elapsed_s", st.elapsed_s}};
     // safetensors allows only strings here, so structured values are JSON text.
     json meta = {{"format", kSnapshotFormat},
                  {"version", std::to_string(kSnapshotVersion)},

@@ -31,7 +31,8 @@
 //   dataset        {kind, d_in, classes, train, test, probe, fingerprint, summary};
 //                  fingerprint: FNV-1a of samples and labels as 16 hex digits
 //   rng            {s: [4 u64], has_spare, spare}   xoshiro256** and Box–Muller state
-//   trainer        {halted, optimizer_steps, dead_seen: [per layer]}
+//   trainer        {halted, optimizer_steps, dead_seen: [per layer], elapsed_s (optional:
+//                  the window's training clock, seconds)}
 //   interventions  [{step, knob, old, new, source}]
 //   warnings       every warning raised: [{id, severity, layer, first_step, last_step,
 //                  message, remedy: {knob, value, text}, active, cleared_step}]

@@ -221,6 +221,10 @@ void Reader::read_metadata(TrainerState& st) const {
         const json t = meta("trainer");
         st.halted = t.at("halted").get<bool>();
         st.optimizer_steps = json_whole(t.at("optimizer_steps"), "trainer optimizer_steps", 0, kMaxSnapshotStep);
+        // Absent in files written before the window kept its clock across a save.
+        const double elapsed = t.value("elapsed_s", 0.0);
+        if (!std::isfinite(elapsed) || elapsed < 0) fail("trainer elapsed_s must be a finite number ≥ 0");
+        st.elapsed_s = elapsed;
         for (const json& seen : t.at("dead_seen"))
             st.dead.seen.push_back(json_whole(seen, "trainer dead_seen", 0, kMaxSnapshotStep));
         if (st.dead.seen.size() != size_t(st.config.layers)) fail("trainer dead_seen must have one count per layer");

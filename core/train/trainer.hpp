@@ -36,6 +36,7 @@ struct TrainerState {
     uint64_t dataset_fingerprint = 0;  // hash of every sample and label: catches an edited CSV of the same size
     std::string dataset_summary;
     long steps = 0;
+    double elapsed_s = 0;  // wall-clock training time up to `steps` (the window's clock); not set by the Trainer
     bool halted = false;
     std::vector<float> params, moment1, moment2;  // flat, in ParamLayout::build(config, d_in, classes) order
     long optimizer_steps = 0;

@@ -6,6 +6,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMouseEvent>
 #include <QRegularExpression>
 #include <QSignalBlocker>
 #include <QSlider>
@@ -47,6 +48,14 @@ double next_nice(double v, bool up) {
     return best;
 }
 
+// The arrows a knob's box offers at `v`: up below its maximum, down above its minimum.
+QAbstractSpinBox::StepEnabled steps_within(double v, const moescope::KnobDef& def) {
+    QAbstractSpinBox::StepEnabled e = QAbstractSpinBox::StepNone;
+    if (v < def.max) e |= QAbstractSpinBox::StepUpEnabled;
+    if (v > def.min) e |= QAbstractSpinBox::StepDownEnabled;
+    return e;
+}
+
 // A double spin box that reads and writes numbers like the knob table does
 // ("1e-05", "0.001"), accepts any finite number so the panel can explain an
 // out-of-range one, and steps log knobs along 1-2-5 and linear ones by `step`.
@@ -77,12 +86,7 @@ public:
     }
 
 protected:
-    StepEnabled stepEnabled() const override {
-        StepEnabled e = StepNone;
-        if (value() < def_.max) e |= StepUpEnabled;
-        if (value() > def_.min) e |= StepDownEnabled;
-        return e;
-    }
+    StepEnabled stepEnabled() const override { return steps_within(value(), def_); }
 
 private:
     double step(double v, bool up) const {
@@ -92,6 +96,62 @@ private:
         return next_nice(v, up);
     }
     const moescope::KnobDef& def_;
+};
+
+// An integer box that accepts any whole number typed, so the panel can say why
+// one out of range is refused (QSpinBox would revert it silently); the arrows stay in range.
+class IntSpinBox : public QSpinBox {
+public:
+    IntSpinBox(const moescope::KnobDef& def, QWidget* parent) : QSpinBox(parent), def_(def) {
+        setRange(-kAnyInt, kAnyInt);
+        setKeyboardTracking(false);
+        setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    }
+    void stepBy(int steps) override {
+        setValue(int(std::clamp(double(value()) + steps, def_.min, def_.max)));
+        selectAll();
+    }
+
+protected:
+    StepEnabled stepEnabled() const override { return steps_within(value(), def_); }
+
+private:
+    static constexpr int kAnyInt = 999999999;
+    const moescope::KnobDef& def_;
+};
+
+// A slider whose handle, dragged with Shift held, follows the mouse kFine times
+// slower: a log knob's ~100 px span many decades, so a plain drag jumps in steps of
+// ~10 % and a fine one in ~1 % (the arrow keys and a focused wheel move one position).
+class FineSlider : public QSlider {
+public:
+    static constexpr double kFine = 10;
+    using QSlider::QSlider;
+
+protected:
+    void mousePressEvent(QMouseEvent* e) override {
+        last_x_ = e->position().x();
+        carry_ = 0;
+        QSlider::mousePressEvent(e);
+    }
+    void mouseMoveEvent(QMouseEvent* e) override {
+        const double x = e->position().x();
+        if (!isSliderDown() || !(e->modifiers() & Qt::ShiftModifier)) {
+            last_x_ = x;
+            QSlider::mouseMoveEvent(e);
+            return;
+        }
+        const double positions_per_px = double(maximum() - minimum()) / std::max(1, width());
+        carry_ += (x - last_x_) * positions_per_px / kFine;
+        last_x_ = x;
+        const int whole = int(carry_);
+        carry_ -= whole;
+        setSliderPosition(std::clamp(sliderPosition() + whole, minimum(), maximum()));
+        e->accept();
+    }
+
+private:
+    double last_x_ = 0, carry_ = 0;
 };
 
 QString kind_text(moescope::KnobKind kind) {
@@ -114,7 +174,11 @@ QString normalized(const moescope::KnobDef& def, const QString& text) {
 }  // namespace
 
 KnobEditor::KnobEditor(const moescope::KnobDef& def, QWidget* parent) : QWidget(parent), def_(def) {
-    auto* row = new QHBoxLayout(this);
+    auto* rows = new QVBoxLayout(this);
+    rows->setContentsMargins(0, 0, 0, 0);
+    rows->setSpacing(0);
+    auto* row = new QHBoxLayout;
+    rows->addLayout(row);
     row->setContentsMargins(0, 1, 0, 1);
     row->setSpacing(6);
 
@@ -150,9 +214,21 @@ KnobEditor::KnobEditor(const moescope::KnobDef& def, QWidget* parent) : QWidget(
     connect(reset_, &QToolButton::clicked, this, [this] { editValue(qs(def_.default_text())); });
     row->addWidget(reset_);
 
+    // Why a typed value was refused, under the box it was typed in.
+    problem_ = new QLabel(this);
+    problem_->setObjectName(QStringLiteral("knob_problem"));
+    problem_->setWordWrap(true);
+    problem_->setAlignment(Qt::AlignRight);
+    QPalette problem_palette = problem_->palette();
+    problem_palette.setColor(QPalette::WindowText, theme::kCritical);
+    problem_->setPalette(problem_palette);
+    problem_->hide();
+    rows->addWidget(problem_);
+
     QString tip = qs(def_.help) + QStringLiteral("\nrange: ") + qs(def_.range_text());
     if (!def_.unit.empty()) tip += QLatin1Char(' ') + qs(def_.unit);
     tip += QStringLiteral(", default: ") + qs(def_.default_text()) + QLatin1Char('\n') + kind_text(def_.kind);
+    if (slider_) tip += QStringLiteral("\nslider: drag with Shift held for fine control");
     setToolTip(tip);
 
     setValueText(qs(def_.default_text()));
@@ -166,14 +242,11 @@ void KnobEditor::buildEditor() {
         for (auto choice : def_.choices) combo_->addItem(qs(choice));
         connect(combo_, &QComboBox::activated, this, [this](int i) { commit(combo_->itemText(i)); });
     } else if (def_.is_int()) {
-        int_spin_ = new QSpinBox(this);
-        int_spin_->setRange(int(def_.min), int(def_.max));
-        int_spin_->setKeyboardTracking(false);
-        int_spin_->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        int_spin_ = new IntSpinBox(def_, this);
         int_spin_->setFixedWidth(kSpinWidth);
         connect(int_spin_, &QSpinBox::valueChanged, this, [this](int v) { commit(QString::number(v)); });
     } else if (def_.is_real()) {
-        slider_ = new QSlider(Qt::Horizontal, this);
+        slider_ = new FineSlider(Qt::Horizontal, this);
         slider_->setRange(0, kSliderSteps);
         slider_->setPageStep(kSliderSteps / 10);
         slider_->setMinimumWidth(60);
@@ -199,7 +272,15 @@ void KnobEditor::editValue(const QString& text) {
     commit(text);
 }
 
+void KnobEditor::showProblem(const QString& text) {
+    problem_->setText(text);
+    problem_->setVisible(!text.isEmpty());
+}
+
+QString KnobEditor::problemText() const { return problem_->text(); }
+
 void KnobEditor::commit(const QString& text) {
+    showProblem({});
     const QString v = normalized(def_, text);
     reset_->setEnabled(v != normalized(def_, qs(def_.default_text())));
     if (v == value_) return;

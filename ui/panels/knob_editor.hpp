@@ -32,6 +32,10 @@ public:
     void setValueText(const QString& text);
     // Sets `text` and emits valueEdited as if the user had entered it.
     void editValue(const QString& text);
+    // Why the last edit was refused ("50 is out of range [1, 16], kept 8"), shown under the
+    // box; "" hides it. The next edit clears it.
+    void showProblem(const QString& text);
+    QString problemText() const;
     // Aligns the name and unit columns across rows.
     void setColumnWidths(int label, int unit);
     int labelWidthHint() const;
@@ -75,4 +79,5 @@ private:
     QComboBox* combo_ = nullptr;
     QLineEdit* line_edit_ = nullptr;
     QToolButton* reset_ = nullptr;
+    QLabel* problem_ = nullptr;
 };

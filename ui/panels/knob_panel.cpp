@@ -2,6 +2,7 @@
 
 #include <QGroupBox>
 #include <QLabel>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -109,7 +110,10 @@ KnobPanel::KnobPanel(QWidget* parent) : QWidget(parent) {
 void KnobPanel::setConfig(const moescope::Config& cfg) {
     config_ = cfg;
     for (const auto& k : moescope::knob_table())
-        if (KnobEditor* ed = editor(qs(k.name))) ed->setValueText(QString::fromStdString(k.get_text(config_)));
+        if (KnobEditor* ed = editor(qs(k.name))) {
+            ed->setValueText(QString::fromStdString(k.get_text(config_)));
+            ed->showProblem({});
+        }
     showError({});
 }
 
@@ -130,8 +134,13 @@ void KnobPanel::onValueEdited(const QString& name, const QString& value) {
         // checked when a run starts: edits may pass through such states.
         def.set_text(next, value.toStdString());
     } catch (const moescope::ConfigError& e) {
-        ed->setValueText(QString::fromStdString(def.get_text(config_)));
+        const QString kept = QString::fromStdString(def.get_text(config_));
+        ed->setValueText(kept);
         showError(QString::fromUtf8(e.what()));
+        // Beside the box: the reason without the knob's name (the row says it), and what stayed.
+        QString why = QString::fromUtf8(e.what());
+        why.remove(QRegularExpression(QStringLiteral("^knob '[^']*': ")));
+        ed->showProblem(tr("%1; kept %2").arg(why, kept));
         return;
     }
     config_ = next;

@@ -40,7 +40,7 @@ LoadHeatmap::LoadHeatmap(QWidget* parent) : QWidget(parent), plot_(new QCustomPl
     }
     plot_->setNotAntialiasedElements(QCP::aeAll);
     installExportMenu(plot_, tr("load over time"));
-    setMinimumSize(240, 160);
+    setMinimumSize(kPlotMinimumSize);
 }
 
 void LoadHeatmap::setHistory(const MetricsHistory* history) {

@@ -53,7 +53,7 @@ LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCust
     }
     place_legend_below(plot_);
     installExportMenu(plot_, tr("load per expert"));
-    setMinimumSize(240, 160);
+    setMinimumSize(kPlotMinimumSize);
 }
 
 namespace {

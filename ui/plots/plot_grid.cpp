@@ -8,6 +8,7 @@
 #include "monitor/metrics_history.hpp"
 #include "plots/load_heatmap.hpp"
 #include "plots/load_histogram.hpp"
+#include "plots/plot_style.hpp"
 #include "plots/region_map.hpp"
 #include "plots/specialisation_map.hpp"
 
@@ -32,6 +33,11 @@ PlotGrid::PlotGrid(QWidget* parent) : QWidget(parent) {
     grid->addWidget(plots_.specialisation, 2, 1);
     for (int r = 0; r < 3; ++r) grid->setRowStretch(r, 1);
     for (int c = 0; c < 2; ++c) grid->setColumnStretch(c, 1);
+
+    for (const auto& named : namedPlots()) {
+        QCustomPlot* plot = named.second;
+        connect(plot, &QCustomPlot::beforeReplot, plot, [plot] { fit_tick_count(plot); });
+    }
 
     timer_.setInterval(kReplotIntervalMs);
     connect(&timer_, &QTimer::timeout, this, &PlotGrid::tick);

@@ -6,6 +6,10 @@
 
 #include "theme.hpp"
 
+// The smallest a plot of the grid may get: three rows of them, the toolbar, the
+// warnings line and the status bar still fit a 900×600 window.
+inline constexpr QSize kPlotMinimumSize{240, 128};
+
 inline void style_axis_text(QCPAxis* axis) {
     axis->setTickLabelFont(theme::plot_font());
     axis->setLabelFont(theme::plot_font());
@@ -31,6 +35,51 @@ inline void fit_legend_columns(QCustomPlot* plot) {
     legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);  // rearranges the entries already there
 }
 
+// As many ticks as the axis length holds with room between the labels: a label's
+// width (the widest shown, at least "0.000") of space beside each horizontal one,
+// two label heights between vertical ones; at least 1, at most QCPAxisTicker's
+// default 5 (3 with classroom fonts). Called before every replot, so a narrow
+// window or a large font thins the ticks instead of running their labels together.
+inline void fit_tick_count(QCustomPlot* plot) {
+    const bool large = plot->property("moescope_font_scale").toDouble() > 1;
+    const int most = large ? 3 : 5;
+    for (QCPAxisRect* rect : plot->axisRects())
+        for (QCPAxis* axis : rect->axes()) {
+            if (!axis->visible() || !axis->tickLabels() || axis->ticker().dynamicCast<QCPAxisTickerText>()) continue;
+            const QFontMetrics fm(axis->tickLabelFont());
+            int widest = fm.horizontalAdvance(QStringLiteral("0.000"));
+            for (const QString& label : axis->tickVectorLabels())
+                widest = std::max(widest, fm.horizontalAdvance(label));
+            const bool horizontal = axis->orientation() == Qt::Horizontal;
+            const int length = horizontal ? rect->width() : rect->height();
+            const int per_label = horizontal ? 2 * widest : 3 * fm.height();
+            const int count = std::clamp(length / std::max(1, per_label), 1, most);
+            axis->ticker()->setTickCount(count);
+            // Cramped: keep to the count rather than round to a "nicer" step with more ticks.
+            axis->ticker()->setTickStepStrategy(count < most ? QCPAxisTicker::tssMeetTickCount
+                                                             : QCPAxisTicker::tssReadability);
+        }
+}
+
+// A plot too short for its curves and its legend both (a small window) keeps the
+// curves: the legend's row leaves the layout (an invisible element would still
+// take its height) and comes back when the plot grows.
+inline void show_legend_if_room(QCustomPlot* plot) {
+    QCPLegend* legend = plot->legend;
+    QCPLayoutGrid* layout = plot->plotLayout();
+    const bool fits = legend->minimumOuterSizeHint().height() <= plot->height() * 0.3;
+    const bool placed = legend->layout() == layout;
+    if (fits == placed) return;
+    if (fits) {
+        layout->addElement(layout->rowCount(), 0, legend);
+        layout->setRowStretchFactor(layout->rowCount() - 1, 0.001);
+    } else {
+        layout->take(legend);
+        layout->simplify();
+    }
+    legend->setVisible(fits);
+}
+
 // The legend in its own row under the axis rect: inside it, it covered curves
 // and bars, worst with classroom fonts. The row takes the height the entries
 // need, the axis rect the rest. The plot's minimum size is set so the legend's
@@ -49,7 +98,10 @@ inline void place_legend_below(QCustomPlot* plot) {
     legend->setFont(theme::plot_font(8));
     legend->setVisible(true);
     plot->setMinimumSize(120, 100);
-    QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot] { fit_legend_columns(plot); });
+    QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot] {
+        fit_legend_columns(plot);
+        show_legend_if_room(plot);
+    });
 }
 
 // Classroom mode: plot text for the back of a lecture hall. Titles grow by

@@ -29,7 +29,7 @@ SpecialisationMap::SpecialisationMap(QWidget* parent) : QWidget(parent), plot_(n
     plot_->yAxis->setLabel(tr("class"));
     plot_->setNotAntialiasedElements(QCP::aeAll);
     installExportMenu(plot_, tr("specialisation"));
-    setMinimumSize(240, 160);
+    setMinimumSize(kPlotMinimumSize);
 }
 
 void SpecialisationMap::setHistory(const MetricsHistory* history) {

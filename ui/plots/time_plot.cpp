@@ -67,7 +67,7 @@ TimePlot::TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget*
     connect(plot_, &QCustomPlot::afterReplot, this, &TimePlot::onAfterReplot);
     connect(plot_, &QCustomPlot::beforeReplot, this, &TimePlot::cullMarkerLabels);
     installExportMenu(plot_, title);
-    setMinimumSize(240, 160);
+    setMinimumSize(kPlotMinimumSize);
 }
 
 void TimePlot::setHistory(const MetricsHistory* history) {

@@ -1,9 +1,11 @@
 #include "run/run_session.hpp"
 
+#include <QCoreApplication>
 #include <QDir>
 #include <QFileInfo>
 #include <QStandardPaths>
 #include <QStringList>
+#include <algorithm>
 
 #include "io/snapshot.hpp"
 #include "io/snapshot_history.hpp"
@@ -32,10 +34,12 @@ RunSession::RunSession(const Config& initial, QObject* parent)
                 if (source_ == Source::Training || pending_load_) onRunResumed(cfg, layers, experts, summary, step);
             });
     // A watched or opened history replaced the run: a last frame of the paused training is not part of it.
+    // So is a last frame of the run a new one replaces, sent before the new one started.
     connect(worker_, &TrainingWorker::frameReady, this, [this](const MetricsFrame& f) {
-        if (source_ == Source::Training) onFrame(f);
+        if (source_ == Source::Training && !starting_) onFrame(f);
     });
     connect(worker_, &TrainingWorker::failed, this, [this](const QString& msg) {
+        starting_ = false;
         setPlaying(false);
         emit failed(msg);
     });
@@ -89,6 +93,8 @@ void RunSession::start(const Config& cfg) {
     pending_config_ = cfg;
     history_.reset(cfg.layers, cfg.experts);
     steps_done_ = 0;
+    saved_step_ = 0;
+    starting_ = true;
     worker_->setRunning(playing_);
     QMetaObject::invokeMethod(worker_, [w = worker_, cfg] { w->startRun(cfg); });
 }
@@ -96,6 +102,13 @@ void RunSession::start(const Config& cfg) {
 void RunSession::setPlaying(bool playing) {
     playing_ = playing && !isReadOnly();  // a watched job trains elsewhere
     worker_->setRunning(playing_);
+}
+
+void RunSession::settle() {
+    if (!thread_.isRunning()) return;
+    QMetaObject::invokeMethod(
+        worker_, [] {}, Qt::BlockingQueuedConnection);
+    QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
 }
 
 void RunSession::stepOnce() {
@@ -123,6 +136,7 @@ void RunSession::setRegionsWanted(bool wanted) {
 }
 
 void RunSession::onRunStarted(const Config& cfg, int layers, int experts, const QString& summary) {
+    starting_ = false;
     history_.reset(layers, experts);
     setRunFile(QString());
     adopt(cfg, layers, experts, summary);
@@ -139,7 +153,11 @@ void RunSession::onFrame(const MetricsFrame& frame) {
     for (const auto& m : frame.steps) history_.append(m);
     if (!frame.interventions.empty()) {
         history_.add_interventions(frame.interventions);
-        for (const auto& iv : frame.interventions) knob(iv.knob).set_text(config_, iv.new_value);
+        for (const auto& iv : frame.interventions) {
+            knob(iv.knob).set_text(config_, iv.new_value);
+            // Reset keeps every edit the panel shows, live and structural; a lesson's script replays its own.
+            if (iv.source != "script") knob(iv.knob).set_text(pending_config_, iv.new_value);
+        }
     }
     bool branch_renamed = false;
     if (branch_history_ && frame.has_branch) {
@@ -200,7 +218,10 @@ void RunSession::onStateReady(TrainerStatePtr state, const QString& requested, i
         emit snapshotSaved(path, false, QString::fromUtf8(e.what()), state->steps, autosave);
         return;
     }
-    if (!autosave && run == TrainingWorker::Main) setRunFile(path);
+    if (!autosave && run == TrainingWorker::Main) {
+        saved_step_ = state->steps;
+        setRunFile(path);
+    }
     emit snapshotSaved(path, true, QString(), state->steps, autosave);
 }
 
@@ -224,6 +245,7 @@ void RunSession::onRunResumed(const Config& cfg, int layers, int experts, const 
     pending_load_.reset();
     setPlaying(false);
     steps_done_ = step;
+    saved_step_ = step;
     setRunFile(pending_load_path_);
     adopt(cfg, layers, experts, summary);
     emit resumed(pending_load_path_, step);
@@ -386,6 +408,7 @@ void RunSession::onUnbranched(bool keptBranch) {
         history_ = std::move(*branch_history_);
         config_ = branch_config_;
         pending_config_ = branch_config_;
+        saved_step_ = std::min(saved_step_, branch_step_);  // no snapshot holds the branch's own steps
     }
     dropBranch();
     emit viewsChanged();

@@ -33,14 +33,21 @@ public:
 
     // The main run.
     const moescope::Config& config() const { return config_; }  // kept in step with applied knob changes
-    const moescope::Config& pendingConfig() const {
-        return pending_config_;
-    }  // plus structural edits for the next reset
+    // What Reset starts: the run's config with every edit made in the panel (live knobs as
+    // turned, structural edits waiting for a new run); a lesson script's changes are not
+    // carried, the new run's script makes them again.
+    const moescope::Config& pendingConfig() const { return pending_config_; }
     const MetricsHistory& history() const { return history_; }
     long stepsDone() const { return steps_done_; }
     bool isPlaying() const { return playing_; }
     bool isThreadRunning() const { return thread_.isRunning(); }
     QString runFile() const { return run_file_; }  // the file the run was last saved to or loaded from
+    // Steps of the main run that no snapshot holds (0 for a read-only history): what a new
+    // run, an opened file or closing would throw away. Autosaves do not count.
+    long unsavedSteps() const { return isReadOnly() ? 0 : steps_done_ - saved_step_; }
+    // Waits for the training thread to finish its slice and applies the frames it sent:
+    // after a pause, stepsDone() is then the step a save would hold.
+    void settle();
     // The file autosaves go to: next to the run's file, or in the app's data folder.
     QString autosavePath() const;
 
@@ -153,7 +160,9 @@ private:
     QThread thread_;
     TrainingWorker* worker_ = nullptr;
     long steps_done_ = 0;
+    long saved_step_ = 0;  // the main run's step in its last snapshot (saved or opened)
     bool playing_ = false;
+    bool starting_ = false;  // a new run was asked for and has not started yet
     QString run_file_;
     bool regions_wanted_ = false;
 

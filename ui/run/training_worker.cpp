@@ -117,6 +117,7 @@ void TrainingWorker::resumeFrom(TrainerStatePtr state) {
     if (timer_) timer_->stop();
     running_ = false;  // a loaded run opens paused: look first, then press Play
     adopt(std::move(trainer));
+    elapsed_s_ = state->elapsed_s;  // the clock goes on from the saved run's time
     const Config& c = trainer_->config();
     emit runResumed(c, c.layers, c.experts, QString::fromStdString(trainer_->dataset().summary),
                     trainer_->steps_done());
@@ -145,7 +146,9 @@ void TrainingWorker::exportState(int run, const QString& path) {
     Trainer* t = run == Branch ? branch_.get() : trainer_.get();
     if (!t) return;
     emitFrame();  // the window's history then holds every step the state has seen
-    emit stateReady(std::make_shared<const TrainerState>(t->export_state()), path, run);
+    auto state = std::make_shared<TrainerState>(t->export_state());
+    state->elapsed_s = elapsed_s_;  // both runs step in lockstep: one clock
+    emit stateReady(state, path, run);
 }
 
 void TrainingWorker::fork(bool control) {

@@ -78,7 +78,7 @@ void MainWindow::connectSession() {
     connect(s, &RunSession::viewsChanged, this, &MainWindow::updateViews);
     connect(s, &RunSession::failed, this, [this](const QString& msg) {
         setPlaying(false);
-        statusBar()->showMessage(tr("Cannot start the run: ") + msg);
+        showStateMessage(tr("Cannot start the run: ") + msg);
     });
     connect(s, &RunSession::knobRejected, this, [this](const QString& msg) { statusBar()->showMessage(msg, 8000); });
     connect(s, &RunSession::loadFailed, this, [this](const QString& msg) {
@@ -89,9 +89,9 @@ void MainWindow::connectSession() {
         setPlaying(false);
         step_label_->setText(tr("step %1").arg(step));
         recent_->add(path);
-        statusBar()->showMessage(tr("Opened %1 at step %2, paused: press Play (Space) to continue training")
-                                     .arg(QFileInfo(path).fileName())
-                                     .arg(step));
+        showStateMessage(tr("Opened %1 at step %2, paused: press Play (Space) to continue training")
+                             .arg(QFileInfo(path).fileName())
+                             .arg(step));
         emit snapshotLoaded(path);
     });
     connect(s, &RunSession::snapshotSaved, this, &MainWindow::onSnapshotSaved);
@@ -139,16 +139,36 @@ void MainWindow::buildToolbar() {
     step_action_->setToolTip(tr("One training step while paused (S)"));
     connect(step_action_, &QAction::triggered, this, &MainWindow::stepOnce);
     QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("Reset"));
-    reset->setToolTip(tr("Start a new run with the current settings (Ctrl+R)"));
-    connect(reset, &QAction::triggered, this, &MainWindow::resetRun);
+    reset->setToolTip(
+        tr("Start a new run with the knobs as the panel shows them: live values as turned and "
+           "structural edits (Ctrl+R); choose the preset again for its own values"));
+    connect(reset, &QAction::triggered, this, &MainWindow::askedReset);
+    // The step counter beside the transport, where a narrow window's toolbar overflow never hides it.
+    step_label_ = new QLabel;
+    rate_label_ = new QLabel;
+    elapsed_label_ = new QLabel;
+    QFont mono = step_label_->font();
+    mono.setStyleHint(QFont::Monospace);
+    mono.setFamily(QStringLiteral("monospace"));
+    for (QLabel* l : {step_label_, rate_label_, elapsed_label_}) {
+        l->setFont(mono);
+        l->setContentsMargins(6, 0, 6, 0);
+        bar->addWidget(l);
+    }
+    step_label_->setObjectName(QStringLiteral("step_counter"));
+    // Room for the longest text each shows, so the toolbar does not shift as the numbers grow.
+    const QFontMetrics fm(mono);
+    step_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("step 0000000")) + 12);
+    rate_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("000000 tok/s")) + 12);
+    bar->addSeparator();
     // The same three in the Run menu, with their keys shown (the keys themselves are window shortcuts).
     QAction* first = run_menu_->actions().value(0);
     auto* menu_play = new QAction(tr("&Play / pause\tSpace"), this);
     connect(menu_play, &QAction::triggered, play_action_, &QAction::toggle);
     auto* menu_step = new QAction(tr("&Step once\tS"), this);
     connect(menu_step, &QAction::triggered, this, &MainWindow::stepOnce);
-    auto* menu_reset = new QAction(tr("&Reset (new run, same settings)\tCtrl+R"), this);
-    connect(menu_reset, &QAction::triggered, this, &MainWindow::resetRun);
+    auto* menu_reset = new QAction(tr("&Reset (new run, knobs as shown)\tCtrl+R"), this);
+    connect(menu_reset, &QAction::triggered, this, &MainWindow::askedReset);
     run_menu_->insertActions(first, {menu_play, menu_step, menu_reset});
     run_menu_->insertSeparator(first);
     QAction* save = bar->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("Save"));
@@ -173,7 +193,11 @@ void MainWindow::buildToolbar() {
     for (const auto& name : preset_names()) preset_box_->addItem(QString::fromStdString(name));
     preset_box_->setCurrentText(QString::fromStdString(session_->config().name));
     preset_box_->setToolTip(tr("Built-in presets; choosing one starts a new run"));
-    connect(preset_box_, &QComboBox::textActivated, this, &MainWindow::selectPreset);
+    connect(preset_box_, &QComboBox::textActivated, this, [this](const QString& name) {
+        if (confirmDiscard(tr("switch to preset %1").arg(name))) return selectPreset(name);
+        const QSignalBlocker block(preset_box_);
+        preset_box_->setCurrentText(QString::fromStdString(session_->config().name));
+    });
     bar->addWidget(preset_box_);
 
     buildEngineChooser(bar);
@@ -208,18 +232,9 @@ void MainWindow::buildToolbar() {
     QWidget* spacer = new QWidget;
     spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
     bar->addWidget(spacer);
-    step_label_ = new QLabel;
-    rate_label_ = new QLabel;
-    elapsed_label_ = new QLabel;
     backend_label_ = new QLabel;  // showEngine fills it once a run has an engine
-    for (QLabel* l : {step_label_, rate_label_, elapsed_label_, backend_label_}) {
-        l->setContentsMargins(10, 0, 10, 0);
-        bar->addWidget(l);
-    }
-    QFont mono = step_label_->font();
-    mono.setStyleHint(QFont::Monospace);
-    mono.setFamily(QStringLiteral("monospace"));
-    for (QLabel* l : {step_label_, rate_label_, elapsed_label_}) l->setFont(mono);
+    backend_label_->setContentsMargins(10, 0, 10, 0);
+    bar->addWidget(backend_label_);
     run_label_ = new QLabel;
     statusBar()->addPermanentWidget(run_label_);
 }
@@ -295,6 +310,7 @@ void MainWindow::setPlaying(bool playing) {
     session_->setPlaying(playing);
     if (!playing && rate_label_) rate_label_->setText(tr("paused"));
     if (playing && lesson_) lesson_->clearStop();
+    if (playing) clearStateMessage();  // "paused", "opened … paused", "halted" no longer hold
 }
 
 void MainWindow::resetRun() { startRun(session_->pendingConfig()); }
@@ -307,7 +323,7 @@ void MainWindow::selectPreset(const QString& name) {
         startRun(cfg);
     } catch (const std::exception& e) {
         setPlaying(false);
-        statusBar()->showMessage(tr("Cannot start the run: ") + QString::fromStdString(e.what()));
+        showStateMessage(tr("Cannot start the run: ") + QString::fromStdString(e.what()));
     }
 }
 
@@ -315,7 +331,7 @@ void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
     try {
         session_->editStructural(name, value);
         statusBar()->showMessage(
-            tr("%1 = %2 changes the model: press Reset (Ctrl+R) to start a new run with it").arg(name, value));
+            tr("%1 = %2 changes the model: press Reset (Ctrl+R) to start a new run with it").arg(name, value), 10000);
     } catch (const std::exception& e) {
         statusBar()->showMessage(QString::fromStdString(e.what()), 8000);
     }
@@ -332,6 +348,7 @@ void MainWindow::showLayers(int layers) {
 }
 
 void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const QString& summary) {
+    clearStateMessage();  // it described the run that has just been replaced
     showLayers(layers);
     {
         const QSignalBlocker block(preset_box_);
@@ -403,21 +420,24 @@ void MainWindow::updateStatus(const MetricsFrame& frame) {
         elapsed_label_->setText(fmt_elapsed(frame.elapsed_s));
     }
     if (frame.halted) {
-        statusBar()->showMessage(
+        showStateMessage(
             tr("Paused: non-finite loss or gradients; the last finite state is kept. Lower lr and press Play."));
         return;
     }
+    QString critical;
     for (const auto& w : frame.active)
-        if (w.severity == Severity::Critical) {
-            statusBar()->showMessage(QString::fromStdString(w.message));
-            return;
-        }
+        if (w.severity == Severity::Critical && critical.isEmpty()) critical = QString::fromStdString(w.message);
+    if (critical == critical_message_) return;
+    if (!critical_message_.isEmpty() && state_message_ == critical_message_) clearStateMessage();  // it cleared
+    critical_message_ = critical;
+    if (!critical.isEmpty()) showStateMessage(critical);
 }
 
 // ---- watched and saved histories: read-only ----------------------------------------------
 
 void MainWindow::onSourceChanged(RunSession::Source source) {
     const bool read_only = source != RunSession::Source::Training;
+    clearStateMessage();
     if (read_only) setPlaying(false);
     play_action_->setEnabled(!read_only);
     step_action_->setEnabled(!read_only);
@@ -452,15 +472,18 @@ void MainWindow::onHistoryOpened(const QString& path, long step) {
                             .arg(QDir::toNativeSeparators(QString::fromStdString(session_->jobInfo().source)))
                             .arg(session_->history().experts()));
     recent_->add(path);
-    statusBar()->showMessage(
-        tr("Opened %1: a watched job's history up to step %2, read-only (it holds no weights to train on)")
-            .arg(QFileInfo(path).fileName())
-            .arg(step));
+    showStateMessage(tr("Opened %1: a watched job's history up to step %2, read-only (it holds no weights to train on)")
+                         .arg(QFileInfo(path).fileName())
+                         .arg(step));
     grid_->invalidate();
     emit snapshotLoaded(path);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (!confirmDiscard(tr("quit"))) {
+        event->ignore();
+        return;
+    }
     QSettings settings;
     const bool classroom = !normal_geometry_.isEmpty();
     settings.setValue(theme::kSettingsGeometry, classroom ? normal_geometry_ : saveGeometry());

@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QMainWindow>
 #include <QStringList>
+#include <functional>
 #include <vector>
 
 #include "monitor/metrics_history.hpp"
@@ -76,6 +77,24 @@ public:
     QStringList recentFiles() const;
     QString lastError() const { return last_error_; }
     QString autosavePath() const { return session_->autosavePath(); }
+    QString statusText() const;  // the status bar's message now (empty when none)
+
+    // What the window asks, answered without a dialog (tests and scripts): `question` gets the
+    // unsaved-run question and answers QMessageBox::Save, Discard or Cancel; `savePath` gets the
+    // suggested file name and answers the file to save to ("" cancels). Unset: the dialog shows
+    // (on the offscreen platform, where nobody can answer, the question is taken as Discard).
+    struct DialogAnswers {
+        std::function<int(const QString& question)> question;
+        std::function<QString(const QString& suggested)> savePath;
+    };
+    void setDialogAnswers(DialogAnswers answers) { answers_ = std::move(answers); }
+    bool hasUnsavedSteps() const { return session_->unsavedSteps() > 0; }
+    // Before `action` ("switch to preset X") throws the run away: asks Save / Discard / Cancel
+    // when it has unsaved steps, the run paused meanwhile. True when the action may go ahead.
+    bool confirmDiscard(const QString& action);
+    // An error found before the window opened (a bad file on the command line): a dialog and
+    // the status bar, so a launch from the desktop, with no terminal, still shows it.
+    void showStartupError(const QString& message);
 
 public slots:
     void startRun(const moescope::Config& cfg);
@@ -161,6 +180,15 @@ private:
     void exportReportDialog();
     template <class F>
     void interactively(F action);  // errors during `action` also get a dialog
+    // The unsaved-run question and the save-as chooser (main_window_prompts.cpp).
+    int askQuestion(const QString& question);
+    QString askSavePath();                  // pauses and names the file at the step it will hold; "" when cancelled
+    bool saveAndWait(const QString& path);  // true once the file is written
+    void askedReset();
+    // A status message about a state (paused after opening, halted, a pending model change):
+    // it stays until that state ends, then clearStateMessage() removes it.
+    void showStateMessage(const QString& message);
+    void clearStateMessage();
 
     SweepWindow* sweeps_ = nullptr;
     RunSession* session_ = nullptr;
@@ -201,5 +229,8 @@ private:
     int normal_font_size_ = 0;
     QByteArray normal_geometry_, normal_state_;  // the layout before classroom mode; empty outside it
     QString last_error_;
+    QString state_message_;
+    QString critical_message_;  // the critical warning the status bar shows, if any
+    DialogAnswers answers_;
     bool interactive_ = false;
 };

@@ -39,8 +39,9 @@ void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open snapshot…"), QKeySequence::Open, this, &MainWindow::openDialog);
     recent_ = new RecentFiles(file->addMenu(tr("Open &recent")), this);
-    connect(recent_, &RecentFiles::openRequested, this,
-            [this](const QString& path) { interactively([&] { loadSnapshot(path); }); });
+    connect(recent_, &RecentFiles::openRequested, this, [this](const QString& path) {
+        if (confirmDiscard(tr("open %1").arg(QFileInfo(path).fileName()))) interactively([&] { loadSnapshot(path); });
+    });
     file->addAction(tr("&Save snapshot"), QKeySequence::Save, this,
                     [this] { runFile().isEmpty() ? saveAsDialog() : (void)saveSnapshot(runFile()); });
     file->addAction(tr("Save snapshot &as…"), QKeySequence(QStringLiteral("Ctrl+Shift+S")), this,
@@ -83,7 +84,9 @@ void MainWindow::buildMenus() {
 SweepWindow* MainWindow::openSweepWindow() {
     if (!sweeps_) {
         sweeps_ = new SweepWindow(session_->pendingConfig(), this);
-        connect(sweeps_, &SweepWindow::openRun, this, &MainWindow::startRun);
+        connect(sweeps_, &SweepWindow::openRun, this, [this](const Config& cfg) {
+            if (confirmDiscard(tr("open the sweep's run"))) startRun(cfg);
+        });
     } else {
         sweeps_->setBase(session_->pendingConfig());
     }
@@ -239,20 +242,20 @@ void MainWindow::interactively(F action) {
 void MainWindow::openDialog() {
     const QString path = QFileDialog::getOpenFileName(this, tr("Open snapshot"), QFileInfo(runFile()).absolutePath(),
                                                       kSnapshotFilter + QStringLiteral(";;") + tr("All files (*)"));
-    if (!path.isEmpty()) interactively([&] { loadSnapshot(path); });
+    if (!path.isEmpty() && confirmDiscard(tr("open %1").arg(QFileInfo(path).fileName())))
+        interactively([&] { loadSnapshot(path); });
 }
 
 void MainWindow::saveAsDialog() {
-    const QString stem = isReadOnly() ? QStringLiteral("watched") : qs(currentConfig().name);
-    const QString suggested =
-        runFile().isEmpty() ? stem + QStringLiteral("-step%1.moesnap").arg(stepsDone()) : runFile();
-    QString path = QFileDialog::getSaveFileName(this, tr("Save snapshot"), suggested, kSnapshotFilter);
-    if (path.isEmpty()) return;
-    if (QFileInfo(path).suffix().isEmpty()) path += QStringLiteral(".moesnap");
-    interactive_ = true;  // the state arrives later; errors then still get their dialog
-    connect(
-        this, &MainWindow::snapshotSaved, this, [this] { interactive_ = false; }, Qt::SingleShotConnection);
-    saveSnapshot(path);
+    const bool was_playing = play_action_->isChecked();
+    const QString path = askSavePath();  // paused while the dialog is open
+    if (!path.isEmpty()) {
+        interactive_ = true;  // the state arrives later; errors then still get their dialog
+        connect(
+            this, &MainWindow::snapshotSaved, this, [this] { interactive_ = false; }, Qt::SingleShotConnection);
+        saveSnapshot(path);  // asked for before training goes on: the file holds the step in its name
+    }
+    if (was_playing) setPlaying(true);
 }
 
 void MainWindow::compareDialog() {
@@ -267,7 +270,8 @@ void MainWindow::watchDialog(bool directory) {
         directory ? QFileDialog::getExistingDirectory(this, tr("Watch a run's directory of rank files"), start)
                   : QFileDialog::getOpenFileName(this, tr("Watch a run's router log"), start,
                                                  kRouterLogFilter + QStringLiteral(";;") + tr("All files (*)"));
-    if (!path.isEmpty()) interactively([&] { watchRun(path); });
+    if (!path.isEmpty() && confirmDiscard(tr("watch %1").arg(QFileInfo(path).fileName())))
+        interactively([&] { watchRun(path); });
 }
 
 void MainWindow::exportMetricsDialog() {
@@ -301,6 +305,8 @@ void MainWindow::dropEvent(QDropEvent* event) {
     const QList<QUrl> urls = event->mimeData()->urls();
     if (urls.isEmpty()) return;
     const QString path = urls.first().toLocalFile();
+    event->acceptProposedAction();
+    if (!confirmDiscard(tr("open %1").arg(QFileInfo(path).fileName()))) return;
     interactively([&] {
         if (QFileInfo(path).suffix().toLower() == QLatin1String("jsonl")) {
             watchRun(path);  // a router log
@@ -318,5 +324,4 @@ void MainWindow::dropEvent(QDropEvent* event) {
             showError(tr("Cannot start the config"), QString::fromUtf8(e.what()));
         }
     });
-    event->acceptProposedAction();
 }

@@ -26,7 +26,7 @@ void MainWindow::buildShortcuts() {
     add(QKeySequence(Qt::Key_S), [this] {
         if (step_action_->isEnabled()) stepOnce();
     });
-    add(QKeySequence(QStringLiteral("Ctrl+R")), [this] { resetRun(); });
+    add(QKeySequence(QStringLiteral("Ctrl+R")), [this] { askedReset(); });
     add(QKeySequence(QStringLiteral("Ctrl+L")), [this] { classroom_action_->toggle(); });
     add(QKeySequence(Qt::Key_F11), [this] { isFullScreen() ? showNormal() : showFullScreen(); });
     new EditorKeys(grid_);  // Space and S still work while a knob's number box has focus; Esc leaves it
