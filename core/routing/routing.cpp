@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "error.hpp"
+#include "routing/route_select.hpp"
 
 namespace moescope {
 
@@ -77,18 +78,7 @@ void select_topk_by_score(const RouteInput<S>& in, Routing& r, const S* bias) {
         int best[16];
         S score[16];
         int n = 0;
-        for (int e = 0; e < E; ++e) {
-            const S s = z(e, t) + (bias ? bias[e] : S(0));
-            if (n == k && s <= score[k - 1]) continue;
-            int pos = n < k ? n++ : k - 1;
-            while (pos > 0 && score[pos - 1] < s) {
-                score[pos] = score[pos - 1];
-                best[pos] = best[pos - 1];
-                --pos;
-            }
-            score[pos] = s;
-            best[pos] = e;
-        }
+        for (int e = 0; e < E; ++e) topk_offer(e, S(z(e, t) + (bias ? bias[e] : S(0))), k, n, best, score);
         for (int j = 0; j < k; ++j) {
             r.assign_expert[t * k + j] = best[j];
             r.assign_token[t * k + j] = static_cast<int32_t>(t);
@@ -183,12 +173,7 @@ public:
         r.assign_expert.resize(r.T * r.k);
         r.assign_token.resize(r.T * r.k);
         for (long t = 0; t < r.T; ++t) {
-            // splitmix-style mixing so neighbouring ids land on unrelated experts
-            uint64_t h = static_cast<uint64_t>(in.token_ids[t]) * 0x9E3779B97F4A7C15ull;
-            h ^= h >> 31;
-            h *= 0xBF58476D1CE4E5B9ull;
-            h ^= h >> 29;
-            const int first = static_cast<int>(h % static_cast<uint64_t>(r.E));
+            const int first = hash_first_expert(in.token_ids[t], r.E);
             for (int j = 0; j < r.k; ++j) {
                 r.assign_expert[t * r.k + j] = (first + j) % r.E;
                 r.assign_token[t * r.k + j] = static_cast<int32_t>(t);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "engine/portable.hpp"
+#include "routing/route_select.hpp"
 
 namespace moescope::MOESCOPE_ENGINE_NS::kernels {
 
@@ -53,28 +54,13 @@ MS_HD inline void topk_token(long t, int* assign, int* top1, const float* a, con
     float score[kMaxTopK];
     int n = 0;
     const float* ac = a + t * E;
-    for (int e = 0; e < E; ++e) {
-        const float s = ac[e] + (bias ? bias[e] : 0.f);
-        if (n == k && s <= score[k - 1]) continue;
-        int pos = n < k ? n++ : k - 1;
-        while (pos > 0 && score[pos - 1] < s) {
-            score[pos] = score[pos - 1];
-            best[pos] = best[pos - 1];
-            --pos;
-        }
-        score[pos] = s;
-        best[pos] = e;
-    }
+    for (int e = 0; e < E; ++e) topk_offer(e, ac[e] + (bias ? bias[e] : 0.f), k, n, best, score);
     for (int j = 0; j < k; ++j) assign[t * k + j] = best[j];
     top1[t] = best[0];
 }
 // Hash routing: the sample id mixed splitmix-style, then k neighbouring experts.
 MS_HD inline void hash_token(long t, int* assign, int* top1, const int* ids, int E, int k) {
-    uint64_t h = uint64_t(int64_t(ids[t])) * 0x9E3779B97F4A7C15ull;
-    h ^= h >> 31;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 29;
-    const int first = int(h % uint64_t(E));
+    const int first = hash_first_expert(ids[t], E);
     for (int j = 0; j < k; ++j) assign[t * k + j] = (first + j) % E;
     top1[t] = first;
 }
