@@ -30,6 +30,7 @@
 #include "io/metrics_log.hpp"
 #include "io/report.hpp"
 #include "monitor/metric_defs.hpp"
+#include "nn/threads.hpp"
 #include "train/config.hpp"
 #include "train/interval_rate.hpp"
 #include "train/knobs.hpp"
@@ -461,6 +462,7 @@ int cmd_metrics(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    threads::ensure_passive_wait(argv);
     register_cuda_engine();
     try {
         return run(std::vector<std::string>(argv + 1, argv + argc));

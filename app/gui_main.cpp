@@ -26,6 +26,7 @@
 #include "error.hpp"
 #include "io/snapshot.hpp"
 #include "io/snapshot_history.hpp"
+#include "nn/threads.hpp"
 #include "theme.hpp"
 #include "train/config.hpp"
 #include "train/knobs.hpp"
@@ -145,6 +146,7 @@ bool asks_help_or_version(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    moescope::threads::ensure_passive_wait(argv);
     moescope::register_cuda_engine();
     const Options o;
     if (asks_help_or_version(argc, argv)) {

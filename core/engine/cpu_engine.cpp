@@ -5,10 +5,18 @@
 
 #include "error.hpp"
 #include "monitor/metrics.hpp"
+#include "nn/gemm.hpp"
+#include "nn/threads.hpp"
 
 namespace moescope {
 
 namespace {
+
+// Expert-GEMM FLOPs of one training step: forward 2 products, backward 4, of
+// 2·d_model·d_ff each per routed token.
+double step_flops(const Config& c) {
+    return 12.0 * double(c.batch_tokens) * c.top_k * c.layers * double(c.d_model) * c.d_ff;
+}
 
 void require_size(size_t got, size_t want, const std::string& what) {
     if (got != want)
@@ -19,8 +27,12 @@ void require_size(size_t got, size_t want, const std::string& what) {
 
 CpuEngine::CpuEngine(const Config& cfg, int d_in, int classes, Rng& rng)
     : model_(cfg, d_in, classes, rng), optimizer_(model_.layout()) {
+    gemm::check_choice();
+    threads_for_step();
     ws_.resize(cfg.batch_tokens, d_in, cfg, classes);
 }
+
+void CpuEngine::threads_for_step() const { threads::use_for_step(step_flops(model_.structure())); }
 
 void CpuEngine::load(Workspace<float>& ws, const HostBatch& b, const Config& knobs) {
     if (ws.T != b.T) ws.resize(b.T, model_.d_in(), knobs, model_.classes());
@@ -42,6 +54,7 @@ void CpuEngine::set_step_timer(StepTimer* timer) {
 }
 
 bool CpuEngine::train_step(const Config& knobs) {
+    threads_for_step();  // the calling thread's team: a window may move training to another thread
     model_.forward(ws_, knobs, true);
     model_.backward(ws_, knobs);
     // Norms are measured before clipping; the clip is folded into the update.

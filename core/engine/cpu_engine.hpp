@@ -1,7 +1,8 @@
 #pragma once
 // The reference engine: Model<float>, the fused AdamW/SGD Optimizer and one
 // Workspace per pass (training step, evaluation, probe, region grid), all in
-// host memory. Within a step one expert runs per OpenMP thread.
+// host memory. Within a step one expert runs per OpenMP thread; small steps
+// run on one thread (nn/threads.hpp).
 #include <memory>
 
 #include "engine/engine.hpp"
@@ -50,6 +51,8 @@ private:
     // Copies `batch` into `ws`, resizing it first when T differs.
     void load(Workspace<float>& ws, const HostBatch& batch, const Config& knobs);
     void summarize(const GradNorms& norms, bool finite);
+    // One thread for a small step, every core for a large one (nn/threads.hpp).
+    void threads_for_step() const;
     Workspace<float>& workspace(Pass pass);
 
     Model<float> model_;

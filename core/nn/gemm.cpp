@@ -1,6 +1,7 @@
 #include "nn/gemm.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "nn/gemm_eigen.hpp"
 
@@ -89,13 +90,71 @@ void openblas_sgemm(bool trans_a, bool trans_b, long m, long n, long k, const fl
 }
 #endif
 
+// Every sgemm this build links and this CPU runs, each with the name
+// MOESCOPE_GEMM uses for it; the default (auto) first.
+struct Named {
+    const char* key;
+    Candidate candidate;
+};
+
+std::vector<Named> linked() {
+    std::vector<Named> out;
+    const Candidate eigen{"Eigen " + eigen_version(), MOESCOPE_BUILD_MARCH, eigen_sgemm, false};
 #ifdef MOESCOPE_HAVE_DNNL
-constexpr SgemmFn kModelSgemm = dnnl_sgemm_colmajor;
-#else
-constexpr SgemmFn kModelSgemm = eigen_sgemm;
+    out.push_back(
+        {"onednn", {"oneDNN " + dnnl_version_text() + " dnnl_sgemm", dnnl_isa(), dnnl_sgemm_colmajor, false}});
 #endif
+#ifdef MOESCOPE_HAVE_OPENBLAS
+    std::string openblas = OPENBLAS_VERSION;  // " OpenBLAS 0.3.21 "
+    openblas.erase(0, openblas.find_first_not_of(' '));
+    openblas.erase(openblas.find_last_not_of(' ') + 1);
+    out.push_back({"openblas", {openblas, openblas_get_corename(), openblas_sgemm, false}});
+#endif
+    out.push_back({"eigen", eigen});
+#ifdef MOESCOPE_EIGEN_AVX512
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        out.push_back({"eigen-avx512", {"Eigen " + eigen_version(), "AVX-512", detail::eigen_avx512_sgemm, false}});
+#endif
+    return out;
+}
+
+std::string known_keys(const std::vector<Named>& all) {
+    std::string keys = "auto";
+    for (const Named& n : all) keys += std::string(", ") + n.key;
+    return keys;
+}
+
+// The model's sgemm: MOESCOPE_GEMM's choice, else oneDNN where linked (its JIT
+// picks the ISA at run time; ONEDNN_MAX_CPU_ISA caps it), else Eigen.
+struct Choice {
+    SgemmFn fn = nullptr;
+    std::string key, error;
+};
+
+Choice choose() {
+    const std::vector<Named> all = linked();
+    const char* env = std::getenv("MOESCOPE_GEMM");
+    const std::string want = env && *env ? env : "auto";
+    if (want == "auto") return {all.front().candidate.fn, all.front().key, {}};
+    for (const Named& n : all)
+        if (want == n.key) return {n.candidate.fn, n.key, {}};
+    return {all.front().candidate.fn, all.front().key,
+            "MOESCOPE_GEMM=" + want +
+                " is not a GEMM this build links and this CPU runs (choose one of: " + known_keys(all) + ")"};
+}
+
+const Choice& model_choice() {
+    static const Choice choice = choose();  // thread-safe, once per process
+    return choice;
+}
 
 }  // namespace
+
+void check_choice() {
+    if (!model_choice().error.empty()) throw ConfigError(model_choice().error);
+}
 
 void sgemm(bool trans_a, bool trans_b, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
            float* C, long ldc, bool accumulate) {
@@ -107,35 +166,20 @@ void sgemm(bool trans_a, bool trans_b, long m, long n, long k, const float* A, l
         return;
     }
     // Libraries insist on leading dimensions ≥ 1 even for a single row.
-    kModelSgemm(trans_a, trans_b, m, n, k, A, std::max(1L, lda), B, std::max(1L, ldb), C, std::max(1L, ldc),
-                accumulate);
+    model_choice().fn(trans_a, trans_b, m, n, k, A, std::max(1L, lda), B, std::max(1L, ldb), C, std::max(1L, ldc),
+                      accumulate);
 }
 
 std::vector<Candidate> candidates() {
     std::vector<Candidate> out;
-    const Candidate eigen{"Eigen " + eigen_version(), MOESCOPE_BUILD_MARCH, eigen_sgemm, kModelSgemm == eigen_sgemm};
-#ifdef MOESCOPE_HAVE_DNNL
-    out.push_back({"oneDNN " + dnnl_version_text() + " dnnl_sgemm", dnnl_isa(), dnnl_sgemm_colmajor, true});
-#else
-    out.push_back(eigen);
-#endif
-#ifdef MOESCOPE_HAVE_OPENBLAS
-    std::string openblas = OPENBLAS_VERSION;  // " OpenBLAS 0.3.21 "
-    openblas.erase(0, openblas.find_first_not_of(' '));
-    openblas.erase(openblas.find_last_not_of(' ') + 1);
-    out.push_back({openblas, openblas_get_corename(), openblas_sgemm, false});
-#endif
-#ifdef MOESCOPE_HAVE_DNNL
-    out.push_back(eigen);
-#endif
-#ifdef MOESCOPE_EIGEN_AVX512
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl"))
-        out.push_back({"Eigen " + eigen_version(), "AVX-512", detail::eigen_avx512_sgemm, false});
-#endif
+    for (Named& n : linked()) {
+        n.candidate.used_by_model = n.key == model_choice().key;
+        out.insert(n.candidate.used_by_model ? out.begin() : out.end(), n.candidate);
+    }
     return out;
 }
+
+std::string model_key() { return model_choice().key; }
 
 std::string model_sgemm() {
     for (const Candidate& c : candidates())

@@ -1,8 +1,11 @@
 #pragma once
-// The model's matrix products. Float GEMMs go to the fastest sgemm this build
-// links, chosen at run time for the CPU it runs on (oneDNN's JIT kernels:
-// AVX-512 where the CPU has it, AVX2 or SSE4.1 elsewhere; Eigen when oneDNN is
-// not linked); double GEMMs (the gradient checks) stay on Eigen.
+// The model's matrix products. Float GEMMs go to one sgemm this build links,
+// chosen once per process: MOESCOPE_GEMM=onednn|openblas|eigen|eigen-avx512
+// forces one (the lesson tests run under several, so their margins hold
+// whichever kernels a CPU runs); auto (the default) is oneDNN where linked,
+// whose JIT picks AVX-512, AVX2 or SSE4.1 for the CPU at run time (oneDNN's own
+// ONEDNN_MAX_CPU_ISA=AVX2 caps it), else Eigen. Double GEMMs (the gradient
+// checks) stay on Eigen.
 //
 // Threads: called inside an OpenMP parallel region (one expert per thread) a
 // GEMM runs on the calling thread alone, so threads never nest. Results are
@@ -38,6 +41,13 @@ std::vector<Candidate> candidates();
 
 // The model's sgemm: "oneDNN 2.6.3 (avx512_core)".
 std::string model_sgemm();
+
+// Its MOESCOPE_GEMM name: "onednn", "openblas", "eigen", "eigen-avx512".
+std::string model_key();
+
+// Throws ConfigError naming MOESCOPE_GEMM and the choices when it names no
+// sgemm this build links and this CPU runs (the engine calls it at start).
+void check_choice();
 
 // out = op(a)·op(b), or out += with `accumulate`, on column-major Eigen
 // matrices, blocks or maps (anything with data() and outerStride()).

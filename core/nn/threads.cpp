@@ -1,0 +1,33 @@
+#include "nn/threads.hpp"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace moescope::threads {
+
+int available() {
+    // Read before any team size is set on this thread: the user's OMP_NUM_THREADS, else the usable cores.
+    static const int n = std::max(1, omp_get_max_threads());
+    return n;
+}
+
+int for_step(double flops) { return flops < kOneThreadBelow ? 1 : available(); }
+
+void use_for_step(double flops) {
+    const int n = for_step(flops);
+    if (omp_get_max_threads() != n) omp_set_num_threads(n);
+}
+
+void ensure_passive_wait(char** argv) {
+    (void)available();  // the user's thread count, before anything changes it
+    if (std::getenv("OMP_WAIT_POLICY") || std::getenv("MOESCOPE_REEXEC")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    setenv("MOESCOPE_REEXEC", "1", 1);  // never loop, even if the runtime ignores the variable
+    execv("/proc/self/exe", argv);
+    // exec failed (no /proc): go on with the runtime's default wait policy.
+}
+
+}  // namespace moescope::threads

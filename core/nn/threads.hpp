@@ -1,0 +1,33 @@
+#pragma once
+// How many threads a training step uses, and how idle threads wait.
+//
+// A step's parallel loops (one expert per thread, element-wise ops) pay a
+// hand-off at every region; on the small models the presets and lessons run
+// (a step of a few hundred microseconds) a second thread costs more than it
+// brings, and on a machine where another process holds a core a spinning
+// OpenMP thread waits for a core it does not get: 2 threads ran 50–90× slower
+// than 1 on a loaded 2-core machine. So steps below a measured size run on one
+// thread, larger ones on every core, and idle threads sleep (passive wait).
+namespace moescope::threads {
+
+// The most threads a step may use: OMP_NUM_THREADS when the user set it, else
+// the cores this process may run on.
+int available();
+
+// Expert-GEMM FLOPs per training step below which one thread is faster
+// (docs/performance.md, "Threads").
+inline constexpr double kOneThreadBelow = 2.0e8;
+
+// Threads for a step of `flops` expert-GEMM FLOPs (forward and backward).
+int for_step(double flops);
+
+// Sets the calling thread's OpenMP team size for a step of `flops`.
+void use_for_step(double flops);
+
+// OpenMP reads OMP_WAIT_POLICY once, when the runtime loads, before main():
+// when the user did not set it, set passive and re-execute this program from
+// /proc/self/exe with the same arguments (once; on failure carry on). Call first
+// thing in main().
+void ensure_passive_wait(char** argv);
+
+}  // namespace moescope::threads
