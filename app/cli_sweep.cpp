@@ -184,9 +184,10 @@ bool render_png(const std::string& sweep, const std::string& png, std::string& w
 std::string sweep_text_map(const SweepResult& r, int measure) {
     const SweepSpec& s = r.spec;
     const SweepMeasure& m = sweep_measures()[size_t(measure)];
-    std::string out = std::string(m.label) + " (mean over " + std::to_string(s.seeds) + " seed" +
-                      (s.seeds > 1 ? "s" : "") + ", worst layer); * = collapsed (load entropy < " +
-                      number_text(s.base.collapse_entropy, 1) + " or halted)\n";
+    std::string out = std::string(m.label) + " (" + (s.seeds > 1 ? "median over " : "") + std::to_string(s.seeds) +
+                      " seed" + (s.seeds > 1 ? "s" : "") + ", worst layer); * = collapsed (load entropy < " +
+                      number_text(s.base.collapse_entropy, 1) + " or halted)" +
+                      (s.seeds > 1 ? ", ? = the seeds disagree about collapse" : "") + "\n";
     out += s.y.knob + (s.y.log ? " (log)" : "") + "\n";
     const int w = 7;
     for (int iy = s.y.n - 1; iy >= 0; --iy) {
@@ -197,7 +198,8 @@ std::string sweep_text_map(const SweepResult& r, int measure) {
                 out += std::string(size_t(w - 1), ' ') + ". ";
                 continue;
             }
-            out += number_text(c->stat(measure).mean, w) + (sweep_cell_collapsed(*c, s.base) ? "*" : " ");
+            const char* mark = sweep_cell_disputed(*c, s.base) ? "?" : sweep_cell_collapsed(*c, s.base) ? "*" : " ";
+            out += number_text(c->stat(measure).median, w) + mark;
         }
         out += "\n";
     }
@@ -245,9 +247,14 @@ int cmd_sweep(const std::vector<std::string>& args) {
                   << " cells that finished\n";
 
     std::cout << sweep_text_map(result, a.measure);
-    int collapsed = 0;
-    for (const SweepCell& c : result.cells) collapsed += sweep_cell_collapsed(c, spec.base);
-    std::cout << collapsed << " of " << result.cells.size() << " cells collapsed\n";
+    int collapsed = 0, disputed = 0;
+    for (const SweepCell& c : result.cells) {
+        disputed += sweep_cell_disputed(c, spec.base);
+        collapsed += !sweep_cell_disputed(c, spec.base) && sweep_cell_collapsed(c, spec.base);
+    }
+    std::cout << collapsed << " of " << result.cells.size() << " cells collapsed on every seed";
+    if (spec.seeds > 1) std::cout << ", " << disputed << " where the seeds disagree";
+    std::cout << "\n";
 
     if (!a.out.empty()) {
         if (has_extension(a.out, ".moesweep"))

@@ -186,25 +186,35 @@ void export_sweep_cells(const SweepResult& r, const std::string& path) {
     const auto& measures = sweep_measures();
     std::ostringstream out;
     if (csv) {
-        out << "ix,iy," << r.spec.x.knob << ',' << r.spec.y.knob << ",seeds";
-        for (const auto& m : measures) out << ',' << m.name << "_mean," << m.name << "_min," << m.name << "_max";
+        out << "ix,iy," << r.spec.x.knob << ',' << r.spec.y.knob << ",seeds,collapsed,disputed";
+        for (const auto& m : measures)
+            out << ',' << m.name << "_mean," << m.name << "_median," << m.name << "_min," << m.name << "_max";
         out << '\n';
     }
     for (const SweepCell& c : r.cells) {
         if (csv) {
-            out << c.ix << ',' << c.iy << ',' << csv_number(c.x) << ',' << csv_number(c.y) << ',' << c.runs.size();
+            out << c.ix << ',' << c.iy << ',' << csv_number(c.x) << ',' << csv_number(c.y) << ',' << c.runs.size()
+                << ',' << int(sweep_cell_collapsed(c, r.spec.base)) << ',' << int(sweep_cell_disputed(c, r.spec.base));
             for (size_t m = 0; m < measures.size(); ++m) {
                 const SweepStat s = c.stat(int(m));
-                out << ',' << csv_number(s.mean) << ',' << csv_number(s.min) << ',' << csv_number(s.max);
+                out << ',' << csv_number(s.mean) << ',' << csv_number(s.median) << ',' << csv_number(s.min) << ','
+                    << csv_number(s.max);
             }
             out << '\n';
         } else {
-            json row = {
-                {"ix", c.ix}, {"iy", c.iy}, {r.spec.x.knob, c.x}, {r.spec.y.knob, c.y}, {"seeds", c.runs.size()}};
+            json row = {{"ix", c.ix},
+                        {"iy", c.iy},
+                        {r.spec.x.knob, c.x},
+                        {r.spec.y.knob, c.y},
+                        {"seeds", c.runs.size()},
+                        {"collapsed", sweep_cell_collapsed(c, r.spec.base)},
+                        {"disputed", sweep_cell_disputed(c, r.spec.base)}};
             for (size_t m = 0; m < measures.size(); ++m) {
                 const SweepStat s = c.stat(int(m));
-                row[std::string(measures[m].name)] = {
-                    {"mean", json_number(s.mean)}, {"min", json_number(s.min)}, {"max", json_number(s.max)}};
+                row[std::string(measures[m].name)] = {{"mean", json_number(s.mean)},
+                                                      {"median", json_number(s.median)},
+                                                      {"min", json_number(s.min)},
+                                                      {"max", json_number(s.max)}};
             }
             out << row.dump() << '\n';
         }

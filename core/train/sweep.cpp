@@ -153,16 +153,20 @@ int sweep_measure_index(std::string_view name) {
 long sweep_window(long steps) { return std::clamp(steps / 10, 1L, 50L); }
 
 SweepStat SweepCell::stat(int measure) const {
-    SweepStat s{kNaN, kNaN, kNaN, 0};
+    SweepStat s{kNaN, kNaN, kNaN, kNaN, 0};
+    std::vector<double> finite;
+    for (const SweepRun& r : runs)
+        if (const double v = r.values[size_t(measure)]; std::isfinite(v)) finite.push_back(v);
+    if (finite.empty()) return s;
+    std::sort(finite.begin(), finite.end());
+    const size_t n = finite.size();
+    s.n = int(n);
+    s.min = finite.front();
+    s.max = finite.back();
+    s.median = n % 2 ? finite[n / 2] : (finite[n / 2 - 1] + finite[n / 2]) / 2;
     double sum = 0;
-    for (const SweepRun& r : runs) {
-        const double v = r.values[size_t(measure)];
-        if (!std::isfinite(v)) continue;
-        s.min = s.n ? std::min(s.min, v) : v;
-        s.max = s.n ? std::max(s.max, v) : v;
-        sum += v, ++s.n;
-    }
-    if (s.n) s.mean = sum / s.n;
+    for (double v : finite) sum += v;
+    s.mean = sum / double(n);
     return s;
 }
 
@@ -172,9 +176,22 @@ const SweepCell* SweepResult::cell(int ix, int iy) const {
     return nullptr;
 }
 
+bool sweep_run_collapsed(const SweepRun& r, const Config& base) {
+    const double h = r.values[kLoadEntropy];
+    return r.values[kHalted] > 0 || (std::isfinite(h) && h < base.collapse_entropy);
+}
+
 bool sweep_cell_collapsed(const SweepCell& c, const Config& base) {
-    const SweepStat h = c.stat(kLoadEntropy), halted = c.stat(kHalted);
-    return (h.n > 0 && h.mean < base.collapse_entropy) || (halted.n > 0 && halted.max > 0);
+    const SweepStat h = c.stat(kLoadEntropy);
+    long halted = 0;
+    for (const SweepRun& r : c.runs) halted += r.values[kHalted] > 0;
+    return (h.n > 0 && h.median < base.collapse_entropy) || 2 * halted > long(c.runs.size());
+}
+
+bool sweep_cell_disputed(const SweepCell& c, const Config& base) {
+    long collapsed = 0;
+    for (const SweepRun& r : c.runs) collapsed += sweep_run_collapsed(r, base);
+    return collapsed > 0 && collapsed < long(c.runs.size());
 }
 
 }  // namespace moescope

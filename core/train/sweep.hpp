@@ -90,7 +90,7 @@ struct SweepRun {
 };
 
 struct SweepStat {
-    double mean = 0, min = 0, max = 0;
+    double mean = 0, median = 0, min = 0, max = 0;
     int n = 0;  // finite values behind it
 };
 
@@ -99,7 +99,7 @@ struct SweepCell {
     double x = 0, y = 0;
     std::vector<SweepRun> runs;  // one per seed, sorted by seed
 
-    SweepStat stat(int measure) const;  // over the runs; NaN mean/min/max when no finite value
+    SweepStat stat(int measure) const;  // over the runs; NaN mean/median/min/max when no finite value
 };
 
 struct SweepResult {
@@ -110,8 +110,18 @@ struct SweepResult {
     bool complete() const { return long(cells.size()) == spec.cells(); }
 };
 
-// A cell whose mean final load entropy is below the monitor's collapse
-// threshold (config collapse_entropy), or where any seed's run halted.
+// Collapse, as the monitor sees it, for one run: final load entropy of the
+// worst layer below the config's collapse_entropy, or halted on non-finite values.
+bool sweep_run_collapsed(const SweepRun& r, const Config& base);
+
+// A cell whose median seed collapsed: the median final load entropy is below the
+// threshold, or more than half of its seeds halted. The map colours cells by the
+// median, so a single seed never paints a cell.
 bool sweep_cell_collapsed(const SweepCell& c, const Config& base);
+
+// The seeds of a cell disagree about collapse: at least one collapsed and at
+// least one did not. The window marks such cells and draws the collapse
+// boundary only between cells whose seeds agree; with one seed, never.
+bool sweep_cell_disputed(const SweepCell& c, const Config& base);
 
 }  // namespace moescope

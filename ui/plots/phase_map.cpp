@@ -86,6 +86,10 @@ PhaseMap::PhaseMap(QWidget* parent)
     collapsed_->setLineStyle(QCPGraph::lsNone);
     collapsed_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCross, QPen(theme::kInk, 2.0), Qt::NoBrush, 11));
     collapsed_->setName(tr("collapsed"));
+    disputed_ = plot_->addGraph();
+    disputed_->setLineStyle(QCPGraph::lsNone);
+    disputed_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(theme::kInk, 2.0), Qt::NoBrush, 11));
+    disputed_->setName(tr("seeds disagree"));
     current_ = plot_->addGraph();
     current_->setLineStyle(QCPGraph::lsNone);
     current_->setScatterStyle(
@@ -156,7 +160,7 @@ void PhaseMap::rebuild() {
                     ny == 1 ? QCPRange(-0.25, 0.25) : QCPRange(0, ny - 1));
     cells->fillAlpha(0);  // unfinished cells stay transparent
     for (const SweepCell& c : result_.cells) {
-        const double v = c.stat(measure_).mean;
+        const double v = c.stat(measure_).median;
         for (int dx = 0; dx < kx / nx; ++dx)
             for (int dy = 0; dy < ky / ny; ++dy) {
                 const int col = c.ix + dx, row = c.iy + dy;
@@ -205,9 +209,15 @@ double PhaseMap::axisCoord(const SweepAxis& a, double v) const {
 
 void PhaseMap::rebuildMarkers() {
     QVector<double> kx, ky;
-    for (const SweepCell& c : result_.cells)
-        if (sweep_cell_collapsed(c, result_.spec.base)) kx.push_back(c.ix), ky.push_back(c.iy);
+    QVector<double> dx, dy;
+    for (const SweepCell& c : result_.cells) {
+        if (sweep_cell_disputed(c, result_.spec.base))
+            dx.push_back(c.ix), dy.push_back(c.iy);
+        else if (sweep_cell_collapsed(c, result_.spec.base))
+            kx.push_back(c.ix), ky.push_back(c.iy);
+    }
     collapsed_->setData(kx, ky);
+    disputed_->setData(dx, dy);
     const double cx = axisCoord(result_.spec.x, current_x_), cy = axisCoord(result_.spec.y, current_y_);
     if (std::isfinite(cx) && std::isfinite(cy))
         current_->setData({cx}, {cy});
@@ -215,6 +225,7 @@ void PhaseMap::rebuildMarkers() {
         current_->data()->clear();
     plot_->legend->clearItems();
     if (!collapsed_->data()->isEmpty()) collapsed_->addToLegend();
+    if (!disputed_->data()->isEmpty()) disputed_->addToLegend();
     if (!current_->data()->isEmpty()) current_->addToLegend();
     plot_->legend->setVisible(plot_->legend->itemCount() > 0);
 }
@@ -229,11 +240,14 @@ void PhaseMap::rebuildLines() {
     const SweepSpec& s = result_.spec;
     auto trace = [&](int measure, double threshold, const QPen& pen, std::vector<QCPItemLine*>& out) {
         if (!std::isfinite(threshold)) return;
-        // -1 below, +1 at or above, 0 not run: one pass over the cells, not a search per edge.
+        // -1 every seed below, +1 every seed at or above, 0 not run or the seeds
+        // disagree: a line is drawn only where the seeds agree on both sides.
         std::vector<int> sides(size_t(s.x.n) * size_t(s.y.n), 0);
         for (const SweepCell& c : result_.cells) {
-            const double v = c.stat(measure).mean;
-            if (std::isfinite(v)) sides[size_t(c.iy) * size_t(s.x.n) + size_t(c.ix)] = v < threshold ? -1 : 1;
+            const SweepStat st = c.stat(measure);
+            if (st.n == 0) continue;
+            const int side = st.max < threshold ? -1 : st.min >= threshold ? 1 : 0;
+            sides[size_t(c.iy) * size_t(s.x.n) + size_t(c.ix)] = side;
         }
         auto side = [&](int ix, int iy) { return sides[size_t(iy) * size_t(s.x.n) + size_t(ix)]; };
         auto segment = [&](double x0, double y0, double x1, double y1) {
@@ -261,11 +275,13 @@ int PhaseMap::filledCells() const { return int(result_.cells.size()); }
 
 int PhaseMap::collapsedMarkers() const { return collapsed_->dataCount(); }
 
+int PhaseMap::disputedMarkers() const { return disputed_->dataCount(); }
+
 bool PhaseMap::currentShown() const { return current_->dataCount() > 0; }
 
 double PhaseMap::cellValue(int ix, int iy) const {
     const SweepCell* c = result_.cell(ix, iy);
-    return c ? c->stat(measure_).mean : kNaN;
+    return c ? c->stat(measure_).median : kNaN;
 }
 
 QString PhaseMap::cellToolTip(int ix, int iy) const {
@@ -275,13 +291,17 @@ QString PhaseMap::cellToolTip(int ix, int iy) const {
     QString text =
         QStringLiteral("%1 = %2, %3 = %4")
             .arg(QString::fromStdString(s.x.knob), number(c->x), QString::fromStdString(s.y.knob), number(c->y));
-    if (sweep_cell_collapsed(*c, s.base)) text += tr("  — collapsed");
+    if (sweep_cell_disputed(*c, s.base))
+        text += tr("  — the seeds disagree about collapse");
+    else if (sweep_cell_collapsed(*c, s.base))
+        text += tr("  — collapsed");
     const int shown[] = {kLoadEntropy, kLoadEntropyWorst, kMaxUtil, kDeadExperts, kRouterEntropy, kTestAcc, kDropped};
     for (int m : shown) {
         const SweepStat st = c->stat(m);
         const auto& d = sweep_measures()[size_t(m)];
-        text += QStringLiteral("\n%1: %2").arg(QString::fromUtf8(d.label.data(), int(d.label.size())), number(st.mean));
-        if (st.n > 1) text += tr("  (seeds %1 … %2)").arg(number(st.min), number(st.max));
+        text +=
+            QStringLiteral("\n%1: %2").arg(QString::fromUtf8(d.label.data(), int(d.label.size())), number(st.median));
+        if (st.n > 1) text += tr("  (median; seeds %1 … %2)").arg(number(st.min), number(st.max));
     }
     text += tr("\n%n seed(s); click to open this run", nullptr, int(c->runs.size()));
     return text;

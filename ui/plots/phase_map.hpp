@@ -5,7 +5,10 @@
 // cells; the collapse boundary (load entropy at the monitor's collapse
 // threshold) drawn as lines between cells on either side of it, plus the
 // shown measure's own monitor threshold dashed; the current run's knob values
-// as a star. Cells sit at index coordinates with the knob values as tick
+// as a star. With several seeds a cell's colour is their median, a circle
+// marks a cell whose seeds disagree about collapse (× only where every seed
+// agrees) and the boundary runs only between cells whose seeds agree
+// (issue 22: one seed's map is a coin flip near the line). Cells sit at index coordinates with the knob values as tick
 // labels, so log and linear axes both give square cells. Hover: the cell's
 // measures with their spread over seeds. Click: openRun with that cell's config.
 #include <QString>
@@ -41,6 +44,7 @@ public:
     // What is drawn, for tests and the sweep window.
     int filledCells() const;
     int collapsedMarkers() const;
+    int disputedMarkers() const;
     int contourSegments() const { return int(collapse_lines_.size()); }
     int thresholdSegments() const { return int(threshold_lines_.size()); }
     bool currentShown() const;
@@ -68,6 +72,7 @@ private:
     QCPColorMap* map_;
     QCPColorScale* scale_;
     QCPGraph* collapsed_;
+    QCPGraph* disputed_;  // cells whose seeds disagree about collapse
     QCPGraph* current_;
     std::vector<QCPItemLine*> collapse_lines_, threshold_lines_;
     moescope::SweepResult result_;
