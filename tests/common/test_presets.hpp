@@ -7,14 +7,20 @@
 
 namespace test_presets {
 
-// The preset, with its seed replaced by MOESCOPE_TEST_SEED when that is set: the
-// behaviour and lesson thresholds were checked over seeds 1–6 in portable and
-// x86-64-v3 builds (for s in 1 2 3 4 5 6; do MOESCOPE_TEST_SEED=$s ./core_test_...; done).
+// The seed a multi-seed suite is playing (tests/common/lesson_claims.hpp sets
+// it per Qt Test global data row); 0: none.
+inline int g_seed = 0;
+
+// The preset, with its seed replaced by the suite's current seed, else by
+// MOESCOPE_TEST_SEED when that is set.
 inline moescope::Config seeded(const std::string& name) {
     moescope::Config c = moescope::load_preset(name);
     bool ok = false;
     const int seed = qEnvironmentVariableIntValue("MOESCOPE_TEST_SEED", &ok);
-    if (ok) c.seed = seed;
+    if (g_seed > 0)
+        c.seed = g_seed;
+    else if (ok)
+        c.seed = seed;
     return c;
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "lesson_claims.hpp"
 #include "test_presets.hpp"
 #include "train/trainer.hpp"
 
@@ -120,6 +121,8 @@ class TestLessons : public QObject {
     Q_OBJECT
 
 private slots:
+    void initTestCase_data() { lesson_claims::add_seed_rows(); }
+    void init() { LESSON_SEED_INIT(); }
     void every_lesson_loads_and_its_script_names_live_knobs_data();
     void every_lesson_loads_and_its_script_names_live_knobs();
     void lesson1_baseline();
@@ -172,12 +175,19 @@ void TestLessons::lesson1_baseline() {
         "lesson1: load entropy %.3f (first 50 steps) -> %.3f (last 50), max util %.2f, router entropy %.3f, "
         "dead %.0f, held-out acc %.3f, warnings %zu, %.1f s",
         h_first, h, u, rh, dead, acc, l.raised.size(), l.seconds());
-    QVERIFY(h > 0.95);
-    QVERIFY(u < 1.6);
-    QCOMPARE(dead, 0.0);
-    QVERIFY(rh > 0.5 && rh < 0.95);
-    QVERIFY(acc > 0.95);
-    QVERIFY(l.raised.empty());
+    MEASURES("1", {{"h_first", double(h_first)},
+                   {"h", double(h)},
+                   {"u", double(u)},
+                   {"rh", double(rh)},
+                   {"dead", double(dead)},
+                   {"acc", double(acc)},
+                   {"l.raised.size()", double(l.raised.size())}});
+    CLAIM("1", h > 0.95);
+    CLAIM("1", u < 1.6);
+    CLAIM("1", dead == 0.0);
+    CLAIM("1", rh > 0.5 && rh < 0.95);
+    CLAIM("1", acc > 0.95);
+    CLAIM("1", l.raised.empty());
 }
 
 // Collapse within a few dozen steps, the monitor says so and names the remedy;
@@ -198,16 +208,24 @@ void TestLessons::lesson2_collapse() {
         "lesson2: collapse warning at step %ld, dead-experts warning at step %ld; before/after aux 0.3: "
         "load entropy %.3f -> %.3f, max util %.2f -> %.2f, dead %.1f -> %.1f, %.1f s",
         collapse_at, dead_at, h0, h1, u0, u1, d0, d1, l.seconds());
-    QVERIFY(collapse_at > 0 && collapse_at <= 50);
-    QVERIFY(dead_at > 0 && dead_at <= 50);
-    QVERIFY(remedy_is_aux);
-    QVERIFY(h0 < 0.6);
-    QVERIFY(u0 > 4.0);
-    QVERIFY(d0 >= 1.0);
+    MEASURES("2", {{"collapse_at", double(collapse_at)},
+                   {"dead_at", double(dead_at)},
+                   {"h0", double(h0)},
+                   {"h1", double(h1)},
+                   {"u0", double(u0)},
+                   {"u1", double(u1)},
+                   {"d0", double(d0)},
+                   {"d1", double(d1)}});
+    CLAIM("2", collapse_at > 0 && collapse_at <= 50);
+    CLAIM("2", dead_at > 0 && dead_at <= 50);
+    CLAIM("2", remedy_is_aux);
+    CLAIM("2", h0 < 0.6);
+    CLAIM("2", u0 > 4.0);
+    CLAIM("2", d0 >= 1.0);
     // Seeds 1–6, Eigen and oneDNN builds: aux 0.3 reaches 0.78–0.98 (max util 1.4–2.2) by step 600.
-    QVERIFY(h1 > 0.7);
-    QVERIFY(u1 < 3.5);
-    QVERIFY(d1 < d0);
+    CLAIM("2", h1 > 0.7);
+    CLAIM("2", u1 < 3.5);
+    CLAIM("2", d1 < d0);
     // Controls: without the aux loss it stays collapsed; a frozen router collapses
     // the same way, so the skew, not router learning, makes this collapse.
     // Seeds 1–6: control 0.37–0.58 at steps 550–600; frozen 0.37–0.59, max util 5.0–5.9.
@@ -222,10 +240,11 @@ void TestLessons::lesson2_collapse() {
     const double h_frozen = still.mean(&Row::load_entropy, 150, 200), u_frozen = still.mean(&Row::max_util, 150, 200);
     qInfo("lesson2 controls: no aux load entropy %.3f at steps 550-600; frozen router %.3f, max util %.2f", h_control,
           h_frozen, u_frozen);
-    QVERIFY(h_control < 0.65);
-    QVERIFY(h1 > h_control + 0.15);
-    QVERIFY(h_frozen < 0.7);
-    QVERIFY(u_frozen > 4.0);
+    MEASURES("2", {{"h_control", double(h_control)}, {"h_frozen", double(h_frozen)}, {"u_frozen", double(u_frozen)}});
+    CLAIM("2", h_control < 0.65);
+    CLAIM("2", h1 > h_control + 0.15);
+    CLAIM("2", h_frozen < 0.7);
+    CLAIM("2", u_frozen > 4.0);
 }
 
 // A weak aux loss barely moves a collapsed router; a strong one restores the
@@ -246,13 +265,32 @@ void TestLessons::lesson3_aux_rescue() {
         "lesson3: load entropy %.3f (no aux) -> %.3f (aux 0.01) -> %.3f (aux 0.3); CE %.4f -> %.4f, "
         "loss with aux term %.3f; held-out acc %.3f -> %.3f, %.1f s",
         h0, h_weak, h_strong, ce_weak, ce_strong, loss_strong, acc_weak, acc_strong, l.seconds());
+    MEASURES("3", {{"h0", double(h0)},
+                   {"h_weak", double(h_weak)},
+                   {"h_strong", double(h_strong)},
+                   {"ce_weak", double(ce_weak)},
+                   {"ce_strong", double(ce_strong)},
+                   {"loss_strong", double(loss_strong)},
+                   {"acc_weak", double(acc_weak)},
+                   {"acc_strong", double(acc_strong)}});
     // Seeds and builds: 0.50–0.79 with 0.01, 0.80–0.99 with 0.3, at least 0.14 apart.
-    QVERIFY(h_weak < 0.85);
-    QVERIFY(h_strong > 0.75);
-    QVERIFY(h_strong - h_weak > 0.07);
-    QVERIFY(ce_strong < 0.02);
-    QVERIFY(acc_strong > 0.98);
-    QVERIFY(loss_strong - ce_strong > 0.1);  // the cost is in the objective: 0.3·aux
+    CLAIM("3", h_weak < 0.85);
+    CLAIM("3", h_strong > 0.75);
+    CLAIM("3", h_strong - h_weak > 0.07);
+    CLAIM("3", ce_strong < 0.02);
+    CLAIM("3", acc_strong > 0.98);
+    CLAIM("3", loss_strong - ce_strong > 0.1);  // the cost is in the objective: 0.3·aux
+    // Control: the same run without any aux loss, over the weak phase's window.
+    Config no_aux = seeded("lesson3_aux_rescue");
+    no_aux.script.clear();
+    Lesson control(no_aux);
+    control.play_until(300);
+    const double h_control = control.mean(&Row::load_entropy, 250, 300);
+    qInfo("lesson3 control without aux: load entropy %.3f at steps 250-300 (aux 0.01 adds %+.3f)", h_control,
+          h_weak - h_control);
+    MEASURES("3", {{"h_control", h_control}, {"weak_gain", h_weak - h_control}});
+    CLAIM("3", h_weak > h_control);
+    CLAIM("3", h_strong > h_weak);
 }
 
 // Churn: the share of a fixed probe batch whose top-1 expert changed since the
@@ -265,10 +303,11 @@ void TestLessons::lesson4_router_lr() {
     const double h0 = l.mean(&Row::load_entropy, 150, 300), h1 = l.mean(&Row::load_entropy, 450, 600);
     qInfo("lesson4: churn per 5 steps %.3f (router_lr 0.1) -> %.3f (0.001); load entropy %.3f -> %.3f, %.1f s", c0, c1,
           h0, h1, l.seconds());
+    MEASURES("4", {{"c0", double(c0)}, {"c1", double(c1)}, {"h0", double(h0)}, {"h1", double(h1)}});
     // Seeds and builds: 0.07–0.18 with router_lr 0.1, 0.02–0.04 with 0.001 (at most 0.45 of before).
-    QVERIFY(c0 > 0.05);
-    QVERIFY(c1 < 0.6 * c0);
-    QVERIFY(h1 > h0 - 0.05);  // calmer routing does not cost balance (seeds: −0.01 to +0.07)
+    CLAIM("4", c0 > 0.05);
+    CLAIM("4", c1 < 0.6 * c0);
+    CLAIM("4", h1 > h0 - 0.05);  // calmer routing does not cost balance (seeds: −0.01 to +0.07)
 }
 
 // What revives a dead expert (issue 18 §1): noise on the logits revives
@@ -292,12 +331,18 @@ void TestLessons::lesson5_noise() {
         "lesson5: dead experts %.1f (no aux) -> %.1f (after noise 4) -> %.1f (aux 0.1); control without noise %.1f; "
         "load entropy %.3f, control %.3f, %.1f s",
         d0, d_off, d1, d_control, h1, h_control, l.seconds());
-    QVERIFY(d0 >= 1.0);
-    QVERIFY(d_off >= 1.0);             // the noise revived nothing lasting
-    QVERIFY(d1 < d_off && d1 <= 1.5);  // the aux loss did
-    QVERIFY(h1 > 0.75);                // seeds 1–6: 0.85–0.97
-    QVERIFY(d_control <= d1 + 1.0);    // and the run without noise ends as well (within one expert)
-    QVERIFY(l.all_finite());
+    MEASURES("5", {{"d0", double(d0)},
+                   {"d_off", double(d_off)},
+                   {"d1", double(d1)},
+                   {"d_control", double(d_control)},
+                   {"h1", double(h1)},
+                   {"h_control", double(h_control)}});
+    CLAIM("5", d0 >= 1.0);
+    CLAIM("5", d_off >= 1.0);             // the noise revived nothing lasting
+    CLAIM("5", d1 < d_off && d1 <= 1.5);  // the aux loss did
+    CLAIM("5", h1 > 0.75);                // seeds 1–6: 0.85–0.97
+    CLAIM("5", d_control <= d1 + 1.0);    // and the run without noise ends as well (within one expert)
+    CLAIM("5", l.all_finite());
 }
 
 // A high router LR lets logits grow until the router is one-hot (saturated);
@@ -315,13 +360,19 @@ void TestLessons::lesson6_z_loss() {
         "lesson6: saturation warning at step %ld; max |logit| %.1f -> %.1f, router entropy %.3f -> %.3f, "
         "load entropy after %.3f, %.1f s",
         saturation_at, z0, z1, rh0, rh1, h1, l.seconds());
-    QVERIFY(saturation_at > 0 && saturation_at <= 300);
-    QVERIFY(z0 > 50);
-    QVERIFY(rh0 < 0.05);
-    QVERIFY(z1 < 0.85 * z0);  // seeds and builds: 0.40–0.74 of the logits before
-    QVERIFY(rh1 > 3 * rh0);
-    QVERIFY(h1 > 0.8);
-    QVERIFY(l.all_finite());
+    MEASURES("6", {{"saturation_at", double(saturation_at)},
+                   {"z0", double(z0)},
+                   {"z1", double(z1)},
+                   {"rh0", double(rh0)},
+                   {"rh1", double(rh1)},
+                   {"h1", double(h1)}});
+    CLAIM("6", saturation_at > 0 && saturation_at <= 300);
+    CLAIM("6", z0 > 50);
+    CLAIM("6", rh0 < 0.05);
+    CLAIM("6", z1 < 0.85 * z0);  // seeds and builds: 0.40–0.74 of the logits before
+    CLAIM("6", rh1 > 3 * rh0);
+    CLAIM("6", h1 > 0.8);
+    CLAIM("6", l.all_finite());
 }
 
 // Capacity 0.25 of the fair share: three quarters of the assignments skip their
@@ -338,12 +389,17 @@ void TestLessons::lesson7_capacity() {
         "lesson7: dropped share %.3f (cf 0.25) -> %.3f (cf 2); held-out acc %.3f -> %.3f; high-drop warning at "
         "step %ld, %.1f s",
         dr0, dr1, acc0, acc1, l.first_raised("high_drop"), l.seconds());
-    QVERIFY(dr0 > 0.7);
-    QCOMPARE(dr1, 0.0);
-    QVERIFY(acc0 < 0.8);
-    QVERIFY(acc1 > 0.95);
-    QVERIFY(l.first_raised("high_drop") > 0 && l.first_raised("high_drop") <= 50);
-    QVERIFY(!l.active("high_drop"));
+    MEASURES("7", {{"dr0", double(dr0)},
+                   {"dr1", double(dr1)},
+                   {"acc0", double(acc0)},
+                   {"acc1", double(acc1)},
+                   {"l.first_raised(\"high_drop\")", double(l.first_raised("high_drop"))}});
+    CLAIM("7", dr0 > 0.7);
+    CLAIM("7", dr1 == 0.0);
+    CLAIM("7", acc0 < 0.8);
+    CLAIM("7", acc1 > 0.95);
+    CLAIM("7", l.first_raised("high_drop") > 0 && l.first_raised("high_drop") <= 50);
+    CLAIM("7", !l.active("high_drop"));
 }
 
 // DeepSeek-V3 style: the selection bias alone balances the load, with no
@@ -367,11 +423,17 @@ void TestLessons::lesson8_bias_balanced() {
         "lesson8: bias_balanced load entropy %.3f (γ 0) -> %.3f (γ 0.05), dead %.1f -> %.1f; plain top-k same "
         "steps %.3f; loss − CE %.2g, %.1f s",
         h0, h1, d0, d1, h_topk, extra, l.seconds());
-    QVERIFY(h0 < 0.7);
-    QVERIFY(h1 > 0.9);
-    QVERIFY(h_topk < 0.7);
-    QVERIFY(d1 < d0);
-    QVERIFY(std::abs(extra) < 1e-6);
+    MEASURES("8", {{"h0", double(h0)},
+                   {"h1", double(h1)},
+                   {"d0", double(d0)},
+                   {"d1", double(d1)},
+                   {"h_topk", double(h_topk)},
+                   {"extra", double(extra)}});
+    CLAIM("8", h0 < 0.7);
+    CLAIM("8", h1 > 0.9);
+    CLAIM("8", h_topk < 0.7);
+    CLAIM("8", d1 < d0);
+    CLAIM("8", std::abs(extra) < 1e-6);
 }
 
 // Expert choice in the collapse setting of lesson 2: every expert takes exactly
@@ -388,13 +450,18 @@ void TestLessons::lesson9_expert_choice() {
         "lesson9: load entropy min over all steps %.6f, max util %.3f, dead %.0f, tokens no expert took %.3f, "
         "held-out acc %.3f, collapse warning %s, %.1f s",
         worst_h, worst_u, dead, dr, acc, l.first_raised("collapse") > 0 ? "raised" : "never", l.seconds());
-    QVERIFY(std::abs(worst_h - 1.0) < 1e-9);
-    QVERIFY(std::abs(worst_u - 1.0) < 1e-9);
-    QCOMPARE(dead, 0.0);
-    QVERIFY(dr > 0.05 && dr < 0.6);  // seeds and builds: 0.11–0.33
-    QCOMPARE(l.first_raised("collapse"), -1L);
-    QVERIFY(l.first_raised("high_drop") > 0);  // the monitor shows the price
-    QVERIFY(acc > 0.95);
+    MEASURES("9", {{"worst_h", double(worst_h)},
+                   {"worst_u", double(worst_u)},
+                   {"dead", double(dead)},
+                   {"dr", double(dr)},
+                   {"acc", double(acc)}});
+    CLAIM("9", std::abs(worst_h - 1.0) < 1e-9);
+    CLAIM("9", std::abs(worst_u - 1.0) < 1e-9);
+    CLAIM("9", dead == 0.0);
+    CLAIM("9", dr > 0.05 && dr < 0.6);  // seeds and builds: 0.11–0.33
+    CLAIM("9", l.first_raised("collapse") == -1L);
+    CLAIM("9", l.first_raised("high_drop") > 0);  // the monitor shows the price
+    CLAIM("9", acc > 0.95);
 }
 
 QTEST_APPLESS_MAIN(TestLessons)

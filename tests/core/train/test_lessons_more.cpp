@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lesson_claims.hpp"
 #include "test_presets.hpp"
 #include "train/trainer.hpp"
 
@@ -104,6 +105,8 @@ class TestLessonsMore : public QObject {
     Q_OBJECT
 
 private slots:
+    void initTestCase_data() { lesson_claims::add_seed_rows(); }
+    void init() { LESSON_SEED_INIT(); }
     void initTestCase() { clock_.start(); }
     void cleanupTestCase() { qInfo("lessons 13-19: %.1f s in all", clock_.elapsed() / 1000.0); }
     void every_new_lesson_is_small();
@@ -139,12 +142,18 @@ void TestLessonsMore::every_new_lesson_is_small() {
 // with aux_weight 0.1 keeps them alive.
 void TestLessonsMore::lesson13_uniform_collapse() {
     const Config cfg = seeded("lesson13_uniform_collapse");
-    QCOMPARE(cfg.zipf, 0.0);
-    QCOMPARE(cfg.aux_weight, 0.0);
+    CLAIM("13", cfg.zipf == 0.0);
+    CLAIM("13", cfg.aux_weight == 0.0);
     Run l(cfg);
     Run control(control_of("lesson13_uniform_collapse", [](Config& c) { c.aux_weight = 0.1; }));
+    // A second control: the router frozen at its initial weights (router_lr 0).
+    Run frozen(control_of("lesson13_uniform_collapse", [](Config& c) { c.router_lr = 0; }));
     l.play(300);
     control.play(300);
+    frozen.play(300);
+    const double df0 = frozen.dead(50, 70), df1 = frozen.dead(280, 300);
+    qInfo("lesson13 frozen router: dead %.1f (steps 50-70) -> %.1f (280-300)", df0, df1);
+    MEASURES("13", {{"frozen_d0", df0}, {"frozen_d1", df1}});
     const double d0 = l.dead(50, 70), d1 = l.dead(280, 300), dc = control.dead(280, 300);
     const double h1 = l.mean(&LayerMetrics::load_entropy, 280, 300);
     const double hc = control.mean(&LayerMetrics::load_entropy, 280, 300);
@@ -154,12 +163,21 @@ void TestLessonsMore::lesson13_uniform_collapse() {
         "lesson13: dead %.1f (steps 50-70) -> %.1f (280-300), load entropy %.3f, max util %.2f, held-out %.3f, "
         "dead-experts warning at %ld; control aux 0.1: dead %.1f, load entropy %.3f, held-out %.3f",
         d0, d1, h1, u1, acc, l.first_raised("dead_experts"), dc, hc, acc_c);
-    QVERIFY(d0 >= 2);
-    QVERIFY(d1 >= d0 + 1.5);  // the collapse grows: seeds 1–6 add 2–6 dead experts
-    QVERIFY(l.first_raised("dead_experts") > 0 && l.first_raised("dead_experts") <= 50);
-    QVERIFY(std::abs(acc - acc_c) < 0.03);  // the cost is wasted experts, not accuracy: seeds 1–6 within 0.02
-    QVERIFY(dc <= 2.5 && dc < d1 - 4);
-    QVERIFY(hc > h1 + 0.08);
+    MEASURES("13", {{"d0", double(d0)},
+                    {"d1", double(d1)},
+                    {"h1", double(h1)},
+                    {"u1", double(u1)},
+                    {"acc", double(acc)},
+                    {"l.first_raised(\"dead_experts\")", double(l.first_raised("dead_experts"))},
+                    {"dc", double(dc)},
+                    {"hc", double(hc)},
+                    {"acc_c", double(acc_c)}});
+    CLAIM("13", d0 >= 2);
+    CLAIM("13", d1 >= d0 + 1.5);  // the collapse grows: seeds 1–6 add 2–6 dead experts
+    CLAIM("13", l.first_raised("dead_experts") > 0 && l.first_raised("dead_experts") <= 50);
+    CLAIM("13", std::abs(acc - acc_c) < 0.03);  // the cost is wasted experts, not accuracy: seeds 1–6 within 0.02
+    CLAIM("13", dc <= 2.5 && dc < d1 - 4);
+    CLAIM("13", hc > h1 + 0.08);
 }
 
 // Near-zero router init: every probability is 1/E, so the router looks
@@ -180,13 +198,23 @@ void TestLessonsMore::lesson14_router_init() {
         "init 1: %.3f, %.3f, %.2f, %.3f; steps 100-150 router entropy %.3f vs %.3f",
         a.router_entropy, a.load_entropy, a.max_util, aux, b.router_entropy, b.load_entropy, b.max_util, aux_c, rh,
         rh_c);
-    QVERIFY(a.router_entropy > 0.99);
-    QVERIFY(a.max_util > 1.5 && a.load_entropy < 0.98);  // uniform probabilities, uneven assignment
-    QVERIFY(std::abs(a.load_entropy - b.load_entropy) < 0.01);
-    QVERIFY(std::abs(a.max_util - b.max_util) < 0.05);
-    QVERIFY(b.router_entropy < 0.4);
-    QVERIFY(std::abs(aux - 1.0) < 0.01 && aux_c > aux + 0.05);
-    QVERIFY(rh > rh_c + 0.2);
+    MEASURES("14", {{"a.router_entropy", double(a.router_entropy)},
+                    {"a.load_entropy", double(a.load_entropy)},
+                    {"a.max_util", double(a.max_util)},
+                    {"aux", double(aux)},
+                    {"b.router_entropy", double(b.router_entropy)},
+                    {"b.load_entropy", double(b.load_entropy)},
+                    {"b.max_util", double(b.max_util)},
+                    {"aux_c", double(aux_c)},
+                    {"rh", double(rh)},
+                    {"rh_c", double(rh_c)}});
+    CLAIM("14", a.router_entropy > 0.99);
+    CLAIM("14", a.max_util > 1.5 && a.load_entropy < 0.98);  // uniform probabilities, uneven assignment
+    CLAIM("14", std::abs(a.load_entropy - b.load_entropy) < 0.01);
+    CLAIM("14", std::abs(a.max_util - b.max_util) < 0.05);
+    CLAIM("14", b.router_entropy < 0.4);
+    CLAIM("14", std::abs(aux - 1.0) < 0.01 && aux_c > aux + 0.05);
+    CLAIM("14", rh > rh_c + 0.2);
 }
 
 // Router gradient clipping (0.001, a twentieth of the router's gradient norm)
@@ -217,10 +245,22 @@ void TestLessonsMore::lesson15_clip_adam_sgd() {
         "clip from step 100 %.1f (%.3f); SGD clip %.1f (%.3f), no clip %.1f (%.3f); router grad norm %.4f",
         logit(adam), churn(adam), logit(adam_off), churn(adam_off), logit(late), churn(late), logit(sgd_on),
         churn(sgd_on), logit(sgd_off), churn(sgd_off), adam_off.mean(&LayerMetrics::router_grad_norm, 0, 100));
-    QVERIFY(adam.mean(&LayerMetrics::router_grad_norm, 0, 100) > 0.005);  // the clip is active: 5× or more
-    QVERIFY(logit(adam) > 0.9 * logit(adam_off));
-    QVERIFY(logit(sgd_on) < 0.5 * logit(sgd_off));
-    QVERIFY(logit(late) < 0.9 * logit(adam_off));
+    MEASURES("15", {{"logit(adam)", double(logit(adam))},
+                    {"churn(adam)", double(churn(adam))},
+                    {"logit(adam_off)", double(logit(adam_off))},
+                    {"churn(adam_off)", double(churn(adam_off))},
+                    {"logit(late)", double(logit(late))},
+                    {"churn(late)", double(churn(late))},
+                    {"logit(sgd_on)", double(logit(sgd_on))},
+                    {"churn(sgd_on)", double(churn(sgd_on))},
+                    {"logit(sgd_off)", double(logit(sgd_off))},
+                    {"churn(sgd_off)", double(churn(sgd_off))},
+                    {"adam_off.mean(&LayerMetrics::router_grad_norm, 0, 100)",
+                     double(adam_off.mean(&LayerMetrics::router_grad_norm, 0, 100))}});
+    CLAIM("15", adam.mean(&LayerMetrics::router_grad_norm, 0, 100) > 0.005);  // the clip is active: 5× or more
+    CLAIM("15", logit(adam) > 0.9 * logit(adam_off));
+    CLAIM("15", logit(sgd_on) < 0.5 * logit(sgd_off));
+    CLAIM("15", logit(late) < 0.9 * logit(adam_off));
 }
 
 // The entropy term moves the router's confidence both ways, and the load not
@@ -253,11 +293,27 @@ void TestLessonsMore::lesson16_entropy_reg() {
         "(%.3f / %.3f), max |logit| %.1f / %.1f (%.1f / %.1f), load entropy %.3f / %.3f (%.3f / %.3f); weight -1: "
         "churn 200-300 %.3f (%.3f), held-out at step 300 %.3f (%.3f)",
         rh[0], rh[1], rhc[0], rhc[1], z[0], z[1], zc[0], zc[1], h[0], h[1], hc[0], hc[1], churn, churn_c, acc, acc_c);
-    QVERIFY(rh[0] > 0.9 && z[0] < 0.4 * zc[0]);           // undecided
-    QVERIFY(rh[1] < 0.7 * rhc[1] && z[1] > zc[1] + 1);    // decisive
-    QVERIFY(h[0] < hc[0] + 0.02 && h[1] < hc[1] + 0.02);  // and no better balanced either way
-    QVERIFY(churn > 1.5 * churn_c);
-    QVERIFY(acc < acc_c);
+    MEASURES("16", {{"rh[0]", double(rh[0])},
+                    {"rh[1]", double(rh[1])},
+                    {"rhc[0]", double(rhc[0])},
+                    {"rhc[1]", double(rhc[1])},
+                    {"z[0]", double(z[0])},
+                    {"z[1]", double(z[1])},
+                    {"zc[0]", double(zc[0])},
+                    {"zc[1]", double(zc[1])},
+                    {"h[0]", double(h[0])},
+                    {"h[1]", double(h[1])},
+                    {"hc[0]", double(hc[0])},
+                    {"hc[1]", double(hc[1])},
+                    {"churn", double(churn)},
+                    {"churn_c", double(churn_c)},
+                    {"acc", double(acc)},
+                    {"acc_c", double(acc_c)}});
+    CLAIM("16", rh[0] > 0.9 && z[0] < 0.4 * zc[0]);           // undecided
+    CLAIM("16", rh[1] < 0.7 * rhc[1] && z[1] > zc[1] + 1);    // decisive
+    CLAIM("16", h[0] < hc[0] + 0.02 && h[1] < hc[1] + 0.02);  // and no better balanced either way
+    CLAIM("16", churn > 1.5 * churn_c);
+    CLAIM("16", acc < acc_c);
 }
 
 // Too high a router LR spikes the loss; a genuine divergence is stopped by the
@@ -281,6 +337,17 @@ void TestLessonsMore::lesson17_instability() {
     Run clipped(control_of(name, [&](Config& c) { diverging(c), c.grad_clip = 1; }));
     boom.play(300);
     clipped.play(300);
+    // The same SGD run with the z-loss at 0 and at ST-MoE's 1e-3 instead of 1.
+    Run z0(control_of(name, [&](Config& c) { diverging(c), c.z_weight = 0; }));
+    Run z_st(control_of(name, [&](Config& c) { diverging(c), c.z_weight = 1e-3; }));
+    z0.play(300);
+    z_st.play(300);
+    qInfo("lesson17: SGD lr 1, no clip, z 0: %ld steps (halted %d); z 1e-3: %ld steps (halted %d)", z0.tr.steps_done(),
+          int(z0.tr.halted()), z_st.tr.steps_done(), int(z_st.tr.halted()));
+    MEASURES("17", {{"z0_steps", double(z0.tr.steps_done())},
+                    {"z0_halted", double(z0.tr.halted())},
+                    {"zst_steps", double(z_st.tr.steps_done())},
+                    {"zst_halted", double(z_st.tr.halted())}});
     const double acc_boom = boom.tr.evaluate(), z_boom = boom.max(&LayerMetrics::max_abs_logit, 0, 300);
     qInfo(
         "lesson17: CE %.4f (steps 100-150) -> peak %.3f after router_lr 1 (x%.0f), spike warning at %ld, CE %.4f at "
@@ -290,16 +357,29 @@ void TestLessonsMore::lesson17_instability() {
         ce0, peak, peak / ce0, l.first_raised("loss_spike"), end, peak_c, control.first_raised("loss_spike"),
         boom.tr.steps_done(), boom.first_raised("non_finite"), z_boom, acc_boom, clipped.tr.steps_done(),
         int(clipped.tr.halted()));
-    QVERIFY(peak > 10 * ce0);
-    QVERIFY(l.first_raised("loss_spike") > 150 && l.first_raised("loss_spike") <= 200);
-    QVERIFY(end < 0.2 * peak);  // it recovers
-    QVERIFY(peak_c < 3 * ce0);
-    QCOMPARE(control.first_raised("loss_spike"), -1L);
-    QVERIFY(boom.tr.halted() && boom.tr.steps_done() < 300);
-    QVERIFY(boom.first_raised("non_finite") >= 0);
-    QVERIFY(z_boom > 1e5);                               // seeds 1–6: 4.9e5–1.6e16 at the last finite step
-    QVERIFY(std::isfinite(acc_boom) && acc_boom < 0.5);  // kept, but already damaged: seeds 1–6 0.10–0.31
-    QVERIFY(!clipped.tr.halted() && clipped.tr.steps_done() == 300);
+    MEASURES("17", {{"ce0", double(ce0)},
+                    {"peak", double(peak)},
+                    {"peak / ce0", double(peak / ce0)},
+                    {"l.first_raised(\"loss_spike\")", double(l.first_raised("loss_spike"))},
+                    {"end", double(end)},
+                    {"peak_c", double(peak_c)},
+                    {"control.first_raised(\"loss_spike\")", double(control.first_raised("loss_spike"))},
+                    {"boom.tr.steps_done()", double(boom.tr.steps_done())},
+                    {"boom.first_raised(\"non_finite\")", double(boom.first_raised("non_finite"))},
+                    {"z_boom", double(z_boom)},
+                    {"acc_boom", double(acc_boom)},
+                    {"clipped.tr.steps_done()", double(clipped.tr.steps_done())},
+                    {"int(clipped.tr.halted())", double(int(clipped.tr.halted()))}});
+    CLAIM("17", peak > 10 * ce0);
+    CLAIM("17", l.first_raised("loss_spike") > 150 && l.first_raised("loss_spike") <= 200);
+    CLAIM("17", end < 0.2 * peak);  // it recovers
+    CLAIM("17", peak_c < 3 * ce0);
+    CLAIM("17", control.first_raised("loss_spike") == -1L);
+    CLAIM("17", boom.tr.halted() && boom.tr.steps_done() < 300);
+    CLAIM("17", boom.first_raised("non_finite") >= 0);
+    CLAIM("17", z_boom > 1e5);                               // seeds 1–6: 4.9e5–1.6e16 at the last finite step
+    CLAIM("17", std::isfinite(acc_boom) && acc_boom < 0.5);  // kept, but already damaged: seeds 1–6 0.10–0.31
+    CLAIM("17", !clipped.tr.halted() && clipped.tr.steps_done() == 300);
 }
 
 // Top-2 against top-1 (a structural knob: two runs). Without any balancing
@@ -320,10 +400,18 @@ void TestLessonsMore::lesson18_top1_top2() {
         "lesson18: steps 250-300, top-2 vs top-1: load entropy %.3f vs %.3f, max util %.2f vs %.2f, CE %.4f vs %.4f, "
         "held-out %.3f vs %.3f",
         h, hc, u, uc, ce, ce_c, acc, acc_c);
-    QVERIFY(h > hc + 0.02);
-    QVERIFY(u < uc - 0.2);
-    QVERIFY(ce < 0.6 * ce_c);
-    QVERIFY(acc > acc_c + 0.005);
+    MEASURES("18", {{"h", double(h)},
+                    {"hc", double(hc)},
+                    {"u", double(u)},
+                    {"uc", double(uc)},
+                    {"ce", double(ce)},
+                    {"ce_c", double(ce_c)},
+                    {"acc", double(acc)},
+                    {"acc_c", double(acc_c)}});
+    CLAIM("18", h > hc + 0.02);
+    CLAIM("18", u < uc - 0.2);
+    CLAIM("18", ce < 0.6 * ce_c);
+    CLAIM("18", acc > acc_c + 0.005);
 }
 
 // Capacity under real imbalance: with the busiest expert at over 3× its share,
@@ -350,14 +438,24 @@ void TestLessonsMore::lesson19_capacity_imbalance() {
         "lesson19: dropped at cf 1 / 1.25 / 2: %.3f / %.3f / %.3f, max util %.2f, held-out %.3f; hash: %.4f / "
         "%.4f / %.4f, max util %.2f, held-out %.3f",
         dr[0], dr[1], dr[2], u, acc, dc[0], dc[1], dc[2], uc, acc_c);
-    QVERIFY(u > 3.0);
-    QVERIFY(dr[0] > dr[1] && dr[1] > dr[2]);
-    QVERIFY(dr[2] > 0.12);  // capacity 2 still drops: seeds 1–6
-    QVERIFY(dc[0] < 0.1 && dc[1] < 0.02);
-    QCOMPARE(dc[2], 0.0);
-    QVERIFY(acc > acc_c);  // balance alone is not the goal: hash routing ignores what a token is
+    MEASURES("19", {{"dr[0]", double(dr[0])},
+                    {"dr[1]", double(dr[1])},
+                    {"dr[2]", double(dr[2])},
+                    {"u", double(u)},
+                    {"acc", double(acc)},
+                    {"dc[0]", double(dc[0])},
+                    {"dc[1]", double(dc[1])},
+                    {"dc[2]", double(dc[2])},
+                    {"uc", double(uc)},
+                    {"acc_c", double(acc_c)}});
+    CLAIM("19", u > 3.0);
+    CLAIM("19", dr[0] > dr[1] && dr[1] > dr[2]);
+    CLAIM("19", dr[2] > 0.12);  // capacity 2 still drops: seeds 1–6
+    CLAIM("19", dc[0] < 0.1 && dc[1] < 0.02);
+    CLAIM("19", dc[2] == 0.0);
+    CLAIM("19", acc > acc_c);  // balance alone is not the goal: hash routing ignores what a token is
     // At or above a factor of 1 drops are bounded below by the overload of the busiest expert.
-    QVERIFY(dr[2] >= (u - 2.0) / 8 - 0.02);
+    CLAIM("19", dr[2] >= (u - 2.0) / 8 - 0.02);
 }
 
 QTEST_APPLESS_MAIN(TestLessonsMore)
