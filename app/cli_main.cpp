@@ -114,7 +114,7 @@ const Command kCommands[] = {
   --x KNOB=LO:HI:N      x axis, e.g. --x aux_weight=1e-3:1:7; --log right after it (or --xlog) spaces it in log
   --y KNOB=LO:HI:N      y axis likewise (--log after it, or --ylog)
   --steps S             steps per run (default 600)
-  --seeds K             runs per cell, with seeds base, base+1, ... (default 1)
+  --seeds K             runs per cell, with seeds base, base+1, ... (default 3)
   --threads T           worker threads, one core each (default: every core)
   --metric NAME         measure of the text map (default load_entropy; see docs/sweep.md)
   --out FILE            .moesweep (whole sweep, opens in the window), .csv or .jsonl (one row per cell)

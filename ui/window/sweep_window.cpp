@@ -65,7 +65,10 @@ SweepWindow::SweepWindow(const Config& base, QWidget* parent)
     steps_->setToolTip(tr("Training steps per run. Lesson scripts are off during sweeps."));
     seeds_ = new QSpinBox;
     seeds_->setRange(1, 64);
-    seeds_->setToolTip(tr("Runs per cell with seeds base, base+1, …: the tooltip shows their spread."));
+    seeds_->setValue(3);  // one seed's map is a coin flip near the boundary
+    seeds_->setToolTip(
+        tr("Runs per cell with seeds base, base+1, …: cells show their median, a circle marks a cell whose seeds "
+           "disagree about collapse, and the tooltip shows the spread."));
     threads_ = new QSpinBox;
     threads_->setRange(1, std::max(1, QThread::idealThreadCount()));
     threads_->setValue(threads_->maximum());

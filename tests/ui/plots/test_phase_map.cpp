@@ -1,5 +1,6 @@
 // Interface tests of the phase diagram: hand-made cells fill the map one by
-// one with their measure's mean; collapsed cells get a marker; the collapse
+// one with their measure's median over seeds; collapsed cells get a marker,
+// cells whose seeds disagree another; the collapse
 // boundary is traced between cells on either side of the threshold; the
 // current run's star sits on the map only when its values do; the tooltip
 // carries the seed spread; a click opens that cell's run; and the sweep window
@@ -58,7 +59,7 @@ void TestPhaseMap::cells_fill_markers_and_boundary() {
     QVERIFY(std::isnan(map.cellValue(0, 0)));
     map.addCell(handCell(s, 0, 0));
     QCOMPARE(map.filledCells(), 1);
-    QCOMPARE(map.cellValue(0, 0), 0.96);  // mean of seeds 0.95, 0.97
+    QCOMPARE(map.cellValue(0, 0), 0.96);  // median of seeds 0.95, 0.97
     QCOMPARE(map.contourSegments(), 0);   // one side only
     for (int iy = 0; iy < 3; ++iy)
         for (int ix = 0; ix < 3; ++ix)
@@ -74,12 +75,25 @@ void TestPhaseMap::cells_fill_markers_and_boundary() {
     QCOMPARE(map.thresholdSegments(), 4);  // max util 3.0 splits the same cells
     QCOMPARE(map.contourSegments(), 4);    // the collapse boundary stays
     map.setMeasure(kLoadEntropy);
-    // A halted run marks its cell even with healthy balance.
+    QCOMPARE(map.disputedMarkers(), 0);
+    // One seed of two halted: the seeds disagree about collapse, so the cell is
+    // marked as disputed, not as collapsed.
     SweepCell halted = handCell(s, 2, 0);
     halted.runs[1].values[kHalted] = 1;
     map.addCell(halted);
     QCOMPARE(map.filledCells(), 9);
-    QCOMPARE(map.collapsedMarkers(), 4);
+    QCOMPARE(map.collapsedMarkers(), 3);
+    QCOMPARE(map.disputedMarkers(), 1);
+    // A cell whose seeds fall on both sides of the threshold: coloured by its
+    // median, marked, and no boundary drawn along its edges (2 of the 4 go).
+    SweepCell split = handCell(s, 1, 1);
+    split.runs[0].values[kLoadEntropy] = 0.4;
+    split.runs[1].values[kLoadEntropy] = 0.9;
+    map.addCell(split);
+    QCOMPARE(map.cellValue(1, 1), 0.65);
+    QCOMPARE(map.disputedMarkers(), 2);
+    QCOMPARE(map.contourSegments(), 2);
+    QVERIFY(map.cellToolTip(1, 1).contains("disagree"));
 }
 
 void TestPhaseMap::current_run_star() {
