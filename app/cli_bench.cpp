@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +18,7 @@
 #include "cli_common.hpp"
 #include "error.hpp"
 #include "train/bench.hpp"
+#include "train/bench_presets.hpp"
 #include "train/knobs.hpp"
 
 namespace moescope {
@@ -26,6 +31,7 @@ struct BenchArgs {
     bool compare_pytorch = false;
     std::string backend = "cpu";
     bool gpu_scale = false;
+    bool presets = false;
 };
 
 // scripts/pytorch_baseline.py run by --compare-pytorch, or why it was skipped.
@@ -63,6 +69,8 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
         } else if (flag == "--gpu-scale") {
             a.gpu_scale = true;
             scale_for_gpu(a.options.config);  // a later --set still changes it
+        } else if (flag == "--presets") {
+            a.presets = true;
         } else if (flag == "--no-scaling") {
             a.options.scaling = false;
         } else if (flag == "--steps") {
@@ -286,10 +294,79 @@ nlohmann::json result_json(const BenchResult& r, const PytorchRun* pytorch) {
             {"pytorch", pytorch_json(r, pytorch)}};
 }
 
+// Another process that keeps one core busy while it lives: what a desktop's
+// browser, window drawing or second run does to a training run.
+class BusyCore {
+public:
+    void set(bool on) {
+        if (on && pid_ <= 0) {
+            pid_ = fork();
+            if (pid_ == 0) {
+                volatile unsigned long spin = 0;
+                for (;;) spin = spin + 1;
+            }
+        } else if (!on && pid_ > 0) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+            pid_ = -1;
+        }
+    }
+    ~BusyCore() { set(false); }
+
+private:
+    pid_t pid_ = -1;
+};
+
+std::string k_tokens(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1fk", v / 1000.0);
+    return text;
+}
+
+int bench_presets_table(int steps, bool json) {
+    BusyCore other;
+    const std::vector<PresetSpeed> speeds = bench_presets(steps, [&](bool on) { other.set(on); });
+    if (json) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (const PresetSpeed& p : speeds)
+            rows.push_back({{"preset", p.name},
+                            {"flops_per_step", p.flops_per_step},
+                            {"threads", p.threads},
+                            {"idle_tokens_per_s", p.idle},
+                            {"idle_one_thread", p.idle_one},
+                            {"idle_all_threads", p.idle_all},
+                            {"busy_tokens_per_s", p.busy},
+                            {"busy_one_thread", p.busy_one},
+                            {"busy_all_threads", p.busy_all}});
+        std::cout << nlohmann::json{{"steps", steps}, {"presets", rows}}.dump() << std::endl;
+        return 0;
+    }
+    std::cout << "tokens/s per preset, " << steps
+              << " steps each: the engine's thread rule, then 1 thread and all threads; idle, then with one core "
+                 "busy (another process spinning)\n\n";
+    std::cout << pad("preset", 28) << lpad("GFLOP/step", 11) << lpad("thr", 4) << lpad("idle", 9) << lpad("1 thr", 9)
+              << lpad("all", 9) << lpad("vs best", 8) << lpad("busy", 9) << lpad("1 thr", 9) << lpad("all", 9)
+              << lpad("busy/idle", 10) << "\n";
+    for (const PresetSpeed& p : speeds) {
+        char frac[32], ratio[32], gf[32];
+        std::snprintf(gf, sizeof gf, "%.3f", p.flops_per_step * 1e-9);
+        std::snprintf(frac, sizeof frac, "%.0f %%", 100.0 * p.idle / std::max(p.idle_one, p.idle_all));
+        std::snprintf(ratio, sizeof ratio, "%.0f %%", 100.0 * p.busy / p.idle);
+        std::cout << pad(p.name, 28) << lpad(gf, 11) << lpad(std::to_string(p.threads), 4) << lpad(k_tokens(p.idle), 9)
+                  << lpad(k_tokens(p.idle_one), 9) << lpad(k_tokens(p.idle_all), 9) << lpad(frac, 8)
+                  << lpad(k_tokens(p.busy), 9) << lpad(k_tokens(p.busy_one), 9) << lpad(k_tokens(p.busy_all), 9)
+                  << lpad(ratio, 10) << "\n";
+    }
+    std::cout << "\nvs best: the rule's idle speed against the faster of 1 thread and all threads (target ≥ 90 %); "
+                 "busy/idle: the rule's speed with one core busy against idle (target ≥ 45 %)\n";
+    return 0;
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
     const BenchArgs a = parse_bench_args(args);
+    if (a.presets) return bench_presets_table(a.options.steps, a.json);
     // Only an explicit --backend cuda runs the GPU bench: auto and cpu time the CPU engine and its roofline.
     if (choose_backend(a.backend, a.backend == "cuda", "training", std::cerr) == Backend::Cuda)
         return bench_cuda(a.options.config, a.options.warmup_steps, a.options.steps, a.json);

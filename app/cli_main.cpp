@@ -97,6 +97,9 @@ const Command kCommands[] = {
   --json                print one JSON object instead of tables
   --steps N             timed steps after warm-up (default 10)
   --no-scaling          skip the scaling table (tokens, experts, d_ff, top-k)
+  --presets             every shipped preset's tokens/s as people run it: the engine's
+                        thread rule against 1 thread and all threads, idle and with one
+                        core kept busy by another process (--steps per measurement)
   --compare-pytorch     also run scripts/pytorch_baseline.py (python3 with torch,
                         or $MOESCOPE_PYTHON) at its best setting; skipped with a
                         message when torch is absent

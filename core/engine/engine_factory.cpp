@@ -65,7 +65,9 @@ EngineChoice make_engine(const Config& cfg, Backend backend, int d_in, int class
         case Backend::Cpu:
             break;
     }
-    return {std::make_unique<CpuEngine>(cfg, d_in, classes, rng), "using the CPU: the CPU engine was chosen (--backend cpu, the default of train and bench; --backend auto takes a usable GPU)"};
+    return {std::make_unique<CpuEngine>(cfg, d_in, classes, rng),
+            "using the CPU: the CPU engine was chosen (--backend cpu, the default of train and bench; --backend auto "
+            "takes a usable GPU)"};
 }
 
 }  // namespace moescope

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
 namespace moescope::threads {
@@ -14,7 +15,16 @@ int available() {
     return n;
 }
 
-int for_step(double flops) { return flops < kOneThreadBelow ? 1 : available(); }
+namespace {
+std::atomic<int> forced{0};
+}  // namespace
+
+int for_step(double flops) {
+    if (const int n = forced.load(); n > 0) return n;
+    return flops < kOneThreadBelow ? 1 : available();
+}
+
+void force(int threads) { forced = std::max(0, threads); }
 
 void use_for_step(double flops) {
     const int n = for_step(flops);

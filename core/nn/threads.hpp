@@ -25,6 +25,10 @@ int for_step(double flops);
 // Sets the calling thread's OpenMP team size for a step of `flops`.
 void use_for_step(double flops);
 
+// Forces every step's team size (0: back to the rule above): `bench --presets`
+// times each preset on 1 thread and on all to check the rule.
+void force(int threads);
+
 // OpenMP reads OMP_WAIT_POLICY once, when the runtime loads, before main():
 // when the user did not set it, set passive and re-execute this program from
 // /proc/self/exe with the same arguments (once; on failure carry on). Call first

@@ -108,6 +108,25 @@ private slots:
                      human.out.contains("FakeBLAS K9, BLAS threads 2") && human.out.contains("vs PyTorch"),
                  qPrintable(human.describe()));
     }
+
+    // bench --presets: one row per shipped preset, with the engine's thread
+    // rule (every preset is small enough for one thread) and all six speeds.
+    void presets_table_covers_every_preset() {
+        const ProcessResult r = run_cli({"bench", "--presets", "--steps", "1", "--json"}, 300000);
+        QCOMPARE(r.code, 0);
+        const QJsonObject j = QJsonDocument::fromJson(r.out.trimmed().toUtf8()).object();
+        const QJsonArray rows = j["presets"].toArray();
+        const ProcessResult list = run_cli({"presets"}, 30000);
+        QCOMPARE(rows.size(), list.out.trimmed().split('\n').size());
+        for (const auto& v : rows) {
+            const QJsonObject row = v.toObject();
+            QCOMPARE(row["threads"].toInt(), 1);
+            QVERIFY(row["flops_per_step"].toDouble() < 1e9);
+            for (const char* key : {"idle_tokens_per_s", "idle_one_thread", "idle_all_threads", "busy_tokens_per_s",
+                                    "busy_one_thread", "busy_all_threads"})
+                QVERIFY2(row[key].toDouble() > 0, key);
+        }
+    }
 };
 
 QTEST_APPLESS_MAIN(TestCliBench)

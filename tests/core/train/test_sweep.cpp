@@ -391,10 +391,11 @@ void TestSweep::lesson11_map_has_collapsed_and_healthy_regions() {
     for (int iy = 0; iy < 2; ++iy) {
         const SweepCell &low = *r.cell(0, iy), &high = *r.cell(1, iy);
         const SweepStat hl = low.stat(kLoadEntropy), hh = high.stat(kLoadEntropy);
-        qInfo("lesson11 router_lr %g: aux 0.001 load entropy %.3f (seeds %.3f-%.3f), aux 1 %.3f (%.3f-%.3f), "
-              "held-out %.3f-%.3f",
-              low.y, hl.median, hl.min, hl.max, hh.median, hh.min, hh.max, high.stat(kTestAcc).min,
-              high.stat(kTestAcc).max);
+        qInfo(
+            "lesson11 router_lr %g: aux 0.001 load entropy %.3f (seeds %.3f-%.3f), aux 1 %.3f (%.3f-%.3f), "
+            "held-out %.3f-%.3f",
+            low.y, hl.median, hl.min, hl.max, hh.median, hh.min, hh.max, high.stat(kTestAcc).min,
+            high.stat(kTestAcc).max);
         QVERIFY(sweep_cell_collapsed(low, base) && !sweep_cell_disputed(low, base));
         QVERIFY(hl.max < base.collapse_entropy - 0.05);
         QVERIFY(low.stat(kMaxUtil).min > base.collapse_max_util);
