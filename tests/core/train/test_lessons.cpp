@@ -462,6 +462,18 @@ void TestLessons::lesson9_expert_choice() {
     CLAIM("9", l.first_raised("collapse") == -1L);
     CLAIM("9", l.first_raised("high_drop") > 0);  // the monitor shows the price
     CLAIM("9", acc > 0.95);
+    // Control: the same run with token choice (plain top-k, lesson 2's routing) at the same capacity factor.
+    Config token_choice = seeded("lesson9_expert_choice");
+    token_choice.policy = "topk";
+    Lesson control(token_choice);
+    control.play_until(300);
+    const double h_tc = control.mean(&Row::load_entropy, 250, 300), dr_tc = control.mean(&Row::dropped, 250, 300);
+    const double dead_tc = control.mean(&Row::dead, 250, 300);
+    qInfo("lesson9 control, token choice at capacity %.2f: load entropy %.3f, dropped %.3f, dead %.1f",
+          control.tr.config().capacity_factor, h_tc, dr_tc, dead_tc);
+    MEASURES("9", {{"tc_h", h_tc}, {"tc_dropped", dr_tc}, {"tc_dead", dead_tc}});
+    CLAIM("9", h_tc < 0.9);
+    CLAIM("9", dr_tc > dr);
 }
 
 QTEST_APPLESS_MAIN(TestLessons)
