@@ -13,6 +13,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cstdio>
+
 #include "cli_process.hpp"
 
 namespace {
@@ -37,6 +39,25 @@ void write_collapsing_log(const QString& path, int steps, int from) {
                     .arg(s)
                     .arg(s < from ? "[25,25,25,25]" : "[97,1,1,1]")
                     .toUtf8());
+}
+
+// A Megatron job, DP 1 × EP 2, 16 experts (8 per rank): healthy, or collapsed onto experts 0 and 1.
+void write_megatron_job(const QString& dir, bool collapsed) {
+    QDir().mkpath(dir + "/tokens_per_expert");
+    for (int rank = 0; rank < 2; ++rank) {
+        QFile f(dir + QStringLiteral("/tokens_per_expert/rank%1.jsonl").arg(rank));
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        for (int it = 1; it <= 120; ++it) {
+            const bool bad = collapsed && it > 20;
+            const char* local = !bad        ? "[[32,32,32,32,32,32,32,32]]"
+                                : rank == 0 ? "[[128,128,0,0,0,0,0,0]]"
+                                            : "[[0,0,0,0,0,0,0,0]]";
+            f.write(QStringLiteral("{\"iter\":%1,\"block\":\"decoder\",\"layer\":0,\"tpe\":%2}\n")
+                        .arg(it)
+                        .arg(local)
+                        .toUtf8());
+        }
+    }
 }
 
 }  // namespace
@@ -88,6 +109,72 @@ private slots:
         write_collapsing_log(log, 60, 1000);
         const ProcessResult ok = run_cli({"watch", log, "--once", "--fail-on", "critical"});
         QVERIFY2(ok.code == 0, qPrintable(ok.describe()));
+    }
+
+    // The README's pipeline line fails on a collapsed job (14 of 16 experts
+    // dead: critical) and passes on a healthy one. It exited 0 on both: no
+    // watched warning was ever critical.
+    void readmePipelineFailsOnACollapsedJob() {
+        QTemporaryDir dir;
+        write_megatron_job(dir.path(), true);
+        const ProcessResult bad = run_cli({"watch", dir.path(), "--ep", "2", "--once", "--fail-on", "critical"});
+        QVERIFY2(bad.code == 4, qPrintable(bad.describe()));
+        QVERIFY2(bad.out.contains("critical dead_experts") || bad.out.contains("critical collapse"),
+                 qPrintable(bad.out));
+        QCOMPARE(last_json_line(bad.out)["experts"].toInt(), 16);
+        write_megatron_job(dir.path(), false);
+        const ProcessResult ok = run_cli({"watch", dir.path(), "--ep", "2", "--once", "--fail-on", "critical"});
+        QVERIFY2(ok.code == 0, qPrintable(ok.describe()));
+    }
+
+    // A pipeline must not pass on no data: an empty directory, files that are not logs, an empty file.
+    void noDataFailsUnderFailOn() {
+        QTemporaryDir dir;
+        QDir().mkpath(dir.filePath("empty"));
+        QDir().mkpath(dir.filePath("other"));
+        QFile(dir.filePath("other/notes.txt")).open(QIODevice::WriteOnly);
+        QFile(dir.filePath("zero.jsonl")).open(QIODevice::WriteOnly);
+        for (const QString& p : {dir.filePath("empty"), dir.filePath("other"), dir.filePath("zero.jsonl")}) {
+            const ProcessResult r = run_cli({"watch", p, "--once", "--fail-on", "critical"});
+            QVERIFY2(r.code == 4 && r.err.contains("no router records"), qPrintable(p + "\n" + r.describe()));
+        }
+    }
+
+    // A wrong --ep is said: 3 does not divide 4 ranks; the default 1 on several rank files is a stated assumption.
+    void expertParallelSizeIsCheckedAgainstTheRanks() {
+        QTemporaryDir dir;
+        for (int rank = 0; rank < 4; ++rank) {
+            QFile f(dir.filePath(QStringLiteral("rank%1.jsonl").arg(rank)));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(R"({"iter":1,"layer":0,"tpe":[[5,5]]})"
+                    "\n");
+        }
+        const ProcessResult three = run_cli({"watch", dir.path(), "--ep", "3", "--once"});
+        QVERIFY2(three.code == 2 && three.err.contains("4 Megatron rank files but expert-parallel size 3"),
+                 qPrintable(three.describe()));
+        const ProcessResult dflt = run_cli({"watch", dir.path(), "--once"});
+        QVERIFY2(dflt.code == 0 && dflt.err.contains("pass --ep"), qPrintable(dflt.describe()));
+        const ProcessResult two = run_cli({"watch", dir.path(), "--ep", "2", "--once"});
+        QVERIFY2(two.code == 0 && !two.err.contains("--ep"), qPrintable(two.describe()));
+        QCOMPARE(last_json_line(two.out)["experts"].toInt(), 4);
+    }
+
+    // A log without router entropy has none in the summary (it said 1.0); a
+    // path that is not UTF-8 still gives the summary.
+    void summaryStatesOnlyWhatTheLogHolds() {
+        QTemporaryDir dir;
+        const QString log = dir.filePath("job.jsonl");
+        write_collapsing_log(log, 5, 1000);
+        const ProcessResult r = run_cli({"watch", log, "--once"});
+        QVERIFY2(r.code == 0, qPrintable(r.describe()));
+        QVERIFY2(last_json_line(r.out)["router_entropy"].isNull(), qPrintable(r.out));
+        // the name holds the byte 0xFF (not UTF-8): made and passed through the shell, byte for byte
+        const QByteArray odd = QFile::encodeName(dir.path()) + "/x\xff.jsonl";
+        QVERIFY(std::rename(QFile::encodeName(log).constData(), odd.constData()) == 0);
+        const ProcessResult o = run_process(
+            "/bin/sh", {"-c", "exec \"$0\" watch \"$1/x$(printf '\\377').jsonl\" --once", MOESCOPE_CLI, dir.path()});
+        std::remove(odd.constData());  // QTemporaryDir cannot name it
+        QVERIFY2(o.code == 0 && o.out.contains("\"steps\":5"), qPrintable(o.describe()));
     }
 
     void badInputIsOneLine() {
