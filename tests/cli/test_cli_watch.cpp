@@ -95,6 +95,25 @@ private slots:
         QVERIFY2(out.contains("router_aux_loss_coef"), qPrintable(out));  // the job says it is Hugging Face
     }
 
+    // The logger writes a diverging router's NaN as null in one host copy per
+    // call; the watch reads every step, counts the non-finite records and
+    // raises a critical non_finite warning (it dropped each such step, and
+    // check_logits synced once per layer).
+    void loggerNaNIsReadCountedAndCritical() {
+        if (!have_torch()) QSKIP("no /usr/bin/python3 with torch (Debian package python3-torch)");
+        QTemporaryDir dir;
+        const QString log = dir.filePath("router.jsonl");
+        const ProcessResult job =
+            run_process(kPython, {QStringLiteral(MOESCOPE_SOURCE_DIR "/tests/python/logger_checks.py"), log}, 120000);
+        QVERIFY2(job.code == 0, qPrintable(job.describe()));
+        const ProcessResult r = run_cli({"watch", log, "--once", "--fail-on", "critical"});
+        QVERIFY2(r.code == 4 && r.out.contains("critical non_finite"), qPrintable(r.describe()));
+        const QJsonObject s = last_json_line(r.out);
+        QCOMPARE(s["steps"].toInt(), 6);
+        QCOMPARE(s["bad_lines"].toInt(), 0);
+        QCOMPARE(s["non_finite_records"].toInt(), 3);
+    }
+
     void onceReadsToTheEndAndFailOnSetsTheExitCode() {
         QTemporaryDir dir;
         const QString log = dir.filePath("job.jsonl");
