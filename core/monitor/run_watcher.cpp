@@ -471,7 +471,9 @@ std::string RunWatcher::framework() const {
 Remedy RunWatcher::job_remedy(const Remedy& r) const {
     Remedy out{"", r.value, r.text};
     const std::string f = framework();
-    if (!r.knob.empty() && !f.empty()) out.text = remedy_for_framework(r.knob, r.value, r.text, framework_from_name(f));
+    if (!r.knob.empty() && !f.empty())
+        out.text = remedy_for_framework(r.knob, r.value, r.text, framework_from_name(f), int(layer_ids_.size()),
+                                        opt_.top_k > 0 ? opt_.top_k : header_.top_k);
     return out;
 }
 
