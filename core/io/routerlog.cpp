@@ -153,6 +153,12 @@ RouterLine header_line(const json& j) {
 
 RouterLine parse_router_line(std::string_view line) {
     RouterLine out;
+    if (detail::parse_router_record_fast(line, out)) return out;
+    return detail::parse_router_line_general(line);
+}
+
+RouterLine detail::parse_router_line_general(std::string_view line) {
+    RouterLine out;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) return out;
     try {
         const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);

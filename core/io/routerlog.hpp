@@ -54,4 +54,12 @@ struct RouterLine {
 // Parses one line (without its newline). Unknown keys are ignored. Never throws.
 RouterLine parse_router_line(std::string_view line);
 
+namespace detail {
+// The record fast path (routerlog_fast.cpp): true and `out` set when it is sure
+// of the same record the general reader would give; false: ask the general reader.
+bool parse_router_record_fast(std::string_view line, RouterLine& out);
+// The general reader alone (nlohmann): every line kind, and the error messages.
+RouterLine parse_router_line_general(std::string_view line);
+}  // namespace detail
+
 }  // namespace moescope

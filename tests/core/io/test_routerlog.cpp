@@ -569,6 +569,71 @@ private slots:
         QVERIFY2(grew < (1u << 30), std::to_string(grew >> 20).c_str());
     }
 
+    // The record fast path gives exactly what the general (nlohmann) reader
+    // gives, on the common lines (which it must take) and on 20,000 mutations of
+    // them (which it may hand on).
+    void fastPathAgreesWithTheGeneralReader() {
+        const std::string base[] = {
+            R"({"step":7,"layer":2,"counts":[3,1],"mean_prob":[0.7,0.3],"router_entropy":0.5,"z_loss":1.5,"aux_loss":1.1,"tokens":4,"rank":3,"time":1796187550.3})",
+            R"({"step": 4, "layer": 1, "counts": [0, 64], "mean_prob": [null, null], "router_entropy": null, "z_loss": null, "aux_loss": null, "tokens": 64, "max_abs_logit": null, "time": 1.5e9})",
+            R"({"iter": 100, "block": "decoder", "layer": 3, "tpe": [[128, 64], [96, 80]]})",
+            R"({"iter": 100, "block": "mtp", "mtp_idx": 0, "layer": 1, "tpe": [[50, 50]]})",
+            R"({"step":1,"layer":0,"counts":[0.25,1e3,2E-1],"dropped":0.0,"extra":["a",[1,true],null],"tokens":null})",
+            // 15 digits are exact in a double, 16 and more go through the conversion routine
+            R"({"step":1,"layer":0,"counts":[999999999999,5],"time":1234567890123456789,"max_abs_logit":9999999999999999,"tokens":-0})",
+        };
+        auto same = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; };
+        auto same_v = [&](const std::vector<double>& a, const std::vector<double>& b) {
+            if (a.size() != b.size()) return false;
+            for (size_t i = 0; i < a.size(); ++i)
+                if (!same(a[i], b[i])) return false;
+            return true;
+        };
+        auto check = [&](const std::string& line) {
+            const RouterLine f = parse_router_line(line), g = detail::parse_router_line_general(line);
+            const bool ok =
+                f.error == g.error && bool(f.record) == bool(g.record) && bool(f.header) == bool(g.header) &&
+                (!f.record ||
+                 (f.record->kind == g.record->kind && f.record->step == g.record->step &&
+                  f.record->layer == g.record->layer && same_v(f.record->counts, g.record->counts) &&
+                  same_v(f.record->mean_prob, g.record->mean_prob) &&
+                  same(f.record->router_entropy, g.record->router_entropy) &&
+                  same(f.record->z_loss, g.record->z_loss) && same(f.record->aux_loss, g.record->aux_loss) &&
+                  same(f.record->dropped, g.record->dropped) && same(f.record->tokens, g.record->tokens) &&
+                  same(f.record->time, g.record->time) && same(f.record->max_abs_logit, g.record->max_abs_logit) &&
+                  f.record->rank == g.record->rank && f.record->non_finite == g.record->non_finite));
+            QVERIFY2(ok, (line + "\nfast: " + f.error + "\ngeneral: " + g.error).c_str());
+        };
+        for (const auto& line : base) {
+            RouterLine out;
+            QVERIFY2(detail::parse_router_record_fast(line, out), line.c_str());
+            check(line);
+        }
+        const std::string alphabet = "{}[],:\" 0123456789.-+eEnulltruefalse\\\xff";
+        uint64_t seed = 12345;
+        auto rnd = [&](uint64_t n) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            return (seed >> 33) % n;
+        };
+        for (int i = 0; i < 20000; ++i) {
+            std::string line = base[rnd(std::size(base))];
+            for (int m = 0, n = 1 + int(rnd(3)); m < n; ++m) {
+                const size_t at = rnd(line.size());
+                switch (rnd(3)) {
+                    case 0:
+                        line[at] = alphabet[rnd(alphabet.size())];
+                        break;
+                    case 1:
+                        line.erase(at, 1);
+                        break;
+                    default:
+                        line.insert(at, 1, alphabet[rnd(alphabet.size())]);
+                }
+            }
+            check(line);
+        }
+    }
+
     void missingPathIsOneClearError() {
         try {
             RunWatcher w("/nonexistent/moescope/log.jsonl", {});
