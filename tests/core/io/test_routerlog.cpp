@@ -6,6 +6,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -521,6 +523,18 @@ private slots:
         QCOMPARE(got.size(), size_t(2));
         QCOMPARE(got[1].metrics.layers[0].load, (std::vector<double>{0.5, 0.5}));
         QCOMPARE(got[1].metrics.layers[0].load_entropy, 1.0);
+    }
+
+    // Issue "nothing overwritten" item 5: a FIFO among the rank files is refused with a line, never read (no hang).
+    void nonRegularRankFilesAreRefused() {
+        QTemporaryDir dir;
+        write_rank(dir, "rank0.jsonl", record(1, 0, "[1,1]"));
+        const std::string fifo = dir.filePath("rank1.jsonl").toStdString();
+        QCOMPARE(::mkfifo(fifo.c_str(), 0600), 0);
+        RunWatcher w(dir.path().toStdString(), {});
+        QCOMPARE(w.finish().size(), size_t(1));
+        QCOMPARE(w.sources(), size_t(1));
+        QVERIFY(any_problem(w.take_problems(), "rank1.jsonl: not a regular file"));
     }
 
     // Issue "nothing overwritten" item 4: no JSON library text, no internal error.
