@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -109,29 +111,33 @@ int cmd_watch(const std::vector<std::string>& args) {
     std::signal(SIGTERM, [](int) { g_stop = true; });
     long steps = 0;
     std::optional<StepMetrics> last;
-    auto take = [&](std::vector<WatchedStep> got) {
+    auto problems = [&] {
         for (const auto& p : w.take_problems()) std::cerr << "moescope-cli: watch: " << p << "\n";
-        for (auto& s : got) {
-            ++steps;
-            for (const auto& ev : s.events) {
-                const Warning& wn = ev.warning;
-                if (ev.kind == MonitorEvent::Raised) {
-                    std::cout << "[step " << wn.last_step << "] " << severity_name(wn.severity) << " " << wn.id << ": "
-                              << wn.message << "\n";
-                    if (!wn.remedy.text.empty()) std::cout << "    remedy: " << w.job_remedy(wn.remedy).text << "\n";
-                } else {
-                    std::cout << "[step " << wn.cleared_step << "] cleared " << wn.id
-                              << (wn.layer >= 0 ? " layer " + std::to_string(w.layer_ids()[wn.layer]) : "") << "\n";
-                }
+    };
+    auto show = [&](WatchedStep&& s) {
+        ++steps;
+        for (const auto& ev : s.events) {
+            const Warning& wn = ev.warning;
+            if (ev.kind == MonitorEvent::Raised) {
+                std::cout << "[step " << wn.last_step << "] " << severity_name(wn.severity) << " " << wn.id << ": "
+                          << wn.message << "\n";
+                if (!wn.remedy.text.empty()) std::cout << "    remedy: " << w.job_remedy(wn.remedy).text << "\n";
+            } else {
+                std::cout << "[step " << wn.cleared_step << "] cleared " << wn.id
+                          << (wn.layer >= 0 ? " layer " + std::to_string(w.layer_ids()[wn.layer]) : "") << "\n";
             }
-            if (!a.quiet && steps % a.every == 0) {
-                const WorstLayers wl = worst_layers(s.metrics);
-                std::cout << "step " << s.metrics.step << "  layers " << s.metrics.layers.size() << "  experts "
-                          << w.experts() << "  loadH " << fmt("%.3f", wl.load_entropy) << "  maxU "
-                          << fmt("%.2f", wl.max_util) << "x  dead " << wl.dead << "\n";
-            }
-            last = std::move(s.metrics);
         }
+        if (!a.quiet && steps % a.every == 0) {
+            const WorstLayers wl = worst_layers(s.metrics);
+            std::cout << "step " << s.metrics.step << "  layers " << s.metrics.layers.size() << "  experts "
+                      << w.experts() << "  loadH " << fmt("%.3f", wl.load_entropy) << "  maxU "
+                      << fmt("%.2f", wl.max_util) << "x  dead " << wl.dead << "\n";
+        }
+        last = std::move(s.metrics);
+    };
+    auto take = [&](std::vector<WatchedStep> got) {
+        problems();
+        for (auto& s : got) show(std::move(s));
         std::cout << std::flush;
     };
     if (!a.quiet)
@@ -141,7 +147,16 @@ int cmd_watch(const std::vector<std::string>& args) {
         take(w.poll());
         std::this_thread::sleep_for(std::chrono::milliseconds(a.poll_ms));
     }
-    take(w.finish());
+    // Steps are shown as they complete, so --once holds one step at a time whatever the file size.
+    w.finish([&](WatchedStep&& s) {
+        problems();
+        show(std::move(s));
+    });
+    problems();
+    std::cout << std::flush;
+    const std::string layout = w.layout_problem();
+    if (!layout.empty()) std::cerr << "moescope-cli: watch: " << layout << "\n";
+    if (const std::string n = w.layout_note(); !n.empty()) std::cerr << "moescope-cli: watch: note: " << n << "\n";
 
     nlohmann::json active = nlohmann::json::array(), raised = nlohmann::json::array();
     bool fail = false;
@@ -156,19 +171,40 @@ int cmd_watch(const std::vector<std::string>& args) {
                           {"severity", severity_name(wn.severity)},
                           {"remedy", w.job_remedy(wn.remedy).text}});
     auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-    nlohmann::json summary = {
-        {"path", a.path},           {"steps", steps},         {"records", w.records()},  {"bad_lines", w.bad_lines()},
-        {"files", w.sources()},     {"experts", w.experts()}, {"layers", w.layer_ids()}, {"warnings_raised", raised},
-        {"warnings_active", active}};
+    nlohmann::json summary = {{"path", a.path},
+                              {"steps", steps},
+                              {"records", w.records()},
+                              {"bad_lines", w.bad_lines()},
+                              {"non_finite_records", w.non_finite_records()},
+                              {"segments", w.segments()},
+                              {"files", w.sources()},
+                              {"experts", w.experts()},
+                              {"layers", w.layer_ids()},
+                              {"warnings_raised", raised},
+                              {"warnings_active", active}};
     if (last) {
         const WorstLayers wl = worst_layers(*last);
         summary["last_step"] = last->step;
         summary["load_entropy"] = num(wl.load_entropy);
         summary["max_util"] = num(wl.max_util);
-        summary["router_entropy"] = num(wl.router_entropy);
+        // worst_layers() starts router entropy at 1; a log that carries none has no router entropy.
+        double router_entropy = kNaN;
+        for (const auto& l : last->layers)
+            if (std::isfinite(l.router_entropy))
+                router_entropy =
+                    std::isnan(router_entropy) ? l.router_entropy : std::min(router_entropy, l.router_entropy);
+        summary["router_entropy"] = num(router_entropy);
         summary["dead_experts"] = wl.dead;
     }
-    std::cout << summary.dump() << std::endl;
+    // Paths and names from the file system need not be UTF-8: escape, never lose the summary.
+    std::cout << summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    if (w.records() == 0) {
+        std::cerr << "moescope-cli: watch: no router records in '" << a.path << "' (" << w.sources() << " file"
+                  << (w.sources() == 1 ? "" : "s") << " read)"
+                  << (a.fail_on.empty() ? "" : ": a pipeline cannot pass on no data") << "\n";
+        if (!a.fail_on.empty()) return kExitFailOn;
+    }
+    if (!layout.empty()) return 2;
     return !a.fail_on.empty() && fail ? kExitFailOn : 0;
 }
 

@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 namespace moescope {
 
-long LogTail::poll(const std::function<void(const std::string&, long)>& on_line, size_t max_bytes) {
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+uint64_t LogTail::poll(const OnLine& on_line, size_t max_bytes) {
+    // O_NONBLOCK: a FIFO planted under a log's name must not block the open; it is refused below.
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return 0;
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -23,17 +25,24 @@ long LogTail::poll(const std::function<void(const std::string&, long)>& on_line,
         std::string now(head_.size(), '\0');
         truncated = ::pread(fd, now.data(), now.size(), 0) != ssize_t(now.size()) || now != head_;
     }
+    if (seen_ && !truncated && !last_.empty()) {
+        std::string now(last_.size(), '\0');
+        truncated =
+            ::pread(fd, now.data(), now.size(), off_t(offset_ - last_.size())) != ssize_t(now.size()) || now != last_;
+    }
     if (rotated || truncated) {
         offset_ = 0;
         partial_.clear();
+        partial_too_long_ = false;
         head_.clear();
+        last_.clear();
         line_ = 0;
         ++restarts_;
     }
     seen_ = true;
     inode_ = uint64_t(st.st_ino);
 
-    long delivered = 0;
+    uint64_t read_total = 0;
     std::vector<char> buf(1 << 16);
     size_t budget = max_bytes;
     while (budget > 0) {
@@ -41,26 +50,53 @@ long LogTail::poll(const std::function<void(const std::string&, long)>& on_line,
         if (n <= 0) break;
         if (offset_ == 0) head_.assign(buf.data(), std::min<size_t>(size_t(n), 64));
         offset_ += uint64_t(n);
-        budget -= size_t(n);
-        size_t start = 0;
-        for (size_t i = 0; i < size_t(n); ++i) {
-            if (buf[i] != '\n') continue;
-            partial_.append(buf.data() + start, i - start);
-            on_line(partial_, ++line_);
-            ++delivered;
-            partial_.clear();
-            start = i + 1;
+        read_total += uint64_t(n);
+        constexpr size_t kLast = 64;
+        if (size_t(n) >= kLast)
+            last_.assign(buf.data() + n - kLast, kLast);
+        else {
+            last_.append(buf.data(), size_t(n));
+            if (last_.size() > kLast) last_.erase(0, last_.size() - kLast);
         }
-        partial_.append(buf.data() + start, size_t(n) - start);
+        budget -= size_t(n);
+        const char* p = buf.data();
+        const char* end = p + n;
+        while (p < end) {
+            const char* nl = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)));
+            const char* stop = nl ? nl : end;
+            if (!partial_too_long_) {
+                if (partial_.size() + size_t(stop - p) > kMaxLineBytes) {
+                    partial_too_long_ = true;
+                    std::string().swap(partial_);
+                }
+            }
+            if (!nl) {
+                if (!partial_too_long_) partial_.append(p, size_t(end - p));
+                break;
+            }
+            ++line_;
+            if (partial_too_long_)
+                on_line({}, line_, true);
+            else if (partial_.empty())
+                on_line(std::string_view(p, size_t(nl - p)), line_, false);  // the whole line is in the buffer
+            else {
+                partial_.append(p, size_t(nl - p));
+                on_line(partial_, line_, false);
+            }
+            partial_.clear();
+            partial_too_long_ = false;
+            p = nl + 1;
+        }
     }
     ::close(fd);
-    return delivered;
+    return read_total;
 }
 
-long LogTail::flush(const std::function<void(const std::string&, long)>& on_line) {
-    if (partial_.empty()) return 0;
-    on_line(partial_, ++line_);
-    partial_.clear();
+long LogTail::flush(const OnLine& on_line) {
+    if (partial_.empty() && !partial_too_long_) return 0;
+    on_line(partial_, ++line_, partial_too_long_);
+    std::string().swap(partial_);
+    partial_too_long_ = false;
     return 1;
 }
 

@@ -8,6 +8,7 @@
 // moescope file and states what the job knows about itself.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "monitor/metrics.hpp"
@@ -28,7 +29,11 @@ struct RouterRecord {
     std::vector<double> counts;     // tokens per expert before drops (Megatron: summed over micro-batches)
     std::vector<double> mean_prob;  // empty when absent
     double router_entropy = kNaN, z_loss = kNaN, aux_loss = kNaN, dropped = kNaN, tokens = kNaN, time = kNaN;
+    double max_abs_logit = kNaN;  // largest |router logit| of the step, when the writer logs it
     int rank = -1;
+    // The writer logged a non-finite value (written as null: JSON has no NaN):
+    // a mean_prob entry or a router statistic. The counts stay usable.
+    bool non_finite = false;
 };
 
 // What a header line says about the job; every field is optional.
@@ -42,10 +47,19 @@ struct RouterLogHeader {
 struct RouterLine {
     std::optional<RouterRecord> record;
     std::optional<RouterLogHeader> header;
-    std::string error;  // empty when the line was understood (blank lines give neither)
+    std::string error;           // empty when the line was understood (blank lines give neither)
+    bool newer_version = false;  // a header of a format version this reader does not know: refuse the file
 };
 
 // Parses one line (without its newline). Unknown keys are ignored. Never throws.
-RouterLine parse_router_line(const std::string& line);
+RouterLine parse_router_line(std::string_view line);
+
+namespace detail {
+// The record fast path (routerlog_fast.cpp): true and `out` set when it is sure
+// of the same record the general reader would give; false: ask the general reader.
+bool parse_router_record_fast(std::string_view line, RouterLine& out);
+// The general reader alone (nlohmann): every line kind, and the error messages.
+RouterLine parse_router_line_general(std::string_view line);
+}  // namespace detail
 
 }  // namespace moescope

@@ -275,6 +275,11 @@ std::vector<Warning> Monitor::active() const {
     return out;
 }
 
+void Monitor::amend_active(const std::function<void(Warning&)>& f) {
+    for (Warning& w : history_)
+        if (w.active) f(w);
+}
+
 void Monitor::reset() {
     states_.clear();
     history_.clear();

@@ -2,6 +2,7 @@
 // The monitor: rules with hysteresis over the stream of StepMetrics that raise
 // and clear warnings (collapse, dead experts, router saturation, high drop
 // rate, loss spike, non-finite values), each with a suggested remedy.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ public:
     // snapshot's monitor must not be ahead of its step counter.
     long latest_step() const;
     void reset();
+    // Lets an owner that knows more than the metrics (the run watcher: a job's
+    // own layer ids, how bad a watched job is) reword or re-grade the active
+    // warnings; the owner amends the events it was handed itself.
+    void amend_active(const std::function<void(Warning&)>& f);
 
     // The whole state (rule streaks, every warning, loss EMA) as JSON, for
     // snapshots: {"warnings":[...], "rules":[...], "loss_ema":x, "loss_seen":n}.

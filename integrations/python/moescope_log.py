@@ -79,8 +79,9 @@ class RouterLog:
     @torch.no_grad()
     def stats(self, router_logits: Tensors, top_k: Optional[int] = None,
               indices: Optional[Tensors] = None) -> torch.Tensor:
-        """Per-layer statistics as one [layers, 2E + 4] tensor on the logits' device:
-        counts, mean_prob, router_entropy, z_loss, aux_loss, tokens."""
+        """Per-layer statistics as one [layers, 2E + 6] tensor on the logits' device:
+        counts, mean_prob, router_entropy, z_loss, aux_loss, tokens, max_abs_logit,
+        looks_like_probabilities (1.0 when every row is ≥ 0 and sums to 1)."""
         k = top_k or self.top_k
         layers = _as_layers(router_logits)
         if not layers:
@@ -92,12 +93,11 @@ class RouterLog:
         for i, z in enumerate(layers):
             z = z.reshape(-1, z.shape[-1]).float()
             tokens, experts = z.shape
-            if self.check_logits and tokens > 0:
-                # A router that hands back probabilities (rows ≥ 0 summing to 1) breaks
-                # the entropy and the z-loss; Hugging Face once returned softmaxed values.
-                if bool((z >= 0).all()) and bool(((z.sum(-1) - 1).abs() < 1e-3).all()):
-                    raise ValueError(f"layer {i}: router_logits look like probabilities (every row sums to 1); "
-                                     "pass the logits from before the softmax")
+            # A router that hands back probabilities (rows ≥ 0 summing to 1) breaks the
+            # entropy and the z-loss (Hugging Face once returned softmaxed values). The
+            # check stays on the device; log() reads it with the one host copy.
+            looks_prob = ((z >= 0).all() & ((z.sum(-1) - 1).abs() < 1e-3).all()).float() \
+                if self.check_logits and tokens > 0 else torch.zeros((), device=z.device)
             p = torch.softmax(z, dim=-1)
             chosen = picks[i].reshape(-1) if picks is not None else torch.topk(z, k, dim=-1).indices.reshape(-1)
             counts = torch.bincount(chosen.long(), minlength=experts).float()[:experts]
@@ -106,33 +106,50 @@ class RouterLog:
                 else torch.ones((), device=z.device)
             z_loss = (torch.logsumexp(z, dim=-1) ** 2).mean()
             aux = experts * (counts / max(tokens * k, 1) * mean_prob).sum()
-            tail = torch.stack([entropy, z_loss, aux, torch.tensor(float(tokens), device=z.device)])
+            max_abs = z.abs().max() if tokens > 0 else torch.zeros((), device=z.device)
+            tail = torch.stack([entropy, z_loss, aux, torch.tensor(float(tokens), device=z.device), max_abs,
+                                looks_prob])
             rows.append(torch.cat([counts, mean_prob, tail]))
         return torch.stack(rows)
 
     def log(self, step: int, router_logits: Tensors, top_k: Optional[int] = None,
             indices: Optional[Tensors] = None) -> None:
         """Appends one record per layer for `step`."""
+        k = top_k or self.top_k
         s = self.stats(router_logits, top_k, indices)
         layers, width = s.shape
-        experts = (width - 4) // 2
+        experts = (width - 6) // 2
+        tail = 2 * experts  # entropy, z_loss, aux, tokens, max_abs_logit, looks_prob
         if self.all_reduce:
+            # Per-token means merge weighted by each rank's tokens: sum(T_r · x_r) / sum(T_r).
+            t = s[:, tail + 3:tail + 4].clone()
+            s[:, experts:2 * experts] *= t
+            s[:, tail:tail + 2] *= t
+            peak = s[:, tail + 4:tail + 6].clone()
             torch.distributed.reduce(s, dst=0)
-            world = torch.distributed.get_world_size()
-            s[:, experts:2 * experts] /= world  # mean_prob and the per-token averages are means over ranks
-            s[:, 2 * experts:2 * experts + 3] /= world
+            torch.distributed.reduce(peak, dst=0, op=torch.distributed.ReduceOp.MAX)
+            total = s[:, tail + 3:tail + 4].clamp_min(1)
+            s[:, experts:2 * experts] /= total
+            s[:, tail:tail + 2] /= total
+            s[:, tail + 4:tail + 6] = peak
+            # the balance loss of the merged counts and probabilities, as one rank would compute it
+            s[:, tail + 2] = experts * (s[:, :experts] / (total * k) * s[:, experts:2 * experts]).sum(-1)
             if self.rank != 0:
                 return
-        host = s.cpu().tolist()  # the one device → host copy: layers × (2E + 4) numbers
+        host = s.cpu().tolist()  # the one device → host copy: layers × (2E + 6) numbers
+        for layer, row in enumerate(host):
+            if self.check_logits and row[tail + 5] > 0.5:
+                raise ValueError(f"layer {layer}: router_logits look like probabilities (every row sums to 1); "
+                                 "pass the logits from before the softmax")
         host = [[v if math.isfinite(v) else None for v in row] for row in host]  # JSON has no inf or NaN
         self._layers, self._experts = layers, experts
         f = self._writer()
         now = time.time()
         for layer, row in enumerate(host):
             rec = {"step": int(step), "layer": layer, "counts": [int(round(c)) for c in row[:experts]],
-                   "mean_prob": row[experts:2 * experts], "router_entropy": row[2 * experts],
-                   "z_loss": row[2 * experts + 1], "aux_loss": row[2 * experts + 2], "tokens": int(row[2 * experts + 3]),
-                   "time": now}
+                   "mean_prob": row[experts:2 * experts], "router_entropy": row[tail],
+                   "z_loss": row[tail + 1], "aux_loss": row[tail + 2], "tokens": int(row[tail + 3] or 0),
+                   "max_abs_logit": row[tail + 4], "time": now}
             if self._dist and not self.all_reduce:
                 rec["rank"] = self.rank
             f.write(json.dumps(rec) + "\n")

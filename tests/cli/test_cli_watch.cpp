@@ -13,6 +13,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cstdio>
+
 #include "cli_process.hpp"
 
 namespace {
@@ -37,6 +39,25 @@ void write_collapsing_log(const QString& path, int steps, int from) {
                     .arg(s)
                     .arg(s < from ? "[25,25,25,25]" : "[97,1,1,1]")
                     .toUtf8());
+}
+
+// A Megatron job, DP 1 × EP 2, 16 experts (8 per rank): healthy, or collapsed onto experts 0 and 1.
+void write_megatron_job(const QString& dir, bool collapsed) {
+    QDir().mkpath(dir + "/tokens_per_expert");
+    for (int rank = 0; rank < 2; ++rank) {
+        QFile f(dir + QStringLiteral("/tokens_per_expert/rank%1.jsonl").arg(rank));
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        for (int it = 1; it <= 120; ++it) {
+            const bool bad = collapsed && it > 20;
+            const char* local = !bad        ? "[[32,32,32,32,32,32,32,32]]"
+                                : rank == 0 ? "[[128,128,0,0,0,0,0,0]]"
+                                            : "[[0,0,0,0,0,0,0,0]]";
+            f.write(QStringLiteral("{\"iter\":%1,\"block\":\"decoder\",\"layer\":0,\"tpe\":%2}\n")
+                        .arg(it)
+                        .arg(local)
+                        .toUtf8());
+        }
+    }
 }
 
 }  // namespace
@@ -74,6 +95,25 @@ private slots:
         QVERIFY2(out.contains("router_aux_loss_coef"), qPrintable(out));  // the job says it is Hugging Face
     }
 
+    // The logger writes a diverging router's NaN as null in one host copy per
+    // call; the watch reads every step, counts the non-finite records and
+    // raises a critical non_finite warning (it dropped each such step, and
+    // check_logits synced once per layer).
+    void loggerNaNIsReadCountedAndCritical() {
+        if (!have_torch()) QSKIP("no /usr/bin/python3 with torch (Debian package python3-torch)");
+        QTemporaryDir dir;
+        const QString log = dir.filePath("router.jsonl");
+        const ProcessResult job =
+            run_process(kPython, {QStringLiteral(MOESCOPE_SOURCE_DIR "/tests/python/logger_checks.py"), log}, 120000);
+        QVERIFY2(job.code == 0, qPrintable(job.describe()));
+        const ProcessResult r = run_cli({"watch", log, "--once", "--fail-on", "critical"});
+        QVERIFY2(r.code == 4 && r.out.contains("critical non_finite"), qPrintable(r.describe()));
+        const QJsonObject s = last_json_line(r.out);
+        QCOMPARE(s["steps"].toInt(), 6);
+        QCOMPARE(s["bad_lines"].toInt(), 0);
+        QCOMPARE(s["non_finite_records"].toInt(), 3);
+    }
+
     void onceReadsToTheEndAndFailOnSetsTheExitCode() {
         QTemporaryDir dir;
         const QString log = dir.filePath("job.jsonl");
@@ -88,6 +128,72 @@ private slots:
         write_collapsing_log(log, 60, 1000);
         const ProcessResult ok = run_cli({"watch", log, "--once", "--fail-on", "critical"});
         QVERIFY2(ok.code == 0, qPrintable(ok.describe()));
+    }
+
+    // The README's pipeline line fails on a collapsed job (14 of 16 experts
+    // dead: critical) and passes on a healthy one. It exited 0 on both: no
+    // watched warning was ever critical.
+    void readmePipelineFailsOnACollapsedJob() {
+        QTemporaryDir dir;
+        write_megatron_job(dir.path(), true);
+        const ProcessResult bad = run_cli({"watch", dir.path(), "--ep", "2", "--once", "--fail-on", "critical"});
+        QVERIFY2(bad.code == 4, qPrintable(bad.describe()));
+        QVERIFY2(bad.out.contains("critical dead_experts") || bad.out.contains("critical collapse"),
+                 qPrintable(bad.out));
+        QCOMPARE(last_json_line(bad.out)["experts"].toInt(), 16);
+        write_megatron_job(dir.path(), false);
+        const ProcessResult ok = run_cli({"watch", dir.path(), "--ep", "2", "--once", "--fail-on", "critical"});
+        QVERIFY2(ok.code == 0, qPrintable(ok.describe()));
+    }
+
+    // A pipeline must not pass on no data: an empty directory, files that are not logs, an empty file.
+    void noDataFailsUnderFailOn() {
+        QTemporaryDir dir;
+        QDir().mkpath(dir.filePath("empty"));
+        QDir().mkpath(dir.filePath("other"));
+        QFile(dir.filePath("other/notes.txt")).open(QIODevice::WriteOnly);
+        QFile(dir.filePath("zero.jsonl")).open(QIODevice::WriteOnly);
+        for (const QString& p : {dir.filePath("empty"), dir.filePath("other"), dir.filePath("zero.jsonl")}) {
+            const ProcessResult r = run_cli({"watch", p, "--once", "--fail-on", "critical"});
+            QVERIFY2(r.code == 4 && r.err.contains("no router records"), qPrintable(p + "\n" + r.describe()));
+        }
+    }
+
+    // A wrong --ep is said: 3 does not divide 4 ranks; the default 1 on several rank files is a stated assumption.
+    void expertParallelSizeIsCheckedAgainstTheRanks() {
+        QTemporaryDir dir;
+        for (int rank = 0; rank < 4; ++rank) {
+            QFile f(dir.filePath(QStringLiteral("rank%1.jsonl").arg(rank)));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(R"({"iter":1,"layer":0,"tpe":[[5,5]]})"
+                    "\n");
+        }
+        const ProcessResult three = run_cli({"watch", dir.path(), "--ep", "3", "--once"});
+        QVERIFY2(three.code == 2 && three.err.contains("4 Megatron rank files but expert-parallel size 3"),
+                 qPrintable(three.describe()));
+        const ProcessResult dflt = run_cli({"watch", dir.path(), "--once"});
+        QVERIFY2(dflt.code == 0 && dflt.err.contains("pass --ep"), qPrintable(dflt.describe()));
+        const ProcessResult two = run_cli({"watch", dir.path(), "--ep", "2", "--once"});
+        QVERIFY2(two.code == 0 && !two.err.contains("--ep"), qPrintable(two.describe()));
+        QCOMPARE(last_json_line(two.out)["experts"].toInt(), 4);
+    }
+
+    // A log without router entropy has none in the summary (it said 1.0); a
+    // path that is not UTF-8 still gives the summary.
+    void summaryStatesOnlyWhatTheLogHolds() {
+        QTemporaryDir dir;
+        const QString log = dir.filePath("job.jsonl");
+        write_collapsing_log(log, 5, 1000);
+        const ProcessResult r = run_cli({"watch", log, "--once"});
+        QVERIFY2(r.code == 0, qPrintable(r.describe()));
+        QVERIFY2(last_json_line(r.out)["router_entropy"].isNull(), qPrintable(r.out));
+        // the name holds the byte 0xFF (not UTF-8): made and passed through the shell, byte for byte
+        const QByteArray odd = QFile::encodeName(dir.path()) + "/x\xff.jsonl";
+        QVERIFY(std::rename(QFile::encodeName(log).constData(), odd.constData()) == 0);
+        const ProcessResult o = run_process(
+            "/bin/sh", {"-c", "exec \"$0\" watch \"$1/x$(printf '\\377').jsonl\" --once", MOESCOPE_CLI, dir.path()});
+        std::remove(odd.constData());  // QTemporaryDir cannot name it
+        QVERIFY2(o.code == 0 && o.out.contains("\"steps\":5"), qPrintable(o.describe()));
     }
 
     void badInputIsOneLine() {
@@ -107,25 +213,41 @@ private slots:
         }
     }
 
-    void exportKnobsForEachFramework() {
-        const QStringList base = {"export-knobs",    "--preset", "default",      "--set",
-                                  "aux_weight=0.05", "--set",    "noise_std=0.5"};
-        const ProcessResult meg = run_cli(base + QStringList{"--format", "megatron"});
-        QVERIFY2(meg.code == 0, qPrintable(meg.describe()));
-        QVERIFY(meg.out.contains("--moe-aux-loss-coeff 0.05"));
-        QVERIFY(meg.out.contains("--moe-router-load-balancing-type aux_loss"));
-        QVERIFY(meg.out.contains("--num-experts "));
-        QVERIFY(meg.out.contains("# router_lr"));  // no equivalent: said, not dropped
-        QVERIFY(meg.out.contains("# noise_std"));  // the noise differs: said
-        const ProcessResult hf = run_cli(base + QStringList{"--format", "hf"});
-        QVERIFY2(hf.code == 0, qPrintable(hf.describe()));
-        const QString json = hf.out.section("\n#", 0, 0);
-        const QJsonObject o = QJsonDocument::fromJson(json.toUtf8()).object();
-        QCOMPARE(o["router_aux_loss_coef"].toDouble(), 0.05);
-        QCOMPARE(o["output_router_logits"].toBool(), true);
-        QVERIFY(o.contains("num_local_experts"));
-        const ProcessResult ds = run_cli(base + QStringList{"--format", "deepspeed"});
-        QVERIFY2(ds.code == 0 && ds.out.contains("num_experts="), qPrintable(ds.describe()));
+    // export-knobs output parsed the way each framework would (argparse with
+    // Megatron's flag names and types, MixtralConfig's strict field types,
+    // DeepSpeed MoE's arguments and accepted values; tests/python/framework_parse.py
+    // cites the sources), and checked to mean the same as the knobs. The old
+    // output failed all three: an aux coefficient not divided by the layers,
+    // num_local_experts 8.0, noisy_gate_policy=0.5.
+    void exportKnobsParseAsTheFrameworksDo() {
+        if (!QFile::exists(kPython)) QSKIP("no /usr/bin/python3");
+        const QStringList runs[] = {
+            {"experts=8", "top_k=2", "layers=2", "aux_weight=0.05", "z_weight=0", "capacity_factor=0", "lr=0.003",
+             "grad_clip=1", "policy=topk", "bias_update_rate=0.001", "noise_std=0.5"},
+            {"experts=16", "top_k=1", "layers=4", "aux_weight=0.01", "z_weight=0.001", "capacity_factor=1.25",
+             "lr=0.0005", "grad_clip=0.5", "policy=bias_balanced", "bias_update_rate=0.002", "noise_std=0"},
+        };
+        for (const QStringList& knobs : runs)
+            for (const QString format : {"megatron", "hf", "deepspeed"}) {
+                QStringList args = {"export-knobs", "--format", format};
+                for (const QString& kv : knobs) args << "--set" << kv;
+                const ProcessResult out = run_cli(args);
+                QVERIFY2(out.code == 0, qPrintable(out.describe()));
+                QProcess py;
+                py.start(kPython,
+                         QStringList{QStringLiteral(MOESCOPE_SOURCE_DIR "/tests/python/framework_parse.py"), format} +
+                             knobs);
+                QVERIFY(py.waitForStarted(10000));
+                py.write(out.out.toUtf8());
+                py.closeWriteChannel();
+                QVERIFY(py.waitForFinished(60000));
+                QVERIFY2(py.exitCode() == 0, qPrintable(format + " " + knobs.join(' ') + "\n" + out.out + "\n" +
+                                                        QString::fromUtf8(py.readAllStandardError())));
+            }
+        // what cannot be exported is said, not dropped
+        const ProcessResult meg = run_cli({"export-knobs", "--format", "megatron", "--set", "noise_std=0.5"});
+        QVERIFY(meg.out.contains("# router_lr") && meg.out.contains("# noise_std"));
+        QVERIFY(!meg.out.contains("--moe-input-jitter-eps 0.5"));
     }
 
     // docs/integrations.md shows the mapping table exactly as the code has it.
