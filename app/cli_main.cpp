@@ -9,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <new>
 #include <optional>
@@ -28,6 +29,7 @@
 #include "error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
+#include "io/output_paths.hpp"
 #include "io/report.hpp"
 #include "monitor/metric_defs.hpp"
 #include "train/config.hpp"
@@ -311,6 +313,22 @@ nlohmann::json summary_json(const Trainer& tr, const StepMetrics* last, double t
     return summary;
 }
 
+// Refuses, before anything is written, an output that is the same file as an
+// input (the config, the data, the resumed snapshot) or as another output.
+void check_train_paths(const TrainArgs& a, const Config& cfg) {
+    std::vector<NamedPath> in = {{"--config", a.config_file}, {"--resume", a.resume}};
+    if (cfg.dataset == "csv") in.push_back({"the config's csv_path", cfg.csv_path});
+    if (cfg.dataset == "text") in.push_back({"the config's text_path", cfg.text_path});
+    std::vector<NamedPath> out = {
+        {"--snapshot", a.snapshot}, {"--metrics", a.metrics_file}, {"--save-config", a.save_config}};
+    if (!a.report.empty())
+        for (const char* name : {"config.json", "metrics.csv", "report.md"})
+            out.push_back({"--report's " + std::string(name), (std::filesystem::path(a.report) / name).string()});
+    // The resumed snapshot is read whole before the first step; saving the run back into it is the usual way to
+    // continue.
+    check_outputs_distinct(in, out, {{"--resume", "--snapshot"}});
+}
+
 // --dry-run: what the run would need, without allocating it.
 int print_memory_estimate(const Config& c) {
     const MemoryEstimate m = estimate_memory(c);
@@ -341,6 +359,7 @@ int cmd_train(const std::vector<std::string>& args) {
     note_engine(backend, tr, std::cerr);
     const Config& cfg = tr.config();
     if (a.resume.empty()) history.reset(cfg.layers, cfg.experts);
+    check_train_paths(a, cfg);  // before anything is written
     if (!a.save_config.empty()) save_config_file(cfg, a.save_config);
     if (!a.report.empty()) prepare_report_folder(a.report);  // a bad path fails before training, not after
     std::optional<MetricsLog> log;
@@ -356,6 +375,9 @@ int cmd_train(const std::vector<std::string>& args) {
     const auto t0 = std::chrono::steady_clock::now();
     StepMetrics last;
     std::string save_error;  // a failed save ends the run but not its summary
+    // A failed output other than the snapshot (disk full under --metrics) costs
+    // that output only: the run goes on, then saves and prints its summary.
+    std::vector<std::string> output_errors;
     double last_test = kNaN, busy_ms = 0, shown_rate = kNaN;
     long timed_steps = 0;
     IntervalRate rate;
@@ -365,7 +387,14 @@ int cmd_train(const std::vector<std::string>& args) {
         if (std::isfinite(last.test_acc)) last_test = last.test_acc;
         if (last.step > first_step) busy_ms += last.step_ms, ++timed_steps;  // the first step pays for warm-up
         rate.add(cfg.batch_tokens, last.step_ms);
-        if (log) log->write(last);
+        if (log) {
+            try {
+                log->write(last);
+            } catch (const Error& e) {
+                output_errors.push_back(std::string(e.what()) + "; the run went on without it");
+                log.reset();
+            }
+        }
         if (!a.snapshot.empty() || !a.report.empty()) history.append(last);
         for (const auto& ev : tr.last_events()) {
             if (live) std::cout << "\r\033[K";
@@ -392,7 +421,13 @@ int cmd_train(const std::vector<std::string>& args) {
         }
     }
     if (live) std::cout << "\n";
-    if (log) log->flush();
+    if (log) {
+        try {
+            log->flush();
+        } catch (const Error& e) {
+            output_errors.push_back(e.what());
+        }
+    }
     // On a halt the update was skipped, so this saves the last finite state.
     try {
         if (!a.snapshot.empty() && save_error.empty()) save_run(a.snapshot, tr, history, a.allow_non_finite, a.quiet);
@@ -409,14 +444,19 @@ int cmd_train(const std::vector<std::string>& args) {
     if (!stepped && !a.quiet)
         std::cout << "no step ran: the run is at step " << tr.steps_done() << " and --steps is " << a.steps
                   << (shown ? "; the summary shows the snapshot's last step" : "") << "\n";
-    if (!a.report.empty())
-        write_report(a.report,
-                     {&tr.config(), &history, &tr.interventions(), "", a.snapshot.empty() ? a.resume : a.snapshot, {}});
-    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted).dump() << std::endl;
-    if (!save_error.empty()) {
-        std::cerr << "moescope-cli: error: " << save_error << "\n";
-        return kExitUsage;
+    if (!a.report.empty()) {
+        try {
+            write_report(
+                a.report,
+                {&tr.config(), &history, &tr.interventions(), "", a.snapshot.empty() ? a.resume : a.snapshot, {}});
+        } catch (const Error& e) {
+            output_errors.push_back("report folder '" + a.report + "': " + e.what());
+        }
     }
+    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted).dump() << std::endl;
+    if (!save_error.empty()) output_errors.insert(output_errors.begin(), save_error);
+    for (const std::string& e : output_errors) std::cerr << "moescope-cli: error: " << e << "\n";
+    if (!output_errors.empty()) return kExitUsage;
     return tr.halted() ? kExitHalted : 0;
 }
 
