@@ -21,8 +21,8 @@ namespace {
 
 // A small, fast model: the tests are about files, not learning.
 QStringList train(const QStringList& more) {
-    return QStringList{"train", "--quiet",          "--set", "batch_tokens=64", "--set", "train_samples=500",
-                       "--set", "experts=4",        "--set", "layers=1",        "--set", "d_model=16",
+    return QStringList{"train", "--quiet",   "--set", "batch_tokens=64", "--set", "train_samples=500",
+                       "--set", "experts=4", "--set", "layers=1",        "--set", "d_model=16",
                        "--set", "d_ff=16"} +
            more;
 }
@@ -61,8 +61,8 @@ class TestCliOutputs : public QObject {
 private slots:
     void initTestCase() {
         QByteArray csv = "a,b,label\n";
-        for (int i = 0; i < 40; ++i) csv += QByteArray::number(i % 7) + "," + QByteArray::number(i % 5) + "," +
-                                            QByteArray::number(i % 2) + "\n";
+        for (int i = 0; i < 40; ++i)
+            csv += QByteArray::number(i % 7) + "," + QByteArray::number(i % 5) + "," + QByteArray::number(i % 2) + "\n";
         write_file(path("data.csv"), csv);
     }
 
@@ -88,10 +88,9 @@ private slots:
         const ProcessResult saved = run_cli(train({"--steps", "0", "--save-config", "c.json"}), 60000, dir_.path());
         QVERIFY2(saved.code == 0, qPrintable(saved.describe()));
         const QByteArray before = digest(path("c.json"));
-        expect_refused(
-            run_cli({"train", "--quiet", "--config", "c.json", "--steps", "2", "--snapshot", "c.json"}, 60000,
-                    dir_.path()),
-            "--snapshot 'c.json' is the same file as --config 'c.json'");
+        expect_refused(run_cli({"train", "--quiet", "--config", "c.json", "--steps", "2", "--snapshot", "c.json"},
+                               60000, dir_.path()),
+                       "--snapshot 'c.json' is the same file as --config 'c.json'");
         QCOMPARE(digest(path("c.json")), before);
     }
 
@@ -100,9 +99,9 @@ private slots:
             run_cli(train({"--steps", "2", "--metrics", "x.csv", "--save-config", "x.csv"}), 60000, dir_.path()),
             "--metrics 'x.csv' and --save-config 'x.csv' are the same file");
         QVERIFY(!QFile::exists(path("x.csv")));
-        expect_refused(run_cli(train({"--steps", "2", "--report", "rep", "--metrics", "rep/metrics.csv"}), 60000,
-                               dir_.path()),
-                       "--metrics 'rep/metrics.csv' and --report's metrics.csv");
+        expect_refused(
+            run_cli(train({"--steps", "2", "--report", "rep", "--metrics", "rep/metrics.csv"}), 60000, dir_.path()),
+            "--metrics 'rep/metrics.csv' and --report's metrics.csv");
     }
 
     // Continuing a run into its own snapshot stays allowed; writing metrics over it does not.
@@ -113,10 +112,9 @@ private slots:
                     dir_.path());
         QVERIFY2(same.code == 0, qPrintable(same.describe()));
         QCOMPARE(moescope::load_snapshot(path("r.moesnap").toStdString()).state.steps, 3L);
-        expect_refused(
-            run_cli({"train", "--quiet", "--resume", "r.moesnap", "--steps", "4", "--metrics", "r.moesnap"}, 60000,
-                    dir_.path()),
-            "--metrics 'r.moesnap' is the same file as --resume 'r.moesnap'");
+        expect_refused(run_cli({"train", "--quiet", "--resume", "r.moesnap", "--steps", "4", "--metrics", "r.moesnap"},
+                               60000, dir_.path()),
+                       "--metrics 'r.moesnap' is the same file as --resume 'r.moesnap'");
         QCOMPARE(moescope::load_snapshot(path("r.moesnap").toStdString()).state.steps, 3L);
     }
 
