@@ -329,18 +329,17 @@ void check_train_paths(const TrainArgs& a, const Config& cfg) {
     check_outputs_distinct(in, out, {{"--resume", "--snapshot"}});
 }
 
-// --dry-run: what the run would need, without allocating it.
+// --dry-run: what the run would need, without allocating it, against what this process may use.
 int print_memory_estimate(const Config& c) {
     const MemoryEstimate m = estimate_memory(c);
-    const double physical = physical_memory_bytes();
+    const MemoryBudget budget = memory_budget(read_memory_limits());
     std::cout << "moescope: " << c.name << " | E=" << c.experts << " k=" << c.top_k << " L=" << c.layers << " d_model "
               << c.d_model << " d_ff " << c.d_ff << " | " << m.parameters << " parameters\n"
               << "estimated memory " << memory_text(m) << "\n";
-    if (physical > 0)
-        std::cout << "this machine has " << bytes_text(physical) << "; a run may use up to " << int(kMemoryShare * 100)
-                  << " % (" << bytes_text(kMemoryShare * physical)
-                  << "): " << (m.total() <= kMemoryShare * physical ? "fits" : "too large, the run would be refused")
-                  << "\n";
+    if (budget.bytes > 0)
+        std::cout << "this machine has " << bytes_text(physical_memory_bytes()) << "; a run may use up to "
+                  << bytes_text(budget.bytes) << " (" << budget.why
+                  << "): " << (m.total() <= budget.bytes ? "fits" : "too large, the run would be refused") << "\n";
     return 0;
 }
 

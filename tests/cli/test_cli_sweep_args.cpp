@@ -13,9 +13,14 @@
 namespace {
 
 QStringList sweep(const QStringList& more) {
-    return QStringList{"sweep",          "--quiet", "--x",   "aux_weight=0:1:1", "--y",
-                       "router_lr=0.01:0.1:2", "--set",   "batch_tokens=16", "--set", "train_samples=100",
-                       "--set",          "experts=4", "--set", "layers=1", "--steps", "2"} +
+    return QStringList{"sweep",   "--quiet",
+                       "--x",     "aux_weight=0:1:1",
+                       "--y",     "router_lr=0.01:0.1:2",
+                       "--set",   "batch_tokens=16",
+                       "--set",   "train_samples=100",
+                       "--set",   "experts=4",
+                       "--set",   "layers=1",
+                       "--steps", "2"} +
            more;
 }
 
@@ -39,7 +44,8 @@ private slots:
         QTest::addColumn<QString>("message");
         QTest::newRow("seeds wrap") << QStringList{"--seeds", "4294967297"}
                                     << "--seeds expects a whole number in [1, 64], got '4294967297'";
-        QTest::newRow("steps 1e10") << QStringList{"--steps", "1e10"} << "--steps expects a whole number in [1, 1000000]";
+        QTest::newRow("steps 1e10") << QStringList{"--steps", "1e10"}
+                                    << "--steps expects a whole number in [1, 1000000]";
         QTest::newRow("steps huge") << QStringList{"--steps", "100000000000"}
                                     << "--steps expects a whole number in [1, 1000000], got '100000000000'";
         QTest::newRow("threads wrap") << QStringList{"--threads", "4294967297"}
@@ -61,11 +67,12 @@ private slots:
     void outputOverTheDataIsRefused() {
         QFile f(dir_.filePath("d.csv"));
         QVERIFY(f.open(QIODevice::WriteOnly));
-        for (int i = 0; i < 40; ++i) f.write(i ? QByteArray::number(i % 3) + "," + QByteArray::number(i % 2) + "\n" : "a,label\n");
+        for (int i = 0; i < 40; ++i)
+            f.write(i ? QByteArray::number(i % 3) + "," + QByteArray::number(i % 2) + "\n" : "a,label\n");
         f.close();
-        expect_refused(run_cli(sweep({"--set", "dataset=csv", "--set", "csv_path=d.csv", "--out", "./d.csv"}), 60000,
-                               dir_.path()),
-                       "--out './d.csv' is the same file as the config's csv_path 'd.csv'");
+        expect_refused(
+            run_cli(sweep({"--set", "dataset=csv", "--set", "csv_path=d.csv", "--out", "./d.csv"}), 60000, dir_.path()),
+            "--out './d.csv' is the same file as the config's csv_path 'd.csv'");
     }
 
     // A window binary that fails to draw: the sweep used to be removed with its temp file.

@@ -64,11 +64,21 @@ private slots:
         QTest::addColumn<QString>("pointer");
         QTest::addColumn<QString>("value");
         QTest::addColumn<QString>("message");
-        QTest::newRow("seeds") << "/spec/seeds" << "4294967297" << "'spec.seeds' is 4294967297, outside";
-        QTest::newRow("steps") << "/spec/steps" << "10000000000" << "'spec.steps' is 10000000000, outside [1, 1000000]";
-        QTest::newRow("n") << "/spec/x/n" << "18446744073709551615" << "'spec.x.n' is 18446744073709551615, outside";
-        QTest::newRow("ix") << "/cells/0/ix" << "4294967296" << "'cells[0].ix' is 4294967296, outside";
-        QTest::newRow("seed") << "/cells/0/runs/0/seed" << "-9223372036854775808" << "'cells[0].runs[0].seed' is";
+        QTest::newRow("seeds") << "/spec/seeds"
+                               << "4294967297"
+                               << "'spec.seeds' is 4294967297, outside";
+        QTest::newRow("steps") << "/spec/steps"
+                               << "10000000000"
+                               << "'spec.steps' is 10000000000, outside [1, 1000000]";
+        QTest::newRow("n") << "/spec/x/n"
+                           << "18446744073709551615"
+                           << "'spec.x.n' is 18446744073709551615, outside";
+        QTest::newRow("ix") << "/cells/0/ix"
+                            << "4294967296"
+                            << "'cells[0].ix' is 4294967296, outside";
+        QTest::newRow("seed") << "/cells/0/runs/0/seed"
+                              << "-9223372036854775808"
+                              << "'cells[0].runs[0].seed' is";
     }
     void countsAreNotTruncated() {
         QFETCH(QString, pointer);
