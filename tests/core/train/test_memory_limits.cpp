@@ -89,7 +89,8 @@ private slots:
         QTemporaryDir dir;
         const MemoryLimits l = read_memory_limits(fake_machine(dir, "0::/\n"));
         QCOMPARE(l.cgroup, 0.0);
-        QVERIFY2(memory_budget(l).why.find("50 % of this machine's") == 0, qPrintable(QString::fromStdString(memory_budget(l).why)));
+        QVERIFY2(memory_budget(l).why.find("50 % of this machine's") == 0,
+                 qPrintable(QString::fromStdString(memory_budget(l).why)));
         MemoryLimits busy = l;
         busy.available = 1e9;  // MemAvailable below half the machine decides
         QCOMPARE(memory_budget(busy).bytes, 1e9);
@@ -129,8 +130,9 @@ private slots:
                             QStringLiteral(MOESCOPE_CLI)});
         QVERIFY(p.waitForFinished(60000));
         const QString err = QString::fromUtf8(p.readAllStandardError());
-        QVERIFY2(p.exitCode() == 2 && err.contains("config needs about 6.05 GB") && err.contains("RLIMIT_AS (ulimit -v)"),
-                 qPrintable(err));
+        QVERIFY2(
+            p.exitCode() == 2 && err.contains("config needs about 6.05 GB") && err.contains("RLIMIT_AS (ulimit -v)"),
+            qPrintable(err));
     }
 };
 
