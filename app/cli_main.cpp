@@ -452,7 +452,10 @@ int cmd_train(const std::vector<std::string>& args) {
             output_errors.push_back("report folder '" + a.report + "': " + e.what());
         }
     }
-    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted).dump() << std::endl;
+    // Names (a config's, a warning's) are text from files: bytes that are no UTF-8 are replaced, never fatal.
+    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted)
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << std::endl;
     if (!save_error.empty()) output_errors.insert(output_errors.begin(), save_error);
     for (const std::string& e : output_errors) std::cerr << "moescope-cli: error: " << e << "\n";
     if (!output_errors.empty()) return kExitUsage;

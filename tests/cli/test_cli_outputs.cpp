@@ -16,6 +16,7 @@
 
 #include "cli_process.hpp"
 #include "io/snapshot.hpp"
+#include "io/snapshot_history.hpp"
 
 namespace {
 
@@ -141,6 +142,43 @@ private slots:
         QVERIFY2(lines[0].contains("metrics file 'full/m.csv'") && lines[0].contains("the run went on without it"),
                  qPrintable(r.describe()));
         QVERIFY2(lines[1].contains("report folder 'full/rep'"), qPrintable(r.describe()));
+    }
+
+    // Paths that are no UTF-8 (any file system allows them): JSON output used to end in the JSON
+    // library's "invalid UTF-8 byte" error with the result lost. They come out as {"hex": ...}.
+    void rawBytePathsInJsonOutput() {
+        const QString sh =
+            "d=\"$(printf 'data\\377.csv')\"; r=\"$(printf 'r\\377.moesnap')\"; cp data.csv \"$d\" && "
+            "\"$0\" train --quiet --steps 2 --set batch_tokens=64 --set experts=4 --set layers=1 --set d_model=16 "
+            "--set d_ff=16 --set dataset=csv --set csv_path=\"$d\" --snapshot \"$r\" && "
+            "\"$0\" inspect \"$r\" --json";
+        const ProcessResult r = run_process("/bin/sh", {"-c", sh, MOESCOPE_CLI}, 60000, dir_.path());
+        QVERIFY2(r.finished && r.code == 0, qPrintable(r.describe()));
+        const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
+        QVERIFY2(lines.size() == 2, qPrintable(r.describe()));
+        QCOMPARE(QJsonDocument::fromJson(lines[0].toUtf8()).object().value("steps").toInt(), 2);  // the summary
+        const QJsonObject inspect = QJsonDocument::fromJson(lines[1].toUtf8()).object();
+        QCOMPARE(inspect.value("file").toObject().value("hex").toString(), QString("72ff2e6d6f65736e6170"));
+        QCOMPARE(inspect.value("changed_knobs").toObject().value("csv_path").toObject().value("hex").toString(),
+                 QString("64617461ff2e637376"));
+
+        // A watched job's history-only snapshot under such a name.
+        moescope::JobInfo job;
+        job.source = "job\xff.jsonl";
+        job.layers = 1, job.experts = 4;
+        MetricsHistory h;
+        h.reset(1, 4);
+        moescope::save_history_snapshot(path("h").toStdString() + "\xff.moesnap", job, h, {});
+        const ProcessResult hr =
+            run_process("/bin/sh", {"-c", "exec \"$0\" inspect \"$(printf 'h\\377.moesnap')\" --json", MOESCOPE_CLI},
+                        60000, dir_.path());
+        QVERIFY2(hr.finished && hr.code == 0, qPrintable(hr.describe()));
+        const QJsonObject history = QJsonDocument::fromJson(hr.out.toUtf8()).object();
+        QCOMPARE(history.value("file").toObject().value("hex").toString(), QString("68ff2e6d6f65736e6170"));
+        QCOMPARE(history.value("kind").toString(), QString("history"));
+        // QTemporaryDir cannot name these files to remove them.
+        for (const char* name : {"/data\xff.csv", "/r\xff.moesnap", "/h\xff.moesnap"})
+            QCOMPARE(::unlink((dir_.path().toStdString() + name).c_str()), 0);
     }
 };
 

@@ -21,11 +21,18 @@ namespace {
 
 // A history-only snapshot by hand: 8-byte header length, header JSON, no tensors.
 void write_history_file(const std::string& path, int layers, int experts, const json& latest) {
-    const json job = {{"source", "x.jsonl"}, {"format", "moescope router log"}, {"framework", ""}, {"model", ""},
-                      {"layers", layers},    {"experts", experts},             {"top_k", 2},        {"ep", 0},
-                      {"ranks", 1},          {"last_step", 0},                 {"records", 1},      {"bad_lines", 0}};
-    const json meta = {{"format", "moescope-snapshot"}, {"version", "1"},      {"kind", "history"},
-                       {"step", "0"},                   {"job", job.dump()}, {"warnings", "[]"},
+    const json job = {{"source", "x.jsonl"}, {"format", "moescope router log"},
+                      {"framework", ""},     {"model", ""},
+                      {"layers", layers},    {"experts", experts},
+                      {"top_k", 2},          {"ep", 0},
+                      {"ranks", 1},          {"last_step", 0},
+                      {"records", 1},        {"bad_lines", 0}};
+    const json meta = {{"format", "moescope-snapshot"},
+                       {"version", "1"},
+                       {"kind", "history"},
+                       {"step", "0"},
+                       {"job", job.dump()},
+                       {"warnings", "[]"},
                        {"latest", latest.dump()}};
     std::string text = json{{"__metadata__", meta}}.dump();
     text.resize((text.size() + 7) / 8 * 8, ' ');
@@ -37,9 +44,7 @@ void write_history_file(const std::string& path, int layers, int experts, const 
     out << text;
 }
 
-json empty_layers() {
-    return {{"step", 0}, {"layers", json::array()}};
-}
+json empty_layers() { return {{"step", 0}, {"layers", json::array()}}; }
 
 }  // namespace
 
