@@ -500,6 +500,20 @@ int cmd_metrics(const std::vector<std::string>& args) {
     return 0;
 }
 
+// What to lower when a command ran out of memory despite the estimate: each command its own.
+std::string out_of_memory_hint(const std::string& command) {
+    if (command == "train" || command == "bench")
+        return "; lower batch_tokens, d_model, d_ff, experts, layers, dead_window or the dataset size "
+               "('moescope-cli train --dry-run' shows the estimate)";
+    if (command == "sweep")
+        return "; lower --threads, --steps, or the knobs that scale in the base config or on the axes (batch_tokens, "
+               "d_model, d_ff, experts, layers, dead_window)";
+    if (command == "inspect") return " reading the snapshot: it declares more than this machine can hold";
+    if (command == "watch")
+        return " reading the router log: it declares more layers × experts than this machine can hold";
+    return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -507,8 +521,7 @@ int main(int argc, char** argv) {
     try {
         return run(std::vector<std::string>(argv + 1, argv + argc));
     } catch (const std::bad_alloc&) {
-        std::cerr << "moescope-cli: error: out of memory; lower batch_tokens, d_model, d_ff, experts or the dataset "
-                     "size ('moescope-cli train --dry-run' shows the estimate)\n";
+        std::cerr << "moescope-cli: error: out of memory" << out_of_memory_hint(argc > 1 ? argv[1] : "") << "\n";
         return kExitUsage;
     } catch (const std::exception& e) {  // UsageError, ConfigError, DataError: all one line
         std::cerr << "moescope-cli: error: " << e.what() << "\n";

@@ -126,7 +126,11 @@ private slots:
     // The real limit on the real binary: the run used to start and die of std::bad_alloc or the OOM killer.
     void addressSpaceLimitRefuses() {
         QProcess p;
-        p.start("/bin/sh", {"-c", "ulimit -v 4000000 && exec \"$0\" train --set batch_tokens=524288 --steps 1",
+        // One BLAS thread: OpenBLAS maps a buffer per thread when it loads, and loops forever when
+        // RLIMIT_AS refuses them (seen below ~300 MB with 2 threads).
+        p.start("/bin/sh", {"-c",
+                            "ulimit -v 4000000 && OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 exec \"$0\" train "
+                            "--set batch_tokens=524288 --steps 1",
                             QStringLiteral(MOESCOPE_CLI)});
         QVERIFY(p.waitForFinished(60000));
         const QString err = QString::fromUtf8(p.readAllStandardError());
