@@ -9,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <new>
 #include <optional>
@@ -28,6 +29,7 @@
 #include "error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
+#include "io/output_paths.hpp"
 #include "io/report.hpp"
 #include "monitor/metric_defs.hpp"
 #include "nn/threads.hpp"
@@ -315,18 +317,33 @@ nlohmann::json summary_json(const Trainer& tr, const StepMetrics* last, double t
     return summary;
 }
 
-// --dry-run: what the run would need, without allocating it.
+// Refuses, before anything is written, an output that is the same file as an
+// input (the config, the data, the resumed snapshot) or as another output.
+void check_train_paths(const TrainArgs& a, const Config& cfg) {
+    std::vector<NamedPath> in = {{"--config", a.config_file}, {"--resume", a.resume}};
+    if (cfg.dataset == "csv") in.push_back({"the config's csv_path", cfg.csv_path});
+    if (cfg.dataset == "text") in.push_back({"the config's text_path", cfg.text_path});
+    std::vector<NamedPath> out = {
+        {"--snapshot", a.snapshot}, {"--metrics", a.metrics_file}, {"--save-config", a.save_config}};
+    if (!a.report.empty())
+        for (const char* name : {"config.json", "metrics.csv", "report.md"})
+            out.push_back({"--report's " + std::string(name), (std::filesystem::path(a.report) / name).string()});
+    // The resumed snapshot is read whole before the first step; saving the run back into it is the usual way to
+    // continue.
+    check_outputs_distinct(in, out, {{"--resume", "--snapshot"}});
+}
+
+// --dry-run: what the run would need, without allocating it, against what this process may use.
 int print_memory_estimate(const Config& c) {
     const MemoryEstimate m = estimate_memory(c);
-    const double physical = physical_memory_bytes();
+    const MemoryBudget budget = memory_budget(read_memory_limits());
     std::cout << "moescope: " << c.name << " | E=" << c.experts << " k=" << c.top_k << " L=" << c.layers << " d_model "
               << c.d_model << " d_ff " << c.d_ff << " | " << m.parameters << " parameters\n"
               << "estimated memory " << memory_text(m) << "\n";
-    if (physical > 0)
-        std::cout << "this machine has " << bytes_text(physical) << "; a run may use up to " << int(kMemoryShare * 100)
-                  << " % (" << bytes_text(kMemoryShare * physical)
-                  << "): " << (m.total() <= kMemoryShare * physical ? "fits" : "too large, the run would be refused")
-                  << "\n";
+    if (budget.bytes > 0)
+        std::cout << "this machine has " << bytes_text(physical_memory_bytes()) << "; a run may use up to "
+                  << bytes_text(budget.bytes) << " (" << budget.why
+                  << "): " << (m.total() <= budget.bytes ? "fits" : "too large, the run would be refused") << "\n";
     return 0;
 }
 
@@ -345,6 +362,7 @@ int cmd_train(const std::vector<std::string>& args) {
     note_engine(backend, tr, std::cerr);
     const Config& cfg = tr.config();
     if (a.resume.empty()) history.reset(cfg.layers, cfg.experts);
+    check_train_paths(a, cfg);  // before anything is written
     if (!a.save_config.empty()) save_config_file(cfg, a.save_config);
     if (!a.report.empty()) prepare_report_folder(a.report);  // a bad path fails before training, not after
     std::optional<MetricsLog> log;
@@ -360,6 +378,9 @@ int cmd_train(const std::vector<std::string>& args) {
     const auto t0 = std::chrono::steady_clock::now();
     StepMetrics last;
     std::string save_error;  // a failed save ends the run but not its summary
+    // A failed output other than the snapshot (disk full under --metrics) costs
+    // that output only: the run goes on, then saves and prints its summary.
+    std::vector<std::string> output_errors;
     double last_test = kNaN, busy_ms = 0, shown_rate = kNaN;
     long timed_steps = 0;
     IntervalRate rate;
@@ -369,7 +390,14 @@ int cmd_train(const std::vector<std::string>& args) {
         if (std::isfinite(last.test_acc)) last_test = last.test_acc;
         if (last.step > first_step) busy_ms += last.step_ms, ++timed_steps;  // the first step pays for warm-up
         rate.add(cfg.batch_tokens, last.step_ms);
-        if (log) log->write(last);
+        if (log) {
+            try {
+                log->write(last);
+            } catch (const Error& e) {
+                output_errors.push_back(std::string(e.what()) + "; the run went on without it");
+                log.reset();
+            }
+        }
         if (!a.snapshot.empty() || !a.report.empty()) history.append(last);
         for (const auto& ev : tr.last_events()) {
             if (live) std::cout << "\r\033[K";
@@ -396,7 +424,13 @@ int cmd_train(const std::vector<std::string>& args) {
         }
     }
     if (live) std::cout << "\n";
-    if (log) log->flush();
+    if (log) {
+        try {
+            log->flush();
+        } catch (const Error& e) {
+            output_errors.push_back(e.what());
+        }
+    }
     // On a halt the update was skipped, so this saves the last finite state.
     try {
         if (!a.snapshot.empty() && save_error.empty()) save_run(a.snapshot, tr, history, a.allow_non_finite, a.quiet);
@@ -413,14 +447,22 @@ int cmd_train(const std::vector<std::string>& args) {
     if (!stepped && !a.quiet)
         std::cout << "no step ran: the run is at step " << tr.steps_done() << " and --steps is " << a.steps
                   << (shown ? "; the summary shows the snapshot's last step" : "") << "\n";
-    if (!a.report.empty())
-        write_report(a.report,
-                     {&tr.config(), &history, &tr.interventions(), "", a.snapshot.empty() ? a.resume : a.snapshot, {}});
-    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted).dump() << std::endl;
-    if (!save_error.empty()) {
-        std::cerr << "moescope-cli: error: " << save_error << "\n";
-        return kExitUsage;
+    if (!a.report.empty()) {
+        try {
+            write_report(
+                a.report,
+                {&tr.config(), &history, &tr.interventions(), "", a.snapshot.empty() ? a.resume : a.snapshot, {}});
+        } catch (const Error& e) {
+            output_errors.push_back("report folder '" + a.report + "': " + e.what());
+        }
     }
+    // Names (a config's, a warning's) are text from files: bytes that are no UTF-8 are replaced, never fatal.
+    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted)
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << std::endl;
+    if (!save_error.empty()) output_errors.insert(output_errors.begin(), save_error);
+    for (const std::string& e : output_errors) std::cerr << "moescope-cli: error: " << e << "\n";
+    if (!output_errors.empty()) return kExitUsage;
     return tr.halted() ? kExitHalted : 0;
 }
 
@@ -462,6 +504,20 @@ int cmd_metrics(const std::vector<std::string>& args) {
     return 0;
 }
 
+// What to lower when a command ran out of memory despite the estimate: each command its own.
+std::string out_of_memory_hint(const std::string& command) {
+    if (command == "train" || command == "bench")
+        return "; lower batch_tokens, d_model, d_ff, experts, layers, dead_window or the dataset size "
+               "('moescope-cli train --dry-run' shows the estimate)";
+    if (command == "sweep")
+        return "; lower --threads, --steps, or the knobs that scale in the base config or on the axes (batch_tokens, "
+               "d_model, d_ff, experts, layers, dead_window)";
+    if (command == "inspect") return " reading the snapshot: it declares more than this machine can hold";
+    if (command == "watch")
+        return " reading the router log: it declares more layers × experts than this machine can hold";
+    return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -470,8 +526,7 @@ int main(int argc, char** argv) {
     try {
         return run(std::vector<std::string>(argv + 1, argv + argc));
     } catch (const std::bad_alloc&) {
-        std::cerr << "moescope-cli: error: out of memory; lower batch_tokens, d_model, d_ff, experts or the dataset "
-                     "size ('moescope-cli train --dry-run' shows the estimate)\n";
+        std::cerr << "moescope-cli: error: out of memory" << out_of_memory_hint(argc > 1 ? argv[1] : "") << "\n";
         return kExitUsage;
     } catch (const std::exception& e) {  // UsageError, ConfigError, DataError: all one line
         std::cerr << "moescope-cli: error: " << e.what() << "\n";

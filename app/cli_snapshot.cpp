@@ -9,6 +9,7 @@
 #include "error.hpp"
 #include "io/snapshot.hpp"
 #include "io/snapshot_history.hpp"
+#include "json_read.hpp"
 #include "nn/params.hpp"
 #include "train/knobs.hpp"
 
@@ -46,11 +47,11 @@ json inspect_json(const std::string& path, const Snapshot& snap) {
                                  {"old", iv.old_value},
                                  {"new", iv.new_value},
                                  {"source", iv.source}});
-    for (const auto& [k, v] : changed_knobs(c)) changed[k] = v;
+    for (const auto& [k, v] : changed_knobs(c)) changed[k] = knob(k).is_path() ? path_to_json(v) : json(v);
     json active = json::array();
     for (const Warning& w : st.monitor.active()) active.push_back(w.id);
     const json monitor = st.monitor.to_json();
-    return {{"file", path},
+    return {{"file", path_to_json(path)},
             {"bytes", snap.file_bytes},
             {"format", kSnapshotFormat},
             {"version", kSnapshotVersion},
@@ -117,13 +118,13 @@ void inspect_history(const std::string& path, bool as_json) {
                                 {"message", w.message},
                                 {"remedy", w.remedy.text},
                                 {"active", w.active}});
-        std::cout << json{{"file", path},
+        std::cout << json{{"file", path_to_json(path)},
                           {"format", kSnapshotFormat},
                           {"version", kSnapshotVersion},
                           {"kind", kSnapshotKindHistory},
                           {"step", h.step},
                           {"job",
-                           {{"source", j.source},
+                           {{"source", path_to_json(j.source)},
                             {"format", j.format},
                             {"framework", j.framework},
                             {"model", j.model},
@@ -136,7 +137,7 @@ void inspect_history(const std::string& path, bool as_json) {
                             {"bad_lines", j.bad_lines}}},
                           {"history_series", h.history.all_series().size()},
                           {"warnings", warnings}}
-                         .dump()
+                         .dump(-1, ' ', false, json::error_handler_t::replace)
                   << std::endl;
         return;
     }
@@ -178,7 +179,8 @@ int cmd_inspect(const std::vector<std::string>& args) {
     // Weights that went non-finite are worth seeing, not refusing.
     const Snapshot snap = load_snapshot(path, true);
     if (as_json)
-        std::cout << inspect_json(path, snap).dump() << std::endl;
+        // Free text (the dataset summary names its file) may hold a path's raw bytes: those are replaced.
+        std::cout << inspect_json(path, snap).dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
     else
         print_inspect(path, snap);
     return 0;

@@ -13,7 +13,9 @@
 #include <iostream>
 
 #include "error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
+#include "io/output_paths.hpp"
 #include "io/sweep_file.hpp"
 #include "train/knobs.hpp"
 #include "train/sweep_runner.hpp"
@@ -40,7 +42,10 @@ struct SweepArgs {
     bool quiet = false;
 };
 
-long parse_whole(const std::string& flag, const std::string& v, long min) {
+constexpr long kMaxThreads = 4096;
+
+// A whole number in [min, max]: "--seeds 4294967297" is refused, never wrapped into 1.
+long parse_whole(const std::string& flag, const std::string& v, long min, long max) {
     size_t used = 0;
     long n = 0;
     try {
@@ -48,8 +53,9 @@ long parse_whole(const std::string& flag, const std::string& v, long min) {
     } catch (...) {
         used = 0;
     }
-    if (v.empty() || used != v.size() || n < min)
-        throw ConfigError(flag + " expects a whole number ≥ " + std::to_string(min) + ", got '" + v + "'");
+    if (v.empty() || used != v.size() || n < min || n > max)
+        throw ConfigError(flag + " expects a whole number in [" + std::to_string(min) + ", " + std::to_string(max) +
+                          "], got '" + clip_text(v) + "'");
     return n;
 }
 
@@ -60,6 +66,8 @@ SweepArgs parse_sweep_args(const std::vector<std::string>& args) {
         const std::string& flag = args[i];
         auto value = [&]() -> std::string {
             if (i + 1 >= args.size()) throw ConfigError(flag + " needs a value");
+            // An empty file name would silently mean "none": say so instead.
+            if (args[i + 1].empty()) throw ConfigError(flag + " needs a value, got an empty string");
             return args[++i];
         };
         if (flag == "--preset")
@@ -80,11 +88,11 @@ SweepArgs parse_sweep_args(const std::vector<std::string>& args) {
             if (!last_log) throw ConfigError("--log applies to the axis before it: give it after --x or --y");
             *last_log = true;
         } else if (flag == "--steps")
-            a.steps = parse_whole(flag, value(), 1);
+            a.steps = parse_whole(flag, value(), 1, kSweepMaxSteps);
         else if (flag == "--seeds")
-            a.seeds = int(parse_whole(flag, value(), 1));
+            a.seeds = int(parse_whole(flag, value(), 1, kSweepMaxSeeds));
         else if (flag == "--threads")
-            a.threads = int(parse_whole(flag, value(), 1));
+            a.threads = int(parse_whole(flag, value(), 1, kMaxThreads));
         else if (flag == "--out")
             a.out = value();
         else if (flag == "--png")
@@ -179,6 +187,23 @@ bool render_png(const std::string& sweep, const std::string& png, std::string& w
     return true;
 }
 
+// The .moesweep the window draws --png from when --out is not one.
+std::string png_sweep_file(const std::string& png) { return png + ".moesweep"; }
+
+// Before hours of runs: every output can be written and none is the same file
+// as the sweep's inputs or another output.
+void check_sweep_outputs(const SweepArgs& a, const Config& base) {
+    if (!a.out.empty()) check_writable_target(a.out, "sweep file");
+    if (!a.png.empty()) check_writable_target(a.png, "PNG image");
+    std::vector<NamedPath> in = {{"--config", a.config_file}};
+    if (base.dataset == "csv") in.push_back({"the config's csv_path", base.csv_path});
+    if (base.dataset == "text") in.push_back({"the config's text_path", base.text_path});
+    std::vector<NamedPath> out = {{"--out", a.out}, {"--png", a.png}};
+    if (!a.png.empty() && !has_extension(a.out, ".moesweep"))
+        out.push_back({"--png's sweep file", png_sweep_file(a.png)});
+    check_outputs_distinct(in, out);
+}
+
 }  // namespace
 
 std::string sweep_text_map(const SweepResult& r, int measure) {
@@ -216,6 +241,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
         throw ConfigError("--png is drawn by the window binary '" + window_binary() +
                           "', which is not there; write --out FILE.moesweep and open it with "
                           "'moescope --sweep-png FILE.moesweep OUT.png' where the window is built");
+    check_sweep_outputs(a, spec.base);
     const bool tty = isatty(STDERR_FILENO);
     if (!a.quiet)
         std::cerr << "sweep: " << spec.base.name << " | " << sweep_axis_text(spec.x) << (spec.x.log ? " log" : "")
@@ -264,14 +290,17 @@ int cmd_sweep(const std::vector<std::string>& args) {
         std::cerr << "sweep: wrote " << a.out << "\n";
     }
     if (!a.png.empty()) {
-        // The window binary reads a .moesweep: the --out file when it is one, else a temporary one.
+        // The window binary reads a .moesweep: the --out file when it is one, else one beside the PNG,
+        // which is kept when the drawing fails so that the sweep is not lost.
         const bool own = has_extension(a.out, ".moesweep");
-        const std::string file = own ? a.out : a.png + ".moesweep.part";
+        const std::string file = own ? a.out : png_sweep_file(a.png);
         if (!own) save_sweep(result, file);
         std::string why;
         const bool ok = render_png(file, a.png, why);
+        if (!ok)
+            throw DataError("cannot draw '" + a.png + "': " + why + "; the sweep is kept in '" + file +
+                            "' (draw it with 'moescope --sweep-png " + file + " OUT.png')");
         if (!own) std::filesystem::remove(file);
-        if (!ok) throw DataError("cannot draw '" + a.png + "': " + why);
         std::cerr << "sweep: wrote " << a.png << "\n";
     }
     return interrupted ? kExitInterrupted : 0;

@@ -17,4 +17,12 @@ long json_whole(const nlohmann::json& v, const std::string& what, long lo, long 
     return v.get<long>();
 }
 
+nlohmann::json path_to_json(const std::string& path) {
+    if (is_utf8(path)) return path;
+    static const char* const digits = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char b : path) hex += {digits[b >> 4], digits[b & 15]};
+    return {{"hex", hex}};
+}
+
 }  // namespace moescope

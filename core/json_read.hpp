@@ -13,4 +13,9 @@ namespace moescope {
 // "<what> must be a whole number in [lo, hi], got <v>" instead.
 long json_whole(const nlohmann::json& v, const std::string& what, long lo, long hi);
 
+// A file path as JSON. Paths are bytes, JSON text is UTF-8: a path that is no
+// UTF-8 becomes {"hex": "<its bytes>"} (as configs and snapshots store it, and
+// reads back to the same bytes), so JSON output never fails on a path.
+nlohmann::json path_to_json(const std::string& path);
+
 }  // namespace moescope

@@ -20,7 +20,9 @@
 #include "io/snapshot_history.hpp"
 #include "io/snapshot_layout.hpp"
 #include "json_read.hpp"
+#include "monitor/metric_defs.hpp"
 #include "nn/params.hpp"
+#include "train/memory_estimate.hpp"
 
 namespace moescope {
 
@@ -286,6 +288,22 @@ void Reader::read_history(MetricsHistory& history, int layers, int experts, long
 void Reader::read_latest(MetricsHistory& history, int layers, int experts) const {
     if (!header_["__metadata__"].contains("latest")) return;
     const json latest = meta("latest");  // names the entry itself when it is no JSON
+    // A metric missing from `latest` reads as NaN per expert: a few bytes naming many layers × experts
+    // would expand to gigabytes. Each layer of a written step holds at least one value per expert
+    // ("1," is two bytes), so the text bounds what it may declare; the memory check bounds the rest.
+    const json& text = header_["__metadata__"]["latest"];
+    const double cells = double(layers) * double(experts);
+    if (text.is_string() && 2 * cells > double(text.get_ref<const std::string&>().size()))
+        fail("metadata 'latest' is " + std::to_string(text.get_ref<const std::string&>().size()) +
+             " bytes, too few for one value per expert of " + std::to_string(layers) + " layers × " +
+             std::to_string(experts) + " experts");
+    size_t expert_metrics = 1;  // utilisation, derived from load
+    for (const MetricDef& d : metric_table()) expert_metrics += d.scope == MetricScope::Expert;
+    const double need = cells * double(expert_metrics) * sizeof(double);
+    if (const MemoryBudget b = memory_budget(read_memory_limits()); b.bytes > 0 && need > b.bytes)
+        fail("its latest step of " + std::to_string(layers) + " layers × " + std::to_string(experts) +
+             " experts needs about " + bytes_text(need) + ", more than the " + bytes_text(b.bytes) + " it may use (" +
+             b.why + ")");
     try {
         history.restore_latest(step_metrics_from_json(latest, layers, experts));
     } catch (const DataError& e) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -40,10 +41,17 @@ struct Reader {
         if (!v.is_number()) fail("'" + where + key + "' must be a number");
         return v.get<double>();
     }
-    long integer(const json& j, const char* key, const std::string& where) const {
+    // A whole number in [lo, hi]: a count the file declares is never truncated into another one.
+    long integer(const json& j, const char* key, const std::string& where, long lo = std::numeric_limits<int>::min(),
+                 long hi = std::numeric_limits<int>::max()) const {
         const json& v = at(j, key, where);
         if (!v.is_number_integer()) fail("'" + where + key + "' must be a whole number");
-        return v.get<long>();
+        const bool fits = v.is_number_unsigned() ? v.get<unsigned long long>() <= (unsigned long long)hi
+                                                 : v.get<long long>() >= lo && v.get<long long>() <= hi;
+        if (!fits)
+            fail("'" + where + key + "' is " + v.dump() + ", outside [" + std::to_string(lo) + ", " +
+                 std::to_string(hi) + "]");
+        return long(v.get<long long>());
     }
     SweepAxis axis(const json& j, const std::string& where) const {
         SweepAxis a;
@@ -102,7 +110,7 @@ SweepResult sweep_from_json(const json& j, const std::string& what) {
     const json& spec = rd.at(j, "spec", "");
     r.spec.x = rd.axis(rd.at(spec, "x", "spec."), "spec.x.");
     r.spec.y = rd.axis(rd.at(spec, "y", "spec."), "spec.y.");
-    r.spec.steps = rd.integer(spec, "steps", "spec.");
+    r.spec.steps = rd.integer(spec, "steps", "spec.", 1, kSweepMaxSteps);
     r.spec.seeds = int(rd.integer(spec, "seeds", "spec."));
     try {
         r.spec.validate();
@@ -141,9 +149,9 @@ SweepResult sweep_from_json(const json& j, const std::string& what) {
             const std::string rw = where + "runs[" + std::to_string(s) + "].";
             SweepRun run;
             run.seed = int(rd.integer(runs[s], "seed", rw));
-            if (run.seed != r.spec.base.seed + int(s))
-                rd.fail(rw + "seed " + std::to_string(run.seed) + " should be " +
-                        std::to_string(r.spec.base.seed + int(s)));
+            const long long expected = (long long)r.spec.base.seed + (long long)s;
+            if (run.seed != expected)
+                rd.fail(rw + "seed " + std::to_string(run.seed) + " should be " + std::to_string(expected));
             const json& values = rd.at(runs[s], "values", rw);
             if (!values.is_array() || values.size() != known.size())
                 rd.fail(rw + "values must hold " + std::to_string(known.size()) + " numbers");
@@ -175,6 +183,14 @@ SweepResult load_sweep(const std::string& path) {
         j = json::parse(in);
     } catch (const json::parse_error& e) {
         throw DataError(what + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+    } catch (const json::exception& e) {
+        // The one other failure of parsing: a number beyond a double ("1e400"), which the library names quoted.
+        const std::string text = e.what();
+        const auto open = text.find('\''), close = open == std::string::npos ? open : text.find('\'', open + 1);
+        const std::string number = close == std::string::npos ? std::string("a number")
+                                                              : clip_text(text.substr(open + 1, close - open - 1), 40);
+        throw DataError(what + ": " + number +
+                        " is beyond the range of a double; every value must be a finite number or null");
     }
     return sweep_from_json(j, what);
 }

@@ -12,6 +12,7 @@
 #include "data/shipped_data.hpp"
 #include "error.hpp"
 #include "io/atomic_file.hpp"
+#include "json_read.hpp"
 #include "train/knobs.hpp"
 #include "train/presets_data.hpp"
 
@@ -24,16 +25,6 @@ namespace {
 const char* const kSections[] = {"model", "train", "dataset", "monitor", "run"};
 
 std::string json_type(const json& v) { return v.type_name(); }
-
-// Paths are bytes, JSON text is UTF-8: a path that is no UTF-8 is stored as
-// {"hex": "<its bytes>"}, which reads back to the same bytes.
-json path_to_json(const std::string& path) {
-    if (is_utf8(path)) return path;
-    static const char* const digits = "0123456789abcdef";
-    std::string hex;
-    for (unsigned char b : path) hex += {digits[b >> 4], digits[b & 15]};
-    return {{"hex", hex}};
-}
 
 std::string path_from_json(const json& v, const std::string& where) {
     const json& h = v.at("hex");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 
 #include "error.hpp"
 #include "monitor/metrics.hpp"
@@ -12,7 +13,8 @@ namespace moescope {
 
 namespace {
 
-constexpr int kMaxAxisPoints = 64, kMaxSeeds = 64;
+constexpr int kMaxAxisPoints = 64;
+constexpr long long kMaxSeed = std::numeric_limits<int>::max();  // the seed knob's range is [0, INT_MAX]
 
 std::string shortest(double v) {
     char buf[32];
@@ -91,10 +93,16 @@ void SweepSpec::validate() const {
     validate_axis(y, "y");
     if (x.knob == y.knob)
         throw ConfigError("sweep: x and y both sweep knob '" + x.knob + "'; pick two different knobs");
-    if (steps < 1) throw ConfigError("sweep: steps must be ≥ 1, got " + std::to_string(steps));
-    if (seeds < 1 || seeds > kMaxSeeds)
-        throw ConfigError("sweep: seeds must be in [1, " + std::to_string(kMaxSeeds) + "], got " +
+    if (steps < 1 || steps > kSweepMaxSteps)
+        throw ConfigError("sweep: steps must be in [1, " + std::to_string(kSweepMaxSteps) + "], got " +
+                          std::to_string(steps));
+    if (seeds < 1 || seeds > kSweepMaxSeeds)
+        throw ConfigError("sweep: seeds must be in [1, " + std::to_string(kSweepMaxSeeds) + "], got " +
                           std::to_string(seeds));
+    if (base.seed < 0 || (long long)base.seed + seeds - 1 > kMaxSeed)
+        throw ConfigError("sweep: the runs' seeds " + std::to_string(base.seed) + " to " +
+                          std::to_string((long long)base.seed + seeds - 1) + " leave the seed knob's range [0, " +
+                          std::to_string(kMaxSeed) + "]; lower the config's seed or the number of seeds");
     if (!base.script.empty()) throw ConfigError("sweep: the base config must have no lesson script");
     // Every cell, so a bad combination (top_k above experts) fails before hours of runs.
     for (int iy = 0; iy < y.n; ++iy)
@@ -119,7 +127,9 @@ Config sweep_run_config(const SweepSpec& spec, int ix, int iy, int s) {
     c.script.clear();
     knob(spec.x.knob).set_number(c, spec.x.value(ix));
     knob(spec.y.knob).set_number(c, spec.y.value(iy));
-    c.seed = spec.base.seed + s;
+    const long long seed = (long long)spec.base.seed + s;  // validate() keeps it a valid seed
+    if (seed < 0 || seed > kMaxSeed) throw ConfigError("sweep: run seed " + std::to_string(seed) + " is out of range");
+    c.seed = int(seed);
     return c;
 }
 

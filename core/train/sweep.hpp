@@ -33,6 +33,12 @@ SweepAxis parse_sweep_axis(std::string_view text, bool log);
 // "aux_weight=0.001:1:7" (the inverse, shortest round-trip numbers; log is not part of it).
 std::string sweep_axis_text(const SweepAxis& a);
 
+// What one sweep may hold: up to 64 seeds per cell (their seeds base.seed,
+// base.seed+1, ... must stay within the seed knob's range) and up to a million
+// steps per run (each run keeps five numbers per step while it trains).
+inline constexpr int kSweepMaxSeeds = 64;
+inline constexpr long kSweepMaxSteps = 1'000'000;
+
 struct SweepSpec {
     Config base;  // every run starts from it (script cleared, seed = base.seed + s)
     SweepAxis x, y;
@@ -40,8 +46,9 @@ struct SweepSpec {
     int seeds = 1;
 
     // Checks axes (known numeric knobs, two different ones, range inside the
-    // knob's, lo > 0 for log, 1 ≤ n ≤ 64), steps ≥ 1, 1 ≤ seeds ≤ 64, and every
-    // cell's config (Config::validate). Throws ConfigError naming the problem.
+    // knob's, lo > 0 for log, 1 ≤ n ≤ 64), 1 ≤ steps ≤ kSweepMaxSteps,
+    // 1 ≤ seeds ≤ kSweepMaxSeeds with base.seed + seeds - 1 a valid seed, and
+    // every cell's config (Config::validate). Throws ConfigError naming the problem.
     void validate() const;
     int cells() const { return x.n * y.n; }
     long runs() const { return long(cells()) * seeds; }

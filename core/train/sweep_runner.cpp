@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "monitor/metrics.hpp"
+#include "train/memory_estimate.hpp"
 #include "train/trainer.hpp"
 
 namespace moescope {
@@ -72,6 +73,7 @@ SweepResult run_sweep(const SweepSpec& spec, const SweepOptions& opt) {
     const long total = spec.runs();
     const int threads = int(std::clamp<long>(
         opt.threads > 0 ? opt.threads : long(std::max(1u, std::thread::hardware_concurrency())), 1, total));
+    check_sweep_memory(spec, threads);  // before any run starts
 
     std::mutex lock;  // guards everything below and serialises the callbacks
     std::vector<std::vector<std::optional<SweepRun>>> pending(size_t(spec.cells()));
