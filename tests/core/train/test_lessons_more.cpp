@@ -1,9 +1,9 @@
 // Lessons 13–19 (issue 18 §1/§3): each preset's claim against its control run,
 // as its text (resources/lessons/lesson13_* … lesson19_*) states it. The models
 // are small (one layer, d_model 32, 256 tokens per step) so the whole suite
-// runs in seconds on one thread. CTest runs it on seeds 1–6
-// (core/train/test_lessons_more_seedN sets MOESCOPE_TEST_SEED); the numbers are
-// in the log, and the ranges in the texts and in docs/lessons.md are theirs.
+// runs in seconds on one thread. CTest runs it on six seeds and three GEMM paths
+// (tests/CMakeLists.txt); the thresholds come from seeds 1–30 on two paths
+// (scripts/lesson_seeds, docs/lesson_seeds.md) with a margin from their spread.
 #include <QElapsedTimer>
 #include <QtTest>
 
