@@ -26,7 +26,8 @@ Remedy rung(std::string_view knob_name, double current, double proposed, double 
     const int dir = remedy_direction(knob_name);
     double value = dir > 0 ? std::min(proposed, limit) : std::max(proposed, limit);
     value = std::clamp(value, k.min, k.max);
-    if (dir > 0 ? value > current : value < current) return {name, value, "set " + name + " to " + num(value) + ": " + why};
+    if (dir > 0 ? value > current : value < current)
+        return {name, value, "set " + name + " to " + num(value) + ": " + why};
     return {"", 0,
             name + " is already " + num(current) + (dir > 0 ? ", at or above " : ", at or below ") + num(value) +
                 ", the most this remedy suggests: look at the other knobs or the data"};

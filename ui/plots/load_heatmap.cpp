@@ -35,6 +35,7 @@ LoadHeatmap::LoadHeatmap(QWidget* parent) : QWidget(parent), plot_(new QCustomPl
     set_integer_ticks(plot_->yAxis);
     plot_->yAxis->setLabel(tr("expert"));
     plot_->xAxis->setLabel(tr("step"));
+    set_integer_ticks(plot_->xAxis);
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
         style_axis_text(axis);
     }

@@ -33,13 +33,12 @@ LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCust
     prob_->setLineStyle(QCPGraph::lsNone);
     prob_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(theme::kInk), QBrush(theme::kYellow), 8));
 
-    info_ = new QCPItemText(plot_);
-    info_->position->setType(QCPItemPosition::ptAxisRectRatio);
-    info_->position->setCoords(0.01, 0.02);
-    info_->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
-    info_->setFont(theme::plot_font(8));
-    info_->setColor(theme::kInk);
-    info_->setBrush(QBrush(QColor(255, 255, 255, 200)));  // readable over grid lines
+    // Under the title, not inside the axis rect: there it printed over the y axis and bar 0
+    // (and read "text", QCPItemText's placeholder, before the first step).
+    info_ = new QCPTextElement(plot_, QString(), theme::plot_font(8));
+    info_->setTextColor(theme::kInk);
+    plot_->plotLayout()->insertRow(1);
+    plot_->plotLayout()->addElement(1, 0, info_);
 
     QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
     ticker->setTickStep(1.0);
@@ -175,7 +174,7 @@ void LoadHistogram::refresh() {
     info_->setText(tr("dropped %1%   dead: %2").arg(100.0 * lm.dropped, 0, 'f', 1).arg(lm.dead_experts));
 
     plot_->xAxis->setRange(-0.5, std::max(experts, 1) - 0.5);
-    plot_->yAxis->setRange(0.0, 1.4 * top + 1e-9);  // headroom for the info text
+    plot_->yAxis->setRange(0.0, 1.1 * top + 1e-9);
     built_version_ = history_->version();
     dirty_ = false;
     plot_->replot(QCustomPlot::rpQueuedReplot);

@@ -11,7 +11,7 @@
 class QCustomPlot;
 class QCPBars;
 class QCPGraph;
-class QCPItemText;
+class QCPTextElement;
 class MetricsHistory;
 
 class LoadHistogram : public QWidget {
@@ -40,7 +40,7 @@ private:
     std::vector<QCPBars*> bars_;
     QCPGraph* prob_;
     QCPGraph* fair_;
-    QCPItemText* info_;
+    QCPTextElement* info_;
     const MetricsHistory* history_ = nullptr;
     int layer_ = 0, window_ = 1;
     double fair_share_ = 0;

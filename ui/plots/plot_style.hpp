@@ -3,6 +3,8 @@
 #include <qcustomplot.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "theme.hpp"
 
@@ -131,10 +133,15 @@ inline void scale_plot_fonts(QCustomPlot* plot, double scale) {
         if (auto* bar = qobject_cast<QCPColorScale*>(el)) style_axis(bar->axis());  // its axis rect is private
     }
     if (plot->legend) {
-        plot->legend->setFont(grow(plot->legend->font(), 0.3));
+        // QCPLegend::setFont also sets every entry's font: the entries' own sizes are taken
+        // first and set after it. Scaling them again after it grew them twice, and leaving
+        // classroom mode left them smaller than at launch.
+        std::vector<std::pair<QCPAbstractLegendItem*, QFont>> entries;
         for (int i = 0; i < plot->legend->itemCount(); ++i)
             if (auto* item = qobject_cast<QCPAbstractLegendItem*>(plot->legend->item(i)))
-                item->setFont(grow(item->font(), 0.3));
+                entries.emplace_back(item, grow(item->font(), 0.3));
+        plot->legend->setFont(grow(plot->legend->font(), 0.3));
+        for (auto& [item, font] : entries) item->setFont(font);
     }
     for (int i = 0; i < plot->itemCount(); ++i)
         if (auto* text = qobject_cast<QCPItemText*>(plot->item(i))) text->setFont(grow(text->font(), 0.6));

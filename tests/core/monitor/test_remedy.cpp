@@ -15,15 +15,16 @@ using moescope::Remedy;
 
 namespace {
 
-const std::vector<std::string> kWarningKinds = {"collapse",   "dead_experts", "router_saturation",
-                                                "high_drop",  "loss_spike",   "non_finite"};
+const std::vector<std::string> kWarningKinds = {"collapse",  "dead_experts", "router_saturation",
+                                                "high_drop", "loss_spike",   "non_finite"};
 
 // The policies whose remedies differ (bias_balanced balances through its bias).
 const std::vector<std::string> kPolicies = {"topk", "bias_balanced"};
 
 // The knob a warning's remedy turns under `cfg`, whatever its value now.
 std::string remedy_knob(const std::string& id, const Config& cfg) {
-    if (id == "collapse" || id == "dead_experts") return cfg.policy == "bias_balanced" ? "bias_update_rate" : "aux_weight";
+    if (id == "collapse" || id == "dead_experts")
+        return cfg.policy == "bias_balanced" ? "bias_update_rate" : "aux_weight";
     if (id == "router_saturation") return "z_weight";
     if (id == "high_drop") return "capacity_factor";
     return "lr";
@@ -35,9 +36,9 @@ void check_offer(const std::string& id, const Config& cfg, const Remedy& r) {
     const std::string knob = remedy_knob(id, cfg);
     const moescope::KnobDef& k = moescope::knob(knob);
     const double current = k.get_number(cfg);
-    const QByteArray where = QByteArray::fromStdString(id + " with " + knob + " = " + std::to_string(current) +
-                                                       " (" + cfg.policy + "): offered '" + r.knob + "' " +
-                                                       std::to_string(r.value));
+    const QByteArray where =
+        QByteArray::fromStdString(id + " with " + knob + " = " + std::to_string(current) + " (" + cfg.policy +
+                                  "): offered '" + r.knob + "' " + std::to_string(r.value));
     if (r.knob.empty()) {
         QVERIFY2(!r.text.empty(), where.constData());
         return;
@@ -72,7 +73,8 @@ void TestRemedy::every_rung_moves_the_knob_in_the_remedys_direction() {
             const std::string knob = remedy_knob(id, cfg);
             const moescope::KnobDef& k = moescope::knob(knob);
             // Up-ladders start at the knob's minimum (capacity: 0.5, above dropless); lr starts at its maximum.
-            const double start = moescope::remedy_direction(knob) > 0 ? (knob == "capacity_factor" ? 0.5 : k.min) : k.max;
+            const double start =
+                moescope::remedy_direction(knob) > 0 ? (knob == "capacity_factor" ? 0.5 : k.min) : k.max;
             k.set_number(cfg, start);
             int rungs = 0;
             for (;; ++rungs) {

@@ -292,6 +292,19 @@ void TestFiles::branch_runs_in_lockstep_and_compares() {
     QVERIFY(named);
     QTest::qWait(300);
     QVERIFY(w.grab().save(QStringLiteral(MOESCOPE_BUILD_DIR) + "/screenshots/window_branch.png"));
+    // Saving while branched keeps both runs (it used to write the knob target's run only,
+    // silently dropping the other): the named file holds the main run, the branch goes beside it.
+    const QString both = tmp_.filePath(QStringLiteral("both.moesnap"));
+    QSignalSpy saved(&w, &MainWindow::snapshotSaved);
+    QVERIFY(w.saveSnapshot(both));
+    QTRY_COMPARE_WITH_TIMEOUT(saved.count(), 2, kTimeoutMs);
+    QCOMPARE(saved.at(0).at(0).toString(), both);
+    QCOMPARE(saved.at(1).at(0).toString(), tmp_.filePath(QStringLiteral("both-branch.moesnap")));
+    QVERIFY(saved.at(1).at(1).toBool());
+    QCOMPARE(w.runFile(), both);
+    QCOMPARE(load_snapshot(both.toStdString()).state.config.aux_weight, 0.0);
+    QCOMPARE(load_snapshot(saved.at(1).at(0).toString().toStdString()).state.config.aux_weight, 0.1);
+    QVERIFY2(w.statusText().contains(QStringLiteral("branch")), qPrintable(w.statusText()));
     // Keep the branch: it becomes the main run, history and knobs included.
     w.endBranch(true);
     QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 2, kTimeoutMs);
