@@ -106,11 +106,11 @@ LessonBrowser::LessonBrowser(QWidget* parent) : QDialog(parent) {
         line->setToolTip(e.line);
         table_->setItem(row, 2, line);
         // At lecture speed a lesson lasts about LessonPacer::kLectureSeconds, stops aside.
-        table_->setItem(row, 3,
-                        new QTableWidgetItem(e.steps > 0 ? tr("%1 steps, ~%2 min")
-                                                               .arg(e.steps)
-                                                               .arg(LessonPacer::kLectureSeconds / 60.0, 0, 'g', 2)
-                                                         : tr("at your pace (no script)")));
+        table_->setItem(
+            row, 3,
+            new QTableWidgetItem(
+                e.steps > 0 ? tr("%1 steps, ~%2 min").arg(e.steps).arg(LessonPacer::kLectureSeconds / 60.0, 0, 'g', 2)
+                            : tr("at your pace (no script)")));
     }
     QHeaderView* h = table_->horizontalHeader();
     h->setSectionResizeMode(0, QHeaderView::ResizeToContents);

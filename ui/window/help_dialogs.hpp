@@ -10,10 +10,10 @@ class QTableWidget;
 
 struct LessonEntry {
     int number = 0;
-    QString preset;    // "lesson2_collapse"
-    QString title;     // the lesson text's heading, "Collapse from skewed data"
-    QString line;      // the preset's description, first sentence after "Lesson N:"
-    long steps = 0;    // lesson_steps
+    QString preset;  // "lesson2_collapse"
+    QString title;   // the lesson text's heading, "Collapse from skewed data"
+    QString line;    // the preset's description, first sentence after "Lesson N:"
+    long steps = 0;  // lesson_steps
 };
 
 // Every lesson preset, by number.

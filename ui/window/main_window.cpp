@@ -335,8 +335,8 @@ void MainWindow::startRun(const Config& cfg) {
         QSettings().setValue(theme::kSettingsPreset, QString::fromStdString(cfg.name));
     run_label_->setText(tr("starting %1…").arg(QString::fromStdString(cfg.name)));
     // Paused before the worker starts, so not even one step is taken; the banner follows adoption.
-    held_at_start_ = opensPaused(cfg);
-    if (held_at_start_) setPlaying(false);
+    held_at_start_ = opensPaused(cfg) ? QString::fromStdString(cfg.name) : QString();
+    if (!held_at_start_.isEmpty()) setPlaying(false);
     session_->start(cfg);
     // A new run starts at step 0: a zoom or drag into the last run's steps no longer applies.
     for (TimePlot* plot : grid_->timePlots()) plot->resetView();
@@ -446,10 +446,13 @@ void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const 
         resizeDocks({lesson_dock_}, {std::max(340, width() / 4)}, Qt::Horizontal);
     }
     pacer_->onRunAdopted(cfg);
-    if (std::exchange(held_at_start_, false) && !play_action_->isChecked()) {
-        lesson_->showStop(
-            tr("Step 0: nothing is trained yet. Look at the colours now; Continue (or Space) "
-               "starts the lesson."));
+    // (The run adopted may still be the one before: its news can arrive after startRun.)
+    if (!held_at_start_.isEmpty() && held_at_start_ == QString::fromStdString(cfg.name)) {
+        held_at_start_.clear();
+        if (!play_action_->isChecked())
+            lesson_->showStop(
+                tr("Step 0: nothing is trained yet. Look at the colours now; Continue (or Space) "
+                   "starts the lesson."));
     }
     run_label_->setText(QStringLiteral("%1 · E=%2 k=%3 · %4 · %5")
                             .arg(QString::fromStdString(cfg.name))

@@ -248,12 +248,10 @@ private:
     int normal_font_size_ = 0;
     QByteArray normal_geometry_, normal_state_;  // the layout before classroom mode; empty outside it
     QString last_error_;
-    bool restored_geometry_ = false;
-    bool layer_picked_ = false;
-    bool held_at_start_ =
-        false;  // the run starting now opens paused at step 0 (opensPaused)  // the user chose the layer (box or a
-                // warning) since the run began  // a saved geometry was restored at construction
-    QString saved_branch_file_;  // where the branch of the save in progress goes; empty when none
+    bool restored_geometry_ = false;  // a saved geometry was restored at construction
+    bool layer_picked_ = false;       // the user chose the layer (box or a warning) since the run began
+    QString held_at_start_;           // the run starting now opens paused at step 0 (opensPaused): its name
+    QString saved_branch_file_;       // where the branch of the save in progress goes; empty when none
     QString state_message_;
     QString critical_message_;  // the critical warning the status bar shows, if any
     DialogAnswers answers_;
