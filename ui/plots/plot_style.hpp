@@ -61,6 +61,17 @@ inline void fit_tick_count(QCustomPlot* plot) {
             axis->ticker()->setTickStepStrategy(count < most ? QCPAxisTicker::tssMeetTickCount
                                                              : QCPAxisTicker::tssReadability);
         }
+    // A colour bar's axis lives in the scale's private axis rect: its labels ran into a
+    // blob on a 130-pixel heat map at 900×600. Same rule, along the bar's height.
+    for (QCPLayoutElement* el : plot->plotLayout()->elements(true))
+        if (auto* scale = qobject_cast<QCPColorScale*>(el)) {
+            QCPAxis* axis = scale->axis();
+            const int per_label = 3 * QFontMetrics(axis->tickLabelFont()).height();
+            const int count = std::clamp(scale->outerRect().height() / std::max(1, per_label), 1, most);
+            axis->ticker()->setTickCount(count);
+            axis->ticker()->setTickStepStrategy(count < most ? QCPAxisTicker::tssMeetTickCount
+                                                             : QCPAxisTicker::tssReadability);
+        }
 }
 
 // A plot too short for its curves and its legend both (a small window) keeps the

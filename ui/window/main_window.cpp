@@ -92,6 +92,8 @@ void MainWindow::placeOnScreen(QSize preferred, QRect available) {
     const QRect fitted = fit_on_screen(outer, available);
     resize(fitted.size().shrunkBy(frame));
     move(fitted.topLeft());  // move() places the frame's corner
+    // A laptop's 900×600 gave the knobs 44 % of the width: the plots come first.
+    if (width() < 1100) resizeDocks({side_dock_}, {std::max(300, width() * 3 / 10)}, Qt::Horizontal);
 }
 
 void MainWindow::connectSession() {
@@ -280,7 +282,7 @@ void MainWindow::buildDocks() {
     side_dock_->setWidget(side_);
     addDockWidget(Qt::LeftDockWidgetArea, side_dock_);
     // Never narrower than name, slider and value need, whatever layout was saved.
-    knobs_->setMinimumWidth(340);
+    knobs_->setMinimumWidth(300);
     connect(knobs_, &KnobPanel::liveKnobChanged, this,
             [this](const QString& n, const QString& v) { applyKnob(n, v, QStringLiteral("user")); });
     connect(knobs_, &KnobPanel::structuralKnobChanged, this, &MainWindow::onStructuralKnob);
