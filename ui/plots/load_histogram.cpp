@@ -16,9 +16,9 @@ LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCust
     layout->addWidget(plot_);
 
     plot_->plotLayout()->insertRow(0);
-    auto* title = new QCPTextElement(plot_, tr("Load per expert"), theme::plot_font(10));
-    title->setTextColor(theme::kInk);
-    plot_->plotLayout()->addElement(0, 0, title);
+    title_ = new QCPTextElement(plot_, tr("Load per expert"), theme::plot_font(10));
+    title_->setTextColor(theme::kInk);
+    plot_->plotLayout()->addElement(0, 0, title_);
 
     // Bars are created later (one per expert); the overlay layer keeps the line and diamonds on top.
     plot_->addLayer(QStringLiteral("front"), plot_->layer(QStringLiteral("main")), QCustomPlot::limAbove);
@@ -99,6 +99,15 @@ double LoadHistogram::meanProb(int expert) const {
     if (expert < 0 || expert >= prob_->data()->size()) return 0.0;
     return (prob_->data()->constBegin() + expert)->value;
 }
+
+void LoadHistogram::setRunName(const QString& name) {
+    const QString text = name.isEmpty() ? tr("Load per expert") : tr("Load per expert · %1").arg(name);
+    if (title_->text() == text) return;
+    title_->setText(text);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString LoadHistogram::titleText() const { return title_->text(); }
 
 QString LoadHistogram::infoText() const { return info_->text(); }
 

@@ -24,6 +24,8 @@
 #include "panels/knob_panel.hpp"
 #include "panels/lesson_panel.hpp"
 #include "panels/warnings_panel.hpp"
+#include "plots/load_heatmap.hpp"
+#include "plots/load_histogram.hpp"
 #include "plots/plot_style.hpp"
 #include "plots/region_map.hpp"
 #include "theme.hpp"
@@ -470,6 +472,12 @@ void MainWindow::updateViews() {
     // Remedies follow the knobs of the run they act on; a watched job's name its own flags.
     warnings_->setKnobs(s.isReadOnly() ? std::nullopt : std::optional<moescope::Config>(s.targetConfig()));
     grid_->setHistories(&s.targetHistory(), &s.history());
+    // While branched the per-expert plots follow the knobs' target: their titles say which run.
+    const QString shown = !s.isBranched()                        ? QString()
+                          : s.target() == TrainingWorker::Branch ? tr("branch")
+                                                                 : tr("main run");
+    grid_->plots().load->setRunName(shown);
+    grid_->plots().heatmap->setRunName(shown);
     std::vector<PlotOverlay> overlays;
     if (s.isBranched())
         overlays.push_back({s.branchName(), tr("branch"), s.branchHistory(), Qt::DashDotLine, double(s.branchStep())});

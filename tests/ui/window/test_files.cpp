@@ -268,6 +268,9 @@ void TestFiles::branch_runs_in_lockstep_and_compares() {
     QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, kTimeoutMs);
     QVERIFY(w.isBranched());
     QCOMPARE(w.knobTarget(), int(TrainingWorker::Branch));
+    // The per-expert plots follow the knobs' target, and say so.
+    QVERIFY2(w.loadHistogram()->titleText().endsWith(QStringLiteral("branch")),
+             qPrintable(w.loadHistogram()->titleText()));
     const long fork = w.history().last_step();
     // No change yet: the branch is the same run, bit for bit.
     train_to(w, fork + 15);
@@ -309,6 +312,7 @@ void TestFiles::branch_runs_in_lockstep_and_compares() {
     w.endBranch(true);
     QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 2, kTimeoutMs);
     QVERIFY(!w.isBranched());
+    QCOMPARE(w.loadHistogram()->titleText(), QStringLiteral("Load per expert"));
     QCOMPARE(w.currentConfig().aux_weight, 0.1);
     QCOMPARE(w.history().interventions().back().knob, std::string("aux_weight"));
     const long at = w.history().last_step();
