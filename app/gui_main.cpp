@@ -267,8 +267,9 @@ int main(int argc, char** argv) {
     window.setEngineOptions(engine_options(), backend);
     // A screenshot is taken at full speed; a lesson still pauses at its stops (a stop is worth a picture).
     if (cli.isSet(o.shot)) window.pacer()->holdSpeed(0, true);
-    window.resize(1500, 940);
-    window.show();
+    window.placeOnScreen({1500, 940});
+    // `--sweep FILE` opens the map only: the main window shows (and trains) a cell's run when one is clicked.
+    if (!cli.isSet(o.sweep) || !startup_error.isEmpty()) window.show();
     if (cli.isSet(o.classroom)) window.setClassroom(true);
     if (!startup_error.isEmpty()) {
         window.showStartupError(startup_error);  // opens paused: read the error first
@@ -277,13 +278,11 @@ int main(int argc, char** argv) {
     // A scripted picture quits without asking about the steps it trained.
     if (cli.isSet(o.shot)) window.setDialogAnswers({[](const QString&) { return int(QMessageBox::Discard); }, {}});
     if (cli.isSet(o.sweep)) {
-        auto* sweeps = new SweepWindow(cfg, &window);
-        if (!sweeps->openSweep(cli.value(o.sweep))) {
-            std::cerr << "moescope: error: " << sweeps->status().toStdString() << "\n";
+        SweepWindow* sweeps = window.openSweepFile(cli.value(o.sweep));
+        if (!sweeps) {
+            std::cerr << "moescope: error: " << window.lastError().toStdString() << "\n";
             return 2;
         }
-        QObject::connect(sweeps, &SweepWindow::openRun, &window, &MainWindow::startRun);
-        sweeps->show();
         if (cli.isSet(o.shot)) {
             const QString path = cli.value(o.shot);
             QTimer::singleShot(500, sweeps, [sweeps, path] {
@@ -316,7 +315,8 @@ int main(int argc, char** argv) {
     }
     if (open_snapshot)
         window.loadSnapshot(file);  // opens paused at the saved step (a history-only one read-only)
-    else if (!cli.isSet(o.paused))
+    else if (!cli.isSet(o.paused) && !cli.isSet(o.sweep) &&  // with --sweep only a clicked cell's run trains
+             (!MainWindow::opensPaused(cfg) || cli.isSet(o.shot)))
         window.setPlaying(true);
     if (cli.isSet(o.shot) && open_history) {  // nothing to train: the saved history as it opened
         const QString path = cli.value(o.shot);

@@ -8,6 +8,7 @@
 
 #include "error.hpp"
 #include "json_read.hpp"
+#include "monitor/remedy.hpp"
 
 namespace moescope {
 
@@ -33,7 +34,6 @@ struct Rule {
     bool judges_non_finite_steps;
     bool (*bad)(const RuleInput&);
     std::string (*message)(const RuleInput&);
-    Remedy (*remedy)(const RuleInput&);
     const char* quantity;  // what measure() reads, as the message names it
     double (*measure)(const RuleInput&);
 };
@@ -45,14 +45,6 @@ std::string num(double v, const char* format = "%.3g") {
 }
 
 std::string layer_prefix(const RuleInput& in) { return "layer " + std::to_string(in.layer_index) + ": "; }
-
-Remedy suggest(const std::string& knob, double value, const std::string& why) {
-    return {knob, value, "set " + knob + " to " + num(value, "%g") + ": " + why};
-}
-
-// A stronger setting, capped, but never one that moves the knob backwards when
-// the user has already gone past the cap.
-double strengthen(double current, double proposed, double cap) { return std::max(current, std::min(proposed, cap)); }
 
 bool step_is_finite(const StepMetrics& m) { return m.finite && std::isfinite(m.loss) && std::isfinite(m.aux); }
 
@@ -67,18 +59,6 @@ std::string collapse_message(const RuleInput& in) {
            num(in.layer->load_entropy, "%.2f") + ", max utilisation " + num(in.layer->max_util, "%.1f") + "×)";
 }
 
-Remedy collapse_remedy(const RuleInput& in) {
-    // bias_balanced routing balances through its selection bias, not through the aux loss.
-    if (in.cfg.policy == "bias_balanced")
-        return suggest("bias_update_rate", strengthen(in.cfg.bias_update_rate, 10 * in.cfg.bias_update_rate, 0.1),
-                       "the selection bias then moves tokens off overloaded experts faster");
-    // 0.1 is the smallest weight that undid collapse in the prototype runs
-    // (docs/lessons.md "Making phenomena visible").
-    const double proposed = std::max(0.1, 10 * in.cfg.aux_weight);
-    return suggest("aux_weight", strengthen(in.cfg.aux_weight, proposed, 1.0),
-                   "the load-balancing loss pushes the router to spread tokens over all experts");
-}
-
 // --- dead experts ---
 
 bool dead_bad(const RuleInput& in) { return in.layer->dead_experts > 0; }
@@ -87,20 +67,6 @@ std::string dead_message(const RuleInput& in) {
     return layer_prefix(in) + std::to_string(in.layer->dead_experts) + " of " + std::to_string(in.cfg.experts) +
            " experts dead (utilisation below " + num(in.cfg.dead_util) + " over the last " +
            std::to_string(in.cfg.dead_window) + " steps)";
-}
-
-// The balancing loss reaches an expert with no tokens: its gradient on that
-// expert's logit is (E/T)·p_j·(f_j − Σ f_i p_i), negative at f_j = 0. Logit noise
-// revived nothing lasting in lesson 5's runs (docs/lessons.md, seeds 1–6), so it
-// is not the remedy.
-Remedy dead_remedy(const RuleInput& in) {
-    if (in.cfg.policy == "bias_balanced")
-        return suggest("bias_update_rate", strengthen(in.cfg.bias_update_rate, 10 * in.cfg.bias_update_rate, 0.1),
-                       "the selection bias then lifts experts that get too few tokens faster");
-    const double proposed = std::max(0.1, 10 * in.cfg.aux_weight);
-    return suggest("aux_weight", strengthen(in.cfg.aux_weight, proposed, 1.0),
-                   "the load-balancing loss raises a dead expert's logit in proportion to its probability, "
-                   "so it wins tokens again");
 }
 
 // --- router saturation ---
@@ -114,13 +80,6 @@ std::string saturation_message(const RuleInput& in) {
            num(in.layer->router_entropy, "%.3f") + ", max |logit| " + num(in.layer->max_abs_logit, "%.1f") + ")";
 }
 
-Remedy saturation_remedy(const RuleInput& in) {
-    const double z = in.cfg.z_weight;
-    const double proposed = z < 1e-3 ? 1e-3 : 10 * z;
-    return suggest("z_weight", strengthen(z, proposed, 0.1),
-                   "the z-loss shrinks router logits so choices stay soft and keep learning");
-}
-
 // --- high drop rate ---
 
 bool drop_bad(const RuleInput& in) { return in.layer->dropped > in.cfg.drop_warn; }
@@ -128,14 +87,6 @@ bool drop_bad(const RuleInput& in) { return in.layer->dropped > in.cfg.drop_warn
 std::string drop_message(const RuleInput& in) {
     return layer_prefix(in) + num(100 * in.layer->dropped, "%.1f") +
            "% of token assignments dropped at expert capacity (capacity_factor " + num(in.cfg.capacity_factor) + ")";
-}
-
-Remedy drop_remedy(const RuleInput& in) {
-    const double cf = in.cfg.capacity_factor;
-    // Dropless capacity cannot be raised further; the drops come from the policy itself.
-    if (cf <= 0) return {"", 0, "capacity is already dropless (capacity_factor 0); the routing policy drops tokens"};
-    return suggest("capacity_factor", strengthen(cf, cf + 1.0, 16.0),
-                   "raise capacity_factor so fewer tokens overflow their expert and skip it");
 }
 
 // --- loss spike ---
@@ -147,10 +98,6 @@ std::string spike_message(const RuleInput& in) {
            num(in.loss_ema);
 }
 
-Remedy spike_remedy(const RuleInput& in) {
-    return suggest("lr", in.cfg.lr / 2, "smaller steps keep the optimizer from overshooting");
-}
-
 // --- non-finite values ---
 
 bool non_finite_bad(const RuleInput& in) { return !step_is_finite(in.m); }
@@ -158,10 +105,6 @@ bool non_finite_bad(const RuleInput& in) { return !step_is_finite(in.m); }
 std::string non_finite_message(const RuleInput& in) {
     return "step " + std::to_string(in.m.step) + ": loss or gradients not finite (loss " + num(in.m.loss) + ", aux " +
            num(in.m.aux) + "); training was paused and the last finite state kept";
-}
-
-Remedy non_finite_remedy(const RuleInput& in) {
-    return suggest("lr", in.cfg.lr / 10, "a much smaller step keeps the update finite");
 }
 
 double measure_loss(const RuleInput& in) { return in.m.loss; }
@@ -172,12 +115,12 @@ double measure_dropped(const RuleInput& in) { return in.layer->dropped; }
 
 // clang-format off
 const Rule kRules[] = {
-    {"non_finite",        Severity::Critical, false, true,  true,  non_finite_bad, non_finite_message, non_finite_remedy, "loss",           measure_loss},
-    {"loss_spike",        Severity::Warning,  false, false, false, spike_bad,      spike_message,      spike_remedy,      "loss",           measure_loss},
-    {"collapse",          Severity::Warning,  true,  false, false, collapse_bad,   collapse_message,   collapse_remedy,   "load entropy",   measure_load_entropy},
-    {"dead_experts",      Severity::Warning,  true,  false, false, dead_bad,       dead_message,       dead_remedy,       "dead experts",   measure_dead},
-    {"router_saturation", Severity::Warning,  true,  false, false, saturation_bad, saturation_message, saturation_remedy, "router entropy", measure_router_entropy},
-    {"high_drop",         Severity::Warning,  true,  false, false, drop_bad,       drop_message,       drop_remedy,       "dropped share",  measure_dropped},
+    {"non_finite",        Severity::Critical, false, true,  true,  non_finite_bad, non_finite_message, "loss",           measure_loss},
+    {"loss_spike",        Severity::Warning,  false, false, false, spike_bad,      spike_message,      "loss",           measure_loss},
+    {"collapse",          Severity::Warning,  true,  false, false, collapse_bad,   collapse_message,   "load entropy",   measure_load_entropy},
+    {"dead_experts",      Severity::Warning,  true,  false, false, dead_bad,       dead_message,       "dead experts",   measure_dead},
+    {"router_saturation", Severity::Warning,  true,  false, false, saturation_bad, saturation_message, "router entropy", measure_router_entropy},
+    {"high_drop",         Severity::Warning,  true,  false, false, drop_bad,       drop_message,       "dropped share",  measure_dropped},
 };
 // clang-format on
 
@@ -235,8 +178,16 @@ std::vector<MonitorEvent> Monitor::observe(const StepMetrics& m, const Config& c
                 history_[st.history_index].current_value = rule.measure(in);
             } else if (st.bad >= (rule.immediate ? 1 : hysteresis)) {
                 const double value = rule.measure(in);
-                Warning w{rule.id,          rule.severity,   in.layer_index, st.streak_start, m.step,
-                          rule.message(in), rule.remedy(in), rule.quantity,  value,           value};
+                Warning w{rule.id,
+                          rule.severity,
+                          in.layer_index,
+                          st.streak_start,
+                          m.step,
+                          rule.message(in),
+                          remedy_for(rule.id, in.cfg),
+                          rule.quantity,
+                          value,
+                          value};
                 st.history_index = static_cast<int>(history_.size());
                 history_.push_back(w);
                 events.push_back({MonitorEvent::Raised, w});

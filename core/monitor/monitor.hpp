@@ -1,7 +1,8 @@
 #pragma once
 // The monitor: rules with hysteresis over the stream of StepMetrics that raise
 // and clear warnings (collapse, dead experts, router saturation, high drop
-// rate, loss spike, non-finite values), each with a suggested remedy.
+// rate, loss spike, non-finite values), each with a suggested remedy
+// (monitor/remedy.hpp: computed from the knobs at the step it is raised).
 #include <functional>
 #include <string>
 #include <vector>

@@ -5,7 +5,11 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
+#include <QScrollBar>
+#include <QTextBlock>
 #include <QTextBrowser>
+#include <QTextCursor>
+#include <QTextDocument>
 #include <QVBoxLayout>
 
 #include "theme.hpp"
@@ -22,15 +26,19 @@ LessonPanel::LessonPanel(QWidget* parent) : QWidget(parent), browser_(new QTextB
     tint.setAlpha(40);
     banner.setColor(QPalette::Window, tint);
     stop_->setPalette(banner);
-    auto* row = new QHBoxLayout(stop_);
+    // The text over the whole width and Continue under it: beside the button, a narrow
+    // dock's text wrapped to many lines and pushed the lesson out of view.
+    auto* column = new QVBoxLayout(stop_);
+    column->setContentsMargins(6, 4, 6, 4);
+    column->setSpacing(2);
     stop_text_ = new QLabel;
     stop_text_->setWordWrap(true);
     stop_text_->setTextFormat(Qt::PlainText);
     continue_ = new QPushButton(tr("Continue"));
     continue_->setToolTip(tr("Apply what comes next and play on (Space)"));
     connect(continue_, &QPushButton::clicked, this, &LessonPanel::continueRequested);
-    row->addWidget(stop_text_, 1);
-    row->addWidget(continue_);
+    column->addWidget(stop_text_);
+    column->addWidget(continue_, 0, Qt::AlignRight);
     stop_->hide();
     layout->addWidget(stop_);
     layout->addWidget(browser_);
@@ -41,13 +49,29 @@ LessonPanel::LessonPanel(QWidget* parent) : QWidget(parent), browser_(new QTextB
 bool LessonPanel::showLesson(const QString& preset) {
     QFile file(QStringLiteral(":/lessons/%1.md").arg(preset));
     has_lesson_ = file.open(QIODevice::ReadOnly);
-    if (has_lesson_)
+    if (has_lesson_) {
         browser_->setMarkdown(QString::fromUtf8(file.readAll()));
-    else
+        tameHeadings();
+    } else
         browser_->setMarkdown(tr("*%1 is not a lesson.* Pick a preset named `lesson…` to get a guided demo: what to "
                                  "watch, which knob to turn, what should happen and why.")
                                   .arg(preset));
     return has_lesson_;
+}
+
+// Markdown's title is twice the text's size: in a dock a third of the screen wide it
+// wrapped onto three to six lines before the text began. A third larger is enough.
+void LessonPanel::tameHeadings() {
+    QTextDocument* doc = browser_->document();
+    for (QTextBlock block = doc->begin(); block.isValid(); block = block.next()) {
+        if (block.blockFormat().headingLevel() == 0) continue;
+        QTextCursor c(block);
+        c.select(QTextCursor::BlockUnderCursor);
+        QTextCharFormat f;
+        f.setProperty(QTextFormat::FontSizeAdjustment, block.blockFormat().headingLevel() == 1 ? 1 : 0);
+        f.setFontWeight(QFont::Bold);
+        c.mergeCharFormat(f);
+    }
 }
 
 QString LessonPanel::text() const { return browser_->toPlainText(); }
@@ -57,14 +81,23 @@ void LessonPanel::setLarge(bool large) {
     f.setPointSize(large ? 16 : 10);
     browser_->setFont(f);
     QFont banner = stop_text_->font();
-    banner.setPointSize(large ? 16 : 10);
+    banner.setPointSize(large ? 14 : 10);
     banner.setBold(true);
     stop_text_->setFont(banner);
 }
 
-void LessonPanel::showStop(const QString& text) {
+void LessonPanel::showStop(const QString& text, const QString& scroll_to) {
     stop_text_->setText(text);
     stop_->show();
+    if (scroll_to.isEmpty()) return;
+    // Brings that part of the text into view, at the top, without leaving it selected.
+    browser_->moveCursor(QTextCursor::Start);
+    if (!browser_->find(scroll_to)) return;
+    QTextCursor c = browser_->textCursor();
+    c.clearSelection();
+    browser_->setTextCursor(c);
+    QScrollBar* bar = browser_->verticalScrollBar();
+    bar->setValue(bar->value() + browser_->cursorRect().top() - 4);
 }
 
 void LessonPanel::clearStop() { stop_->hide(); }

@@ -19,7 +19,8 @@ public:
     void setLarge(bool large);  // classroom mode: projector-sized text
 
     // A lesson stop: `text` (what comes next) above the lesson, with a Continue button.
-    void showStop(const QString& text);
+    // `scroll_to`: a phrase of the text to bring into view ("What to do").
+    void showStop(const QString& text, const QString& scroll_to = QString());
     void clearStop();
     bool isStopShown() const;
     QString stopText() const;
@@ -29,6 +30,8 @@ signals:
     void continueRequested();
 
 private:
+    void tameHeadings();
+
     QTextBrowser* browser_;
     QFrame* stop_ = nullptr;
     QLabel* stop_text_ = nullptr;

@@ -31,7 +31,7 @@ TokenView::TokenView(QWidget* parent) : QWidget(parent) {
     legend_->setTextFormat(Qt::RichText);
     legend_->setToolTip(tr("Each expert's colour and its share of the characters shown"));
     // One row: layer, legend, step, never taller than it needs; the text below.
-    auto* layer_label = new QLabel(tr("Layer"));
+    auto* layer_label = layer_label_ = new QLabel(tr("Layer"));
     for (QLabel* l : {layer_label, legend_, step_}) l->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
     auto* head = new QHBoxLayout;
     head->addWidget(layer_label);
@@ -170,7 +170,30 @@ void TokenView::rebuildLegend() {
                      .arg(e)
                      .arg(std::lround(100.0 * double(count[size_t(e)]) / double(charCount())));
     }
-    legend_->setText(items.join(QStringLiteral(" &nbsp; ")));
+    // The Load per expert bars are coloured by load level, not by expert: say which colours these are.
+    legend_->setText(tr("Expert colours: ") + items.join(QStringLiteral(" &nbsp; ")));
+}
+
+void TokenView::setLayerBoxVisible(bool visible) {
+    layer_box_->setVisible(visible);
+    layer_label_->setVisible(visible);
+}
+
+int TokenView::heightFor(int width) const {
+    const QFontMetrics fm(text_->font());
+    const int text_width =
+        std::max(1, width - 2 * text_->frameWidth() - 2 * int(text_->document()->documentMargin()) - 24);
+    const int per_line = std::max(1, text_width / std::max(1, fm.horizontalAdvance(QLatin1Char('M'))));
+    // Each paragraph (a line break ends one) wraps on its own.
+    int lines = 0, run = 0;
+    for (const QString& c : chars_) {
+        ++run;
+        if (c == kLineBreak) lines += (run + per_line - 1) / per_line, run = 0;
+    }
+    lines += (run + per_line - 1) / per_line;
+    const int head = std::max({legend_->heightForWidth(width / 2), layer_box_->sizeHint().height(), fm.height()});
+    return head + (std::max(lines, 3) + 1) * fm.lineSpacing() + 2 * text_->frameWidth() +
+           2 * int(text_->document()->documentMargin()) + 24;
 }
 
 void TokenView::applyFont() {

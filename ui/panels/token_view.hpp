@@ -40,6 +40,10 @@ public:
     QString legendText() const;
     QString note() const;  // "" while the text is shown
     QComboBox* layerBox() const { return layer_box_; }
+    // The window's layer box chooses the layer: this view's own box goes (one source of truth).
+    void setLayerBoxVisible(bool visible);
+    // The height that shows every character at `width` pixels, with the legend row.
+    int heightFor(int width) const;
 
     // Ink that reads on `background`: near-black on light colours, white on dark ones.
     static QColor inkOn(const QColor& background);
@@ -53,6 +57,7 @@ private:
     void applyFont();
 
     QComboBox* layer_box_;
+    QLabel* layer_label_;
     QLabel* step_;
     QLabel* legend_;
     QLabel* note_;

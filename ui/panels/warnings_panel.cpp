@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "monitor/remedy.hpp"
 #include "theme.hpp"
 
 namespace {
@@ -72,6 +73,10 @@ WarningsPanel::WarningsPanel(QWidget* parent) : QWidget(parent) {
     header->setMinimumSectionSize(36);
     table_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
 
+    connect(table_, &QTableWidget::cellClicked, this, [this](int row, int) {
+        if (row < warningCount()) emit layerClicked(warnings_[size_t(row)].layer);
+    });
+
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(table_);
@@ -86,16 +91,38 @@ std::vector<WarningsPanel::Key> WarningsPanel::keys(const std::vector<moescope::
     return k;
 }
 
+std::vector<moescope::Warning> WarningsPanel::withCurrentRemedies(const std::vector<moescope::Warning>& raised) const {
+    std::vector<moescope::Warning> out = raised;
+    if (knobs_)
+        for (moescope::Warning& w : out) w.remedy = moescope::remedy_for(w.id, *knobs_);
+    return out;
+}
+
+void WarningsPanel::setKnobs(std::optional<moescope::Config> knobs) {
+    knobs_ = std::move(knobs);
+    setWarnings(raised_);
+}
+
 void WarningsPanel::setWarnings(const std::vector<moescope::Warning>& active) {
-    const bool same_set = keys(active) == keys(warnings_);
+    std::vector<moescope::Warning> shown = withCurrentRemedies(active);
+    // A row's remedy is a button or a sentence: when one turns into the other, the row is rebuilt.
+    auto has_button = [](const std::vector<moescope::Warning>& ws) {
+        std::vector<bool> b;
+        for (const auto& w : ws) b.push_back(!w.remedy.knob.empty());
+        return b;
+    };
+    const bool same_set = keys(shown) == keys(warnings_) && has_button(shown) == has_button(warnings_);
     const bool was_empty = warnings_.empty();
-    warnings_ = active;
+    raised_ = active;
+    warnings_ = std::move(shown);
     if (same_set) {
-        // Messages carry the latest measured values: refresh the text in place.
+        // Messages carry the latest measured values, remedies the latest knobs: refresh the text in place.
         updateMessages();
+        updateRemedies();
         return;
     }
     rebuild();
+    emit countChanged(warningCount());
     if (was_empty != warnings_.empty()) {
         updateGeometry();
         emit wantedHeightChanged(wantedHeight());
@@ -160,17 +187,16 @@ void WarningsPanel::rebuild() {
 
         table_->setItem(row, MessageColumn, read_only_item({}));
 
-        const QString remedy_text = QString::fromStdString(w.remedy.text);
         if (w.remedy.knob.empty()) {
-            auto* remedy = read_only_item(remedy_text);
-            remedy->setToolTip(remedy_text);
-            table_->setItem(row, RemedyColumn, remedy);
+            table_->setItem(row, RemedyColumn, read_only_item({}));
         } else {
-            const QString knob = QString::fromStdString(w.remedy.knob);
-            const double value = w.remedy.value;
             auto* button = new QPushButton;
-            button->setToolTip(remedy_text.isEmpty() ? tr("set %1 to %2").arg(knob).arg(value) : remedy_text);
-            connect(button, &QPushButton::clicked, this, [this, knob, value] { emit remedyRequested(knob, value); });
+            // The value at the time of the click: the knobs may have moved since the row was built.
+            connect(button, &QPushButton::clicked, this, [this, row] {
+                if (row >= warningCount()) return;
+                const moescope::Remedy& r = warnings_[size_t(row)].remedy;
+                if (!r.knob.empty()) emit remedyRequested(QString::fromStdString(r.knob), r.value);
+            });
             // A holder keeps the button at its natural height in a tall, wrapped row.
             auto* holder = new QWidget;
             auto* holder_layout = new QVBoxLayout(holder);
@@ -181,6 +207,23 @@ void WarningsPanel::rebuild() {
     }
     updateMessages();
     applyCompact();
+}
+
+void WarningsPanel::updateRemedies() {
+    for (int row = 0; row < warningCount(); ++row) {
+        const moescope::Remedy& r = warnings_[size_t(row)].remedy;
+        const QString text = QString::fromStdString(r.text);
+        if (QPushButton* button = remedyButton(row)) {
+            button->setText((compact_ ? tr("Apply:\n%1 → %2") : tr("Apply: %1 → %2"))
+                                .arg(QString::fromStdString(r.knob), QString::number(r.value, 'g', 6)));
+            button->setToolTip(text);
+        } else if (QTableWidgetItem* item = table_->item(row, RemedyColumn); item && item->toolTip() != text) {
+            // What to do, in a line or two; the why is in the tooltip. The whole sentence
+            // wrapped to five lines and pushed the next warning out of the dock.
+            item->setText(text.section(QStringLiteral(": "), 0, 0).section(QStringLiteral(" ("), 0, 0));
+            item->setToolTip(text);
+        }
+    }
 }
 
 void WarningsPanel::resizeEvent(QResizeEvent* event) {
@@ -198,10 +241,8 @@ void WarningsPanel::applyCompact() {
         const moescope::Warning& w = warnings_[size_t(row)];
         table_->item(row, SeverityColumn)
             ->setText(compact_ ? QString() : QString::fromUtf8(moescope::severity_name(w.severity)));
-        if (QPushButton* button = remedyButton(row))
-            button->setText((compact_ ? tr("Apply:\n%1 → %2") : tr("Apply: %1 → %2"))
-                                .arg(QString::fromStdString(w.remedy.knob), QString::number(w.remedy.value, 'g', 6)));
     }
+    updateRemedies();
     fitRemedyColumn();
 }
 

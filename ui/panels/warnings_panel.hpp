@@ -6,6 +6,7 @@
 // do not flicker or steal a button press.
 #include <QString>
 #include <QWidget>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -22,6 +23,11 @@ public:
     explicit WarningsPanel(QWidget* parent = nullptr);
 
     void setWarnings(const std::vector<moescope::Warning>& active);
+    // The knobs of the run the remedies act on: each remedy is then computed from them
+    // (monitor/remedy.hpp), not taken as raised, so it never offers a value that was right
+    // for an earlier step's knobs, and hides when no value can help. nullopt (a watched job,
+    // whose remedies name its own flags): remedies as raised.
+    void setKnobs(std::optional<moescope::Config> knobs);
 
     int warningCount() const { return int(warnings_.size()); }
     QPushButton* remedyButton(int row) const;  // nullptr when the row has no knob remedy
@@ -35,6 +41,8 @@ public:
 
 signals:
     void remedyRequested(const QString& knob, double value);
+    void layerClicked(int layer);  // a row was clicked: its layer (-1 for the whole model)
+    void countChanged(int count);  // the number of active warnings changed
     // The panel went from empty to showing warnings or back: the dock may resize to wantedHeight().
     void wantedHeightChanged(int height);
 
@@ -48,10 +56,14 @@ private:
     void rebuild();
     void showPlaceholder();
     void updateMessages();
+    void updateRemedies();
+    std::vector<moescope::Warning> withCurrentRemedies(const std::vector<moescope::Warning>& raised) const;
     void applyCompact();
     void fitRemedyColumn();
 
     QTableWidget* table_ = nullptr;
-    std::vector<moescope::Warning> warnings_;
+    std::vector<moescope::Warning> raised_;    // as the monitor sent them
+    std::vector<moescope::Warning> warnings_;  // as shown: remedies from knobs_ when set
+    std::optional<moescope::Config> knobs_;
     bool compact_ = false;
 };

@@ -31,10 +31,12 @@ LoadHeatmap::LoadHeatmap(QWidget* parent) : QWidget(parent), plot_(new QCustomPl
     const ColorMapParts parts = add_titled_color_map(plot_, tr("Load over time"), tr("load share"));
     map_ = parts.map;
     scale_ = parts.scale;
+    title_ = parts.title;
     map_->setGradient(heatmapGradient());
     set_integer_ticks(plot_->yAxis);
     plot_->yAxis->setLabel(tr("expert"));
     plot_->xAxis->setLabel(tr("step"));
+    set_integer_ticks(plot_->xAxis);
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
         style_axis_text(axis);
     }
@@ -133,5 +135,12 @@ void LoadHeatmap::refresh() {
     map_->setDataRange(QCPRange(0.0, top));
     plot_->xAxis->setRange(x_lo, span > 0 ? x_hi : x_lo + 1.0);
     plot_->yAxis->setRange(-0.5, experts - 0.5);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void LoadHeatmap::setRunName(const QString& name) {
+    const QString text = name.isEmpty() ? tr("Load over time") : tr("Load over time · %1").arg(name);
+    if (title_->text() == text) return;
+    title_->setText(text);
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }

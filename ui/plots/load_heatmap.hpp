@@ -8,6 +8,7 @@ class QCustomPlot;
 class QCPColorGradient;
 class QCPColorMap;
 class QCPColorScale;
+class QCPTextElement;
 class MetricsHistory;
 
 // Dark (low) → bright (high), from theme colours; shared with SpecialisationMap.
@@ -22,6 +23,8 @@ public:
 
     void setHistory(const MetricsHistory* history);
     void setLayer(int layer);
+    // Which run the map shows while branched ("branch"); empty when there is one run.
+    void setRunName(const QString& name);
     void refresh();  // rebuilds only when the history or layer changed
 
     int stepBins() const { return bins_; }
@@ -35,6 +38,7 @@ private:
     QCustomPlot* plot_;
     QCPColorMap* map_;
     QCPColorScale* scale_;
+    QCPTextElement* title_;
     const MetricsHistory* history_ = nullptr;
     int layer_ = 0;
     int bins_ = 0, experts_ = 0;

@@ -16,9 +16,9 @@ LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCust
     layout->addWidget(plot_);
 
     plot_->plotLayout()->insertRow(0);
-    auto* title = new QCPTextElement(plot_, tr("Load per expert"), theme::plot_font(10));
-    title->setTextColor(theme::kInk);
-    plot_->plotLayout()->addElement(0, 0, title);
+    title_ = new QCPTextElement(plot_, tr("Load per expert"), theme::plot_font(10));
+    title_->setTextColor(theme::kInk);
+    plot_->plotLayout()->addElement(0, 0, title_);
 
     // Bars are created later (one per expert); the overlay layer keeps the line and diamonds on top.
     plot_->addLayer(QStringLiteral("front"), plot_->layer(QStringLiteral("main")), QCustomPlot::limAbove);
@@ -33,13 +33,12 @@ LoadHistogram::LoadHistogram(QWidget* parent) : QWidget(parent), plot_(new QCust
     prob_->setLineStyle(QCPGraph::lsNone);
     prob_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(theme::kInk), QBrush(theme::kYellow), 8));
 
-    info_ = new QCPItemText(plot_);
-    info_->position->setType(QCPItemPosition::ptAxisRectRatio);
-    info_->position->setCoords(0.01, 0.02);
-    info_->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
-    info_->setFont(theme::plot_font(8));
-    info_->setColor(theme::kInk);
-    info_->setBrush(QBrush(QColor(255, 255, 255, 200)));  // readable over grid lines
+    // Under the title, not inside the axis rect: there it printed over the y axis and bar 0
+    // (and read "text", QCPItemText's placeholder, before the first step).
+    info_ = new QCPTextElement(plot_, QString(), theme::plot_font(8));
+    info_->setTextColor(theme::kInk);
+    plot_->plotLayout()->insertRow(1);
+    plot_->plotLayout()->addElement(1, 0, info_);
 
     QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
     ticker->setTickStep(1.0);
@@ -100,6 +99,15 @@ double LoadHistogram::meanProb(int expert) const {
     if (expert < 0 || expert >= prob_->data()->size()) return 0.0;
     return (prob_->data()->constBegin() + expert)->value;
 }
+
+void LoadHistogram::setRunName(const QString& name) {
+    const QString text = name.isEmpty() ? tr("Load per expert") : tr("Load per expert · %1").arg(name);
+    if (title_->text() == text) return;
+    title_->setText(text);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString LoadHistogram::titleText() const { return title_->text(); }
 
 QString LoadHistogram::infoText() const { return info_->text(); }
 
@@ -175,7 +183,7 @@ void LoadHistogram::refresh() {
     info_->setText(tr("dropped %1%   dead: %2").arg(100.0 * lm.dropped, 0, 'f', 1).arg(lm.dead_experts));
 
     plot_->xAxis->setRange(-0.5, std::max(experts, 1) - 0.5);
-    plot_->yAxis->setRange(0.0, 1.4 * top + 1e-9);  // headroom for the info text
+    plot_->yAxis->setRange(0.0, 1.1 * top + 1e-9);
     built_version_ = history_->version();
     dirty_ = false;
     plot_->replot(QCustomPlot::rpQueuedReplot);

@@ -11,7 +11,7 @@
 class QCustomPlot;
 class QCPBars;
 class QCPGraph;
-class QCPItemText;
+class QCPTextElement;
 class MetricsHistory;
 
 class LoadHistogram : public QWidget {
@@ -30,6 +30,9 @@ public:
     double meanProb(int expert) const;
     double fairShare() const { return fair_share_; }
     QString infoText() const;  // "dropped 3.1%   dead: 2"
+    // Which run the bars show while branched ("branch"); empty when there is one run.
+    void setRunName(const QString& name);
+    QString titleText() const;
     QCustomPlot* customPlot() { return plot_; }
 
 private:
@@ -40,7 +43,8 @@ private:
     std::vector<QCPBars*> bars_;
     QCPGraph* prob_;
     QCPGraph* fair_;
-    QCPItemText* info_;
+    QCPTextElement* info_;
+    QCPTextElement* title_;
     const MetricsHistory* history_ = nullptr;
     int layer_ = 0, window_ = 1;
     double fair_share_ = 0;

@@ -95,11 +95,8 @@ PhaseMap::PhaseMap(QWidget* parent)
     current_->setScatterStyle(
         QCPScatterStyle(QCPScatterStyle::ssStar, QPen(theme::kMarker, 2.5), QBrush(theme::kMarker), 16));
     current_->setName(tr("this run"));
-    plot_->legend->setVisible(true);
-    plot_->legend->setFont(theme::plot_font(8));
-    plot_->legend->setBrush(QColor(255, 255, 255, 220));
-    plot_->legend->setBorderPen(QPen(theme::kGrey));
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // Under the map: inside it, the legend box covered the top-right cell.
+    place_legend_below(plot_);
 
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
         style_axis_text(axis);
@@ -173,7 +170,9 @@ void PhaseMap::rebuild() {
     map_->setGradient(health_gradient(m.higher_is_healthy,
                                       std::isfinite(threshold) ? (threshold - range.lower) / range.size() : 0.5));
     map_->setDataRange(range);
-    scale_->axis()->setLabel(QString::fromUtf8(m.label.data(), int(m.label.size())));
+    // The colour flips at the monitor's threshold: the bar's label says where.
+    const QString label = QString::fromUtf8(m.label.data(), int(m.label.size()));
+    scale_->axis()->setLabel(std::isfinite(threshold) ? tr("%1 · threshold %2").arg(label, number(threshold)) : label);
     title_->setText(result_.spec.x.knob.empty() ? tr("Phase diagram")
                                                 : tr("Phase diagram: %1 (%2 of %3 cells)")
                                                       .arg(QString::fromUtf8(m.label.data(), int(m.label.size())))

@@ -22,17 +22,10 @@ PlotGrid::PlotGrid(QWidget* parent) : QWidget(parent) {
     plots_.regions = new RegionMap(this);
     plots_.regions->hide();
 
-    auto* grid = new QGridLayout(this);
-    grid->setContentsMargins(4, 4, 4, 4);
-    grid->setSpacing(4);
-    grid->addWidget(plots_.load, 0, 0);
-    grid->addWidget(plots_.heatmap, 0, 1);
-    grid->addWidget(plots_.entropy, 1, 0);
-    grid->addWidget(plots_.loss, 1, 1);
-    grid->addWidget(plots_.balance, 2, 0);
-    grid->addWidget(plots_.specialisation, 2, 1);
-    for (int r = 0; r < 3; ++r) grid->setRowStretch(r, 1);
-    for (int c = 0; c < 2; ++c) grid->setColumnStretch(c, 1);
+    grid_ = new QGridLayout(this);
+    grid_->setContentsMargins(4, 4, 4, 4);
+    grid_->setSpacing(4);
+    layOut();
 
     for (const auto& named : namedPlots()) {
         QCustomPlot* plot = named.second;
@@ -50,6 +43,33 @@ std::vector<std::pair<QString, QCustomPlot*>> PlotGrid::namedPlots() const {
             {QStringLiteral("loss_accuracy"), plots_.loss->customPlot()},
             {QStringLiteral("balance"), plots_.balance->customPlot()},
             {QStringLiteral("specialisation"), plots_.specialisation->customPlot()}};
+}
+
+std::vector<QWidget*> PlotGrid::gridWidgets() const {
+    return {plots_.load, plots_.heatmap, plots_.entropy, plots_.loss, plots_.balance, plots_.specialisation};
+}
+
+// Two columns in grid order, the hidden plots left out: the others share their room.
+void PlotGrid::layOut() {
+    for (QWidget* w : gridWidgets()) grid_->removeWidget(w);
+    int cell = 0;
+    for (QWidget* w : gridWidgets()) {
+        const bool hide = std::find(hidden_.begin(), hidden_.end(), w) != hidden_.end();
+        w->setVisible(!hide);
+        if (hide) continue;
+        grid_->addWidget(w, cell / 2, cell % 2);
+        ++cell;
+    }
+    const int rows = (cell + 1) / 2;
+    for (int r = 0; r < 3; ++r) grid_->setRowStretch(r, r < rows ? 1 : 0);
+    for (int c = 0; c < 2; ++c) grid_->setColumnStretch(c, 1);
+}
+
+void PlotGrid::setHidden(std::vector<QWidget*> hidden) {
+    if (hidden == hidden_) return;
+    hidden_ = std::move(hidden);
+    layOut();
+    invalidate();
 }
 
 void PlotGrid::setHistories(const MetricsHistory* single, const MetricsHistory* timeline) {

@@ -14,6 +14,7 @@
 #include "plots/time_plot.hpp"
 
 class QCustomPlot;
+class QGridLayout;
 class LoadHistogram;
 class LoadHeatmap;
 class SpecialisationMap;
@@ -51,6 +52,10 @@ public:
     void setLayer(int layer);
     void setSmoothing(double alpha);
     void setLoadWindow(int steps);
+    // Plots left out of the grid (classroom mode's focus, what a watched job does not log);
+    // the others close up in two columns.
+    void setHidden(std::vector<QWidget*> hidden);
+    const std::vector<QWidget*>& hiddenPlots() const { return hidden_; }
 
     // Refreshes every plot on the timer whenever `watched` changed (nullptr: stop).
     void follow(const MetricsHistory* watched);
@@ -65,8 +70,12 @@ signals:
 
 private:
     void tick();
+    std::vector<QWidget*> gridWidgets() const;
+    void layOut();
 
     Plots plots_;
+    QGridLayout* grid_ = nullptr;
+    std::vector<QWidget*> hidden_;
     QTimer timer_;
     const MetricsHistory* watched_ = nullptr;
     unsigned long plotted_version_ = 0;

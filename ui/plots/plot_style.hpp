@@ -3,6 +3,8 @@
 #include <qcustomplot.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "theme.hpp"
 
@@ -56,6 +58,17 @@ inline void fit_tick_count(QCustomPlot* plot) {
             const int count = std::clamp(length / std::max(1, per_label), 1, most);
             axis->ticker()->setTickCount(count);
             // Cramped: keep to the count rather than round to a "nicer" step with more ticks.
+            axis->ticker()->setTickStepStrategy(count < most ? QCPAxisTicker::tssMeetTickCount
+                                                             : QCPAxisTicker::tssReadability);
+        }
+    // A colour bar's axis lives in the scale's private axis rect: its labels ran into a
+    // blob on a 130-pixel heat map at 900×600. Same rule, along the bar's height.
+    for (QCPLayoutElement* el : plot->plotLayout()->elements(true))
+        if (auto* scale = qobject_cast<QCPColorScale*>(el)) {
+            QCPAxis* axis = scale->axis();
+            const int per_label = 3 * QFontMetrics(axis->tickLabelFont()).height();
+            const int count = std::clamp(scale->outerRect().height() / std::max(1, per_label), 1, most);
+            axis->ticker()->setTickCount(count);
             axis->ticker()->setTickStepStrategy(count < most ? QCPAxisTicker::tssMeetTickCount
                                                              : QCPAxisTicker::tssReadability);
         }
@@ -131,10 +144,15 @@ inline void scale_plot_fonts(QCustomPlot* plot, double scale) {
         if (auto* bar = qobject_cast<QCPColorScale*>(el)) style_axis(bar->axis());  // its axis rect is private
     }
     if (plot->legend) {
-        plot->legend->setFont(grow(plot->legend->font(), 0.3));
+        // QCPLegend::setFont also sets every entry's font: the entries' own sizes are taken
+        // first and set after it. Scaling them again after it grew them twice, and leaving
+        // classroom mode left them smaller than at launch.
+        std::vector<std::pair<QCPAbstractLegendItem*, QFont>> entries;
         for (int i = 0; i < plot->legend->itemCount(); ++i)
             if (auto* item = qobject_cast<QCPAbstractLegendItem*>(plot->legend->item(i)))
-                item->setFont(grow(item->font(), 0.3));
+                entries.emplace_back(item, grow(item->font(), 0.3));
+        plot->legend->setFont(grow(plot->legend->font(), 0.3));
+        for (auto& [item, font] : entries) item->setFont(font);
     }
     for (int i = 0; i < plot->itemCount(); ++i)
         if (auto* text = qobject_cast<QCPItemText*>(plot->item(i))) text->setFont(grow(text->font(), 0.6));

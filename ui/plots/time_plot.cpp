@@ -9,6 +9,7 @@
 #include "monitor/envelope.hpp"
 #include "monitor/metric_defs.hpp"
 #include "monitor/metrics_history.hpp"
+#include "plots/color_map_parts.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/plot_style.hpp"
 #include "theme.hpp"
@@ -51,6 +52,7 @@ TimePlot::TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget*
         axis->setLabelColor(theme::kInk);
     }
     plot_->xAxis->setLabel(tr("step"));
+    set_integer_ticks(plot_->xAxis);  // steps are whole: no 2.5 or 7.5 on a short run
     place_legend_below(plot_);
 
     // Antialiased strokes of ~1000-point noisy curves were most of a frame's cost
@@ -135,7 +137,7 @@ void TimePlot::setOverlays(std::vector<PlotOverlay> overlays) {
         std::vector<QCPGraph*> graphs;
         for (const CurveSpec& c : curves_) {
             QCPGraph* g = plot_->addGraph(plot_->xAxis, c.right_axis ? plot_->yAxis2 : plot_->yAxis);
-            g->setPen(QPen(c.color, 1.0, c.scatter ? Qt::SolidLine : o.style));
+            g->setPen(overlayPen(c.color, c.scatter ? Qt::SolidLine : o.style));
             if (c.scatter) {
                 g->setLineStyle(QCPGraph::lsNone);
                 g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, c.color, 6));
@@ -146,11 +148,20 @@ void TimePlot::setOverlays(std::vector<PlotOverlay> overlays) {
         overlay_graphs_.push_back(std::move(graphs));
         QCPGraph* key = plot_->addGraph();
         key->setName(o.name);
-        key->setPen(QPen(theme::kInk, 1.0, o.style));
+        key->setPen(overlayPen(theme::kInk, o.style));
         overlay_keys_.push_back(key);
     }
     dirty_ = true;
     refresh();
+}
+
+// An overlay (a branch, the lesson's control run, a saved run) is a wider line with
+// long dashes in a darker shade of the curve's colour: at 1 px, dash-dot in the same
+// colour, it read as the lesson's own curve.
+QPen TimePlot::overlayPen(const QColor& color, Qt::PenStyle style) {
+    QPen pen(color.darker(130), 1.8, style);
+    if (style == Qt::DashDotLine) pen.setDashPattern({5.0, 2.5, 1.2, 2.5});
+    return pen;
 }
 
 int TimePlot::overlayPointCount(int o, int curve) const {
@@ -248,8 +259,10 @@ void TimePlot::addMarker(std::vector<QCPAbstractItem*>& into, double x, const QS
     label->setRotation(-90);
     label->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
     label->setPadding(QMargins(2, 2, 2, 2));
-    label->setFont(theme::plot_font(7));
+    label->setFont(markerFont());
     label->setColor(theme::kMarker);
+    // On a veil of the background: curves running through the text no longer hide it.
+    label->setBrush(QColor(255, 255, 255, 210));
     label->setText(text);
     into.push_back(line);
     into.push_back(label);
@@ -306,7 +319,11 @@ void TimePlot::fitRanges() {
             keys = any ? QCPRange(std::min(keys.lower, r.lower), std::max(keys.upper, r.upper)) : r;
             any = true;
         }
-        if (any) setXRangeQuietly(keys.lower, keys.upper > keys.lower ? keys.upper : keys.lower + 1.0);
+        // No data yet (a new run at step 0, paused): start at step 0, not under the last run's range.
+        if (!any)
+            setXRangeQuietly(0.0, 1.0);
+        else
+            setXRangeQuietly(keys.lower, keys.upper > keys.lower ? keys.upper : keys.lower + 1.0);
     }
     // Value axes fit what is visible on x, with a 5 % margin.
     auto fit = [&](QCPAxis* axis) {
@@ -327,6 +344,9 @@ void TimePlot::fitRanges() {
             axis->setRange(std::max(values.lower, 1e-6) / 1.5, std::max(values.upper, 1e-6) * 1.5);
             return;
         }
+        // A series that is zero throughout (no drops) gets its axis from 0 to 1, not 0–0.045,
+        // which read as a small but real value.
+        if (values.lower == 0 && values.upper == 0) return axis->setRange(0.0, 1.0);
         const double pad = values.size() > 0 ? 0.05 * values.size() : std::max(0.05 * std::abs(values.upper), 0.05);
         // Every series here is non-negative: never show a negative axis for it.
         axis->setRange(values.lower >= 0 ? std::max(0.0, values.lower - pad) : values.lower - pad, values.upper + pad);
@@ -339,20 +359,36 @@ void TimePlot::fitRanges() {
 // (a long run with many changes, or zoomed out), only the first of each
 // crowded group keeps its label, and labels outside the view are not laid out
 // at all. Rotated text layout was most of a frame with 100 markers.
+// The main run's and the overlays' labels are culled together: a branch's "starts"
+// marker and the main run's change at the same step printed on top of each other.
 void TimePlot::cullMarkerLabels() {
-    const double room = QFontMetricsF(theme::plot_font(7)).height() * 1.2;
+    const double room = QFontMetricsF(markerFont()).height() * 1.2;
     const QCPRange view = plot_->xAxis->range();
-    double last = -1e300;
+    std::vector<std::pair<double, QCPItemText*>> shown;  // (pixel, label) of the lines in view
     for (auto* list : {&markers_, &overlay_markers_})
         for (size_t i = 1; i < list->size(); i += 2) {  // (line, label) pairs
             auto* label = static_cast<QCPItemText*>((*list)[i]);
             const double x = label->position->coords().x();
-            const double px = plot_->xAxis->coordToPixel(x);
-            const bool show = view.contains(x) && (px - last >= room || list == &overlay_markers_);
-            label->setVisible(show);
             (*list)[i - 1]->setVisible(view.contains(x));
-            if (show && list == &markers_) last = px;
+            label->setVisible(false);
+            if (view.contains(x)) shown.emplace_back(plot_->xAxis->coordToPixel(x), label);
         }
+    std::stable_sort(shown.begin(), shown.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    double last = -1e300;
+    for (const auto& [px, label] : shown)
+        if (px - last >= room) {
+            label->setVisible(true);
+            last = px;
+        }
+}
+
+// Marker text at the plot's current font scale (classroom mode), so a marker made
+// while it is on is as large as the others and shrinks back with them.
+QFont TimePlot::markerFont() const {
+    const QVariant scale = plot_->property("moescope_font_scale");
+    QFont f = theme::plot_font(7);
+    if (scale.isValid()) f.setPointSizeF(f.pointSizeF() * (1 + (scale.toDouble() - 1) * 0.6));
+    return f;
 }
 
 void TimePlot::onAfterReplot() {
@@ -393,8 +429,8 @@ TimePlot* makeLossPlot(QWidget* parent) {
                       metricCurve("z_loss", theme::kPurple, false, true), metricCurve("train_acc", theme::kGreen, true),
                       metricCurve("test_acc", theme::kVermillion, true, false, true)},
                      parent);
-    p->setRightYRange(0.0, 1.0);
-    p->setLogScale(true);  // the z-loss can be 10⁴× the cross-entropy
+    p->setRightYRange(0.0, 1.05);  // room above 1.0 for a test-accuracy dot (it was cut in half)
+    p->setLogScale(true);          // the z-loss can be 10⁴× the cross-entropy
     p->setAxisLabels(QObject::tr("loss (log)"), QObject::tr("accuracy"));
     return p;
 }
@@ -405,6 +441,7 @@ TimePlot* makeBalancePlot(QWidget* parent) {
         {metricCurve("max_util", theme::kVermillion), metricCurve("cv", theme::kBlue),
          metricCurve("dead_experts", theme::kGrey, false, true), metricCurve("dropped", theme::kOrange, true)},
         parent);
-    p->setAxisLabels(QObject::tr("utilization · cv · count"), QObject::tr("dropped share"));
+    // Short enough for a 130-pixel axis at 900×600 ("utilization · cv · count" was clipped); the legend names each.
+    p->setAxisLabels(QObject::tr("util · cv · dead"), QObject::tr("dropped share"));
     return p;
 }

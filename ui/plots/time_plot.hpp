@@ -86,6 +86,8 @@ private:
     void fitRanges();
     void setXRangeQuietly(double lo, double hi);
     void onAfterReplot();
+    static QPen overlayPen(const QColor& color, Qt::PenStyle style);
+    QFont markerFont() const;
     void cullMarkerLabels();
 
     QCustomPlot* plot_;

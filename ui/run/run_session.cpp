@@ -202,8 +202,25 @@ void RunSession::save(const QString& path) {
         emit snapshotSaved(path, true, QString(), history_.last_step(), false);
         return;
     }
-    const int run = target();
-    QMetaObject::invokeMethod(worker_, [w = worker_, run, path] { w->exportState(run, path); });
+    // An autosave keeps the run the knobs act on. A save the user asked for keeps both runs
+    // while branched: the named file holds the main run (what Open, the title and the unsaved
+    // count follow), the branch goes beside it, so saving never silently drops either.
+    if (path.isEmpty() || !isBranched()) {
+        const int run = target();
+        QMetaObject::invokeMethod(worker_, [w = worker_, run, path] { w->exportState(run, path); });
+        return;
+    }
+    const QString beside = branchFilePath(path);
+    QMetaObject::invokeMethod(worker_, [w = worker_, path, beside] {
+        w->exportState(TrainingWorker::Main, path);
+        w->exportState(TrainingWorker::Branch, beside);
+    });
+}
+
+QString RunSession::branchFilePath(const QString& path) {
+    const QFileInfo info(path);
+    return info.dir().filePath(info.completeBaseName() + QStringLiteral("-branch.") +
+                               (info.suffix().isEmpty() ? QStringLiteral("moesnap") : info.suffix()));
 }
 
 void RunSession::onStateReady(TrainerStatePtr state, const QString& requested, int run) {

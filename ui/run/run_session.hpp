@@ -92,8 +92,11 @@ public:
     QString engineName() const { return engine_name_; }  // "cpu", "cuda"; empty before the first run
     QString engineReason() const { return engine_reason_; }
 
-    // Asks the worker for the target run's state: snapshotSaved follows. An empty path autosaves.
+    // Asks the worker for the run's state: snapshotSaved follows. An empty path autosaves the
+    // target run. While branched, `path` gets the main run and branchFilePath(path) the branch
+    // (two snapshotSaved, the main run's first).
     void save(const QString& path);
+    static QString branchFilePath(const QString& path);  // "run.moesnap" → "run-branch.moesnap"
     // Reads and checks the file now (throws on a bad file, the run untouched); the run then
     // continues from it, paused: resumed or loadFailed follows.
     void load(const QString& path);

@@ -18,6 +18,7 @@ LessonPacer::LessonPacer(RunSession* session, LessonPanel* lesson, QObject* pare
     : QObject(parent), session_(session), lesson_(lesson) {
     speed_ = new QComboBox;
     speed_->setToolTip(tr("Training speed. Lecture: a lesson lasts about a minute; max: as fast as this machine goes"));
+    speed_->setSizeAdjustPolicy(QComboBox::AdjustToContents);  // classroom fonts clipped "max speed" to "max sp"
     speed_->addItem(tr("lecture"), kLecture);
     for (int rate : {2, 5, 10, 25, 50, 100}) speed_->addItem(tr("%1 steps/s").arg(rate), double(rate));
     speed_->addItem(tr("max speed"), 0.0);
@@ -82,6 +83,8 @@ QString LessonPacer::stopText(const moescope::Config& cfg, long step) {
 }
 
 void LessonPacer::onStop(long step) {
-    lesson_->showStop(stopText(cfg_, step));
+    // At the end the text says what to try next: its "What to do" part comes into view.
+    const bool end = cfg_.lesson_steps > 0 && step == cfg_.lesson_steps;
+    lesson_->showStop(stopText(cfg_, step), end ? QStringLiteral("What to do") : QString());
     emit playRequested(false);
 }

@@ -8,6 +8,8 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileInfo>
+#include <QGuiApplication>
+#include <QScreen>
 #include <QSettings>
 #include <QSlider>
 #include <QSpinBox>
@@ -15,17 +17,22 @@
 #include <QStatusBar>
 #include <QToolBar>
 #include <algorithm>
+#include <map>
+#include <utility>
 
 #include "panels/job_info_panel.hpp"
 #include "panels/knob_panel.hpp"
 #include "panels/lesson_panel.hpp"
 #include "panels/warnings_panel.hpp"
+#include "plots/load_heatmap.hpp"
+#include "plots/load_histogram.hpp"
 #include "plots/plot_style.hpp"
 #include "plots/region_map.hpp"
 #include "theme.hpp"
 #include "train/knobs.hpp"
 #include "window/lesson_pacer.hpp"
 #include "window/recent_files.hpp"
+#include "window/screen_fit.hpp"
 
 using namespace moescope;
 
@@ -60,7 +67,7 @@ MainWindow::MainWindow(const Config& initial, QWidget* parent) : QMainWindow(par
     connectSession();
 
     QSettings settings;
-    restoreGeometry(settings.value(theme::kSettingsGeometry).toByteArray());
+    restored_geometry_ = restoreGeometry(settings.value(theme::kSettingsGeometry).toByteArray());
     restoreState(settings.value(theme::kSettingsState).toByteArray());
     smoothing_->setValue(settings.value(theme::kSettingsSmoothing, 0).toInt());
 
@@ -70,6 +77,26 @@ MainWindow::MainWindow(const Config& initial, QWidget* parent) : QMainWindow(par
 }
 
 MainWindow::~MainWindow() { session_->stop(); }
+
+// The tokens lesson asks to look at the colours at step 0 before anything trains.
+bool MainWindow::opensPaused(const Config& cfg) { return cfg.lesson_steps > 0 && cfg.dataset == "text"; }
+
+void MainWindow::placeOnScreen(QSize preferred, QRect available) {
+    if (!restored_geometry_) resize(preferred);
+    QScreen* on = screen() ? screen() : QGuiApplication::primaryScreen();
+    if (available.isEmpty() && on) available = on->availableGeometry();
+    if (available.isEmpty()) return;
+    // The frame's margins (title bar, borders) come on top of the client area: fit the whole window.
+    // (zero before the window manager has framed it).
+    const QRect outer = frameGeometry(), inner = geometry();
+    const QMargins frame(inner.left() - outer.left(), inner.top() - outer.top(), outer.right() - inner.right(),
+                         outer.bottom() - inner.bottom());
+    const QRect fitted = fit_on_screen(outer, available);
+    resize(fitted.size().shrunkBy(frame));
+    move(fitted.topLeft());  // move() places the frame's corner
+    // A laptop's 900×600 gave the knobs 44 % of the width: the plots come first.
+    if (width() < 1100) resizeDocks({side_dock_}, {std::max(300, width() * 3 / 10)}, Qt::Horizontal);
+}
 
 void MainWindow::connectSession() {
     RunSession* s = session_;
@@ -102,6 +129,7 @@ void MainWindow::connectSession() {
     connect(s, &RunSession::jobChanged, this, [this](const JobInfo& job) {
         const bool live = session_->source() == RunSession::Source::Watching;
         job_info_->setJob(job, live);
+        if (job.last_step >= 0) step_label_->setText(tr("step %1").arg(job.last_step));
         if (live && job.records > 0) rate_label_->setText(tr("%1 records/s").arg(job.records_per_s, 0, 'f', 0));
     });
     connect(s, &RunSession::watchProblem, this, [this](const QString& msg) { job_info_->setProblem(msg); });
@@ -156,10 +184,7 @@ void MainWindow::buildToolbar() {
         bar->addWidget(l);
     }
     step_label_->setObjectName(QStringLiteral("step_counter"));
-    // Room for the longest text each shows, so the toolbar does not shift as the numbers grow.
-    const QFontMetrics fm(mono);
-    step_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("step 0000000")) + 12);
-    rate_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("000000 tok/s")) + 12);
+    fitStatusLabels();
     bar->addSeparator();
     // The same three in the Run menu, with their keys shown (the keys themselves are window shortcuts).
     QAction* first = run_menu_->actions().value(0);
@@ -186,10 +211,17 @@ void MainWindow::buildToolbar() {
     classroom_action_->setCheckable(true);
     classroom_action_->setToolTip(tr("Large fonts, advanced knobs hidden, lesson text shown, full screen (Ctrl+L)"));
     connect(classroom_action_, &QAction::toggled, this, &MainWindow::setClassroom);
+    all_plots_action_ = bar->addAction(tr("All plots"));
+    all_plots_action_->setCheckable(true);
+    all_plots_action_->setToolTip(
+        tr("Classroom mode shows the lesson's four plots; this adds loss and specialisation"));
+    all_plots_action_->setVisible(false);
+    connect(all_plots_action_, &QAction::toggled, this, &MainWindow::updateHiddenPlots);
     bar->addSeparator();
 
-    bar->addWidget(new QLabel(tr(" Preset ")));
+    training_only_.push_back(bar->addWidget(new QLabel(tr(" Preset "))));
     preset_box_ = new QComboBox;
+    preset_box_->setObjectName(QStringLiteral("preset_box"));
     for (const auto& name : preset_names()) preset_box_->addItem(QString::fromStdString(name));
     preset_box_->setCurrentText(QString::fromStdString(session_->config().name));
     preset_box_->setToolTip(tr("Built-in presets; choosing one starts a new run"));
@@ -198,14 +230,16 @@ void MainWindow::buildToolbar() {
         const QSignalBlocker block(preset_box_);
         preset_box_->setCurrentText(QString::fromStdString(session_->config().name));
     });
-    bar->addWidget(preset_box_);
+    training_only_.push_back(bar->addWidget(preset_box_));
 
     buildEngineChooser(bar);
 
     bar->addWidget(new QLabel(tr("  Layer ")));
     layer_box_ = new QComboBox;
+    layer_box_->setObjectName(QStringLiteral("layer_box"));
     layer_box_->setToolTip(tr("MoE layer shown by the per-layer plots"));
     connect(layer_box_, &QComboBox::currentIndexChanged, grid_, &PlotGrid::setLayer);
+    connect(layer_box_, &QComboBox::activated, this, [this] { layer_picked_ = true; });
     bar->addWidget(layer_box_);
 
     bar->addWidget(new QLabel(tr("  Smoothing ")));
@@ -250,7 +284,7 @@ void MainWindow::buildDocks() {
     side_dock_->setWidget(side_);
     addDockWidget(Qt::LeftDockWidgetArea, side_dock_);
     // Never narrower than name, slider and value need, whatever layout was saved.
-    knobs_->setMinimumWidth(340);
+    knobs_->setMinimumWidth(300);
     connect(knobs_, &KnobPanel::liveKnobChanged, this,
             [this](const QString& n, const QString& v) { applyKnob(n, v, QStringLiteral("user")); });
     connect(knobs_, &KnobPanel::structuralKnobChanged, this, &MainWindow::onStructuralKnob);
@@ -265,6 +299,14 @@ void MainWindow::buildDocks() {
         const int title = warn_dock->height() - warnings_->height();
         resizeDocks({warn_dock}, {height + std::max(0, title)}, Qt::Vertical);
     });
+    // A click on a warning shows its layer in the per-layer plots.
+    connect(warnings_, &WarningsPanel::layerClicked, this, [this](int layer) {
+        if (layer < 0 || layer >= layer_box_->count()) return;
+        layer_picked_ = true;
+        layer_box_->setCurrentIndex(layer);
+    });
+    connect(warnings_, &WarningsPanel::countChanged, warn_dock,
+            [warn_dock](int n) { warn_dock->setWindowTitle(n > 0 ? tr("Warnings (%1)").arg(n) : tr("Warnings")); });
     connect(warnings_, &WarningsPanel::remedyRequested, this, [this](const QString& knob, double value) {
         applyKnob(knob, QString::number(value, 'g', 12), QStringLiteral("remedy"));
     });
@@ -290,8 +332,18 @@ void MainWindow::buildDocks() {
 }
 
 void MainWindow::startRun(const Config& cfg) {
+    // The next launch opens the last preset however it was chosen: the Preset box, a lesson,
+    // `--preset`, a sweep's cell. A run of the user's own config leaves the choice as it was.
+    const auto presets = preset_names();
+    if (std::find(presets.begin(), presets.end(), cfg.name) != presets.end())
+        QSettings().setValue(theme::kSettingsPreset, QString::fromStdString(cfg.name));
     run_label_->setText(tr("starting %1…").arg(QString::fromStdString(cfg.name)));
+    // Paused before the worker starts, so not even one step is taken; the banner follows adoption.
+    held_at_start_ = opensPaused(cfg) ? QString::fromStdString(cfg.name) : QString();
+    if (!held_at_start_.isEmpty()) setPlaying(false);
     session_->start(cfg);
+    // A new run starts at step 0: a zoom or drag into the last run's steps no longer applies.
+    for (TimePlot* plot : grid_->timePlots()) plot->resetView();
     grid_->invalidate();
 }
 
@@ -319,7 +371,6 @@ void MainWindow::selectPreset(const QString& name) {
     try {
         const Config cfg = load_preset(name.toStdString());
         knobs_->setConfig(cfg);
-        QSettings().setValue(theme::kSettingsPreset, name);
         startRun(cfg);
     } catch (const std::exception& e) {
         setPlaying(false);
@@ -337,6 +388,19 @@ void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
     }
 }
 
+// Room for the longest text each shows, so the toolbar does not shift as the numbers grow;
+// again after classroom mode changes the font ("step 200" was clipped to "step 20").
+void MainWindow::fitStatusLabels() {
+    for (QLabel* l : {step_label_, rate_label_, elapsed_label_}) {
+        QFont f = l->font();
+        f.setPointSize(QApplication::font().pointSize());
+        l->setFont(f);
+    }
+    const QFontMetrics fm(step_label_->font());
+    step_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("step 0000000")) + 12);
+    rate_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("000000 tok/s")) + 12);
+}
+
 void MainWindow::showLayers(int layers) {
     {
         const QSignalBlocker block(layer_box_);
@@ -345,6 +409,31 @@ void MainWindow::showLayers(int layers) {
         layer_box_->setCurrentIndex(layers - 1);
     }
     grid_->setLayer(layers - 1);
+    layer_picked_ = false;
+}
+
+// The layer with the most active warnings (critical ones first; the first raised on a tie),
+// or -1 when no warning names a layer.
+static int worst_layer(const std::vector<Warning>& active) {
+    std::map<int, std::pair<int, int>> score;  // layer → (critical count, count)
+    for (const Warning& w : active)
+        if (w.layer >= 0) {
+            auto& [critical, count] = score[w.layer];
+            critical += w.severity == Severity::Critical;
+            ++count;
+        }
+    int best = -1;
+    std::pair<int, int> best_score{-1, -1};
+    for (const Warning& w : active)
+        if (w.layer >= 0 && score[w.layer] > best_score) best = w.layer, best_score = score[w.layer];
+    return best;
+}
+
+void MainWindow::showWorstLayer(const std::vector<Warning>& active) {
+    if (layer_picked_) return;  // the user's choice stands
+    const int layer = worst_layer(active);
+    if (layer >= 0 && layer < layer_box_->count() && layer != layer_box_->currentIndex())
+        layer_box_->setCurrentIndex(layer);
 }
 
 void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const QString& summary) {
@@ -355,8 +444,20 @@ void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const 
         preset_box_->setCurrentText(QString::fromStdString(cfg.name));
     }
     // A lesson brings its guided text along; other presets keep the dock as the user left it.
-    if (lesson_->showLesson(QString::fromStdString(cfg.name))) lesson_dock_->show();
+    if (lesson_->showLesson(QString::fromStdString(cfg.name)) && !lesson_dock_->isVisible()) {
+        lesson_dock_->show();
+        // Wide enough that the title is a line or two, not five (a new dock opens at its minimum).
+        resizeDocks({lesson_dock_}, {std::max(340, width() / 4)}, Qt::Horizontal);
+    }
     pacer_->onRunAdopted(cfg);
+    // (The run adopted may still be the one before: its news can arrive after startRun.)
+    if (!held_at_start_.isEmpty() && held_at_start_ == QString::fromStdString(cfg.name)) {
+        held_at_start_.clear();
+        if (!play_action_->isChecked())
+            lesson_->showStop(
+                tr("Step 0: nothing is trained yet. Look at the colours now; Continue (or Space) "
+                   "starts the lesson."));
+    }
     run_label_->setText(QStringLiteral("%1 · E=%2 k=%3 · %4 · %5")
                             .arg(QString::fromStdString(cfg.name))
                             .arg(experts)
@@ -368,7 +469,15 @@ void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const 
 void MainWindow::updateViews() {
     const RunSession& s = *session_;
     knobs_->setConfig(s.targetConfig());
+    // Remedies follow the knobs of the run they act on; a watched job's name its own flags.
+    warnings_->setKnobs(s.isReadOnly() ? std::nullopt : std::optional<moescope::Config>(s.targetConfig()));
     grid_->setHistories(&s.targetHistory(), &s.history());
+    // While branched the per-expert plots follow the knobs' target: their titles say which run.
+    const QString shown = !s.isBranched()                        ? QString()
+                          : s.target() == TrainingWorker::Branch ? tr("branch")
+                                                                 : tr("main run");
+    grid_->plots().load->setRunName(shown);
+    grid_->plots().heatmap->setRunName(shown);
     std::vector<PlotOverlay> overlays;
     if (s.isBranched())
         overlays.push_back({s.branchName(), tr("branch"), s.branchHistory(), Qt::DashDotLine, double(s.branchStep())});
@@ -405,12 +514,14 @@ void MainWindow::onFrame(const MetricsFrame& frame) {
         regions_dock_->hide();
     }
     warnings_->setWarnings(knobTarget() == TrainingWorker::Branch ? frame.branch_active : frame.active);
+    if (isReadOnly()) showWorstLayer(frame.active);  // a watched job opens on the layer in trouble
     if (frame.halted && play_action_->isChecked()) setPlaying(false);
     updateStatus(frame);
 }
 
 void MainWindow::updateStatus(const MetricsFrame& frame) {
-    step_label_->setText(tr("step %1").arg(frame.steps_done));
+    // A watched job's step is the Job panel's "last step" (set with the job's news), so the two agree.
+    if (!isReadOnly()) step_label_->setText(tr("step %1").arg(frame.steps_done));
     if (!isReadOnly()) {  // a watched job's rate is its records/s (job panel news)
         // A rate only means something while playing: one step's time after a pause is not a speed.
         if (!play_action_->isChecked())
@@ -445,6 +556,9 @@ void MainWindow::onSourceChanged(RunSession::Source source) {
     side_->setCurrentWidget(read_only ? static_cast<QWidget*>(job_info_) : knobs_);
     side_dock_->setWindowTitle(read_only ? tr("Job") : tr("Knobs"));
     if (read_only) side_dock_->show();
+    updateHiddenPlots();
+    // Preset, engine, speed and script stops act on a training run only: a watched job hides them.
+    for (QAction* a : training_only_) a->setVisible(!read_only);
     elapsed_label_->setText(read_only ? tr("read-only") : fmt_elapsed(0));
     if (read_only) {
         lesson_dock_->hide();
@@ -466,6 +580,7 @@ void MainWindow::onHistoryOpened(const QString& path, long step) {
     for (const Warning& w : session_->jobWarnings())
         if (w.active) active.push_back(w);
     warnings_->setWarnings(active);
+    showWorstLayer(active);
     step_label_->setText(tr("step %1").arg(step));
     rate_label_->clear();
     run_label_->setText(tr("saved history of %1 · E=%2 (read-only)")

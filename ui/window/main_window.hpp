@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "monitor/metrics_history.hpp"
+#include "monitor/monitor.hpp"
 #include "plots/plot_grid.hpp"
 #include "run/metrics_frame.hpp"
 #include "run/run_session.hpp"
@@ -30,6 +31,7 @@ class QDockWidget;
 class WarningsPanel;
 class RecentFiles;
 class SweepWindow;
+class LessonBrowser;
 class TokenView;
 
 class MainWindow : public QMainWindow {
@@ -95,6 +97,13 @@ public:
     // An error found before the window opened (a bad file on the command line): a dialog and
     // the status bar, so a launch from the desktop, with no terminal, still shows it.
     void showStartupError(const QString& message);
+    // The launch size: the saved geometry when there is one, else `preferred`; either way
+    // shrunk and moved to fit the screen's available area (a layout saved on a larger screen
+    // must not run off a projector's). `available`: the screen's available area (tests), else the window's screen's.
+    void placeOnScreen(QSize preferred, QRect available = QRect());
+    // A lesson that starts at step 0, paused, with a Continue banner (the tokens lesson: its
+    // colours before training are part of it); the command line then does not press Play.
+    static bool opensPaused(const moescope::Config& cfg);
 
 public slots:
     void startRun(const moescope::Config& cfg);
@@ -134,6 +143,11 @@ public slots:
     // Run → Phase diagram: the sweep window on the current run's config; a
     // clicked cell's run opens here.
     SweepWindow* openSweepWindow();
+    // A saved sweep in that window (nullptr + lastError() when it cannot be read). A clicked
+    // cell's run asks before replacing an unsaved run, then opens here, raised.
+    SweepWindow* openSweepFile(const QString& path);
+    // Help → Lessons…: every lesson with its title, one line and length; choosing one starts it.
+    LessonBrowser* openLessonBrowser();
 
 signals:
     void snapshotSaved(const QString& path, bool ok, const QString& message);
@@ -166,6 +180,9 @@ private:
     void onWatchStarted(const QString& path, int layers, int experts, const QString& summary);
     void onHistoryOpened(const QString& path, long step);
     void showLayers(int layers);
+    void updateHiddenPlots();  // main_window_lecture.cpp
+    void fitStatusLabels();
+    void showWorstLayer(const std::vector<moescope::Warning>& active);  // until the user picks a layer
     void onStructuralKnob(const QString& name, const QString& value);
     void updateViews();
     void updateStatus(const MetricsFrame& frame);
@@ -210,6 +227,7 @@ private:
     QAction* play_action_ = nullptr;
     QAction* step_action_ = nullptr;
     QAction* classroom_action_ = nullptr;
+    QAction* all_plots_action_ = nullptr;  // classroom mode: every plot, not only the lesson's
     QAction* branch_action_ = nullptr;
     QAction* keep_main_action_ = nullptr;
     QAction* keep_branch_action_ = nullptr;
@@ -217,6 +235,7 @@ private:
     QAction* target_box_action_ = nullptr;
     QComboBox* target_box_ = nullptr;
     QComboBox* preset_box_ = nullptr;
+    std::vector<QAction*> training_only_;  // toolbar items that do nothing for a watched job
     EngineChooser* engine_box_ = nullptr;
     QComboBox* layer_box_ = nullptr;
     QSlider* smoothing_ = nullptr;
@@ -229,6 +248,10 @@ private:
     int normal_font_size_ = 0;
     QByteArray normal_geometry_, normal_state_;  // the layout before classroom mode; empty outside it
     QString last_error_;
+    bool restored_geometry_ = false;  // a saved geometry was restored at construction
+    bool layer_picked_ = false;       // the user chose the layer (box or a warning) since the run began
+    QString held_at_start_;           // the run starting now opens paused at step 0 (opensPaused): its name
+    QString saved_branch_file_;       // where the branch of the save in progress goes; empty when none
     QString state_message_;
     QString critical_message_;  // the critical warning the status bar shows, if any
     DialogAnswers answers_;

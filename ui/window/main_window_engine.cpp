@@ -8,9 +8,9 @@
 #include "window/main_window.hpp"
 
 void MainWindow::buildEngineChooser(QToolBar* bar) {
-    bar->addWidget(new QLabel(tr("  Engine ")));
+    training_only_.push_back(bar->addWidget(new QLabel(tr("  Engine "))));
     engine_box_ = new EngineChooser;
-    bar->addWidget(engine_box_);
+    training_only_.push_back(bar->addWidget(engine_box_));
     connect(engine_box_, &EngineChooser::backendChosen, session_, &RunSession::setBackend);
     connect(engine_box_, &EngineChooser::refused, this, [this](const QString& message) {
         last_error_ = message;

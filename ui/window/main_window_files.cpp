@@ -22,6 +22,7 @@
 #include "panels/knob_panel.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/region_map.hpp"
+#include "window/help_dialogs.hpp"
 #include "window/main_window.hpp"
 #include "window/recent_files.hpp"
 #include "window/sweep_window.hpp"
@@ -79,13 +80,36 @@ void MainWindow::buildMenus() {
     run->addSeparator();
     run->addAction(tr("&Phase diagram (sweep two knobs)…"), this, &MainWindow::openSweepWindow)
         ->setToolTip(tr("Train a grid of two knobs × seeds on all cores and map where routing collapses"));
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Getting started"), QKeySequence::HelpContents, this, [this] {
+        QMessageBox box(QMessageBox::NoIcon, tr("Getting started"), getting_started_text(), QMessageBox::Close, this);
+        box.setTextFormat(Qt::RichText);
+        box.exec();
+    });
+    help->addAction(tr("&Lessons…"), this, &MainWindow::openLessonBrowser);
+}
+
+LessonBrowser* MainWindow::openLessonBrowser() {
+    auto* browser = new LessonBrowser(this);
+    browser->setAttribute(Qt::WA_DeleteOnClose);
+    connect(browser, &LessonBrowser::lessonChosen, this, [this](const QString& preset) {
+        if (confirmDiscard(tr("start %1").arg(preset))) selectPreset(preset);
+    });
+    browser->open();
+    return browser;
 }
 
 SweepWindow* MainWindow::openSweepWindow() {
     if (!sweeps_) {
         sweeps_ = new SweepWindow(session_->pendingConfig(), this);
         connect(sweeps_, &SweepWindow::openRun, this, [this](const Config& cfg) {
-            if (confirmDiscard(tr("open the sweep's run"))) startRun(cfg);
+            if (!confirmDiscard(tr("open the sweep's run"))) return;
+            startRun(cfg);
+            // The run opens here, not behind the sweep window (nor hidden, after `moescope --sweep`).
+            show();
+            raise();
+            activateWindow();
         });
     } else {
         sweeps_->setBase(session_->pendingConfig());
@@ -93,6 +117,13 @@ SweepWindow* MainWindow::openSweepWindow() {
     sweeps_->show();
     sweeps_->raise();
     return sweeps_;
+}
+
+SweepWindow* MainWindow::openSweepFile(const QString& path) {
+    SweepWindow* sweeps = openSweepWindow();
+    if (sweeps->openSweep(path)) return sweeps;
+    last_error_ = sweeps->status();
+    return nullptr;
 }
 
 QStringList MainWindow::recentFiles() const { return recent_->files(); }
@@ -107,6 +138,8 @@ void MainWindow::setRunTitle(const QString& path) {
 bool MainWindow::saveSnapshot(const QString& path) {
     if (!isTrainingThreadRunning()) return false;
     if (isReadOnly() && path.isEmpty()) return false;  // no autosave of a watched run
+    // While branched the branch is saved beside the file; the status bar names both.
+    saved_branch_file_ = !path.isEmpty() && isBranched() ? RunSession::branchFilePath(path) : QString();
     session_->save(path);
     return true;
 }
@@ -121,6 +154,13 @@ void MainWindow::onSnapshotSaved(const QString& path, bool ok, const QString& me
             showError(tr("Cannot save the snapshot"), message);
     } else if (autosave) {
         statusBar()->showMessage(tr("Autosaved step %1 to %2").arg(step).arg(where), 5000);
+    } else if (path == saved_branch_file_) {
+        statusBar()->showMessage(tr("Saved the main run to %1 and the branch “%2” (step %3) beside it, to %4")
+                                     .arg(QDir::toNativeSeparators(runFile()), session_->branchName())
+                                     .arg(step)
+                                     .arg(where),
+                                 10000);
+        saved_branch_file_.clear();
     } else {
         recent_->add(path);
         statusBar()->showMessage(tr("Saved step %1 to %2").arg(step).arg(where), 8000);

@@ -8,10 +8,12 @@
 #include <QMenu>
 #include <QShortcut>
 #include <QToolBar>
+#include <algorithm>
 
 #include "panels/knob_panel.hpp"
 #include "panels/lesson_panel.hpp"
 #include "plots/plot_style.hpp"
+#include "plots/specialisation_map.hpp"
 #include "window/editor_keys.hpp"
 #include "window/lesson_pacer.hpp"
 #include "window/main_window.hpp"
@@ -37,10 +39,23 @@ void MainWindow::buildPacer() {
     connect(pacer_, &LessonPacer::playRequested, this, &MainWindow::setPlaying);
     QToolBar* bar = findChild<QToolBar*>(QStringLiteral("run_toolbar"));
     QAction* before = classroom_action_;
-    bar->insertWidget(before, pacer_->speedBox());
+    training_only_.push_back(bar->insertWidget(before, pacer_->speedBox()));
     bar->insertAction(before, pacer_->stopsAction());
+    training_only_.push_back(pacer_->stopsAction());
     run_menu_->addSeparator();
     run_menu_->addAction(pacer_->stopsAction());
+}
+
+// Classroom mode shows the lesson's plots only (unless All plots is on); a watched job
+// leaves out the plots its log cannot fill: it carries no task loss and no classes.
+void MainWindow::updateHiddenPlots() {
+    const Plots& p = grid_->plots();
+    const bool classroom = classroom_action_->isChecked() && !all_plots_action_->isChecked();
+    const bool watching = isReadOnly();
+    std::vector<QWidget*> hidden;
+    if (classroom || watching) hidden.push_back(p.loss);
+    if (classroom || watching) hidden.push_back(p.specialisation);
+    grid_->setHidden(hidden);
 }
 
 void MainWindow::setClassroom(bool on) {
@@ -54,13 +69,24 @@ void MainWindow::setClassroom(bool on) {
     if (normal_font_size_ == 0) normal_font_size_ = f.pointSize();
     f.setPointSize(on ? normal_font_size_ + 5 : normal_font_size_);
     QApplication::setFont(f);
+    fitStatusLabels();
     knobs_->setAdvancedVisible(!on);
     lesson_->setLarge(on);
     // Plot text sized for the back row of a lecture hall.
     for (QCustomPlot* plot : findChildren<QCustomPlot*>()) scale_plot_fonts(plot, on ? 1.6 : 1.0);
+    updateHiddenPlots();
+    all_plots_action_->setVisible(on);
     if (on) {
+        // What a lesson needs at a size the back row reads: the lesson text beside four plots
+        // (load, heat map, entropy, balance); the knobs are a tab behind the text, loss and
+        // specialisation one click away (All plots). At 1280×720 six plots and three docks
+        // left each plot about 290×130 pixels.
         lesson_dock_->show();
+        side_dock_->show();
+        if (dockWidgetArea(side_dock_) != dockWidgetArea(lesson_dock_)) tabifyDockWidget(lesson_dock_, side_dock_);
+        lesson_dock_->raise();
         showFullScreen();
+        resizeDocks({lesson_dock_}, {std::max(360, width() * 3 / 10)}, Qt::Horizontal);
         return;
     }
     showNormal();
@@ -70,4 +96,6 @@ void MainWindow::setClassroom(bool on) {
         normal_geometry_.clear();
         normal_state_.clear();
     }
+    // The layout from before classroom mode may predate the lesson: a loaded lesson keeps its text.
+    if (lesson_->hasLesson()) lesson_dock_->show();
 }

@@ -26,7 +26,10 @@ bool MainWindow::confirmDiscard(const QString& action) {
     session_->settle();
     const QString question = tr("The run is at step %1; %2 of it are in no snapshot.\n\nSave it before you %3?")
                                  .arg(stepsDone())
-                                 .arg(steps_text(session_->unsavedSteps()), action);
+                                 .arg(steps_text(session_->unsavedSteps()), action) +
+                             (isBranched() ? tr("\n\nSave keeps both runs: the branch goes beside the file, "
+                                                "named …-branch.moesnap.")
+                                           : QString());
     const int answer = askQuestion(question);
     bool go = answer == QMessageBox::Discard;
     if (answer == QMessageBox::Save) {
@@ -44,6 +47,7 @@ int MainWindow::askQuestion(const QString& question) {
                     QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
     box.setDefaultButton(QMessageBox::Save);
     box.setEscapeButton(QMessageBox::Cancel);
+    box.button(QMessageBox::Save)->setText(tr("&Save"));  // Alt+S, as Alt+D discards
     box.button(QMessageBox::Discard)->setText(tr("&Discard the steps"));
     return box.exec();
 }
@@ -65,9 +69,13 @@ QString MainWindow::askSavePath() {
         if (base.contains(step_tail)) base.replace(step_tail, step_suffix);
         suggested = info.dir().filePath(base + QStringLiteral(".moesnap"));
     }
-    QString path = answers_.savePath ? answers_.savePath(suggested)
-                                     : QFileDialog::getSaveFileName(this, tr("Save snapshot"), suggested,
-                                                                    tr("moescope snapshots (*.moesnap)"));
+    QString path = answers_.savePath
+                       ? answers_.savePath(suggested)
+                       : QFileDialog::getSaveFileName(
+                             this,
+                             isBranched() ? tr("Save snapshot: the main run here, the branch beside it (…-branch)")
+                                          : tr("Save snapshot"),
+                             suggested, tr("moescope snapshots (*.moesnap)"));
     if (!path.isEmpty() && QFileInfo(path).suffix().isEmpty()) path += QStringLiteral(".moesnap");
     return path;
 }

@@ -1,6 +1,8 @@
 // MainWindow's "Tokens by expert" dock: shown by itself when a run trains on a
 // text dataset, hidden (and explaining itself if opened) for any other run.
+#include <QComboBox>
 #include <QDockWidget>
+#include <algorithm>
 
 #include "panels/token_view.hpp"
 #include "window/main_window.hpp"
@@ -14,14 +16,25 @@ void MainWindow::buildTokenDock() {
     // Under the plots, full width: a few long lines of text read better than a narrow column.
     addDockWidget(Qt::BottomDockWidgetArea, tokens_dock_, Qt::Vertical);
     tokens_dock_->hide();
+    // One layer box: the toolbar's chooses the layer here as in the plots.
+    tokens_->setLayerBoxVisible(false);
+    connect(layer_box_, &QComboBox::currentIndexChanged, tokens_, &TokenView::setLayer);
 }
 
 void MainWindow::showTokens(const MetricsFrame& frame) {
     if (frame.token_chars) {
         tokens_->setText(*frame.token_chars);
+        const bool was_shown = tokens_dock_->isVisible();
         tokens_dock_->show();
+        // Room for every character: a new dock otherwise opens at its minimum, a line and a half.
+        if (!was_shown)
+            resizeDocks({tokens_dock_}, {std::min(tokens_->heightFor(width()), height() / 2)}, Qt::Vertical);
     }
-    if (frame.token_experts) tokens_->setExperts(*frame.token_experts);
+    if (frame.token_experts) {
+        tokens_->setExperts(*frame.token_experts);
+        if (layer_box_->currentIndex() >= 0 && tokens_->shownLayer() != layer_box_->currentIndex())
+            tokens_->setLayer(layer_box_->currentIndex());
+    }
     if (frame.tokens_unsupported && (tokens_->charCount() > 0 || tokens_dock_->isVisible())) {
         tokens_->clear(
             tr("Tokens by expert colours the characters of a text dataset (dataset = text, e.g. the "

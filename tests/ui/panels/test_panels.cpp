@@ -14,6 +14,7 @@
 #include <QWheelEvent>
 
 #include "monitor/monitor.hpp"
+#include "monitor/remedy.hpp"
 #include "panels/knob_editor.hpp"
 #include "panels/knob_panel.hpp"
 #include "panels/warnings_panel.hpp"
@@ -62,6 +63,8 @@ private slots:
     void sameWarningsDoNotRebuild();
     void noWarningsShowsPlaceholder();
     void warningShowsItsCurrentValue();
+    void remediesFollowTheKnobs();
+    void remedyLadderThroughThePanel();
 };
 
 void TestPanels::oneEditorPerKnob() {
@@ -354,6 +357,78 @@ void TestPanels::warningShowsItsCurrentValue() {
     QCOMPARE(since->text(), QString("Since"));
     QVERIFY(since->toolTip().contains("the step at which the problem started"));
     QVERIFY(since->toolTip().contains("latest step"));
+}
+
+// The window's case: collapse and dead experts raised with aux_weight 0 offered
+// "→ 0.1"; aux_weight is now 0.3 (by hand or a lesson's script). The rows offer
+// 1 (raising it), and once it is 1, no button at all: a sentence says why.
+void TestPanels::remediesFollowTheKnobs() {
+    WarningsPanel panel;
+    QSignalSpy remedy(&panel, &WarningsPanel::remedyRequested);
+    const std::vector<moescope::Warning> raised = {
+        make_warning("collapse", 0, 120, "aux_weight", 0.1, "collapsed"),
+        make_warning("dead_experts", 1, 130, "aux_weight", 0.1, "3 of 8 dead")};
+    panel.setWarnings(raised);
+    QVERIFY(panel.remedyButton(0)->text().contains(QStringLiteral("0.1")));  // no knobs known: as raised
+    moescope::Config cfg;
+    cfg.aux_weight = 0.3;
+    panel.setKnobs(cfg);
+    for (int row = 0; row < 2; ++row) {
+        QVERIFY(panel.remedyButton(row));
+        QVERIFY2(panel.remedyButton(row)->text().contains(QStringLiteral("→ 1")),
+                 qPrintable(panel.remedyButton(row)->text()));
+    }
+    panel.remedyButton(1)->click();
+    QCOMPARE(remedy.count(), 1);
+    QCOMPARE(remedy.at(0).at(1).toDouble(), 1.0);
+    // Frames keep arriving with the remedies as raised: the knobs still decide.
+    panel.setWarnings(raised);
+    QVERIFY(panel.remedyButton(0)->text().contains(QStringLiteral("→ 1")));
+    cfg.aux_weight = 1.0;
+    panel.setKnobs(cfg);
+    QVERIFY(!panel.remedyButton(0));
+    QVERIFY(!panel.remedyButton(1));
+    QVERIFY(panel.table()->item(0, WarningsPanel::RemedyColumn)->text().contains(QStringLiteral("already 1")));
+    // A watched job's remedies name its flags: shown as raised.
+    panel.setKnobs(std::nullopt);
+    QVERIFY(panel.remedyButton(0)->text().contains(QStringLiteral("0.1")));
+}
+
+// Every warning kind, walked up (or down) its knob's ladder by pressing the row's
+// button and applying what it asks: each press moves the knob in the remedy's
+// direction, and the button goes once no value can help.
+void TestPanels::remedyLadderThroughThePanel() {
+    for (const char* id : {"collapse", "dead_experts", "router_saturation", "high_drop", "loss_spike", "non_finite"}) {
+        for (const char* policy : {"topk", "bias_balanced"}) {
+            WarningsPanel panel;
+            QSignalSpy remedy(&panel, &WarningsPanel::remedyRequested);
+            moescope::Config cfg;
+            cfg.policy = policy;
+            cfg.capacity_factor = 1.0;
+            cfg.aux_weight = 0;
+            cfg.z_weight = 0;
+            cfg.bias_update_rate = 0;
+            cfg.lr = 1.0;
+            panel.setWarnings({make_warning(id, 0, 10, "", 0, "raised")});
+            int presses = 0;
+            for (panel.setKnobs(cfg); panel.remedyButton(0); panel.setKnobs(cfg)) {
+                QVERIFY2(++presses < 40, id);
+                panel.remedyButton(0)->click();
+                QCOMPARE(remedy.count(), presses);
+                const QString knob = remedy.last().at(0).toString();
+                const double value = remedy.last().at(1).toDouble();
+                const moescope::KnobDef& k = moescope::knob(knob.toStdString());
+                const double before = k.get_number(cfg);
+                const int dir = moescope::remedy_direction(knob.toStdString());
+                QVERIFY2(dir > 0 ? value > before : value < before,
+                         qPrintable(QStringLiteral("%1: %2 %3 → %4").arg(id, knob).arg(before).arg(value)));
+                QVERIFY(value >= k.min && value <= k.max);
+                k.set_number(cfg, value);
+            }
+            QVERIFY2(presses >= 1, id);
+            QVERIFY(!panel.table()->item(0, WarningsPanel::RemedyColumn)->text().isEmpty());
+        }
+    }
 }
 
 QTEST_MAIN(TestPanels)

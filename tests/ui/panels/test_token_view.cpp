@@ -3,6 +3,7 @@
 // the window shows it, live, for a text run and hides it, explained, for others.
 #include <QComboBox>
 #include <QDockWidget>
+#include <QFontDatabase>
 #include <QStandardPaths>
 #include <QtTest>
 
@@ -105,6 +106,13 @@ private slots:
         w.stepOnce();
         QTRY_VERIFY_WITH_TIMEOUT(w.tokenView()->stepText() == QStringLiteral("step %1").arg(before + 1), kTimeoutMs);
         QCOMPARE(w.tokenView()->layerBox()->count(), cfg.layers);
+        // One layer box: the toolbar's (the last layer at first); the view's own is hidden.
+        QVERIFY(!w.tokenView()->layerBox()->isVisible());
+        QTRY_COMPARE_WITH_TIMEOUT(w.tokenView()->shownLayer(), cfg.layers - 1, kTimeoutMs);
+        // The dock opens with room for the text (it opened a line and a half tall).
+        const int line = QFontMetrics(QFontDatabase::systemFont(QFontDatabase::FixedFont)).lineSpacing();
+        QVERIFY2(w.tokenDock()->height() >= 5 * line,
+                 qPrintable(QStringLiteral("%1 px, a line is %2").arg(w.tokenDock()->height()).arg(line)));
         for (long i : {0L, 100L, 479L}) {
             const int e = w.tokenView()->expertAt(i);
             QVERIFY(e >= 0 && e < cfg.experts);

@@ -268,6 +268,9 @@ void TestFiles::branch_runs_in_lockstep_and_compares() {
     QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, kTimeoutMs);
     QVERIFY(w.isBranched());
     QCOMPARE(w.knobTarget(), int(TrainingWorker::Branch));
+    // The per-expert plots follow the knobs' target, and say so.
+    QVERIFY2(w.loadHistogram()->titleText().endsWith(QStringLiteral("branch")),
+             qPrintable(w.loadHistogram()->titleText()));
     const long fork = w.history().last_step();
     // No change yet: the branch is the same run, bit for bit.
     train_to(w, fork + 15);
@@ -292,10 +295,24 @@ void TestFiles::branch_runs_in_lockstep_and_compares() {
     QVERIFY(named);
     QTest::qWait(300);
     QVERIFY(w.grab().save(QStringLiteral(MOESCOPE_BUILD_DIR) + "/screenshots/window_branch.png"));
+    // Saving while branched keeps both runs (it used to write the knob target's run only,
+    // silently dropping the other): the named file holds the main run, the branch goes beside it.
+    const QString both = tmp_.filePath(QStringLiteral("both.moesnap"));
+    QSignalSpy saved(&w, &MainWindow::snapshotSaved);
+    QVERIFY(w.saveSnapshot(both));
+    QTRY_COMPARE_WITH_TIMEOUT(saved.count(), 2, kTimeoutMs);
+    QCOMPARE(saved.at(0).at(0).toString(), both);
+    QCOMPARE(saved.at(1).at(0).toString(), tmp_.filePath(QStringLiteral("both-branch.moesnap")));
+    QVERIFY(saved.at(1).at(1).toBool());
+    QCOMPARE(w.runFile(), both);
+    QCOMPARE(load_snapshot(both.toStdString()).state.config.aux_weight, 0.0);
+    QCOMPARE(load_snapshot(saved.at(1).at(0).toString().toStdString()).state.config.aux_weight, 0.1);
+    QVERIFY2(w.statusText().contains(QStringLiteral("branch")), qPrintable(w.statusText()));
     // Keep the branch: it becomes the main run, history and knobs included.
     w.endBranch(true);
     QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 2, kTimeoutMs);
     QVERIFY(!w.isBranched());
+    QCOMPARE(w.loadHistogram()->titleText(), QStringLiteral("Load per expert"));
     QCOMPARE(w.currentConfig().aux_weight, 0.1);
     QCOMPARE(w.history().interventions().back().knob, std::string("aux_weight"));
     const long at = w.history().last_step();

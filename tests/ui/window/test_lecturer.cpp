@@ -22,6 +22,7 @@
 #include "test_presets.hpp"
 #include "theme.hpp"
 #include "window/editor_keys.hpp"
+#include "window/help_dialogs.hpp"
 #include "window/lesson_pacer.hpp"
 #include "window/main_window.hpp"
 
@@ -195,6 +196,64 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(w.stepsDone() > 10, kTimeoutMs);
         QVERIFY(!w.lessonPanel()->isStopShown());
         w.setPlaying(false);
+    }
+
+    // A newcomer's way in (issue 23): Help → Getting started and Help → Lessons…, which
+    // lists every lesson by number with its title, one line and length, and starts one.
+    void help_menu_has_the_tour_and_a_lesson_browser() {
+        MainWindow w(test_presets::small("default"));
+        w.setPlaying(false);
+        QMenu* help = menu_named(w, QStringLiteral("Help"));
+        QVERIFY(help);
+        QVERIFY(action_starting(help, QStringLiteral("Getting started")));
+        QVERIFY(action_starting(help, QStringLiteral("Lessons")));
+        QVERIFY(getting_started_text().contains(QStringLiteral("Lessons")));
+        const auto lessons = lesson_entries();
+        QVERIFY(lessons.size() >= 19);
+        for (size_t i = 0; i < lessons.size(); ++i) {
+            QCOMPARE(lessons[i].number, int(i) + 1);
+            QVERIFY2(!lessons[i].title.isEmpty() && !lessons[i].title.startsWith(QStringLiteral("lesson")),
+                     qPrintable(lessons[i].preset));
+            QVERIFY2(!lessons[i].line.isEmpty(), qPrintable(lessons[i].preset));
+        }
+        QCOMPARE(lessons[1].preset, QStringLiteral("lesson2_collapse"));
+        QVERIFY2(lessons[1].title.contains(QStringLiteral("Collapse")), qPrintable(lessons[1].title));
+        LessonBrowser* browser = w.openLessonBrowser();
+        QCOMPARE(browser->table()->rowCount(), int(lessons.size()));
+        QCOMPARE(browser->table()->item(1, 3)->text(), QStringLiteral("600 steps, ~1 min"));
+        browser->table()->selectRow(1);
+        emit browser->table()->cellDoubleClicked(1, 1);
+        QTRY_COMPARE_WITH_TIMEOUT(w.currentConfig().name, std::string("lesson2_collapse"), kTimeoutMs);
+    }
+
+    // Leaving classroom mode (Ctrl+L) restored a layout from before the lesson and hid its text.
+    void leaving_classroom_mode_keeps_the_lesson_text() {
+        MainWindow w(test_presets::small("default"));
+        w.setPlaying(false);
+        w.resize(1200, 800);
+        w.show();
+        w.setClassroom(true);
+        w.selectPreset(QStringLiteral("lesson2_collapse"));
+        QTRY_VERIFY_WITH_TIMEOUT(w.lessonPanel()->hasLesson(), kTimeoutMs);
+        w.setClassroom(false);
+        QVERIFY(w.lessonPanel()->isVisible());
+        w.setPlaying(false);
+    }
+
+    // The tokens lesson says "look at the colours at step 0, then press Play": it opens paused there.
+    void tokens_lesson_opens_paused_at_step_zero() {
+        Config cfg = test_presets::small("lesson12_tokens");
+        QVERIFY(MainWindow::opensPaused(cfg));
+        QVERIFY(!MainWindow::opensPaused(test_presets::small("lesson2_collapse")));
+        MainWindow w(test_presets::small("default"));
+        w.show();
+        w.setPlaying(true);
+        w.startRun(cfg);
+        QTRY_VERIFY_WITH_TIMEOUT(w.lessonPanel()->isStopShown(), kTimeoutMs);
+        QVERIFY(w.lessonPanel()->stopText().startsWith(QStringLiteral("Step 0")));
+        QTest::qWait(300);
+        QCOMPARE(w.stepsDone(), 0L);
+        QVERIFY(!w.session().isPlaying());
     }
 
     void empty_warnings_panel_is_one_line() {

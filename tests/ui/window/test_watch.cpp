@@ -5,13 +5,17 @@
 // refuses to resume training, and serves as the ghost overlay.
 #include <qcustomplot.h>
 #include <QAction>
+#include <QComboBox>
 #include <QDir>
 #include <QFile>
 #include <QFileDialog>
+#include <QLabel>
 #include <QLineEdit>
 #include <QSignalSpy>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QToolBar>
 #include <QtTest>
 
 #include "cli_process.hpp"
@@ -157,6 +161,69 @@ private slots:
         w.selectPreset(QStringLiteral("default"));
         QVERIFY(!w.isReadOnly());
         QVERIFY(w.knobPanel()->isVisible());
+    }
+
+    // The engineer's view of a job (issue 23): the window opens on the layer in trouble
+    // (it showed the last, healthy one), a click on a warning shows its layer, the
+    // toolbar hides what does nothing for a watched job, and the toolbar's step is
+    // the Job panel's last step.
+    void watched_job_opens_on_the_worst_layer() {
+        const QString log = dir_.filePath(QStringLiteral("worst.jsonl"));
+        append(log, header());
+        QByteArray lines;
+        for (long s = 0; s < 80; ++s)
+            for (int l = 0; l < kLayers; ++l) {
+                QStringList counts;
+                for (int e = 0; e < kExperts; ++e)
+                    counts << QString::number(l == 0 && s >= 10 ? (e == 0 ? 512 : 0) : 64 + ((s + e) % 3) - 1);
+                lines += QStringLiteral(R"({"step":%1,"layer":%2,"counts":[%3],"tokens":256})"
+                                        "\n")
+                             .arg(s)
+                             .arg(l)
+                             .arg(counts.join(','))
+                             .toUtf8();
+            }
+        append(log, lines);
+        MainWindow w(test_presets::tiny());
+        w.resize(1300, 900);
+        w.show();
+        auto* layer_box = w.findChild<QComboBox*>(QStringLiteral("layer_box"));
+        auto* preset_box = w.findChild<QComboBox*>(QStringLiteral("preset_box"));
+        QVERIFY(layer_box && preset_box);
+        // Whether the toolbar shows the preset box (in the overflow "»" when narrow, but there).
+        auto* bar = w.findChild<QToolBar*>(QStringLiteral("run_toolbar"));
+        auto preset_shown = [bar, preset_box] {
+            for (QAction* a : bar->actions())
+                if (bar->widgetForAction(a) == preset_box) return a->isVisible();
+            return false;
+        };
+        QVERIFY(preset_shown());
+        QVERIFY(w.watchRun(log));
+        QTRY_COMPARE_WITH_TIMEOUT(w.history().last_step(), 79L, kTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(warning_row(w.warningsPanel(), QStringLiteral("collaps")) >= 0, kTimeoutMs);
+        QCOMPARE(layer_box->count(), kLayers);
+        QTRY_COMPARE_WITH_TIMEOUT(layer_box->currentIndex(), 0, kTimeoutMs);  // L0 collapsed, L1 healthy
+        QVERIFY(!preset_shown());
+        QTRY_COMPARE_WITH_TIMEOUT(w.jobInfoPanel()->value(QStringLiteral("Last step")), QStringLiteral("79"),
+                                  kTimeoutMs);
+        auto* step = w.findChild<QLabel*>(QStringLiteral("step_counter"));
+        QVERIFY(step);
+        QCOMPARE(step->text(), QStringLiteral("step 79"));
+
+        // The user's choice stands; a click on a warning shows its layer.
+        layer_box->setCurrentIndex(1);
+        emit layer_box->activated(1);
+        QTest::qWait(300);
+        QCOMPARE(layer_box->currentIndex(), 1);
+        QTableWidget* table = w.warningsPanel()->table();
+        const int row = warning_row(w.warningsPanel(), QStringLiteral("collaps"));
+        const QRect cell = table->visualRect(table->model()->index(row, WarningsPanel::MessageColumn));
+        QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, cell.center());
+        QCOMPARE(layer_box->currentIndex(), 0);
+        QVERIFY(w.windowTitle().size() > 0);
+
+        w.selectPreset(QStringLiteral("default"));  // training again: the toolbar items come back
+        QVERIFY(preset_shown());
     }
 
     // Watching at once, while the window's first training run is still being built on

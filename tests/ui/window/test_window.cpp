@@ -5,18 +5,23 @@
 #include <qcustomplot.h>
 #include <QDir>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QProcess>
 #include <QPushButton>
 #include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QtTest>
 
+#include "io/sweep_file.hpp"
 #include "panels/knob_editor.hpp"
 #include "panels/knob_panel.hpp"
 #include "panels/warnings_panel.hpp"
 #include "plots/load_histogram.hpp"
+#include "plots/phase_map.hpp"
 #include "plots/time_plot.hpp"
 #include "test_presets.hpp"
 #include "train/knobs.hpp"
+#include "train/sweep.hpp"
 #include "window/main_window.hpp"
 #include "window/sweep_window.hpp"
 
@@ -47,6 +52,8 @@ private slots:
     void toolbar_names_the_openmp_threads();
     void legends_sit_outside_the_axis_rect();
     void sweep_window_opens_from_the_run_menu_and_a_cell_runs_here();
+    void sweep_cell_asks_before_replacing_an_unsaved_run();
+    void sweep_file_opens_the_map_only();
 };
 
 void TestWindow::initTestCase() {
@@ -218,6 +225,71 @@ void TestWindow::sweep_window_opens_from_the_run_menu_and_a_cell_runs_here() {
     emit sweeps->openRun(cell);
     QTRY_COMPARE_WITH_TIMEOUT(w.session().config().aux_weight, 0.3, kTimeoutMs);
     QCOMPARE(w.session().config().name, cell.name);
+}
+
+// A clicked cell used to replace a run with unsaved steps without a word: it now
+// asks as Open does (Cancel keeps the run), and the opened run's window shows.
+void TestWindow::sweep_cell_asks_before_replacing_an_unsaved_run() {
+    MainWindow w(small("default"));
+    w.show();
+    w.setPlaying(true);
+    QTRY_VERIFY_WITH_TIMEOUT(w.stepsDone() >= 5, kTimeoutMs);
+    w.setPlaying(false);
+    QTRY_VERIFY_WITH_TIMEOUT(w.hasUnsavedSteps(), kTimeoutMs);
+    QStringList asked;
+    int answer = QMessageBox::Cancel;
+    w.setDialogAnswers({[&](const QString& q) {
+                            asked << q;
+                            return answer;
+                        },
+                        {}});
+    SweepWindow* sweeps = w.openSweepWindow();
+    moescope::Config cell = small("collapse");
+    cell.aux_weight = 0.3;
+    emit sweeps->openRun(cell);
+    QCOMPARE(asked.size(), 1);
+    QVERIFY2(asked[0].contains(QStringLiteral("open the sweep's run")), qPrintable(asked[0]));
+    QTest::qWait(200);
+    QCOMPARE(w.session().config().name, std::string("default"));  // cancelled: the run stays
+    answer = QMessageBox::Discard;
+    w.hide();
+    emit sweeps->openRun(cell);
+    QCOMPARE(asked.size(), 2);
+    QTRY_COMPARE_WITH_TIMEOUT(w.session().config().aux_weight, 0.3, kTimeoutMs);
+    QVERIFY(w.isVisible());
+}
+
+// `moescope --sweep FILE` used to train the last preset behind the map: the map
+// opens, the main window stays hidden and untrained until a cell is clicked.
+void TestWindow::sweep_file_opens_the_map_only() {
+    QTemporaryDir dir;
+    moescope::SweepResult r;
+    r.spec = make_sweep_spec(small("default"), parse_sweep_axis("aux_weight=1e-3:1e-1:2", true),
+                             parse_sweep_axis("router_lr=1e-3:1e-1:2", true), 20, 1);
+    for (int iy = 0; iy < 2; ++iy)
+        for (int ix = 0; ix < 2; ++ix) {
+            moescope::SweepCell c{ix, iy, r.spec.x.value(ix), r.spec.y.value(iy), {}};
+            moescope::SweepRun run{r.spec.base.seed, {}};
+            run.values.fill(0.9);
+            c.runs.push_back(run);
+            r.cells.push_back(c);
+        }
+    const QString path = dir.filePath(QStringLiteral("s.moesweep"));
+    save_sweep(r, path.toStdString());
+
+    MainWindow w(small("default"));  // as gui_main makes it with --sweep: not shown, not playing
+    QVERIFY(!w.openSweepFile(dir.filePath(QStringLiteral("none.moesweep"))));
+    QVERIFY(!w.lastError().isEmpty());
+    SweepWindow* sweeps = w.openSweepFile(path);
+    QVERIFY2(sweeps, qPrintable(w.lastError()));
+    QVERIFY(sweeps->isVisible());
+    QCOMPARE(sweeps->map()->filledCells(), 4);
+    QTest::qWait(300);
+    QVERIFY(!w.isVisible());
+    QCOMPARE(w.stepsDone(), 0L);
+    emit sweeps->openRun(sweep_run_config(r.spec, 1, 0, 0));
+    QTRY_COMPARE_WITH_TIMEOUT(w.session().config().aux_weight, r.spec.x.value(1), kTimeoutMs);
+    QVERIFY(w.isVisible());
 }
 
 QTEST_MAIN(TestWindow)
