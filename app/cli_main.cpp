@@ -40,7 +40,7 @@ using namespace moescope;
 
 namespace {
 
-constexpr int kExitUsage = 2, kExitHalted = 3;
+constexpr int kExitUsage = 2, kExitHalted = 3, kExitOutputClosed = 5;
 std::atomic<bool> g_interrupted{false};
 
 // One row per command: what `help` lists and what `COMMAND --help` prints.
@@ -460,10 +460,23 @@ int cmd_metrics(const std::vector<std::string>& args) {
 
 }  // namespace
 
+// stdout closed by its reader (`moescope-cli train … | head`): the run goes on
+// and writes its files; then this says so, and the exit status is 5 unless
+// the run itself failed.
+int finish_stdout(int status) {
+    std::cout.flush();
+    if (std::cout && std::fflush(stdout) == 0 && !std::ferror(stdout)) return status;
+    std::cerr << "moescope-cli: warning: standard output was closed before everything was printed (broken pipe); "
+                 "the files the command names were written as usual\n";
+    return status == 0 ? kExitOutputClosed : status;
+}
+
 int main(int argc, char** argv) {
     register_cuda_engine();
+    // A closed pipe is an EPIPE write error to notice, not a signal that kills the run before its save.
+    std::signal(SIGPIPE, SIG_IGN);
     try {
-        return run(std::vector<std::string>(argv + 1, argv + argc));
+        return finish_stdout(run(std::vector<std::string>(argv + 1, argv + argc)));
     } catch (const std::bad_alloc&) {
         std::cerr << "moescope-cli: error: out of memory; lower batch_tokens, d_model, d_ff, experts or the dataset "
                      "size ('moescope-cli train --dry-run' shows the estimate)\n";
