@@ -13,8 +13,12 @@ long json_whole(const nlohmann::json& v, const std::string& what, long lo, long 
                                             : false;
     if (!ok)
         throw DataError(what + " must be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                        "], got " + v.dump());
+                        "], got " + json_excerpt(v));
     return v.get<long>();
+}
+
+std::string json_excerpt(const nlohmann::json& v, size_t max) {
+    return clip_text(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), max);
 }
 
 }  // namespace moescope

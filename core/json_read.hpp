@@ -13,4 +13,9 @@ namespace moescope {
 // "<what> must be a whole number in [lo, hi], got <v>" instead.
 long json_whole(const nlohmann::json& v, const std::string& what, long lo, long hi);
 
+// A JSON value from a file as a message may show it: its JSON text (bytes that
+// are not UTF-8 replaced, never an exception), at most `max` bytes, escaped
+// (clip_text), so a damaged file's megabyte value stays one short line.
+std::string json_excerpt(const nlohmann::json& v, size_t max = 40);
+
 }  // namespace moescope

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "file_read.hpp"
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
 
@@ -167,12 +168,10 @@ void save_sweep(const SweepResult& r, const std::string& path) {
 
 SweepResult load_sweep(const std::string& path) {
     const std::string what = "sweep file '" + path + "'";
-    if (const std::string why = unreadable_file_reason(path); !why.empty()) throw DataError(what + ": " + why);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw DataError(what + ": cannot open it");
+    const std::string text = read_regular_file(path, kMaxSweepBytes, "sweep file");
     json j;
     try {
-        j = json::parse(in);
+        j = json::parse(text);
     } catch (const json::parse_error& e) {
         throw DataError(what + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
     }
