@@ -67,8 +67,7 @@ std::string read_regular_file(const std::string& path, size_t limit, const std::
     if (fd < 0) throw DataError("cannot open " + what + " " + name + ": " + why);
     auto too_large = [&](const std::string& size) {
         ::close(fd);
-        throw DataError(what + " " + name + " is larger than the " + size_text(limit) + " limit for a " + what +
-                        size);
+        throw DataError(what + " " + name + " is larger than the " + size_text(limit) + " limit for a " + what + size);
     };
     if (size_t(st.st_size) > limit) too_large(" (" + std::to_string(st.st_size) + " bytes)");
     std::string bytes;

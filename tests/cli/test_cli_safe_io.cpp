@@ -63,11 +63,10 @@ private slots:
     void plantedTempLinksAreNotFollowed() {
         write(path("outside"), "keep me");
         const QString cmd = QStringLiteral(
-                                "ln -s outside s.moesnap.tmp-$$ && ln -s outside c.json.tmp-$$ && "
-                                "exec \"$0\" train --set batch_tokens=64 --set train_samples=500 --quiet --steps 2 "
-                                "--snapshot s.moesnap --save-config c.json");
-        const ProcessResult r =
-            run_process("bash", {"-c", cmd, QStringLiteral(MOESCOPE_CLI)}, 60000, dir_.path());
+            "ln -s outside s.moesnap.tmp-$$ && ln -s outside c.json.tmp-$$ && "
+            "exec \"$0\" train --set batch_tokens=64 --set train_samples=500 --quiet --steps 2 "
+            "--snapshot s.moesnap --save-config c.json");
+        const ProcessResult r = run_process("bash", {"-c", cmd, QStringLiteral(MOESCOPE_CLI)}, 60000, dir_.path());
         QVERIFY2(r.finished && r.code == 0, qPrintable(r.describe()));
         QCOMPARE(read(path("outside")), QByteArray("keep me"));
         QCOMPARE(moescope::load_snapshot(path("s.moesnap").toStdString()).state.steps, 2L);
@@ -122,9 +121,9 @@ private slots:
         posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file.toLocal8Bit().constData(),
                                          O_WRONLY | O_CREAT | O_TRUNC, 0644);
         const QByteArray snap = path("piped.moesnap").toLocal8Bit();
-        std::vector<QByteArray> args = {MOESCOPE_CLI,    "train", "--set",   "batch_tokens=64",
-                                        "--set",         "train_samples=500", "--steps", "80",
-                                        "--every",       "1",     "--snapshot", snap};
+        std::vector<QByteArray> args = {MOESCOPE_CLI,        "train",   "--set", "batch_tokens=64", "--set",
+                                        "train_samples=500", "--steps", "80",    "--every",         "1",
+                                        "--snapshot",        snap};
         std::vector<char*> argv;
         for (QByteArray& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -136,7 +135,8 @@ private slots:
         int status = 0;
         QCOMPARE(::waitpid(pid, &status, 0), pid);
         const QString err = QString::fromUtf8(read(err_file));
-        QVERIFY2(WIFEXITED(status), qPrintable(QString("killed by signal %1; stderr: %2").arg(WTERMSIG(status)).arg(err)));
+        QVERIFY2(WIFEXITED(status),
+                 qPrintable(QString("killed by signal %1; stderr: %2").arg(WTERMSIG(status)).arg(err)));
         QCOMPARE(WEXITSTATUS(status), 5);
         QVERIFY2(err.contains("standard output was closed") && err.count('\n') == 1, qPrintable(err));
         QCOMPARE(moescope::load_snapshot(snap.toStdString()).state.steps, 80L);

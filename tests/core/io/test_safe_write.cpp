@@ -72,7 +72,9 @@ class TestSafeWrite : public QObject {
     Q_OBJECT
 
     QTemporaryDir dir_;
-    std::string path(const std::string& name) const { return dir_.filePath(QString::fromStdString(name)).toStdString(); }
+    std::string path(const std::string& name) const {
+        return dir_.filePath(QString::fromStdString(name)).toStdString();
+    }
     Config config_ = test_presets::tiny();
     TrainerState state_;
     MetricsHistory history_;

@@ -33,7 +33,7 @@ std::string nasty_text(std::mt19937& rng) {
     const int n = std::uniform_int_distribution<int>(0, 3)(rng) == 0 ? 5000 : 12;
     for (int i = 0; i < n; ++i) {
         const int pick = std::uniform_int_distribution<int>(0, 5)(rng);
-        s += pick == 0 ? char(std::uniform_int_distribution<int>(0, 31)(rng))
+        s += pick == 0   ? char(std::uniform_int_distribution<int>(0, 31)(rng))
              : pick == 1 ? char(0xFF)
              : pick == 2 ? '\x1b'
                          : char('a' + i % 26);
@@ -43,14 +43,22 @@ std::string nasty_text(std::mt19937& rng) {
 
 json nasty_value(std::mt19937& rng) {
     switch (std::uniform_int_distribution<int>(0, 7)(rng)) {
-        case 0: return nasty_text(rng);
-        case 1: return 1e300;
-        case 2: return -1;
-        case 3: return json::array({nasty_text(rng), 1});
-        case 4: return nullptr;
-        case 5: return json::object({{nasty_text(rng), 2}});
-        case 6: return 18446744073709551615ull;
-        default: return 0.5;
+        case 0:
+            return nasty_text(rng);
+        case 1:
+            return 1e300;
+        case 2:
+            return -1;
+        case 3:
+            return json::array({nasty_text(rng), 1});
+        case 4:
+            return nullptr;
+        case 5:
+            return json::object({{nasty_text(rng), 2}});
+        case 6:
+            return 18446744073709551615ull;
+        default:
+            return 0.5;
     }
 }
 
@@ -74,9 +82,15 @@ void mutate_bytes(std::string& s, size_t lo, size_t hi, std::mt19937& rng) {
         const size_t pos = std::uniform_int_distribution<size_t>(lo, hi - 1)(rng);
         const char byte = char(std::uniform_int_distribution<int>(0, 255)(rng));
         switch (std::uniform_int_distribution<int>(0, 2)(rng)) {
-            case 0: s[pos] = byte; break;
-            case 1: s.insert(pos, 1, byte), ++hi; break;
-            default: s.erase(pos, 1), --hi; break;
+            case 0:
+                s[pos] = byte;
+                break;
+            case 1:
+                s.insert(pos, 1, byte), ++hi;
+                break;
+            default:
+                s.erase(pos, 1), --hi;
+                break;
         }
     }
 }
