@@ -331,7 +331,10 @@ int cmd_train(const std::vector<std::string>& args) {
     if (a.dry_run) return print_memory_estimate(build_config(a));
     const Backend backend = training_backend(a.backend);  // a GPU that is not there is refused before any work
     // A save that cannot succeed is found now, not after the whole run.
-    if (!a.snapshot.empty()) check_writable_target(a.snapshot);
+    if (!a.snapshot.empty()) {
+        check_writable_target(a.snapshot);
+        remember_snapshot_target(a.snapshot);  // another run's save there later is kept, not replaced
+    }
     if (!a.save_config.empty()) check_writable_target(a.save_config, "config");
     MetricsHistory history;  // what a snapshot keeps of the metrics
     std::unique_ptr<Trainer> owned = a.resume.empty()

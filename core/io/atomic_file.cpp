@@ -166,8 +166,15 @@ FileIdentity write_file_atomically(const std::string& path, std::initializer_lis
         throw DataError(prefix(path, what) + "another process saved a file there while this one ran; " +
                         "that file is kept, this save is not written");
     };
-    if (expected && !expected->exists) {
-        // Atomic: the rename fails if a file appeared at `path` meanwhile.
+    // A file at `path` that is not the expected one is another process's; no file at all
+    // (none yet, or removed meanwhile) is taken with a rename that refuses to replace one.
+    bool no_replace = false;
+    if (expected) {
+        const FileIdentity now = file_identity(path);
+        if (now.exists && now != *expected) replaced_by_another();
+        no_replace = !now.exists;
+    }
+    if (no_replace) {
         if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
             if (errno == EEXIST) replaced_by_another();
             if (errno != EINVAL && errno != ENOSYS) fail("rename", -1);
@@ -176,7 +183,6 @@ FileIdentity write_file_atomically(const std::string& path, std::initializer_lis
             if (::rename(tmp.c_str(), path.c_str()) != 0) fail("rename", -1);
         }
     } else {
-        if (expected && file_identity(path) != *expected) replaced_by_another();
         // Checked again right before the rename: what was planted since the first check is refused too.
         struct stat st {};
         if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {

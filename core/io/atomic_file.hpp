@@ -40,9 +40,9 @@ FileIdentity file_identity(const std::string& path);
 // files of the same target left by processes that no longer exist (a kill
 // mid-save) are removed first. Throws DataError naming the path and the
 // failing call. With `expected`, the save is refused (DataError saying another
-// process saved there) when the file at `path` is no longer the one `expected`
-// describes; when `expected` says there was no file, the rename itself refuses
-// to replace one (no window between the check and the rename). Returns the
+// process saved there) when a file other than the one `expected` describes is
+// at `path`; when there is none, the rename itself refuses to replace one that
+// appears meanwhile (no window between the check and the rename). Returns the
 // identity of the file written.
 FileIdentity write_file_atomically(const std::string& path, std::initializer_list<std::string_view> parts,
                                    const char* what, const FileIdentity* expected = nullptr);

@@ -15,6 +15,7 @@
 #include "file_read.hpp"
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
+#include "json_read.hpp"
 
 namespace moescope {
 
@@ -30,7 +31,7 @@ json axis_json(const SweepAxis& a) {
 struct Reader {
     std::string what;
 
-    [[noreturn]] void fail(const std::string& msg) const { throw DataError(what + ": " + msg); }
+    [[noreturn]] void fail(const std::string& msg) const { throw DataError(what + ": " + clip_text(msg, 280)); }
 
     const json& at(const json& j, const char* key, const std::string& where) const {
         if (!j.is_object() || !j.contains(key)) fail("missing key '" + where + key + "'");
@@ -41,9 +42,16 @@ struct Reader {
         if (!v.is_number()) fail("'" + where + key + "' must be a number");
         return v.get<double>();
     }
-    long integer(const json& j, const char* key, const std::string& where) const {
+    // Range-checked before any narrowing: 2^32 + 5 must not read as 5, nor 2^64 - 1 as -1.
+    long integer(const json& j, const char* key, const std::string& where, long lo = -(1L << 30),
+                 long hi = 1L << 30) const {
         const json& v = at(j, key, where);
         if (!v.is_number_integer()) fail("'" + where + key + "' must be a whole number");
+        const bool in_range =
+            v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(hi) : v.get<long>() >= lo && v.get<long>() <= hi;
+        if (!in_range)
+            fail("'" + where + key + "' must be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                 "], got " + json_excerpt(v));
         return v.get<long>();
     }
     SweepAxis axis(const json& j, const std::string& where) const {
@@ -89,7 +97,7 @@ SweepResult sweep_from_json(const json& j, const std::string& what) {
     const Reader rd{what};
     if (!j.is_object()) rd.fail("not a JSON object");
     const json& fmt = rd.at(j, "format", "");
-    if (fmt != kSweepFormat) rd.fail("format is " + fmt.dump() + ", expected \"" + kSweepFormat + "\"");
+    if (fmt != kSweepFormat) rd.fail("format is " + json_excerpt(fmt) + ", expected \"" + kSweepFormat + "\"");
     if (const long v = rd.integer(j, "version", ""); v != kSweepVersion)
         rd.fail("version " + std::to_string(v) + " is not supported (this build reads version " +
                 std::to_string(kSweepVersion) + ")");
@@ -103,7 +111,7 @@ SweepResult sweep_from_json(const json& j, const std::string& what) {
     const json& spec = rd.at(j, "spec", "");
     r.spec.x = rd.axis(rd.at(spec, "x", "spec."), "spec.x.");
     r.spec.y = rd.axis(rd.at(spec, "y", "spec."), "spec.y.");
-    r.spec.steps = rd.integer(spec, "steps", "spec.");
+    r.spec.steps = rd.integer(spec, "steps", "spec.", -(1L << 62), 1L << 62);
     r.spec.seeds = int(rd.integer(spec, "seeds", "spec."));
     try {
         r.spec.validate();
@@ -117,7 +125,7 @@ SweepResult sweep_from_json(const json& j, const std::string& what) {
         rd.fail("'measures' does not list this build's measures");
     for (size_t m = 0; m < known.size(); ++m)
         if (measures[m] != std::string(known[m].name))
-            rd.fail("measure " + std::to_string(m) + " is " + measures[m].dump() + ", expected \"" +
+            rd.fail("measure " + std::to_string(m) + " is " + json_excerpt(measures[m]) + ", expected \"" +
                     std::string(known[m].name) + "\"");
 
     const json& cells = rd.at(j, "cells", "");
@@ -167,13 +175,15 @@ void save_sweep(const SweepResult& r, const std::string& path) {
 }
 
 SweepResult load_sweep(const std::string& path) {
-    const std::string what = "sweep file '" + path + "'";
+    const std::string what = "sweep file '" + clip_text(path, 200) + "'";
     const std::string text = read_regular_file(path, kMaxSweepBytes, "sweep file");
     json j;
     try {
         j = json::parse(text);
     } catch (const json::parse_error& e) {
-        throw DataError(what + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+        throw DataError(what + ": not valid JSON (" + json_error_text(e) + ")");
+    } catch (const json::exception& e) {  // a number too large for a double
+        throw DataError(what + ": " + json_error_text(e));
     }
     return sweep_from_json(j, what);
 }

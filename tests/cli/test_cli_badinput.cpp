@@ -9,6 +9,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -128,6 +129,12 @@ private slots:
         expect_one_line_error(r, "cannot save snapshot 'gone/s.moesnap'");
         const QJsonObject summary = last_json_line(r.out);
         QVERIFY2(summary.value("steps").toInt() >= 5, qPrintable(describe(r)));
+        // The run is kept: saved in the current directory, and the message says where.
+        const QRegularExpressionMatch m =
+            QRegularExpression("was saved to '(\\./s\\.pid[0-9]+\\.moesnap)' instead").match(r.err);
+        QVERIFY2(m.hasMatch(), qPrintable(describe(r)));
+        QCOMPARE(moescope::load_snapshot(path(qPrintable(m.captured(1))).toStdString()).state.steps,
+                 long(summary.value("steps").toInt()));
     }
 
     // Raw bytes in a path (any file system allows them) no longer lose the run at save time.

@@ -6,10 +6,12 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -105,6 +107,45 @@ private slots:
         expect_one_line_error(run_cli(train({"--steps", "2", "--metrics", "m.jsonl"}), 30000, dir_.path()),
                               "'m.jsonl': it is a symbolic link, not a regular file");
         QCOMPARE(read(path("outside")), QByteArray("keep me"));
+    }
+
+    // Two runs save to the same file: the first to finish writes it whole; the
+    // second finds another process's file there, keeps it, saves its own run
+    // beside it and says so. Ctrl-C ends each run (and saves it) in a set
+    // order once both have started, so the outcome does not depend on timing.
+    void twoRunsOnOneSnapshot() {
+        QProcess a, b;
+        for (QProcess* p : {&a, &b}) {
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert("OMP_NUM_THREADS", "1");
+            p->setProcessEnvironment(env);
+            p->setWorkingDirectory(dir_.path());
+            p->start(QStringLiteral(MOESCOPE_CLI),
+                     QStringList{"train", "--set", "batch_tokens=64", "--set", "train_samples=500", "--steps",
+                                 "100000000", "--every", "1", "--snapshot", "same.moesnap"});
+            QVERIFY(p->waitForStarted(10000));
+        }
+        // A progress line means the run is past its start, where it noted that no file was there.
+        QByteArray out_a, out_b;
+        QTRY_VERIFY_WITH_TIMEOUT((out_a += a.readAllStandardOutput()).contains("step ") &&
+                                     (out_b += b.readAllStandardOutput()).contains("step "),
+                                 60000);
+        QVERIFY(!QFile::exists(path("same.moesnap")));
+        ::kill(pid_t(a.processId()), SIGINT);
+        QVERIFY(a.waitForFinished(60000));
+        QCOMPARE(a.exitCode(), 0);
+        const long steps_a = moescope::load_snapshot(path("same.moesnap").toStdString()).state.steps;
+        ::kill(pid_t(b.processId()), SIGINT);
+        QVERIFY(b.waitForFinished(60000));
+        const QString err = QString::fromUtf8(b.readAllStandardError());
+        QCOMPARE(b.exitCode(), 2);
+        const QRegularExpressionMatch m =
+            QRegularExpression(
+                "another process saved a file there.*was saved to '(same\\.pid[0-9]+\\.moesnap)' instead")
+                .match(err);
+        QVERIFY2(m.hasMatch() && err.count('\n') == 1, qPrintable(err));
+        QCOMPARE(moescope::load_snapshot(path("same.moesnap").toStdString()).state.steps, steps_a);  // kept whole
+        QVERIFY(moescope::load_snapshot(path(m.captured(1)).toStdString()).state.steps > 0);
     }
 
     // stdout is a pipe whose reader is gone before the run starts (what `| head`
