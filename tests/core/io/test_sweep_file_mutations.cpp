@@ -81,36 +81,96 @@ private slots:
         QTest::addColumn<QString>("pointer");  // JSON pointer to set, remove ("-"), or raw text ("text")
         QTest::addColumn<QString>("value");    // JSON text of the new value; "" removes
         QTest::addColumn<QString>("message");
-        QTest::newRow("x.n zero") << "/spec/x/n" << "0" << "the number of points must be in [1, 64], got 0";
-        QTest::newRow("x.n 65") << "/spec/x/n" << "65" << "the number of points must be in [1, 64], got 65";
-        QTest::newRow("x.n 2^32+2") << "/spec/x/n" << "4294967298" << "'spec.x.n' must be a whole number in [";
-        QTest::newRow("y.n 2^64-1") << "/spec/y/n" << "18446744073709551615" << "'spec.y.n' must be a whole number in [";
-        QTest::newRow("x.n float") << "/spec/x/n" << "2.5" << "'spec.x.n' must be a whole number";
-        QTest::newRow("x.n string") << "/spec/x/n" << "\"3\"" << "'spec.x.n' must be a whole number";
-        QTest::newRow("grid smaller than its cells") << "/spec/x/n" << "2" << "lies outside the 2×2 grid";
-        QTest::newRow("missing x axis") << "/spec/x" << "" << "missing key 'spec.x'";
-        QTest::newRow("missing y knob") << "/spec/y/knob" << "" << "missing key 'spec.y.knob'";
-        QTest::newRow("unknown knob") << "/spec/x/knob" << "\"warp_speed\"" << "warp_speed";
-        QTest::newRow("same knob twice") << "/spec/y/knob" << "\"aux_weight\"" << "aux_weight";
-        QTest::newRow("log axis from 0") << "/spec/x/lo" << "0" << "lo";
-        QTest::newRow("seeds 0") << "/spec/seeds" << "0" << "seeds";
-        QTest::newRow("seeds 2^40") << "/spec/seeds" << "1099511627776" << "'spec.seeds' must be a whole number in [";
-        QTest::newRow("fewer runs than seeds") << "/cells/0/runs/1" << "" << "runs must hold one run per seed (2)";
-        QTest::newRow("wrong seed") << "/cells/0/runs/1/seed" << "7" << "seed 7 should be";
-        QTest::newRow("cell twice") << "/cells/1/ix" << "0" << "cell appears twice";
-        QTest::newRow("cell outside") << "/cells/0/iy" << "5" << "lies outside the 3×2 grid";
-        QTest::newRow("negative ix") << "/cells/0/ix" << "-1" << "lies outside";
-        QTest::newRow("NaN as a string") << "/cells/0/runs/0/values/0" << "\"NaN\"" << "values[0] must be a number or null";
-        QTest::newRow("values too short") << "/cells/0/runs/0/values/11" << "" << "values must hold 12 numbers";
-        QTest::newRow("cells an object") << "/cells" << "{}" << "'cells' must be an array";
-        QTest::newRow("cell a number") << "/cells/0" << "3" << "missing key 'cells[0].ix'";
-        QTest::newRow("measures reordered") << "/measures/0" << "\"test_acc\"" << "measure 0 is \"test_acc\"";
-        QTest::newRow("format with control bytes") << "/format" << "\"moe\\u0007\\u001b[31mscope\"" << "format is \"moe\\u0007";
-        QTest::newRow("version 2") << "/version" << "2" << "version 2 is not supported";
-        QTest::newRow("literal NaN") << "text" << "{\"format\": NaN}" << "not valid JSON";
-        QTest::newRow("number beyond double") << "text" << "{\"format\": 1e999}" << "a number too large to hold";
-        QTest::newRow("invalid UTF-8") << "text" << "{\"format\": \"\xff\"}" << "not valid JSON (text that is not UTF-8";
-        QTest::newRow("empty") << "text" << "" << "not valid JSON";
+        QTest::newRow("x.n zero") << "/spec/x/n"
+                                  << "0"
+                                  << "the number of points must be in [1, 64], got 0";
+        QTest::newRow("x.n 65") << "/spec/x/n"
+                                << "65"
+                                << "the number of points must be in [1, 64], got 65";
+        QTest::newRow("x.n 2^32+2") << "/spec/x/n"
+                                    << "4294967298"
+                                    << "'spec.x.n' must be a whole number in [";
+        QTest::newRow("y.n 2^64-1") << "/spec/y/n"
+                                    << "18446744073709551615"
+                                    << "'spec.y.n' must be a whole number in [";
+        QTest::newRow("x.n float") << "/spec/x/n"
+                                   << "2.5"
+                                   << "'spec.x.n' must be a whole number";
+        QTest::newRow("x.n string") << "/spec/x/n"
+                                    << "\"3\""
+                                    << "'spec.x.n' must be a whole number";
+        QTest::newRow("grid smaller than its cells") << "/spec/x/n"
+                                                     << "2"
+                                                     << "lies outside the 2×2 grid";
+        QTest::newRow("missing x axis") << "/spec/x"
+                                        << ""
+                                        << "missing key 'spec.x'";
+        QTest::newRow("missing y knob") << "/spec/y/knob"
+                                        << ""
+                                        << "missing key 'spec.y.knob'";
+        QTest::newRow("unknown knob") << "/spec/x/knob"
+                                      << "\"warp_speed\""
+                                      << "warp_speed";
+        QTest::newRow("same knob twice") << "/spec/y/knob"
+                                         << "\"aux_weight\""
+                                         << "aux_weight";
+        QTest::newRow("log axis from 0") << "/spec/x/lo"
+                                         << "0"
+                                         << "lo";
+        QTest::newRow("seeds 0") << "/spec/seeds"
+                                 << "0"
+                                 << "seeds";
+        QTest::newRow("seeds 2^40") << "/spec/seeds"
+                                    << "1099511627776"
+                                    << "'spec.seeds' must be a whole number in [";
+        QTest::newRow("fewer runs than seeds") << "/cells/0/runs/1"
+                                               << ""
+                                               << "runs must hold one run per seed (2)";
+        QTest::newRow("wrong seed") << "/cells/0/runs/1/seed"
+                                    << "7"
+                                    << "seed 7 should be";
+        QTest::newRow("cell twice") << "/cells/1/ix"
+                                    << "0"
+                                    << "cell appears twice";
+        QTest::newRow("cell outside") << "/cells/0/iy"
+                                      << "5"
+                                      << "lies outside the 3×2 grid";
+        QTest::newRow("negative ix") << "/cells/0/ix"
+                                     << "-1"
+                                     << "lies outside";
+        QTest::newRow("NaN as a string") << "/cells/0/runs/0/values/0"
+                                         << "\"NaN\""
+                                         << "values[0] must be a number or null";
+        QTest::newRow("values too short") << "/cells/0/runs/0/values/11"
+                                          << ""
+                                          << "values must hold 12 numbers";
+        QTest::newRow("cells an object") << "/cells"
+                                         << "{}"
+                                         << "'cells' must be an array";
+        QTest::newRow("cell a number") << "/cells/0"
+                                       << "3"
+                                       << "missing key 'cells[0].ix'";
+        QTest::newRow("measures reordered") << "/measures/0"
+                                            << "\"test_acc\""
+                                            << "measure 0 is \"test_acc\"";
+        QTest::newRow("format with control bytes") << "/format"
+                                                   << "\"moe\\u0007\\u001b[31mscope\""
+                                                   << "format is \"moe\\u0007";
+        QTest::newRow("version 2") << "/version"
+                                   << "2"
+                                   << "version 2 is not supported";
+        QTest::newRow("literal NaN") << "text"
+                                     << "{\"format\": NaN}"
+                                     << "not valid JSON";
+        QTest::newRow("number beyond double") << "text"
+                                              << "{\"format\": 1e999}"
+                                              << "a number too large to hold";
+        QTest::newRow("invalid UTF-8") << "text"
+                                       << "{\"format\": \"\xff\"}"
+                                       << "not valid JSON (text that is not UTF-8";
+        QTest::newRow("empty") << "text"
+                               << ""
+                               << "not valid JSON";
     }
 
     void structuredCases() {
@@ -148,18 +208,25 @@ private slots:
                 for (int e = 0, n = 1 + int(rng() % 4); e < n; ++e) {
                     const size_t pos = rng() % bytes.size();
                     switch (rng() % 3) {
-                        case 0: bytes[pos] = char(rng() % 256); break;
-                        case 1: bytes.insert(pos, 1, char(rng() % 256)); break;
-                        default: bytes.erase(pos, 1); break;
+                        case 0:
+                            bytes[pos] = char(rng() % 256);
+                            break;
+                        case 1:
+                            bytes.insert(pos, 1, char(rng() % 256));
+                            break;
+                        default:
+                            bytes.erase(pos, 1);
+                            break;
                     }
                 }
             } else {  // one value anywhere
                 json j = valid_;
                 json* v = &j;
                 while ((v->is_object() || v->is_array()) && !v->empty() && rng() % 4 != 0)
-                    v = v->is_object() ? &std::next(v->begin(), long(rng() % v->size())).value() : &(*v)[rng() % v->size()];
-                const json choices[] = {json(nullptr), json(-1), json(1e308), json(4294967298ull), json("x\x01y"),
-                                        json::array(), json::object(), json(0.5)};
+                    v = v->is_object() ? &std::next(v->begin(), long(rng() % v->size())).value()
+                                       : &(*v)[rng() % v->size()];
+                const json choices[] = {json(nullptr),  json(-1),      json(1e308),    json(4294967298ull),
+                                        json("x\x01y"), json::array(), json::object(), json(0.5)};
                 *v = choices[rng() % 8];
                 bytes = text_of(j);
             }
