@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -57,6 +58,9 @@ private:
     Raw parse_tensor(const std::string& name, const json& v) const;
     void check_no_overlap() const;
     json meta(const char* key) const;
+    // `obj[key]` as a T, or one message naming the field and what it must be.
+    template <class T>
+    T field(const json& obj, const char* entry, const char* key) const;
     // Checks what every kind shares (string values, format, version, step) and returns the kind.
     std::string read_common_metadata(long& step) const;
     void read_metadata(TrainerState& st) const;
@@ -148,6 +152,20 @@ void Reader::check_no_overlap() const {
             fail("tensors " + quoted(*order[i - 1].first) + " and " + quoted(*order[i].first) + " overlap in the data");
 }
 
+template <class T>
+T Reader::field(const json& obj, const char* entry, const char* key) const {
+    const std::string where = std::string("metadata '") + entry + "': ";
+    const char* kind = std::is_same_v<T, bool> ? "true or false" : std::is_same_v<T, double> ? "a number" : "a string";
+    if (!obj.is_object()) fail(where + "expected an object, found a " + obj.type_name());
+    const auto it = obj.find(key);
+    if (it == obj.end()) fail(where + "missing key '" + key + "'");
+    const bool ok = std::is_same_v<T, bool>     ? it->is_boolean()
+                    : std::is_same_v<T, double> ? it->is_number()
+                                                : it->is_string();
+    if (!ok) fail(where + "'" + key + "' must be " + kind + ", not " + json_excerpt(*it));
+    return it->get<T>();
+}
+
 json Reader::meta(const char* key) const {
     const json& m = header_["__metadata__"];
     if (!m.contains(key)) fail(std::string("metadata has no '") + key + "' entry");
@@ -201,8 +219,8 @@ void Reader::read_metadata(TrainerState& st) const {
         st.train_size = json_whole(d.at("train"), "dataset train", 1, kMaxCount);
         st.test_size = json_whole(d.at("test"), "dataset test", 1, kMaxCount);
         st.probe_tokens = json_whole(d.at("probe"), "dataset probe", 1, st.test_size);
-        st.dataset_summary = d.at("summary").get<std::string>();
-        const std::string fp = d.at("fingerprint").get<std::string>();
+        st.dataset_summary = field<std::string>(d, "dataset", "summary");
+        const std::string fp = field<std::string>(d, "dataset", "fingerprint");
         const auto [fp_end, fp_ec] = std::from_chars(fp.data(), fp.data() + fp.size(), st.dataset_fingerprint, 16);
         if (fp.size() != 16 || fp_ec != std::errc() || fp_end != fp.data() + fp.size())
             fail("dataset fingerprint " + quoted(fp) + " is not 16 hex digits");
@@ -213,11 +231,11 @@ void Reader::read_metadata(TrainerState& st) const {
             if (!r["s"][i].is_number_unsigned()) fail("rng state words must be whole numbers ≥ 0");
             st.rng.s[i] = r["s"][i].get<uint64_t>();
         }
-        st.rng.has_spare = r.at("has_spare").get<bool>();
-        st.rng.spare = r.at("spare").get<double>();
+        st.rng.has_spare = field<bool>(r, "rng", "has_spare");
+        st.rng.spare = field<double>(r, "rng", "spare");
         section = "trainer";
         const json t = meta("trainer");
-        st.halted = t.at("halted").get<bool>();
+        st.halted = field<bool>(t, "trainer", "halted");
         st.optimizer_steps = json_whole(t.at("optimizer_steps"), "trainer optimizer_steps", 0, kMaxSnapshotStep);
         // Absent in files written before the window kept its clock across a save.
         const double elapsed = t.value("elapsed_s", 0.0);
@@ -228,9 +246,10 @@ void Reader::read_metadata(TrainerState& st) const {
         if (st.dead.seen.size() != size_t(st.config.layers)) fail("trainer dead_seen must have one count per layer");
         section = "interventions";
         for (const json& iv : meta("interventions"))
-            st.interventions.push_back({json_whole(iv.at("step"), "intervention step", 0, kMaxSnapshotStep),
-                                        iv.at("knob").get<std::string>(), iv.at("old").get<std::string>(),
-                                        iv.at("new").get<std::string>(), iv.at("source").get<std::string>()});
+            st.interventions.push_back(
+                {json_whole(iv.at("step"), "intervention step", 0, kMaxSnapshotStep),
+                 field<std::string>(iv, "interventions", "knob"), field<std::string>(iv, "interventions", "old"),
+                 field<std::string>(iv, "interventions", "new"), field<std::string>(iv, "interventions", "source")});
         section = "monitor";
         json monitor = meta("monitor");
         monitor["warnings"] = meta("warnings");
@@ -379,10 +398,10 @@ SavedHistory Reader::read_saved_history() {
     try {
         const json j = meta("job");
         JobInfo& job = out.job;
-        job.source = j.at("source").get<std::string>();
-        job.format = j.at("format").get<std::string>();
-        job.framework = j.at("framework").get<std::string>();
-        job.model = j.at("model").get<std::string>();
+        job.source = field<std::string>(j, "job", "source");
+        job.format = field<std::string>(j, "job", "format");
+        job.framework = field<std::string>(j, "job", "framework");
+        job.model = field<std::string>(j, "job", "model");
         job.layers = int(json_whole(j.at("layers"), "job layers", 1, 1 << 16));
         job.experts = int(json_whole(j.at("experts"), "job experts", 1, 1 << 16));
         job.top_k = int(json_whole(j.at("top_k"), "job top_k", 0, 1 << 16));
