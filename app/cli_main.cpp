@@ -43,7 +43,7 @@ using namespace moescope;
 
 namespace {
 
-constexpr int kExitUsage = 2, kExitHalted = 3;
+constexpr int kExitUsage = 2, kExitHalted = 3, kExitOutputClosed = 5;
 std::atomic<bool> g_interrupted{false};
 
 // One row per command: what `help` lists and what `COMMAND --help` prints.
@@ -352,7 +352,10 @@ int cmd_train(const std::vector<std::string>& args) {
     if (a.dry_run) return print_memory_estimate(build_config(a));
     const Backend backend = training_backend(a.backend);  // a GPU that is not there is refused before any work
     // A save that cannot succeed is found now, not after the whole run.
-    if (!a.snapshot.empty()) check_writable_target(a.snapshot);
+    if (!a.snapshot.empty()) {
+        check_writable_target(a.snapshot);
+        remember_snapshot_target(a.snapshot);  // another run's save there later is kept, not replaced
+    }
     if (!a.save_config.empty()) check_writable_target(a.save_config, "config");
     MetricsHistory history;  // what a snapshot keeps of the metrics
     std::unique_ptr<Trainer> owned = a.resume.empty()
@@ -520,11 +523,24 @@ std::string out_of_memory_hint(const std::string& command) {
 
 }  // namespace
 
+// stdout closed by its reader (`moescope-cli train … | head`): the run goes on
+// and writes its files; then this says so, and the exit status is 5 unless
+// the run itself failed.
+int finish_stdout(int status) {
+    std::cout.flush();
+    if (std::cout && std::fflush(stdout) == 0 && !std::ferror(stdout)) return status;
+    std::cerr << "moescope-cli: warning: standard output was closed before everything was printed (broken pipe); "
+                 "the files the command names were written as usual\n";
+    return status == 0 ? kExitOutputClosed : status;
+}
+
 int main(int argc, char** argv) {
     threads::ensure_passive_wait(argv);
     register_cuda_engine();
+    // A closed pipe is an EPIPE write error to notice, not a signal that kills the run before its save.
+    std::signal(SIGPIPE, SIG_IGN);
     try {
-        return run(std::vector<std::string>(argv + 1, argv + argc));
+        return finish_stdout(run(std::vector<std::string>(argv + 1, argv + argc)));
     } catch (const std::bad_alloc&) {
         std::cerr << "moescope-cli: error: out of memory" << out_of_memory_hint(argc > 1 ? argv[1] : "") << "\n";
         return kExitUsage;

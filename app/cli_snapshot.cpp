@@ -1,8 +1,13 @@
 #include "cli_snapshot.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -204,10 +209,43 @@ std::unique_ptr<Trainer> resume_from_snapshot(const std::string& path, const std
     return tr;
 }
 
+namespace {
+std::optional<FileIdentity> g_snapshot_target;  // the file at --snapshot as this run last saw it
+
+// Where a run goes when its own file cannot be written: beside it, then here, then the temp directory.
+std::string save_elsewhere(const std::string& path, const TrainerState& st, const MetricsHistory& history,
+                           bool allow_non_finite) {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    const std::string name = target.stem().string() + ".pid" + std::to_string(::getpid()) + ".moesnap";
+    const char* tmp = std::getenv("TMPDIR");
+    for (const fs::path& dir : {target.parent_path(), fs::path("."), fs::path(tmp && *tmp ? tmp : "/tmp")}) {
+        const std::string fallback = (dir.empty() ? fs::path(name) : dir / name).string();
+        try {
+            FileIdentity none;  // never replaces a file: the name is this process's own
+            save_snapshot(fallback, st, &history, allow_non_finite, &none);
+            return fallback;
+        } catch (const Error&) {}
+    }
+    return "";
+}
+}  // namespace
+
+void remember_snapshot_target(const std::string& path) { g_snapshot_target = file_identity(path); }
+
 void save_run(const std::string& path, const Trainer& tr, const MetricsHistory& history, bool allow_non_finite,
               bool quiet) {
     const auto t0 = std::chrono::steady_clock::now();
-    save_snapshot(path, tr.export_state(), &history, allow_non_finite);
+    const TrainerState st = tr.export_state();
+    try {
+        save_snapshot(path, st, &history, allow_non_finite, g_snapshot_target ? &*g_snapshot_target : nullptr);
+    } catch (const DataError& e) {
+        const std::string where = save_elsewhere(path, st, history, allow_non_finite);
+        throw DataError(std::string(e.what()) + "; " +
+                        (where.empty() ? "the run could not be saved anywhere else either"
+                                       : "the run at step " + std::to_string(tr.steps_done()) + " was saved to '" +
+                                             where + "' instead"));
+    }
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!quiet) {
         char buf[64];

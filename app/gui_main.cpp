@@ -15,6 +15,7 @@
 #include <QMessageBox>
 #include <QSettings>
 #include <QTimer>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -27,6 +28,7 @@
 #include "io/snapshot.hpp"
 #include "io/snapshot_history.hpp"
 #include "nn/threads.hpp"
+#include "plots/plot_export.hpp"
 #include "theme.hpp"
 #include "train/config.hpp"
 #include "train/knobs.hpp"
@@ -148,6 +150,8 @@ bool asks_help_or_version(int argc, char** argv) {
 int main(int argc, char** argv) {
     moescope::threads::ensure_passive_wait(argv);
     moescope::register_cuda_engine();
+    // A closed stdout (`moescope … | head`) must not kill the window before it saves.
+    std::signal(SIGPIPE, SIG_IGN);
     const Options o;
     if (asks_help_or_version(argc, argv)) {
         QCoreApplication core(argc, argv);
@@ -286,7 +290,8 @@ int main(int argc, char** argv) {
         if (cli.isSet(o.shot)) {
             const QString path = cli.value(o.shot);
             QTimer::singleShot(500, sweeps, [sweeps, path] {
-                std::cout << (sweeps->grab().save(path) ? "saved " : "could not save ") << path.toStdString() << "\n";
+                std::cout << (savePixmapFile(sweeps->grab(), path) ? "saved " : "could not save ") << path.toStdString()
+                          << "\n";
                 QApplication::quit();
             });
             return app.exec();
@@ -305,7 +310,7 @@ int main(int argc, char** argv) {
                 last->first = step;
                 if (last->second < 10) return;
                 poll->stop();
-                const bool ok = window.grab().save(path);
+                const bool ok = savePixmapFile(window.grab(), path);
                 std::cout << (ok ? "saved " : "could not save ") << path.toStdString() << " at step " << step << "\n";
                 window.close();
             });
@@ -321,7 +326,7 @@ int main(int argc, char** argv) {
     if (cli.isSet(o.shot) && open_history) {  // nothing to train: the saved history as it opened
         const QString path = cli.value(o.shot);
         QTimer::singleShot(500, &window, [&window, path] {
-            const bool ok = window.grab().save(path);
+            const bool ok = savePixmapFile(window.grab(), path);
             std::cout << (ok ? "saved " : "could not save ") << path.toStdString() << " at step "
                       << window.history().last_step() << "\n";
             window.close();
@@ -341,7 +346,7 @@ int main(int argc, char** argv) {
             const double rate = (window.stepsDone() - *first_step) / (clock->nsecsElapsed() / 1e9);
             delete clock;
             QTimer::singleShot(300, &window, [&window, path, rate] {
-                const bool ok = window.grab().save(path);
+                const bool ok = savePixmapFile(window.grab(), path);
                 std::cout << (ok ? "saved " : "could not save ") << path.toStdString() << " after "
                           << window.stepsDone() << " steps; " << rate
                           << " steps/s with the window open; longest plot refresh " << window.maxReplotMs() << " ms\n";

@@ -20,16 +20,19 @@ struct DataError : Error {
     using Error::Error;
 };
 
-// `text` as it may be echoed in a message: at most `max` bytes (cut on a UTF-8
-// character boundary) with "…" appended when cut, so a 100 KB value stays one line.
+// `text` as it may be echoed in a message: at most about `max` bytes with "…"
+// appended when cut, so a 100 KB value stays one line; control characters and
+// bytes that are not UTF-8 appear escaped as \xNN, so a file's bytes never
+// reach a terminal raw.
 std::string clip_text(std::string_view text, size_t max = 80);
 
 // True when `text` is well-formed UTF-8 (what JSON and label names need).
 bool is_utf8(std::string_view text);
 
-// A nlohmann::json exception's message in the project's words: the
-// "[json.exception.type_error.302] " tag dropped and library phrasing such as
-// "cannot use at() with number" or "key 'x' not found" rephrased.
+// A nlohmann::json exception's message in the project's words, never the
+// library's: "unexpected ']' at line 1, column 2", "a value must be a string,
+// not a number", "missing key 'x'", "text that is not UTF-8 (at byte 26)". No
+// excerpt of the JSON text itself is kept.
 std::string json_error_text(const std::exception& e);
 
 // Why `path` cannot be read as a file ("no such file", "is a directory"), or "" when it can.

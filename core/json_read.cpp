@@ -13,7 +13,7 @@ long json_whole(const nlohmann::json& v, const std::string& what, long lo, long 
                                             : false;
     if (!ok)
         throw DataError(what + " must be a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                        "], got " + v.dump());
+                        "], got " + json_excerpt(v));
     return v.get<long>();
 }
 
@@ -23,6 +23,10 @@ nlohmann::json path_to_json(const std::string& path) {
     std::string hex;
     for (unsigned char b : path) hex += {digits[b >> 4], digits[b & 15]};
     return {{"hex", hex}};
+}
+
+std::string json_excerpt(const nlohmann::json& v, size_t max) {
+    return clip_text(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), max);
 }
 
 }  // namespace moescope

@@ -18,4 +18,9 @@ long json_whole(const nlohmann::json& v, const std::string& what, long lo, long 
 // reads back to the same bytes), so JSON output never fails on a path.
 nlohmann::json path_to_json(const std::string& path);
 
+// A JSON value from a file as a message may show it: its JSON text (bytes that
+// are not UTF-8 replaced, never an exception), at most `max` bytes, escaped
+// (clip_text), so a damaged file's megabyte value stays one short line.
+std::string json_excerpt(const nlohmann::json& v, size_t max = 40);
+
 }  // namespace moescope

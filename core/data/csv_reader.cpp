@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "error.hpp"
+#include "file_read.hpp"
 
 namespace moescope {
 namespace {
@@ -172,12 +173,7 @@ void check_table_size(const CsvTable& t, const std::string& path) {
 }  // namespace
 
 CsvTable read_csv_table(const std::string& path, const std::string& label_column) {
-    if (const auto why = unreadable_file_reason(path); !why.empty())
-        throw DataError("cannot open CSV file " + path + ": " + why);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw DataError("cannot open CSV file " + path);
-    Lines lines(std::string(std::istreambuf_iterator<char>(in), {}));
-    if (in.bad()) throw DataError("cannot read CSV file " + path);
+    Lines lines(read_regular_file(path, kMaxCsvBytes, "CSV file"));
 
     std::string line;
     long line_no = 0;

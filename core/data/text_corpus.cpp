@@ -8,19 +8,12 @@
 #include <utility>
 
 #include "error.hpp"
+#include "file_read.hpp"
 
 namespace moescope {
 namespace {
 
-std::string read_bytes(const std::string& path) {
-    if (const auto why = unreadable_file_reason(path); !why.empty())
-        throw DataError("cannot open text file " + path + ": " + why);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw DataError("cannot open text file " + path);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw DataError("cannot read text file " + path);
-    return bytes;
-}
+std::string read_bytes(const std::string& path) { return read_regular_file(path, kMaxTextBytes, "text file"); }
 
 // Length of the UTF-8 sequence that lead byte `b` starts, or 0 if it cannot start one
 // (continuation bytes, the overlong leads C0/C1 and leads beyond U+10FFFF).

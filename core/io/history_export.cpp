@@ -1,12 +1,12 @@
 #include "io/history_export.hpp"
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
 #include "monitor/metric_defs.hpp"
 
@@ -61,9 +61,7 @@ long export_history(const MetricsHistory& h, const std::string& path) {
         return c[k].at(step);
     };
 
-    const std::string tmp = path + ".part";
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw DataError("cannot write metrics export '" + path + "'");
+    std::ostringstream out;
     if (csv) out << metrics_csv_header(E);
     long rows = 0;
     const DecimatedSeries* steps = h.series("loss");
@@ -74,16 +72,7 @@ long export_history(const MetricsHistory& h, const std::string& path) {
         else
             out << metrics_json(long(step), L, E, values).dump() << '\n';
     }
-    out.close();
-    std::error_code ec;
-    if (!out)
-        ec = std::make_error_code(std::errc::io_error);
-    else
-        std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw DataError("error while writing metrics export '" + path + "' (disk full or no permission?)");
-    }
+    write_file_atomically(path, {out.str()}, "metrics export");
     return rows;
 }
 

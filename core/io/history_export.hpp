@@ -18,7 +18,8 @@
 
 namespace moescope {
 
-// Writes atomically enough for a user's export (temp file, then rename).
+// Writes atomically (io/atomic_file.hpp: temp file, then rename; a symlink or
+// special file at `path` is refused).
 // Throws ConfigError for an extension other than .csv/.jsonl, DataError when
 // the file cannot be written. Returns the number of steps written.
 long export_history(const MetricsHistory& history, const std::string& path);

@@ -1,8 +1,15 @@
 #include "io/metrics_log.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "io/atomic_file.hpp"
 #include "monitor/metric_defs.hpp"
 
 namespace moescope {
@@ -169,22 +176,31 @@ MetricsLog::MetricsLog(const std::string& path, int experts) : path_(path), expe
         csv_ = false;
     else if (!has_extension(path, ".csv"))
         throw ConfigError("metrics file '" + path + "' must end in .csv or .jsonl");
-    out_.open(path, std::ios::binary | std::ios::trunc);
-    if (!out_) throw DataError("cannot write metrics file '" + path + "'");
-    if (csv_) out_ << metrics_csv_header(experts_);
+    fd_ = open_growing_file(path, "metrics file");
+    if (csv_) append(metrics_csv_header(experts_));
+}
+
+MetricsLog::~MetricsLog() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void MetricsLog::append(const std::string& text) {
+    if (!write_all(fd_, text))
+        throw DataError("error while writing metrics file '" + path_ + "' (" + std::strerror(errno) + ")");
 }
 
 void MetricsLog::write(const StepMetrics& m) {
-    if (csv_)
-        write_metrics_csv_rows(out_, m.step, int(m.layers.size()), experts_, values_of(m));
-    else
-        out_ << step_metrics_json(m).dump() << "\n";
-    if (!out_) throw DataError("error while writing metrics file '" + path_ + "' (disk full?)");
+    if (csv_) {
+        std::ostringstream rows;
+        write_metrics_csv_rows(rows, m.step, int(m.layers.size()), experts_, values_of(m));
+        append(rows.str());
+    } else {
+        append(step_metrics_json(m).dump() + "\n");
+    }
 }
 
-void MetricsLog::flush() {
-    out_.flush();
-    if (!out_) throw DataError("error while writing metrics file '" + path_ + "' (disk full?)");
-}
+// Every row goes straight to the file (no user-space buffer): nothing to flush
+// but the disk, which a crash mid-run need not reach.
+void MetricsLog::flush() {}
 
 }  // namespace moescope

@@ -2,7 +2,6 @@
 // Writes the per-step metrics stream as CSV (one row per step per layer,
 // pandas-friendly) or JSON Lines (one object per step), chosen by extension;
 // columns and keys are the metric table's (monitor/metric_defs.hpp).
-#include <fstream>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -18,13 +17,18 @@ struct MetricDef;
 class MetricsLog {
 public:
     // Throws ConfigError when the extension is neither .csv nor .jsonl, DataError when the file cannot be written.
+    // A symlink, FIFO or device at `path` is refused (io/atomic_file.hpp).
     MetricsLog(const std::string& path, int experts);
+    ~MetricsLog();
+    MetricsLog(const MetricsLog&) = delete;
+    MetricsLog& operator=(const MetricsLog&) = delete;
     void write(const StepMetrics& m);
     void flush();
 
 private:
+    void append(const std::string& text);
     std::string path_;
-    std::ofstream out_;
+    int fd_ = -1;
     bool csv_ = true;
     int experts_;
 };

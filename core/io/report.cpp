@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "error.hpp"
+#include "io/atomic_file.hpp"
 #include "io/history_export.hpp"
 
 namespace moescope {
@@ -77,7 +77,12 @@ void prepare_report_folder(const std::string& dir) {
     const fs::file_status st = fs::status(dir, ec);
     if (fs::exists(st) && !fs::is_directory(st))
         throw ConfigError("report folder '" + dir + "' exists and is not a folder");
-    if (fs::exists(st)) return;
+    if (fs::exists(st)) {
+        // A link or special file where a report file goes fails now, not after the run.
+        for (const char* name : {"config.json", "metrics.csv", "report.md"})
+            check_save_target((fs::path(dir) / name).string(), "report file");
+        return;
+    }
     fs::create_directories(dir, ec);  // its return value is false for "a/b/" even when it made it
     std::error_code is_dir_ec;
     if (ec || !fs::is_directory(dir, is_dir_ec))
@@ -92,10 +97,7 @@ void write_report(const std::string& dir, const ReportContent& r) {
     save_config_file(*r.config, (folder / "config.json").string());
     export_history(*r.history, (folder / "metrics.csv").string());
     const std::string md_path = (folder / "report.md").string();
-    std::ofstream md(md_path, std::ios::binary | std::ios::trunc);
-    md << markdown(r);
-    md.close();
-    if (!md) throw DataError("cannot write '" + md_path + "'");
+    write_file_atomically(md_path, {markdown(r)}, "report");
 }
 
 }  // namespace moescope

@@ -23,7 +23,8 @@ struct ReportContent {
 };
 
 // Creates `dir` (and its parents) when missing. Throws ConfigError when `dir`
-// exists but is not a folder, DataError when it cannot be created. Call it
+// exists but is not a folder, DataError when it cannot be created or holds a
+// symlink or special file where config.json, metrics.csv or report.md goes. Call it
 // before a long run so a bad path fails at once.
 void prepare_report_folder(const std::string& dir);
 

@@ -72,7 +72,7 @@ json metadata(const TrainerState& st, const MetricsHistory* history) {
 }  // namespace
 
 void save_snapshot(const std::string& path, const TrainerState& st, const MetricsHistory* history,
-                   bool allow_non_finite) {
+                   bool allow_non_finite, FileIdentity* expected) {
     const Config& c = st.config;
     const ParamLayout layout = ParamLayout::build(c, st.d_in, st.classes);
     const size_t total = layout.total, L = c.layers, E = c.experts;
@@ -117,7 +117,9 @@ void save_snapshot(const std::string& path, const TrainerState& st, const Metric
     char length[8];
     const uint64_t n = text.size();
     std::memcpy(length, &n, 8);
-    write_file_atomically(path, {std::string_view(length, 8), text, data}, "snapshot");
+    const FileIdentity written =
+        write_file_atomically(path, {std::string_view(length, 8), text, data}, "snapshot", expected);
+    if (expected) *expected = written;
 }
 
 }  // namespace moescope

@@ -45,6 +45,7 @@
 #include <string>
 
 #include "error.hpp"
+#include "io/atomic_file.hpp"
 #include "monitor/metrics_history.hpp"
 #include "train/trainer.hpp"
 
@@ -56,9 +57,11 @@ inline constexpr int kSnapshotVersion = 1;
 // Writes atomically: a temp file next to `path`, fsynced, renamed over it, then
 // the directory fsynced, so a crash at any moment leaves the old file or the
 // new one. Refuses (DataError naming the tensor) a state holding NaN or inf
-// unless allow_non_finite. `history` may be null.
+// unless allow_non_finite. `history` may be null. With `expected`, the save is
+// refused when another process put a different file at `path` since
+// (write_file_atomically), and `*expected` becomes the file written.
 void save_snapshot(const std::string& path, const TrainerState& st, const MetricsHistory* history,
-                   bool allow_non_finite = false);
+                   bool allow_non_finite = false, FileIdentity* expected = nullptr);
 
 struct Snapshot {
     TrainerState state;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "error.hpp"
+
 namespace moescope {
 
 namespace {
@@ -27,7 +29,8 @@ std::optional<std::string> snapshot_inconsistency(const TrainerState& st, const 
                    "]";
     for (const Intervention& iv : st.interventions)
         if (iv.step < 0 || iv.step > st.steps)
-            return "intervention on '" + iv.knob + "' at step " + std::to_string(iv.step) + " is after step " + step;
+            return "intervention on '" + clip_text(iv.knob, 60) + "' at step " + std::to_string(iv.step) +
+                   " is after step " + step;
     if (const long m = st.monitor.latest_step(); m > st.steps)
         return "monitor refers to step " + std::to_string(m) + ", after step " + step;
     // AdamW's v is a running mean of squares; a negative one makes the next update NaN.
@@ -40,8 +43,8 @@ std::optional<std::string> snapshot_inconsistency(const TrainerState& st, const 
         const auto& x = series.x();
         for (size_t i = 0; i < x.size(); ++i)
             if (!(x[i] >= 0 && x[i] <= double(st.steps)) || (i > 0 && x[i] < x[i - 1]))
-                return "history series '" + std::get<0>(key) + "' has step " + number(x[i]) + " at point " +
-                       std::to_string(i) + " (steps must be ordered and within [0, step " + step + "])";
+                return "history series '" + clip_text(std::get<0>(key), 60) + "' has step " + number(x[i]) +
+                       " at point " + std::to_string(i) + " (steps must be ordered and within [0, step " + step + "])";
     }
     if (history->last_step() > st.steps)
         return "the latest metrics are of step " + std::to_string(history->last_step()) + ", after step " + step;

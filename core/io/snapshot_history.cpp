@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "file_read.hpp"
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
 #include "io/snapshot.hpp"
@@ -82,12 +83,13 @@ void save_history_snapshot(const std::string& path, const JobInfo& job, const Me
 }
 
 std::string snapshot_kind(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
+    // A peek: the loader that follows says why a file cannot be read (a FIFO never blocks here).
+    const std::string start = read_file_start(path, 8 + kMaxHeaderBytes);
     uint64_t n = 0;
-    if (!in.read(reinterpret_cast<char*>(&n), 8) || n > kMaxHeaderBytes) return kSnapshotKindRun;
-    std::string text(n, '\0');
-    if (!in.read(text.data(), std::streamsize(n))) return kSnapshotKindRun;
-    const json header = json::parse(text, nullptr, false);
+    if (start.size() < 8) return kSnapshotKindRun;
+    std::memcpy(&n, start.data(), 8);
+    if (n > start.size() - 8) return kSnapshotKindRun;
+    const json header = json::parse(start.begin() + 8, start.begin() + 8 + long(n), nullptr, false);
     if (!header.is_object() || !header.contains("__metadata__") || !header["__metadata__"].is_object())
         return kSnapshotKindRun;
     const json& kind = header["__metadata__"].value("kind", json(kSnapshotKindRun));

@@ -10,11 +10,12 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
-#include "io/atomic_file.hpp"
+#include "file_read.hpp"
 #include "io/metrics_log.hpp"
 #include "io/snapshot_checks.hpp"
 #include "io/snapshot_history.hpp"
@@ -32,6 +33,9 @@ using namespace snapshot_layout;
 
 namespace {
 
+// A name or value from the file as a message shows it: quoted, short, escaped.
+std::string quoted(const std::string& text) { return "'" + clip_text(text, 60) + "'"; }
+
 // Reads one file; every check comes before the first value is copied.
 class Reader {
 public:
@@ -47,12 +51,18 @@ private:
         std::vector<size_t> shape;
         size_t begin, end;
     };
-    [[noreturn]] void fail(const std::string& what) const { throw DataError(path_ + ": " + what); }
+    // Every message about the file: escaped and bounded, whatever the file held.
+    [[noreturn]] void fail(const std::string& what) const {
+        throw DataError(clip_text(path_, 200) + ": " + clip_text(what, 280));
+    }
     void read_file();
     void parse_header();
     Raw parse_tensor(const std::string& name, const json& v) const;
     void check_no_overlap() const;
     json meta(const char* key) const;
+    // `obj[key]` as a T, or one message naming the field and what it must be.
+    template <class T>
+    T field(const json& obj, const char* entry, const char* key) const;
     // Checks what every kind shares (string values, format, version, step) and returns the kind.
     std::string read_common_metadata(long& step) const;
     void read_metadata(TrainerState& st) const;
@@ -64,22 +74,14 @@ private:
 
     std::string path_;
     bool allow_non_finite_;
-    std::vector<char> bytes_;
+    std::string bytes_;
     json header_;
     const char* data_ = nullptr;
     size_t data_size_ = 0;
     std::map<std::string, Raw> tensors_;
 };
 
-void Reader::read_file() {
-    if (const auto why = unreadable_file_reason(path_); !why.empty()) fail("cannot open snapshot: " + why);
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) fail("cannot open snapshot");
-    in.seekg(0, std::ios::end);
-    bytes_.resize(static_cast<size_t>(std::max<std::streamoff>(0, in.tellg())));
-    in.seekg(0);
-    if (!in.read(bytes_.data(), static_cast<std::streamsize>(bytes_.size()))) fail("cannot read snapshot");
-}
+void Reader::read_file() { bytes_ = read_regular_file(path_, kMaxSnapshotBytes, "snapshot"); }
 
 void Reader::parse_header() {
     if (bytes_.empty()) fail("file is empty, not a snapshot");
@@ -101,7 +103,7 @@ void Reader::parse_header() {
 }
 
 Reader::Raw Reader::parse_tensor(const std::string& name, const json& v) const {
-    const std::string where = "tensor '" + name + "'";
+    const std::string where = "tensor " + quoted(name);
     if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
         fail(where + " needs dtype, shape and data_offsets");
     const json& dt = v["dtype"];
@@ -113,11 +115,11 @@ Reader::Raw Reader::parse_tensor(const std::string& name, const json& v) const {
     else if (dt == "I32")
         r.dtype = Dtype::I32;
     else
-        fail(where + " has dtype " + dt.dump() + "; snapshots hold F32, F64 and I32 only");
+        fail(where + " has dtype " + json_excerpt(dt) + "; snapshots hold F32, F64 and I32 only");
     if (!v["shape"].is_array()) fail(where + " has a shape that is not an array");
     size_t count = 1;
     for (const json& d : v["shape"]) {
-        if (!d.is_number_unsigned()) fail(where + " has shape entry " + d.dump() + ", not a whole number ≥ 0");
+        if (!d.is_number_unsigned()) fail(where + " has shape entry " + json_excerpt(d) + ", not a whole number ≥ 0");
         const uint64_t dim = d.get<uint64_t>();
         r.shape.push_back(dim);
         // Elements never outnumber data bytes; checking before multiplying keeps count from overflowing.
@@ -149,12 +151,26 @@ void Reader::check_no_overlap() const {
     });
     for (size_t i = 1; i < order.size(); ++i)
         if (order[i].second->begin < order[i - 1].second->end)
-            fail("tensors '" + *order[i - 1].first + "' and '" + *order[i].first + "' overlap in the data");
+            fail("tensors " + quoted(*order[i - 1].first) + " and " + quoted(*order[i].first) + " overlap in the data");
+}
+
+template <class T>
+T Reader::field(const json& obj, const char* entry, const char* key) const {
+    const std::string where = std::string("metadata '") + entry + "': ";
+    const char* kind = std::is_same_v<T, bool> ? "true or false" : std::is_same_v<T, double> ? "a number" : "a string";
+    if (!obj.is_object()) fail(where + "expected an object, found a " + obj.type_name());
+    const auto it = obj.find(key);
+    if (it == obj.end()) fail(where + "missing key '" + key + "'");
+    const bool ok = std::is_same_v<T, bool>     ? it->is_boolean()
+                    : std::is_same_v<T, double> ? it->is_number()
+                                                : it->is_string();
+    if (!ok) fail(where + "'" + key + "' must be " + kind + ", not " + json_excerpt(*it));
+    return it->get<T>();
 }
 
 json Reader::meta(const char* key) const {
     const json& m = header_["__metadata__"];
-    if (!m.contains(key)) fail(std::string("metadata has no '") + key + "'");
+    if (!m.contains(key)) fail(std::string("metadata has no '") + key + "' entry");
     try {
         return json::parse(m[key].get<std::string>());
     } catch (const json::exception& e) {
@@ -166,22 +182,22 @@ std::string Reader::read_common_metadata(long& step_out) const {
     const json& m = header_["__metadata__"];
     for (const auto& [key, value] : m.items())
         if (!value.is_string())
-            fail("metadata '" + key + "' is not a string (safetensors metadata maps strings to strings)");
+            fail("metadata " + quoted(key) + " is not a string (safetensors metadata maps strings to strings)");
     if (m.value("format", "") != kSnapshotFormat)
-        fail("not a moescope snapshot (metadata format " + (m.contains("format") ? m["format"].dump() : "missing") +
-             ")");
+        fail("not a moescope snapshot (metadata format " +
+             (m.contains("format") ? json_excerpt(m["format"]) : "missing") + ")");
     if (m.value("version", "") != std::to_string(kSnapshotVersion))
-        fail("snapshot format version " + m.value("version", "?") + " is not supported (this build reads version " +
-             std::to_string(kSnapshotVersion) + ")");
+        fail("snapshot format version " + clip_text(m.value("version", "?"), 20) +
+             " is not supported (this build reads version " + std::to_string(kSnapshotVersion) + ")");
     const std::string step = m.value("step", "");
     const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), step_out);
     if (ec != std::errc() || end != step.data() + step.size() || step_out < 0 || step_out > kMaxSnapshotStep)
-        fail("metadata step '" + clip_text(step) + "' is not a step number in [0, " + std::to_string(kMaxSnapshotStep) +
+        fail("metadata step " + quoted(step) + " is not a step number in [0, " + std::to_string(kMaxSnapshotStep) +
              "]");
     // Files from before history-only snapshots existed have no kind: they are runs.
     const std::string kind = m.value("kind", std::string(kSnapshotKindRun));
     if (kind != kSnapshotKindRun && kind != kSnapshotKindHistory)
-        fail("snapshot kind '" + clip_text(kind) + "' is unknown (this build reads '" + kSnapshotKindRun + "' and '" +
+        fail("snapshot kind " + quoted(kind) + " is unknown (this build reads '" + kSnapshotKindRun + "' and '" +
              kSnapshotKindHistory + "')");
     return kind;
 }
@@ -205,11 +221,11 @@ void Reader::read_metadata(TrainerState& st) const {
         st.train_size = json_whole(d.at("train"), "dataset train", 1, kMaxCount);
         st.test_size = json_whole(d.at("test"), "dataset test", 1, kMaxCount);
         st.probe_tokens = json_whole(d.at("probe"), "dataset probe", 1, st.test_size);
-        st.dataset_summary = d.at("summary").get<std::string>();
-        const std::string fp = d.at("fingerprint").get<std::string>();
+        st.dataset_summary = field<std::string>(d, "dataset", "summary");
+        const std::string fp = field<std::string>(d, "dataset", "fingerprint");
         const auto [fp_end, fp_ec] = std::from_chars(fp.data(), fp.data() + fp.size(), st.dataset_fingerprint, 16);
         if (fp.size() != 16 || fp_ec != std::errc() || fp_end != fp.data() + fp.size())
-            fail("dataset fingerprint '" + fp + "' is not 16 hex digits");
+            fail("dataset fingerprint " + quoted(fp) + " is not 16 hex digits");
         section = "rng";
         const json r = meta("rng");
         if (!r.at("s").is_array() || r["s"].size() != 4) fail("rng state must hold 4 words");
@@ -217,11 +233,11 @@ void Reader::read_metadata(TrainerState& st) const {
             if (!r["s"][i].is_number_unsigned()) fail("rng state words must be whole numbers ≥ 0");
             st.rng.s[i] = r["s"][i].get<uint64_t>();
         }
-        st.rng.has_spare = r.at("has_spare").get<bool>();
-        st.rng.spare = r.at("spare").get<double>();
+        st.rng.has_spare = field<bool>(r, "rng", "has_spare");
+        st.rng.spare = field<double>(r, "rng", "spare");
         section = "trainer";
         const json t = meta("trainer");
-        st.halted = t.at("halted").get<bool>();
+        st.halted = field<bool>(t, "trainer", "halted");
         st.optimizer_steps = json_whole(t.at("optimizer_steps"), "trainer optimizer_steps", 0, kMaxSnapshotStep);
         // Absent in files written before the window kept its clock across a save.
         const double elapsed = t.value("elapsed_s", 0.0);
@@ -232,9 +248,10 @@ void Reader::read_metadata(TrainerState& st) const {
         if (st.dead.seen.size() != size_t(st.config.layers)) fail("trainer dead_seen must have one count per layer");
         section = "interventions";
         for (const json& iv : meta("interventions"))
-            st.interventions.push_back({json_whole(iv.at("step"), "intervention step", 0, kMaxSnapshotStep),
-                                        iv.at("knob").get<std::string>(), iv.at("old").get<std::string>(),
-                                        iv.at("new").get<std::string>(), iv.at("source").get<std::string>()});
+            st.interventions.push_back(
+                {json_whole(iv.at("step"), "intervention step", 0, kMaxSnapshotStep),
+                 field<std::string>(iv, "interventions", "knob"), field<std::string>(iv, "interventions", "old"),
+                 field<std::string>(iv, "interventions", "new"), field<std::string>(iv, "interventions", "source")});
         section = "monitor";
         json monitor = meta("monitor");
         monitor["warnings"] = meta("warnings");
@@ -243,7 +260,7 @@ void Reader::read_metadata(TrainerState& st) const {
         fail("metadata '" + std::string(section) + "': " + json_error_text(e));
     } catch (const DataError& e) {
         const std::string what = e.what();
-        if (what.rfind(path_, 0) == 0) throw;
+        if (what.rfind(clip_text(path_, 200) + ": ", 0) == 0) throw;
         fail(what);
     }
 }
@@ -260,16 +277,16 @@ void Reader::read_history(MetricsHistory& history, int layers, int experts, long
         int v = 0;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
         if (ec != std::errc() || end != text.data() + text.size() || v < lo || v >= hi)
-            fail("history tensor '" + name + "' has index '" + text + "' outside [" + std::to_string(lo) + ", " +
-                 std::to_string(hi) + ")");
+            fail("history tensor " + quoted(name) + " has index " + quoted(text) + " outside [" + std::to_string(lo) +
+                 ", " + std::to_string(hi) + ")");
         return v;
     };
     if (parts.empty() || parts.size() > 3 || parts[0].empty())
-        fail("history tensor '" + name + "' is not history/<name>[/<layer>[/<expert>]]");
+        fail("history tensor " + quoted(name) + " is not history/<name>[/<layer>[/<expert>]]");
     const int layer = parts.size() > 1 ? index(parts[1], -1, layers) : -1;
     const int expert = parts.size() > 2 ? index(parts[2], 0, experts) : -1;
     if (raw.dtype != Dtype::F64 || raw.shape.size() != 2 || raw.shape[0] != 2)
-        fail("history tensor '" + name + "' must be F64 [2, n], not " + dtype_name(raw.dtype) + " " +
+        fail("history tensor " + quoted(name) + " must be F64 [2, n], not " + dtype_name(raw.dtype) + " " +
              shape_text(raw.shape));
     const size_t n = raw.shape[1];
     if (n == 0) return;  // an empty series is no series (and its data pointer may be null)
@@ -278,10 +295,10 @@ void Reader::read_history(MetricsHistory& history, int layers, int experts, long
     copy_run(y.data(), data_ + raw.begin + n * sizeof(double), n);
     for (size_t i = 0; i < n; ++i)
         if (!std::isfinite(x[i]) || !std::isfinite(y[i]) || (i > 0 && x[i] < x[i - 1]))
-            fail("history tensor '" + name + "' has a non-finite value or steps out of order at point " +
+            fail("history tensor " + quoted(name) + " has a non-finite value or steps out of order at point " +
                  std::to_string(i));
     if (step >= 0 && (x.front() < 0 || x.back() > double(step)))
-        fail("history tensor '" + name + "' has steps outside [0, step " + std::to_string(step) + "]");
+        fail("history tensor " + quoted(name) + " has steps outside [0, step " + std::to_string(step) + "]");
     history.restore_series({parts[0], layer, expert}, std::move(x), std::move(y));
 }
 
@@ -341,7 +358,7 @@ Snapshot Reader::read_run() {
     const std::vector<Entry> entries = expected_entries(st, layout, tensors_.count("state.probe_top1") > 0);
     for (const Entry& e : entries) {
         const auto it = tensors_.find(e.name);
-        if (it == tensors_.end()) fail("tensor '" + e.name + "' is missing");
+        if (it == tensors_.end()) fail("tensor " + quoted(e.name) + " is missing");
         if (it->second.dtype != e.dtype)
             fail("tensor '" + e.name + "' has dtype " + dtype_name(it->second.dtype) + ", expected " +
                  dtype_name(e.dtype));
@@ -352,7 +369,7 @@ Snapshot Reader::read_run() {
     for (const auto& [name, raw] : tensors_)
         if (name.rfind("history/", 0) != 0 &&
             std::none_of(entries.begin(), entries.end(), [&key = name](const Entry& e) { return e.name == key; }))
-            fail("unexpected tensor '" + name + "' (not part of a snapshot of this model)");
+            fail("unexpected tensor " + quoted(name) + " (not part of a snapshot of this model)");
 
     // Every size is now known to match the config: shape the state, then copy.
     const Config& c = st.config;
@@ -399,10 +416,10 @@ SavedHistory Reader::read_saved_history() {
     try {
         const json j = meta("job");
         JobInfo& job = out.job;
-        job.source = j.at("source").get<std::string>();
-        job.format = j.at("format").get<std::string>();
-        job.framework = j.at("framework").get<std::string>();
-        job.model = j.at("model").get<std::string>();
+        job.source = field<std::string>(j, "job", "source");
+        job.format = field<std::string>(j, "job", "format");
+        job.framework = field<std::string>(j, "job", "framework");
+        job.model = field<std::string>(j, "job", "model");
         job.layers = int(json_whole(j.at("layers"), "job layers", 1, 1 << 16));
         job.experts = int(json_whole(j.at("experts"), "job experts", 1, 1 << 16));
         job.top_k = int(json_whole(j.at("top_k"), "job top_k", 0, 1 << 16));
@@ -420,7 +437,7 @@ SavedHistory Reader::read_saved_history() {
         fail("metadata '" + std::string(section) + "': " + json_error_text(e));
     } catch (const DataError& e) {
         const std::string what = e.what();
-        if (what.rfind(path_, 0) == 0) throw;
+        if (what.rfind(clip_text(path_, 200) + ": ", 0) == 0) throw;
         fail("metadata '" + std::string(section) + "': " + what);
     }
     std::string source = out.job.source;
@@ -430,7 +447,8 @@ SavedHistory Reader::read_saved_history() {
     read_tensors();
     for (const auto& [name, raw] : tensors_)
         if (name.rfind("history/", 0) != 0)
-            fail("unexpected tensor '" + name + "' in a history-only snapshot (it holds history/... tensors only)");
+            fail("unexpected tensor " + quoted(name) +
+                 " in a history-only snapshot (it holds history/... tensors only)");
     out.history.reset(out.job.layers, out.job.experts);
     for (const auto& [name, raw] : tensors_)
         read_history(out.history, out.job.layers, out.job.experts, out.step, name, raw);

@@ -13,8 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "error.hpp"
+#include "file_read.hpp"
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
+#include "json_read.hpp"
 
 namespace moescope {
 
@@ -30,7 +32,7 @@ json axis_json(const SweepAxis& a) {
 struct Reader {
     std::string what;
 
-    [[noreturn]] void fail(const std::string& msg) const { throw DataError(what + ": " + msg); }
+    [[noreturn]] void fail(const std::string& msg) const { throw DataError(what + ": " + clip_text(msg, 280)); }
 
     const json& at(const json& j, const char* key, const std::string& where) const {
         if (!j.is_object() || !j.contains(key)) fail("missing key '" + where + key + "'");
@@ -96,7 +98,7 @@ SweepResult sweep_from_json(const json& j, const std::string& what) {
     const Reader rd{what};
     if (!j.is_object()) rd.fail("not a JSON object");
     const json& fmt = rd.at(j, "format", "");
-    if (fmt != kSweepFormat) rd.fail("format is " + fmt.dump() + ", expected \"" + kSweepFormat + "\"");
+    if (fmt != kSweepFormat) rd.fail("format is " + json_excerpt(fmt) + ", expected \"" + kSweepFormat + "\"");
     if (const long v = rd.integer(j, "version", ""); v != kSweepVersion)
         rd.fail("version " + std::to_string(v) + " is not supported (this build reads version " +
                 std::to_string(kSweepVersion) + ")");
@@ -124,7 +126,7 @@ SweepResult sweep_from_json(const json& j, const std::string& what) {
         rd.fail("'measures' does not list this build's measures");
     for (size_t m = 0; m < known.size(); ++m)
         if (measures[m] != std::string(known[m].name))
-            rd.fail("measure " + std::to_string(m) + " is " + measures[m].dump() + ", expected \"" +
+            rd.fail("measure " + std::to_string(m) + " is " + json_excerpt(measures[m]) + ", expected \"" +
                     std::string(known[m].name) + "\"");
 
     const json& cells = rd.at(j, "cells", "");
@@ -174,15 +176,13 @@ void save_sweep(const SweepResult& r, const std::string& path) {
 }
 
 SweepResult load_sweep(const std::string& path) {
-    const std::string what = "sweep file '" + path + "'";
-    if (const std::string why = unreadable_file_reason(path); !why.empty()) throw DataError(what + ": " + why);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw DataError(what + ": cannot open it");
+    const std::string what = "sweep file '" + clip_text(path, 200) + "'";
+    const std::string text = read_regular_file(path, kMaxSweepBytes, "sweep file");
     json j;
     try {
-        j = json::parse(in);
+        j = json::parse(text);
     } catch (const json::parse_error& e) {
-        throw DataError(what + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+        throw DataError(what + ": not valid JSON (" + json_error_text(e) + ")");
     } catch (const json::exception& e) {
         // The one other failure of parsing: a number beyond a double ("1e400"), which the library names quoted.
         const std::string text = e.what();
@@ -190,7 +190,8 @@ SweepResult load_sweep(const std::string& path) {
         const std::string number = close == std::string::npos ? std::string("a number")
                                                               : clip_text(text.substr(open + 1, close - open - 1), 40);
         throw DataError(what + ": " + number +
-                        " is beyond the range of a double; every value must be a finite number or null");
+                        " is beyond the range of a double (a number too large to hold); every value must be a "
+                        "finite number or null");
     }
     return sweep_from_json(j, what);
 }

@@ -11,6 +11,7 @@
 
 #include "data/shipped_data.hpp"
 #include "error.hpp"
+#include "file_read.hpp"
 #include "io/atomic_file.hpp"
 #include "json_read.hpp"
 #include "train/knobs.hpp"
@@ -267,14 +268,14 @@ static json parse_json_text(const std::string& text, const std::string& origin) 
 }
 
 Config load_config_file(const std::string& path) {
-    if (const auto why = unreadable_file_reason(path); !why.empty())
-        throw ConfigError("cannot open config file '" + path + "': " + why);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError("cannot open config file '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
+    std::string text;
     try {
-        return config_from_json(parse_json_text(ss.str(), path));
+        text = read_regular_file(path, kMaxConfigBytes, "config file");
+    } catch (const DataError& e) {
+        throw ConfigError(e.what());
+    }
+    try {
+        return config_from_json(parse_json_text(text, path));
     } catch (const ConfigError& e) {
         const std::string what = e.what();
         throw ConfigError(what.rfind(path, 0) == 0 ? what : path + ": " + what);

@@ -7,10 +7,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "data/csv_reader.hpp"
 #include "error.hpp"
+#include "file_read.hpp"
 #include "nn/params.hpp"
 #include "routing/policy_kind.hpp"
 #include "train/sweep.hpp"
@@ -33,7 +34,7 @@ double file_bytes(const std::string& path) {
 
 // Feature columns of a CSV from its header line (0 when unreadable: the dataset reports why).
 int csv_features(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
+    std::istringstream in(read_file_start(path, 1 * kMiB));  // a FIFO or device is no CSV: 0
     std::string header;
     while (header.find_first_not_of(" \t\r") == std::string::npos && std::getline(in, header)) {}
     const char delim = header.find(',') != std::string::npos ? ',' : header.find(';') != std::string::npos ? ';' : '\t';

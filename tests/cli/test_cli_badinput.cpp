@@ -1,5 +1,5 @@
 // moescope-cli against the bad-input battery: --snapshot never replaces a FIFO
-// and writes through a symlink; an unwritable --snapshot target fails before
+// or a symlink; an unwritable --snapshot target fails before
 // the first step; a save that fails mid-run still prints the summary; raw-byte
 // paths survive a save; empty file names and settings beyond the machine's
 // memory are one-line errors; --dry-run prints the memory estimate.
@@ -9,6 +9,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -91,13 +92,18 @@ private slots:
         expect_one_line_error(run_cli(train({"--steps", "2", "--snapshot", "."}), dir_.path()), "is a directory");
     }
 
-    void snapshotWritesThroughASymlink() {
+    // A symlink at --snapshot is refused before training; the file it names is kept.
+    void snapshotRefusesASymlink() {
         QVERIFY(QDir(dir_.path()).mkpath("runs"));
+        QFile real(path("runs/real.moesnap"));
+        QVERIFY(real.open(QIODevice::WriteOnly) && real.write("keep me") == 7);
+        real.close();
         QVERIFY(QFile::link("runs/real.moesnap", path("link.moesnap")));
         const CliResult r = run_cli(train({"--steps", "2", "--snapshot", "link.moesnap"}), dir_.path());
-        QVERIFY2(!r.crashed && r.code == 0, qPrintable(describe(r)));
+        expect_one_line_error(r, "'link.moesnap': it is a symbolic link, not a regular file");
+        QVERIFY2(r.out.isEmpty(), qPrintable(describe(r)));  // no step was taken
         QVERIFY(QFileInfo(path("link.moesnap")).isSymLink());
-        QCOMPARE(moescope::load_snapshot(path("runs/real.moesnap").toStdString()).state.steps, 2L);
+        QCOMPARE(QFileInfo(path("runs/real.moesnap")).size(), 7);
     }
 
     // 400 steps used to train first and fail at the save, losing the run.
@@ -123,6 +129,12 @@ private slots:
         expect_one_line_error(r, "cannot save snapshot 'gone/s.moesnap'");
         const QJsonObject summary = last_json_line(r.out);
         QVERIFY2(summary.value("steps").toInt() >= 5, qPrintable(describe(r)));
+        // The run is kept: saved in the current directory, and the message says where.
+        const QRegularExpressionMatch m =
+            QRegularExpression("was saved to '(\\./s\\.pid[0-9]+\\.moesnap)' instead").match(r.err);
+        QVERIFY2(m.hasMatch(), qPrintable(describe(r)));
+        QCOMPARE(moescope::load_snapshot(path(qPrintable(m.captured(1))).toStdString()).state.steps,
+                 long(summary.value("steps").toInt()));
     }
 
     // Raw bytes in a path (any file system allows them) no longer lose the run at save time.

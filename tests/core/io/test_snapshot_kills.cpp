@@ -48,7 +48,9 @@ private slots:
             int status = 0;
             waitpid(child, &status, 0);
             QVERIFY2(WIFSIGNALED(status), "the saving child stopped by itself: a save failed");
-            torn += std::filesystem::exists(path + ".tmp-" + std::to_string(child));
+            const std::string temp_stem = "killed.moesnap.tmp-" + std::to_string(child) + "-";
+            for (const auto& e : std::filesystem::directory_iterator(dir.path().toStdString()))
+                torn += e.path().filename().string().starts_with(temp_stem);
             const Snapshot snap = load_snapshot(path);
             QVERIFY(snap.state.steps == older.steps || snap.state.steps == newer.steps);
         }

@@ -5,9 +5,12 @@
 #include <qcustomplot.h>
 #include <QApplication>
 #include <QFile>
+#include <QFileInfo>
 #include <QGridLayout>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -397,6 +400,23 @@ private slots:
         QVERIFY(text.contains("<svg") && text.contains("data:image/png;base64,iVBOR") && text.endsWith("</svg>\n"));
         QVERIFY(!exportPlot(p.customPlot(), dir.filePath("bars.xyz")));
         QVERIFY(!QFile::exists(dir.filePath("bars.xyz")));
+
+        // A symlink or FIFO at the target is refused with the reason (the core's
+        // write_file_atomically): the file the link names keeps its bytes.
+        QFile outside(dir.filePath("outside.txt"));
+        QVERIFY(outside.open(QIODevice::WriteOnly) && outside.write("keep me") == 7);
+        outside.close();
+        QVERIFY(::mkfifo(QFile::encodeName(dir.filePath("fifo.png")).constData(), 0644) == 0);
+        for (const char* name : {"link.png", "link.pdf", "link.svg"})
+            QVERIFY(QFile::link(dir.filePath("outside.txt"), dir.filePath(name)));
+        for (const char* name : {"link.png", "link.pdf", "link.svg", "fifo.png"}) {
+            QString why;
+            QVERIFY2(!exportPlot(p.customPlot(), dir.filePath(name), &why), name);
+            QVERIFY2(why.contains(name) && why.contains("not a regular file"), qPrintable(why));
+        }
+        QVERIFY(outside.open(QIODevice::ReadOnly));
+        QCOMPARE(outside.readAll(), QByteArray("keep me"));
+        QVERIFY(QFileInfo(dir.filePath("fifo.png")).exists() && !QFileInfo(dir.filePath("fifo.png")).isFile());
     }
 
     // Work is bounded by the plot, not by the run: 16,384 points per curve are
