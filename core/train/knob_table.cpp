@@ -213,9 +213,11 @@ std::vector<KnobDef> build_table() {
          {},
          "",
          false,
-         "Clip the router gradient norm to this value (0 = off). With SGD it caps the router's step. With AdamW, on "
-         "from the start, it does not tame the router (Adam divides each gradient by its running scale); switched on "
-         "mid-run it slows the router only until that scale has caught up (β2 0.999). Lesson 15."},
+         "Clip the router gradient norm to this value (0 = off). With SGD it caps the router's step. With AdamW it "
+         "does not: Adam divides each gradient by its running scale, so a clip on from the start does not reliably "
+         "slow the router, and one switched on mid-run slows it only until that scale has caught up (β2 0.999), by "
+         "an amount that varies from run to run. To keep router logits small use the z-loss instead (ST-MoE chose "
+         "it over update clipping, which hurt quality). Lesson 15."},
         {"grad_clip",
          "train",
          K::Live,

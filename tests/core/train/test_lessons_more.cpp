@@ -172,12 +172,15 @@ void TestLessonsMore::lesson13_uniform_collapse() {
                     {"dc", double(dc)},
                     {"hc", double(hc)},
                     {"acc_c", double(acc_c)}});
-    CLAIM("13", d0 >= 2);
-    CLAIM("13", d1 >= d0 + 1.5);  // the collapse grows: seeds 1–6 add 2–6 dead experts
+    // Thresholds: seeds 1–30 × two GEMM paths (docs/lesson_seeds.md), with a margin from the spread.
+    CLAIM("13", d0 >= 1);
+    CLAIM("13", d1 > d0 + 0.2);  // the collapse grows: by 0.3 to 8.5 experts
+    // A frozen router does not save them: the layers before it keep moving what it reads.
+    CLAIM("13", df1 >= 2.5 && df1 >= df0);
     CLAIM("13", l.first_raised("dead_experts") > 0 && l.first_raised("dead_experts") <= 50);
-    CLAIM("13", std::abs(acc - acc_c) < 0.03);  // the cost is wasted experts, not accuracy: seeds 1–6 within 0.02
-    CLAIM("13", dc <= 2.5 && dc < d1 - 4);
-    CLAIM("13", hc > h1 + 0.08);
+    CLAIM("13", std::abs(acc - acc_c) < 0.03);  // the cost is wasted experts, not accuracy: within 0.019
+    CLAIM("13", dc <= 4.5 && dc < d1 - 2.5);
+    CLAIM("13", hc > h1 + 0.04);
 }
 
 // Near-zero router init: every probability is 1/E, so the router looks
@@ -209,12 +212,12 @@ void TestLessonsMore::lesson14_router_init() {
                     {"rh", double(rh)},
                     {"rh_c", double(rh_c)}});
     CLAIM("14", a.router_entropy > 0.99);
-    CLAIM("14", a.max_util > 1.5 && a.load_entropy < 0.98);  // uniform probabilities, uneven assignment
+    CLAIM("14", a.max_util > 1.25 && a.load_entropy < 0.99);  // uniform probabilities, uneven assignment
     CLAIM("14", std::abs(a.load_entropy - b.load_entropy) < 0.01);
     CLAIM("14", std::abs(a.max_util - b.max_util) < 0.05);
     CLAIM("14", b.router_entropy < 0.4);
-    CLAIM("14", std::abs(aux - 1.0) < 0.01 && aux_c > aux + 0.05);
-    CLAIM("14", rh > rh_c + 0.2);
+    CLAIM("14", std::abs(aux - 1.0) < 0.02 && aux_c > aux + 0.03);
+    CLAIM("14", rh > rh_c + 0.3);
 }
 
 // Router gradient clipping (0.001, a twentieth of the router's gradient norm)
@@ -258,9 +261,11 @@ void TestLessonsMore::lesson15_clip_adam_sgd() {
                     {"adam_off.mean(&LayerMetrics::router_grad_norm, 0, 100)",
                      double(adam_off.mean(&LayerMetrics::router_grad_norm, 0, 100))}});
     CLAIM("15", adam.mean(&LayerMetrics::router_grad_norm, 0, 100) > 0.005);  // the clip is active: 5× or more
-    CLAIM("15", logit(adam) > 0.9 * logit(adam_off));
+    // Thresholds from seeds 1–30 × two GEMM paths: AdamW with the clip from the start ends at 0.76–1.92
+    // of the unclipped logits, the late clip at most 0.93, SGD's clip at most 0.44.
+    CLAIM("15", logit(adam) > 0.7 * logit(adam_off));
     CLAIM("15", logit(sgd_on) < 0.5 * logit(sgd_off));
-    CLAIM("15", logit(late) < 0.9 * logit(adam_off));
+    CLAIM("15", logit(late) < logit(adam_off));
 }
 
 // The entropy term moves the router's confidence both ways, and the load not
@@ -348,6 +353,9 @@ void TestLessonsMore::lesson17_instability() {
                     {"z0_halted", double(z0.tr.halted())},
                     {"zst_steps", double(z_st.tr.steps_done())},
                     {"zst_halted", double(z_st.tr.halted())}});
+    // The divergence needs the z-loss at 1 (1000× ST-MoE's): at 0 or 1e-3 the same SGD run trains on.
+    CLAIM("17", !z0.tr.halted() && z0.tr.steps_done() == 300);
+    CLAIM("17", !z_st.tr.halted() && z_st.tr.steps_done() == 300);
     const double acc_boom = boom.tr.evaluate(), z_boom = boom.max(&LayerMetrics::max_abs_logit, 0, 300);
     qInfo(
         "lesson17: CE %.4f (steps 100-150) -> peak %.3f after router_lr 1 (x%.0f), spike warning at %ld, CE %.4f at "
@@ -373,12 +381,12 @@ void TestLessonsMore::lesson17_instability() {
     CLAIM("17", peak > 10 * ce0);
     CLAIM("17", l.first_raised("loss_spike") > 150 && l.first_raised("loss_spike") <= 200);
     CLAIM("17", end < 0.2 * peak);  // it recovers
-    CLAIM("17", peak_c < 3 * ce0);
+    CLAIM("17", peak_c < 0.15 * peak);
     CLAIM("17", control.first_raised("loss_spike") == -1L);
     CLAIM("17", boom.tr.halted() && boom.tr.steps_done() < 300);
     CLAIM("17", boom.first_raised("non_finite") >= 0);
-    CLAIM("17", z_boom > 1e5);                               // seeds 1–6: 4.9e5–1.6e16 at the last finite step
-    CLAIM("17", std::isfinite(acc_boom) && acc_boom < 0.5);  // kept, but already damaged: seeds 1–6 0.10–0.31
+    CLAIM("17", z_boom > 1e5);                               // 2.8e5–1.7e16 at the last finite step
+    CLAIM("17", std::isfinite(acc_boom) && acc_boom < 0.5);  // kept, but already damaged: 0.04–0.32
     CLAIM("17", !clipped.tr.halted() && clipped.tr.steps_done() == 300);
 }
 
@@ -408,9 +416,9 @@ void TestLessonsMore::lesson18_top1_top2() {
                     {"ce_c", double(ce_c)},
                     {"acc", double(acc)},
                     {"acc_c", double(acc_c)}});
-    CLAIM("18", h > hc + 0.02);
-    CLAIM("18", u < uc - 0.2);
-    CLAIM("18", ce < 0.6 * ce_c);
+    CLAIM("18", h > hc + 0.01);
+    CLAIM("18", u < uc - 0.1);
+    CLAIM("18", ce < 0.5 * ce_c);
     CLAIM("18", acc > acc_c + 0.005);
 }
 
@@ -448,9 +456,9 @@ void TestLessonsMore::lesson19_capacity_imbalance() {
                     {"dc[2]", double(dc[2])},
                     {"uc", double(uc)},
                     {"acc_c", double(acc_c)}});
-    CLAIM("19", u > 3.0);
-    CLAIM("19", dr[0] > dr[1] && dr[1] > dr[2]);
-    CLAIM("19", dr[2] > 0.12);  // capacity 2 still drops: seeds 1–6
+    CLAIM("19", u > 2.8);
+    CLAIM("19", dr[0] > dr[2] + 0.02);
+    CLAIM("19", dr[2] > 0.1);  // capacity 2 still drops: 13–36 %
     CLAIM("19", dc[0] < 0.1 && dc[1] < 0.02);
     CLAIM("19", dc[2] == 0.0);
     CLAIM("19", acc > acc_c);  // balance alone is not the goal: hash routing ignores what a token is
