@@ -371,16 +371,16 @@ void TestSweep::cell_exports() {
             }).contains("must end in .csv or .jsonl"));
 }
 
-// Lesson 11's claims on the corners of its suggested sweep, three seeds per
-// cell as the lesson runs it, 300 steps (half the lesson): low aux collapses
-// on every seed at both router LRs, aux 1 is healthy on every seed at both and
-// costs no accuracy on this task. Near the boundary seeds disagree (a cell can
-// flip with router_lr's ninth digit), so the lesson reads only the corners;
-// docs/lesson_seeds.md has the 30-seed version of these cells.
+// Lesson 11's claims on its fast-router row (router_lr 0.3), 600 steps and
+// three seeds per cell as the lesson runs them. On 30 seeds and two GEMM paths
+// (docs/lesson_seeds.md) aux 1 was healthy on every seed, while aux 0.001
+// collapsed on most seeds but not all (56 of 60 runs at router_lr 0.3), so a
+// cell's three seeds can disagree there: the test asserts only what held on
+// every seed, with a margin.
 void TestSweep::lesson11_map_has_collapsed_and_healthy_regions() {
     const SweepSpec spec =
         make_sweep_spec(test_presets::seeded("lesson11_phase"), parse_sweep_axis("aux_weight=1e-3:1:2", true),
-                        parse_sweep_axis("router_lr=1e-3:0.3:2", true), 300, 3);
+                        parse_sweep_axis("router_lr=0.3:0.3:1", false), 600, 3);
     QElapsedTimer clock;
     clock.start();
     SweepOptions opt;
@@ -388,22 +388,19 @@ void TestSweep::lesson11_map_has_collapsed_and_healthy_regions() {
     const SweepResult r = run_sweep(spec, opt);
     QVERIFY(r.complete());
     const Config& base = spec.base;
-    for (int iy = 0; iy < 2; ++iy) {
-        const SweepCell &low = *r.cell(0, iy), &high = *r.cell(1, iy);
-        const SweepStat hl = low.stat(kLoadEntropy), hh = high.stat(kLoadEntropy);
-        qInfo(
-            "lesson11 router_lr %g: aux 0.001 load entropy %.3f (seeds %.3f-%.3f), aux 1 %.3f (%.3f-%.3f), "
-            "held-out %.3f-%.3f",
-            low.y, hl.median, hl.min, hl.max, hh.median, hh.min, hh.max, high.stat(kTestAcc).min,
-            high.stat(kTestAcc).max);
-        QVERIFY(sweep_cell_collapsed(low, base) && !sweep_cell_disputed(low, base));
-        QVERIFY(hl.max < base.collapse_entropy - 0.05);
-        QVERIFY(low.stat(kMaxUtil).min > base.collapse_max_util);
-        QVERIFY(!sweep_cell_collapsed(high, base) && !sweep_cell_disputed(high, base));
-        QVERIFY(hh.min > base.collapse_entropy + 0.05);
-        QVERIFY(high.stat(kTestAcc).min > 0.95);
-    }
-    qInfo("lesson11: %.1f s", clock.elapsed() / 1000.0);
+    const SweepCell &low = *r.cell(0, 0), &high = *r.cell(1, 0);
+    const SweepStat hl = low.stat(kLoadEntropy), hh = high.stat(kLoadEntropy);
+    const SweepStat ul = low.stat(kMaxUtil), uh = high.stat(kMaxUtil);
+    qInfo("lesson11 router_lr 0.3: aux 0.001 load entropy %.3f (seeds %.3f-%.3f), max util %.2f-%.2f; aux 1 %.3f "
+          "(%.3f-%.3f), max util %.2f-%.2f, held-out %.3f-%.3f; %.1f s",
+          hl.median, hl.min, hl.max, ul.min, ul.max, hh.median, hh.min, hh.max, uh.min, uh.max,
+          high.stat(kTestAcc).min, high.stat(kTestAcc).max, clock.elapsed() / 1000.0);
+    // aux 1: healthy on every seed (30 seeds × 2 paths: load entropy 0.856 or more, max util 1.76 or less).
+    QVERIFY(!sweep_cell_collapsed(high, base) && !sweep_cell_disputed(high, base));
+    QVERIFY(hh.min > base.collapse_entropy + 0.05);
+    QVERIFY(high.stat(kTestAcc).min > 0.99);
+    // aux 0.001: the busiest expert carries more than at aux 1 on every seed (2.09× or more against 1.76×).
+    QVERIFY(ul.min > uh.max);
 }
 
 // Median, spread and disagreement over a cell's seeds (hand-made runs).
