@@ -185,10 +185,10 @@ SweepResult load_sweep(const std::string& path) {
         throw DataError(what + ": not valid JSON (" + json_error_text(e) + ")");
     } catch (const json::exception& e) {
         // The one other failure of parsing: a number beyond a double ("1e400"), which the library names quoted.
-        const std::string text = e.what();
-        const auto open = text.find('\''), close = open == std::string::npos ? open : text.find('\'', open + 1);
+        const std::string said = e.what();
+        const auto open = said.find('\''), close = open == std::string::npos ? open : said.find('\'', open + 1);
         const std::string number = close == std::string::npos ? std::string("a number")
-                                                              : clip_text(text.substr(open + 1, close - open - 1), 40);
+                                                              : clip_text(said.substr(open + 1, close - open - 1), 40);
         throw DataError(what + ": " + number +
                         " is beyond the range of a double (a number too large to hold); every value must be a "
                         "finite number or null");
