@@ -391,10 +391,11 @@ void TestSweep::lesson11_map_has_collapsed_and_healthy_regions() {
     const SweepCell &low = *r.cell(0, 0), &high = *r.cell(1, 0);
     const SweepStat hl = low.stat(kLoadEntropy), hh = high.stat(kLoadEntropy);
     const SweepStat ul = low.stat(kMaxUtil), uh = high.stat(kMaxUtil);
-    qInfo("lesson11 router_lr 0.3: aux 0.001 load entropy %.3f (seeds %.3f-%.3f), max util %.2f-%.2f; aux 1 %.3f "
-          "(%.3f-%.3f), max util %.2f-%.2f, held-out %.3f-%.3f; %.1f s",
-          hl.median, hl.min, hl.max, ul.min, ul.max, hh.median, hh.min, hh.max, uh.min, uh.max,
-          high.stat(kTestAcc).min, high.stat(kTestAcc).max, clock.elapsed() / 1000.0);
+    qInfo(
+        "lesson11 router_lr 0.3: aux 0.001 load entropy %.3f (seeds %.3f-%.3f), max util %.2f-%.2f; aux 1 %.3f "
+        "(%.3f-%.3f), max util %.2f-%.2f, held-out %.3f-%.3f; %.1f s",
+        hl.median, hl.min, hl.max, ul.min, ul.max, hh.median, hh.min, hh.max, uh.min, uh.max, high.stat(kTestAcc).min,
+        high.stat(kTestAcc).max, clock.elapsed() / 1000.0);
     // aux 1: healthy on every seed (30 seeds × 2 paths: load entropy 0.856 or more, max util 1.76 or less).
     QVERIFY(!sweep_cell_collapsed(high, base) && !sweep_cell_disputed(high, base));
     QVERIFY(hh.min > base.collapse_entropy + 0.05);
