@@ -359,7 +359,7 @@ void TestSweep::cell_exports() {
         "ix,iy,aux_weight,router_lr,seeds,collapsed,disputed,load_entropy_mean,"
         "load_entropy_median,load_entropy_min,load_entropy_max,"
         "load_entropy_worst_mean"));
-    QVERIFY2(QString::fromStdString(row).startsWith("1,0,1,0.001,2,0.6,0.5,0.7,"), row.c_str());
+    QVERIFY2(QString::fromStdString(row).startsWith("1,0,1,0.001,2,1,0,0.6,0.6,0.5,0.7,"), row.c_str());
     std::ifstream jin(jsonl);
     std::getline(jin, row);
     const json j = json::parse(row);
