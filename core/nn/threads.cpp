@@ -17,12 +17,16 @@ int available() {
 
 namespace {
 std::atomic<int> forced{0};
+thread_local int cap = 0;
 }  // namespace
 
 int for_step(double flops) {
     if (const int n = forced.load(); n > 0) return n;
-    return flops < kOneThreadBelow ? 1 : available();
+    const int rule = flops < kOneThreadBelow ? 1 : available();
+    return cap > 0 ? std::min(rule, cap) : rule;
 }
+
+void cap_this_thread(int threads) { cap = std::max(0, threads); }
 
 void force(int threads) { forced = std::max(0, threads); }
 

@@ -25,6 +25,10 @@ int for_step(double flops);
 // Sets the calling thread's OpenMP team size for a step of `flops`.
 void use_for_step(double flops);
 
+// Caps the team size of every step run on the calling thread (0: no cap): a
+// sweep's workers each train one run on one core, whatever the run's size.
+void cap_this_thread(int threads);
+
 // Forces every step's team size (0: back to the rule above): `bench --presets`
 // times each preset on 1 thread and on all to check the rule.
 void force(int threads);

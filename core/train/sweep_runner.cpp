@@ -1,7 +1,5 @@
 #include "train/sweep_runner.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,6 +10,7 @@
 #include <tuple>
 
 #include "monitor/metrics.hpp"
+#include "nn/threads.hpp"
 #include "train/memory_estimate.hpp"
 #include "train/trainer.hpp"
 
@@ -104,7 +103,7 @@ SweepResult run_sweep(const SweepSpec& spec, const SweepOptions& opt) {
         if (opt.on_run) opt.on_run(progress);
     };
     auto worker = [&] {
-        omp_set_num_threads(1);  // one core per worker: the pool is the parallelism
+        threads::cap_this_thread(1);  // one core per worker: the pool is the parallelism
         while (!cancelled()) {
             const long u = next.fetch_add(1);
             if (u >= total) return;
