@@ -27,11 +27,10 @@ private slots:
     void survey_prints_measures_and_claims_per_path() {
         QTemporaryDir dir;
         const QString raw = dir.filePath("raw.jsonl");
-        const ProcessResult r = run_process(
-            "python3",
-            {kScript, "--build", MOESCOPE_BUILD_DIR, "--lessons", "14", "--seeds", "1-2", "--paths", "default,eigen",
-             "--raw", raw},
-            300000);
+        const ProcessResult r = run_process("python3",
+                                            {kScript, "--build", MOESCOPE_BUILD_DIR, "--lessons", "14", "--seeds",
+                                             "1-2", "--paths", "default,eigen", "--raw", raw},
+                                            300000);
         QVERIFY2(r.finished && r.code == 0, qPrintable(r.describe()));
         QVERIFY2(r.out.contains("## Lesson 14"), qPrintable(r.out));
         QVERIFY(r.out.contains("| measure | default | eigen | all |"));
