@@ -24,6 +24,16 @@ inline moescope::Config seeded(const std::string& name) {
     return c;
 }
 
+// The preset (seeded as above) with its script dropped and `change` applied:
+// a lesson's control run.
+template <class F>
+moescope::Config control_of(const std::string& name, F change) {
+    moescope::Config c = seeded(name);
+    c.script.clear();
+    change(c);
+    return c;
+}
+
 // The preset at 256 tokens per step: window tests want many frames, quickly.
 inline moescope::Config small(const std::string& name) {
     moescope::Config c = moescope::load_preset(name);

@@ -23,6 +23,7 @@ using namespace moescope;
 
 namespace {
 
+using test_presets::control_of;
 using test_presets::seeded;
 
 // One step, reduced over layers to what a lesson talks about: the worst layer
@@ -228,11 +229,8 @@ void TestLessons::lesson2_collapse() {
     CLAIM("2", u1 < u0 - 1.5);
     // Controls: without the aux loss it stays collapsed; a frozen router collapses
     // the same way, so the skew, not router learning, makes this collapse.
-    Config no_aux = seeded("lesson2_collapse"), frozen = no_aux;
-    no_aux.script.clear();
-    frozen.script.clear();
-    frozen.router_lr = 0;
-    Lesson control(no_aux), still(frozen);
+    Lesson control(control_of("lesson2_collapse", [](Config&) {}));
+    Lesson still(control_of("lesson2_collapse", [](Config& c) { c.router_lr = 0; }));
     control.play_until(600);
     still.play_until(200);
     const double h_control = control.mean(&Row::load_entropy, 550, 600);
@@ -278,9 +276,7 @@ void TestLessons::lesson3_aux_rescue() {
     CLAIM("3", acc_strong > 0.98);
     CLAIM("3", loss_strong - ce_strong > 0.1);  // the cost is in the objective: 0.3·aux
     // Control: the same run without any aux loss, over the weak phase's window.
-    Config no_aux = seeded("lesson3_aux_rescue");
-    no_aux.script.clear();
-    Lesson control(no_aux);
+    Lesson control(control_of("lesson3_aux_rescue", [](Config&) {}));
     control.play_until(300);
     const double h_control = control.mean(&Row::load_entropy, 250, 300);
     qInfo("lesson3 control without aux: load entropy %.3f at steps 250-300 (aux 0.01 adds %+.3f)", h_control,

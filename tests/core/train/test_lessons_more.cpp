@@ -20,6 +20,7 @@ using namespace moescope;
 
 namespace {
 
+using test_presets::control_of;
 using test_presets::seeded;
 
 // A one-layer run being played: every step's metrics and the step at which
@@ -89,15 +90,6 @@ private:
     std::vector<StepMetrics> steps_;
     std::vector<std::pair<std::string, long>> raised_;
 };
-
-// The preset with some knobs changed and its script dropped: a lesson's control.
-template <class F>
-Config control_of(const std::string& preset, F change) {
-    Config c = seeded(preset);
-    c.script.clear();
-    change(c);
-    return c;
-}
 
 }  // namespace
 
