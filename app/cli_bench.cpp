@@ -16,6 +16,7 @@
 #include "backend_choice.hpp"
 #include "cli_bench_cuda.hpp"
 #include "cli_common.hpp"
+#include "cli_signals.hpp"
 #include "error.hpp"
 #include "train/bench.hpp"
 #include "train/bench_presets.hpp"
@@ -130,7 +131,11 @@ PytorchRun run_pytorch_baseline() {
     }
     const std::string python = pytorch_python();
     const std::string cmd = shell_quote(python) + " " + shell_quote(script) + " --json 2>/dev/null";
-    FILE* pipe = popen(cmd.c_str(), "r");
+    FILE* pipe = nullptr;
+    {
+        const cli::ChildSignals child_gets_ctrl_c;  // python stops on Ctrl-C like any child of a shell
+        pipe = popen(cmd.c_str(), "r");
+    }
     if (!pipe) {
         run.skipped = "cannot start " + python;
         return run;

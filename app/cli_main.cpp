@@ -23,6 +23,7 @@
 #include "cli_common.hpp"
 #include "cli_engine.hpp"
 #include "cli_knobs.hpp"
+#include "cli_signals.hpp"
 #include "cli_snapshot.hpp"
 #include "cli_sweep.hpp"
 #include "cli_watch.hpp"
@@ -44,7 +45,6 @@ using namespace moescope;
 namespace {
 
 constexpr int kExitUsage = 2, kExitHalted = 3, kExitOutputClosed = 5;
-std::atomic<bool> g_interrupted{false};
 
 // One row per command: what `help` lists and what `COMMAND --help` prints.
 struct Command {
@@ -372,12 +372,15 @@ int cmd_train(const std::vector<std::string>& args) {
     if (!a.metrics_file.empty()) log.emplace(a.metrics_file, cfg.experts);
     const bool live = !a.quiet && a.every == 0 && isatty(STDOUT_FILENO);
     const long every = a.every > 0 ? a.every : std::max(1L, a.steps / 20);
+    // Ctrl-C or SIGTERM (Slurm's time limit, a kill) from here on: finish the step, save, summarise.
+    // Taken before the header, so a caller that waits for the header can interrupt safely.
+    const cli::StopOnSignal stop;
     if (!a.quiet)
         std::cout << "moescope: " << cfg.name << " | " << tr.dataset().summary << " | E=" << cfg.experts
                   << " k=" << cfg.top_k << " L=" << cfg.layers << " " << cfg.policy << " | " << a.steps << " steps"
                   << " | engine " << tr.engine().name()
-                  << (a.resume.empty() ? "" : " (resumed at step " + std::to_string(tr.steps_done()) + ")") << "\n";
-    std::signal(SIGINT, [](int) { g_interrupted = true; });
+                  << (a.resume.empty() ? "" : " (resumed at step " + std::to_string(tr.steps_done()) + ")")
+                  << std::endl;  // shown at once through a pipe too: training starts now
     const auto t0 = std::chrono::steady_clock::now();
     StepMetrics last;
     std::string save_error;  // a failed save ends the run but not its summary
@@ -388,7 +391,7 @@ int cmd_train(const std::vector<std::string>& args) {
     long timed_steps = 0;
     IntervalRate rate;
     const long first_step = tr.steps_done() + 1;
-    while (tr.steps_done() < a.steps && !g_interrupted) {
+    while (tr.steps_done() < a.steps && !stop.requested()) {
         last = tr.step();
         if (std::isfinite(last.test_acc)) last_test = last.test_acc;
         if (last.step > first_step) busy_ms += last.step_ms, ++timed_steps;  // the first step pays for warm-up
@@ -460,7 +463,7 @@ int cmd_train(const std::vector<std::string>& args) {
         }
     }
     // Names (a config's, a warning's) are text from files: bytes that are no UTF-8 are replaced, never fatal.
-    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), g_interrupted)
+    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), stop.requested())
                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << std::endl;
     if (!save_error.empty()) output_errors.insert(output_errors.begin(), save_error);
@@ -536,6 +539,7 @@ int finish_stdout(int status) {
 
 int main(int argc, char** argv) {
     threads::ensure_passive_wait(argv);
+    cli::take_stop_signals();  // before any thread starts: see cli_signals.hpp
     register_cuda_engine();
     // A closed pipe is an EPIPE write error to notice, not a signal that kills the run before its save.
     std::signal(SIGPIPE, SIG_IGN);

@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
+#include "cli_signals.hpp"
 #include "error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
@@ -27,7 +29,6 @@ namespace moescope {
 namespace {
 
 constexpr int kExitInterrupted = 130;
-std::atomic<bool> g_cancel{false};
 
 struct SweepArgs {
     std::string preset = "default", config_file;
@@ -174,7 +175,15 @@ bool render_png(const std::string& sweep, const std::string& png, std::string& w
     for (auto& s : argv_s) argv.push_back(s.data());
     argv.push_back(nullptr);
     pid_t pid = 0;
-    if (posix_spawn(&pid, bin.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+    posix_spawnattr_t attr;  // the child gets the usual signals, not this process's blocked Ctrl-C
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    const int spawned = posix_spawn(&pid, bin.c_str(), nullptr, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    if (spawned != 0) {
         why = "cannot start '" + bin + "'";
         return false;
     }
@@ -248,11 +257,10 @@ int cmd_sweep(const std::vector<std::string>& args) {
                   << " × " << sweep_axis_text(spec.y) << (spec.y.log ? " log" : "") << " | " << spec.steps
                   << " steps × " << spec.seeds << " seed(s) = " << spec.runs() << " runs (lesson scripts off)\n";
 
-    g_cancel = false;
-    auto old_handler = std::signal(SIGINT, [](int) { g_cancel = true; });
+    std::optional<cli::StopOnSignal> stop(std::in_place);  // Ctrl-C keeps the finished cells
     SweepOptions opt;
     opt.threads = a.threads;
-    opt.cancel = &g_cancel;
+    opt.cancel = &stop->flag();
     auto last_line = std::chrono::steady_clock::now();
     opt.on_run = [&](const SweepProgress& p) {
         if (a.quiet) return;
@@ -265,9 +273,9 @@ int cmd_sweep(const std::vector<std::string>& args) {
         }
     };
     const SweepResult result = run_sweep(spec, opt);
-    std::signal(SIGINT, old_handler);
+    const bool interrupted = stop->requested();
+    stop.reset();
     if (!a.quiet && tty) std::cerr << "\n";
-    const bool interrupted = g_cancel.load();
     if (interrupted)
         std::cerr << "sweep: interrupted; keeping the " << result.cells.size() << " of " << spec.cells()
                   << " cells that finished\n";

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_common.hpp"
+#include "cli_signals.hpp"
 #include "error.hpp"
 #include "io/framework_knobs.hpp"
 #include "io/snapshot.hpp"
@@ -46,7 +47,6 @@ const char* const kExportKnobsOptions = R"(  --format F            megatron|hf|d
 namespace {
 
 constexpr int kExitFailOn = 4;
-std::atomic<bool> g_stop{false};
 
 struct WatchArgs {
     std::string path;
@@ -107,8 +107,7 @@ WatchArgs parse_watch_args(const std::vector<std::string>& args) {
 int cmd_watch(const std::vector<std::string>& args) {
     const WatchArgs a = parse_watch_args(args);
     RunWatcher w(a.path, a.opt);
-    std::signal(SIGINT, [](int) { g_stop = true; });
-    std::signal(SIGTERM, [](int) { g_stop = true; });
+    const cli::StopOnSignal stop;  // Ctrl-C ends the watch after its summary
     long steps = 0;
     std::optional<StepMetrics> last;
     auto problems = [&] {
@@ -143,7 +142,7 @@ int cmd_watch(const std::vector<std::string>& args) {
     if (!a.quiet)
         std::cout << "moescope: watching " << a.path << " (" << w.sources() << " file" << (w.sources() == 1 ? "" : "s")
                   << (a.once ? ", to the end" : ", Ctrl-C stops") << ")\n";
-    while (!a.once && !g_stop) {
+    while (!a.once && !stop.requested()) {
         take(w.poll());
         std::this_thread::sleep_for(std::chrono::milliseconds(a.poll_ms));
     }
