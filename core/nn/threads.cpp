@@ -1,10 +1,12 @@
 #include "nn/threads.hpp"
 
 #include <omp.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 
 namespace moescope::threads {
@@ -42,6 +44,13 @@ void ensure_passive_wait(char** argv) {
     setenv("MOESCOPE_REEXEC", "1", 1);  // never loop, even if the runtime ignores the variable
     execv("/proc/self/exe", argv);
     // exec failed (no /proc): go on with the runtime's default wait policy.
+}
+
+void keep_signals_off_this_thread() {
+    sigset_t s;
+    sigemptyset(&s);
+    for (int sig : {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGALRM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(&s, sig);
+    pthread_sigmask(SIG_BLOCK, &s, nullptr);
 }
 
 }  // namespace moescope::threads

@@ -39,4 +39,11 @@ void force(int threads);
 // thing in main().
 void ensure_passive_wait(char** argv);
 
+// Blocks the asynchronous signals a process receives (SIGINT, SIGTERM, SIGCHLD,
+// SIGPIPE, SIGALRM, SIGHUP, SIGUSR1/2, SIGWINCH) in the calling thread and in the threads
+// it starts from now on (OpenMP's team, a sweep's workers): some other thread
+// takes them. A handler that ran inside oneDNN's JIT sgemm corrupted the heap
+// (docs/testing.md), so threads that train call this first.
+void keep_signals_off_this_thread();
+
 }  // namespace moescope::threads

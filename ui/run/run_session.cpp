@@ -9,6 +9,7 @@
 
 #include "io/snapshot.hpp"
 #include "io/snapshot_history.hpp"
+#include "nn/threads.hpp"
 #include "run/watch_worker.hpp"
 #include "train/knobs.hpp"
 
@@ -64,6 +65,9 @@ RunSession::RunSession(const Config& initial, QObject* parent)
         emit stopReached(step);
     });
     thread_.setObjectName(QStringLiteral("moescope-training"));
+    // Run on the training thread as it starts (no context object: a direct call): signals
+    // such as QProcess's SIGCHLD go to the GUI thread, never into a running sgemm.
+    connect(&thread_, &QThread::started, [] { moescope::threads::keep_signals_off_this_thread(); });
     thread_.start();
 }
 

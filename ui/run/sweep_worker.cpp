@@ -1,5 +1,7 @@
 #include "run/sweep_worker.hpp"
 
+#include "nn/threads.hpp"
+
 SweepWorker::SweepWorker(QObject* parent) : QObject(parent) {
     qRegisterMetaType<moescope::SweepCell>();
     qRegisterMetaType<moescope::SweepProgress>();
@@ -17,6 +19,7 @@ bool SweepWorker::start(const moescope::SweepSpec& spec, int threads) {
     cancel_ = false;
     running_ = true;
     thread_ = std::thread([this, spec, threads] {
+        moescope::threads::keep_signals_off_this_thread();  // the GUI thread takes them
         moescope::SweepOptions opt;
         opt.threads = threads;
         opt.cancel = &cancel_;
