@@ -343,7 +343,7 @@ void MainWindow::startRun(const Config& cfg) {
     if (!held_at_start_.isEmpty()) setPlaying(false);
     session_->start(cfg);
     // A new run starts at step 0: a zoom or drag into the last run's steps no longer applies.
-    for (TimePlot* plot : grid_->timePlots()) plot->resetView();
+    grid_->resetViews();
     grid_->invalidate();
 }
 
@@ -514,7 +514,10 @@ void MainWindow::onFrame(const MetricsFrame& frame) {
         regions_dock_->hide();
     }
     warnings_->setWarnings(knobTarget() == TrainingWorker::Branch ? frame.branch_active : frame.active);
-    if (isReadOnly()) showWorstLayer(frame.active);  // a watched job opens on the layer in trouble
+    if (isReadOnly()) {
+        showWorstLayer(frame.active);  // a watched job opens on the layer in trouble
+        updateHiddenPlots();           // its router losses once its log shows them
+    }
     if (frame.halted && play_action_->isChecked()) setPlaying(false);
     updateStatus(frame);
 }
@@ -581,6 +584,7 @@ void MainWindow::onHistoryOpened(const QString& path, long step) {
         if (w.active) active.push_back(w);
     warnings_->setWarnings(active);
     showWorstLayer(active);
+    updateHiddenPlots();
     step_label_->setText(tr("step %1").arg(step));
     rate_label_->clear();
     run_label_->setText(tr("saved history of %1 · E=%2 (read-only)")
