@@ -39,7 +39,8 @@ void MainWindow::buildPacer() {
     connect(pacer_, &LessonPacer::playRequested, this, &MainWindow::setPlaying);
     QToolBar* bar = findChild<QToolBar*>(QStringLiteral("run_toolbar"));
     QAction* before = classroom_action_;
-    training_only_.push_back(bar->insertWidget(before, pacer_->speedBox()));
+    lecture_start_ = bar->insertWidget(before, pacer_->speedBox());
+    training_only_.push_back(lecture_start_);
     bar->insertAction(before, pacer_->stopsAction());
     training_only_.push_back(pacer_->stopsAction());
     run_menu_->addSeparator();
@@ -80,6 +81,7 @@ void MainWindow::setClassroom(bool on) {
     f.setPointSize(on ? normal_font_size_ + 5 : normal_font_size_);
     QApplication::setFont(f);
     fitStatusLabels();
+    orderToolbar(on);
     knobs_->setAdvancedVisible(!on);
     lesson_->setLarge(on);
     // Plot text sized for the back row of a lecture hall.
