@@ -68,6 +68,20 @@ double measure_threshold(int measure, const Config& c) {
 
 QString number(double v) { return QString::number(v, 'g', 3); }
 
+// What crossing a measure's threshold means: the monitor calls a layer collapsed below
+// the load-entropy threshold or above the max-utilisation one; the others warn.
+QString threshold_name(int measure) {
+    switch (measure) {
+        case kLoadEntropy:
+        case kLoadEntropyWorst:
+        case kMaxUtil:
+        case kMaxUtilWorst:
+            return QObject::tr("collapse");
+        default:
+            return QObject::tr("warns");
+    }
+}
+
 }  // namespace
 
 PhaseMap::PhaseMap(QWidget* parent)
@@ -97,6 +111,25 @@ PhaseMap::PhaseMap(QWidget* parent)
     current_->setName(tr("this run"));
     // Under the map: inside it, the legend box covered the top-right cell.
     place_legend_below(plot_);
+
+    // The threshold on the colour bar: a line across it and its name to its left, in room
+    // kept free beside the bar (the bar's axis carries the numbers at its right).
+    QCPAxisRect* bar = scale_->axis()->axisRect();
+    bar_mark_ = new QCPItemLine(plot_);
+    bar_mark_->setPen(QPen(theme::kInk, 2.0));
+    bar_mark_label_ = new QCPItemText(plot_);
+    bar_mark_label_->setPositionAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    bar_mark_label_->setFont(theme::plot_font(8));
+    bar_mark_label_->setColor(theme::kInk);
+    for (QCPItemPosition* p : {bar_mark_->start, bar_mark_->end, bar_mark_label_->position}) {
+        p->setAxisRect(bar);
+        p->setAxes(bar->axis(QCPAxis::atBottom), scale_->axis());
+        p->setTypeX(QCPItemPosition::ptAxisRectRatio);  // across the bar, whatever its width
+        p->setTypeY(QCPItemPosition::ptPlotCoords);     // at the threshold's value
+    }
+    for (QCPAbstractItem* item :
+         {static_cast<QCPAbstractItem*>(bar_mark_), static_cast<QCPAbstractItem*>(bar_mark_label_)})
+        item->setClipToAxisRect(false);
 
     for (QCPAxis* axis : {plot_->xAxis, plot_->yAxis}) {
         style_axis_text(axis);
@@ -173,6 +206,7 @@ void PhaseMap::rebuild() {
     // The colour flips at the monitor's threshold: the bar's label says where.
     const QString label = QString::fromUtf8(m.label.data(), int(m.label.size()));
     scale_->axis()->setLabel(std::isfinite(threshold) ? tr("%1 · threshold %2").arg(label, number(threshold)) : label);
+    placeBarMark(threshold);
     title_->setText(result_.spec.x.knob.empty() ? tr("Phase diagram")
                                                 : tr("Phase diagram: %1 (%2 of %3 cells)")
                                                       .arg(QString::fromUtf8(m.label.data(), int(m.label.size())))
@@ -182,6 +216,21 @@ void PhaseMap::rebuild() {
     rebuildMarkers();
     rebuildLines();
     plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PhaseMap::placeBarMark(double threshold) {
+    const bool shown = std::isfinite(threshold);
+    bar_mark_->setVisible(shown);
+    bar_mark_label_->setVisible(shown);
+    const QString text = threshold_name(measure_) + QStringLiteral(" \u2192");
+    bar_mark_label_->setText(text);
+    // Room left of the bar for the name: it no longer overlaps the map's last column.
+    const int room = shown ? QFontMetrics(bar_mark_label_->font()).horizontalAdvance(text) + 10 : 0;
+    scale_->setMinimumMargins(QMargins(room, 0, 0, 0));
+    if (!shown) return;
+    bar_mark_->start->setCoords(-0.4, threshold);
+    bar_mark_->end->setCoords(1.4, threshold);
+    bar_mark_label_->position->setCoords(-0.5, threshold);
 }
 
 void PhaseMap::rebuildAxes() {

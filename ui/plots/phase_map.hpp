@@ -5,7 +5,8 @@
 // cells; the collapse boundary (load entropy at the monitor's collapse
 // threshold) drawn as lines between cells on either side of it, plus the
 // shown measure's own monitor threshold dashed; the current run's knob values
-// as a star. With several seeds a cell's colour is their median, a circle
+// as a star; the colour bar marks the threshold where the colour flips
+// (labelled "collapse" on the load-entropy map). With several seeds a cell's colour is their median, a circle
 // marks a cell whose seeds disagree about collapse (× only where every seed
 // agrees) and the boundary runs only between cells whose seeds agree
 // (issue 22: one seed's map is a coin flip near the line). Cells sit at index coordinates with the knob values as tick
@@ -24,6 +25,7 @@ class QCPColorMap;
 class QCPColorScale;
 class QCPGraph;
 class QCPItemLine;
+class QCPItemText;
 class QCPTextElement;
 class QMouseEvent;
 
@@ -48,6 +50,10 @@ public:
     int contourSegments() const { return int(collapse_lines_.size()); }
     int thresholdSegments() const { return int(threshold_lines_.size()); }
     bool currentShown() const;
+    // The colour bar's threshold mark (a line across the bar and its label), for tests;
+    // hidden when the measure has no threshold.
+    QCPItemLine* colourBarMark() const { return bar_mark_; }
+    QCPItemText* colourBarMarkLabel() const { return bar_mark_label_; }
     double cellValue(int ix, int iy) const;  // the colour's value; NaN when the cell is empty
     QString cellToolTip(int ix, int iy) const;
     QPoint cellPixel(int ix, int iy) const;  // centre of a cell in plot widget pixels
@@ -62,6 +68,7 @@ private:
     void rebuildAxes();
     void rebuildMarkers();
     void rebuildLines();
+    void placeBarMark(double threshold);
     void onMouseMove(QMouseEvent* event);
     void onMousePress(QMouseEvent* event);
     bool cellAt(const QPoint& pixel, int& ix, int& iy) const;
@@ -75,6 +82,8 @@ private:
     QCPGraph* disputed_;  // cells whose seeds disagree about collapse
     QCPGraph* current_;
     std::vector<QCPItemLine*> collapse_lines_, threshold_lines_;
+    QCPItemLine* bar_mark_;
+    QCPItemText* bar_mark_label_;
     moescope::SweepResult result_;
     int measure_ = moescope::kLoadEntropy;
     double current_x_, current_y_;

@@ -17,6 +17,7 @@ PlotGrid::PlotGrid(QWidget* parent) : QWidget(parent) {
     plots_.heatmap = new LoadHeatmap;
     plots_.entropy = makeEntropyPlot();
     plots_.loss = makeLossPlot();
+    plots_.router_loss = makeRouterLossPlot();
     plots_.balance = makeBalancePlot();
     plots_.specialisation = new SpecialisationMap;
     plots_.regions = new RegionMap(this);
@@ -25,10 +26,12 @@ PlotGrid::PlotGrid(QWidget* parent) : QWidget(parent) {
     grid_ = new QGridLayout(this);
     grid_->setContentsMargins(4, 4, 4, 4);
     grid_->setSpacing(4);
+    hidden_ = {plots_.router_loss};
     layOut();
 
-    for (const auto& named : namedPlots()) {
-        QCustomPlot* plot = named.second;
+    std::vector<QCustomPlot*> all = {plots_.router_loss->customPlot()};
+    for (const auto& named : namedPlots()) all.push_back(named.second);
+    for (QCustomPlot* plot : all) {
         connect(plot, &QCustomPlot::beforeReplot, plot, [plot] { fit_tick_count(plot); });
     }
 
@@ -37,31 +40,42 @@ PlotGrid::PlotGrid(QWidget* parent) : QWidget(parent) {
 }
 
 std::vector<std::pair<QString, QCustomPlot*>> PlotGrid::namedPlots() const {
-    return {{QStringLiteral("expert_load"), plots_.load->customPlot()},
-            {QStringLiteral("load_heatmap"), plots_.heatmap->customPlot()},
-            {QStringLiteral("entropy"), plots_.entropy->customPlot()},
-            {QStringLiteral("loss_accuracy"), plots_.loss->customPlot()},
-            {QStringLiteral("balance"), plots_.balance->customPlot()},
-            {QStringLiteral("specialisation"), plots_.specialisation->customPlot()}};
+    std::vector<std::pair<QString, QCustomPlot*>> named = {
+        {QStringLiteral("expert_load"), plots_.load->customPlot()},
+        {QStringLiteral("load_heatmap"), plots_.heatmap->customPlot()},
+        {QStringLiteral("entropy"), plots_.entropy->customPlot()},
+        {QStringLiteral("loss_accuracy"), plots_.loss->customPlot()},
+        {QStringLiteral("balance"), plots_.balance->customPlot()},
+        {QStringLiteral("specialisation"), plots_.specialisation->customPlot()}};
+    if (!plots_.router_loss->isHidden())
+        named.insert(named.begin() + 4, {QStringLiteral("router_losses"), plots_.router_loss->customPlot()});
+    return named;
 }
 
 std::vector<QWidget*> PlotGrid::gridWidgets() const {
-    return {plots_.load, plots_.heatmap, plots_.entropy, plots_.loss, plots_.balance, plots_.specialisation};
+    return {plots_.load,        plots_.heatmap, plots_.entropy,       plots_.loss,
+            plots_.router_loss, plots_.balance, plots_.specialisation};
 }
 
-// Two columns in grid order, the hidden plots left out: the others share their room.
+std::vector<TimePlot*> PlotGrid::allTimePlots() const {
+    return {plots_.entropy, plots_.loss, plots_.router_loss, plots_.balance};
+}
+
+// Two columns in grid order, the hidden plots left out: the others share their room,
+// an odd one out at the end spanning both columns (no empty cell beside it).
 void PlotGrid::layOut() {
     for (QWidget* w : gridWidgets()) grid_->removeWidget(w);
-    int cell = 0;
+    std::vector<QWidget*> shown;
     for (QWidget* w : gridWidgets()) {
         const bool hide = std::find(hidden_.begin(), hidden_.end(), w) != hidden_.end();
         w->setVisible(!hide);
-        if (hide) continue;
-        grid_->addWidget(w, cell / 2, cell % 2);
-        ++cell;
+        if (!hide) shown.push_back(w);
     }
+    const int cell = int(shown.size());
+    for (int i = 0; i < cell; ++i)
+        grid_->addWidget(shown[size_t(i)], i / 2, i % 2, 1, i + 1 == cell && cell % 2 == 1 ? 2 : 1);
     const int rows = (cell + 1) / 2;
-    for (int r = 0; r < 3; ++r) grid_->setRowStretch(r, r < rows ? 1 : 0);
+    for (int r = 0; r < 4; ++r) grid_->setRowStretch(r, r < rows ? 1 : 0);
     for (int c = 0; c < 2; ++c) grid_->setColumnStretch(c, 1);
 }
 
@@ -76,12 +90,12 @@ void PlotGrid::setHistories(const MetricsHistory* single, const MetricsHistory* 
     plots_.load->setHistory(single);
     plots_.heatmap->setHistory(single);
     plots_.specialisation->setHistory(single);
-    for (TimePlot* p : timePlots()) p->setHistory(timeline);
+    for (TimePlot* p : allTimePlots()) p->setHistory(timeline);
     invalidate();
 }
 
 void PlotGrid::setOverlays(const std::vector<PlotOverlay>& overlays) {
-    for (TimePlot* p : timePlots()) p->setOverlays(overlays);
+    for (TimePlot* p : allTimePlots()) p->setOverlays(overlays);
 }
 
 void PlotGrid::setLayer(int layer) {
@@ -90,13 +104,17 @@ void PlotGrid::setLayer(int layer) {
     plots_.heatmap->setLayer(layer);
     plots_.specialisation->setLayer(layer);
     plots_.regions->setLayer(layer);
-    for (TimePlot* p : timePlots()) p->setLayer(layer);
+    for (TimePlot* p : allTimePlots()) p->setLayer(layer);
     invalidate();
 }
 
 void PlotGrid::setSmoothing(double alpha) {
-    for (TimePlot* p : timePlots()) p->setSmoothing(alpha);
+    for (TimePlot* p : allTimePlots()) p->setSmoothing(alpha);
     invalidate();
+}
+
+void PlotGrid::resetViews() {
+    for (TimePlot* p : allTimePlots()) p->resetView();
 }
 
 void PlotGrid::setLoadWindow(int steps) {
@@ -130,7 +148,8 @@ void PlotGrid::refresh() {
     plots_.heatmap->refresh();
     plots_.specialisation->refresh();
     plots_.regions->refresh();
-    for (TimePlot* p : timePlots()) p->refresh();
+    for (TimePlot* p : allTimePlots())
+        if (!p->isHidden()) p->refresh();  // a hidden one catches up when shown (setHidden invalidates)
     last_refresh_ms_ = double(t.nsecsElapsed()) / 1e6;
     emit refreshed();
 }

@@ -445,3 +445,12 @@ TimePlot* makeBalancePlot(QWidget* parent) {
     p->setAxisLabels(QObject::tr("util · cv · dead"), QObject::tr("dropped share"));
     return p;
 }
+
+TimePlot* makeRouterLossPlot(QWidget* parent) {
+    auto* p = new TimePlot(
+        QObject::tr("Router losses (this layer)"),
+        {metricCurve("layer_aux", theme::kOrange), metricCurve("layer_z_loss", theme::kPurple, false, true)}, parent);
+    p->setLogScale(true);  // a z-loss can be 10⁴× the aux loss, which sits near 1 when balanced
+    p->setAxisLabels(QObject::tr("loss (log)"));
+    return p;
+}

@@ -125,3 +125,6 @@ CurveSpec metricCurve(std::string_view name, const QColor& color, bool right_axi
 TimePlot* makeEntropyPlot(QWidget* parent = nullptr);
 TimePlot* makeLossPlot(QWidget* parent = nullptr);
 TimePlot* makeBalancePlot(QWidget* parent = nullptr);
+// A watched job's router losses on the layer shown: the aux (balance) loss and z-loss its
+// router log carries (aux_loss, z_loss), the training run's loss plot having nothing to show.
+TimePlot* makeRouterLossPlot(QWidget* parent = nullptr);

@@ -2,8 +2,11 @@
 
 #include <QAction>
 #include <QComboBox>
+#include <QEvent>
 #include <QSignalBlocker>
 #include <QStringList>
+#include <QStyle>
+#include <QStyleOptionComboBox>
 #include <algorithm>
 #include <cmath>
 
@@ -24,6 +27,10 @@ LessonPacer::LessonPacer(RunSession* session, LessonPanel* lesson, QObject* pare
     speed_->addItem(tr("max speed"), 0.0);
     speed_->setCurrentIndex(speed_->count() - 1);
     connect(speed_, &QComboBox::currentIndexChanged, this, &LessonPacer::applyPace);
+    // A crowded toolbar squeezes its items to their minimum width before it moves any into
+    // its overflow: classroom fonts at 1920×1080 clipped "max speed" to "max speec".
+    speed_->installEventFilter(this);
+    fitSpeedBox();
 
     stops_ = new QAction(tr("Script stops"), this);
     stops_->setCheckable(true);
@@ -36,6 +43,22 @@ LessonPacer::LessonPacer(RunSession* session, LessonPanel* lesson, QObject* pare
         lesson_->clearStop();
         emit playRequested(true);
     });
+}
+
+bool LessonPacer::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == speed_ && event->type() == QEvent::FontChange) fitSpeedBox();
+    return QObject::eventFilter(watched, event);
+}
+
+// Never narrower than its longest item needs, in the font it has now.
+void LessonPacer::fitSpeedBox() {
+    int widest = 0;
+    for (int i = 0; i < speed_->count(); ++i)
+        widest = std::max(widest, speed_->fontMetrics().horizontalAdvance(speed_->itemText(i)));
+    QStyleOptionComboBox opt;
+    opt.initFrom(speed_);
+    const QSize contents(widest, speed_->fontMetrics().height());
+    speed_->setMinimumWidth(speed_->style()->sizeFromContents(QStyle::CT_ComboBox, &opt, contents, speed_).width());
 }
 
 void LessonPacer::onRunAdopted(const moescope::Config& cfg) {

@@ -37,7 +37,11 @@ public:
 signals:
     void playRequested(bool playing);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
+    void fitSpeedBox();
     void applyPace();
     void onStop(long step);
 

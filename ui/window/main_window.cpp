@@ -11,8 +11,6 @@
 #include <QGuiApplication>
 #include <QScreen>
 #include <QSettings>
-#include <QSlider>
-#include <QSpinBox>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QToolBar>
@@ -37,8 +35,6 @@
 using namespace moescope;
 
 namespace {
-constexpr double kMaxSmoothing = 0.99;
-
 QString fmt_elapsed(double s) {
     const int total = int(s);
     return QStringLiteral("%1:%2").arg(total / 60).arg(total % 60, 2, 10, QLatin1Char('0'));
@@ -130,7 +126,7 @@ void MainWindow::connectSession() {
         const bool live = session_->source() == RunSession::Source::Watching;
         job_info_->setJob(job, live);
         if (job.last_step >= 0) step_label_->setText(tr("step %1").arg(job.last_step));
-        if (live && job.records > 0) rate_label_->setText(tr("%1 records/s").arg(job.records_per_s, 0, 'f', 0));
+        if (live && job.records > 0) rate_label_->setText(recordsPerSecondText(job.records_per_s));
     });
     connect(s, &RunSession::watchProblem, this, [this](const QString& msg) { job_info_->setProblem(msg); });
     connect(s, &RunSession::watchFailed, this, [this](const QString& msg) {
@@ -153,124 +149,6 @@ void MainWindow::connectSession() {
     connect(s, &RunSession::unbranched, this, [this](bool kept) {
         statusBar()->showMessage(kept ? tr("The branch is now the main run") : tr("Branch dropped"), 6000);
     });
-}
-
-void MainWindow::buildToolbar() {
-    QToolBar* bar = addToolBar(QStringLiteral("Run"));
-    bar->setObjectName(QStringLiteral("run_toolbar"));
-    bar->setMovable(false);
-    play_action_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("Play"));
-    play_action_->setCheckable(true);
-    play_action_->setToolTip(tr("Play / pause training (Space)"));
-    connect(play_action_, &QAction::toggled, this, &MainWindow::setPlaying);
-    step_action_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaSkipForward), tr("Step"));
-    step_action_->setToolTip(tr("One training step while paused (S)"));
-    connect(step_action_, &QAction::triggered, this, &MainWindow::stepOnce);
-    QAction* reset = bar->addAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("Reset"));
-    reset->setToolTip(
-        tr("Start a new run with the knobs as the panel shows them: live values as turned and "
-           "structural edits (Ctrl+R); choose the preset again for its own values"));
-    connect(reset, &QAction::triggered, this, &MainWindow::askedReset);
-    // The step counter beside the transport, where a narrow window's toolbar overflow never hides it.
-    step_label_ = new QLabel;
-    rate_label_ = new QLabel;
-    elapsed_label_ = new QLabel;
-    QFont mono = step_label_->font();
-    mono.setStyleHint(QFont::Monospace);
-    mono.setFamily(QStringLiteral("monospace"));
-    for (QLabel* l : {step_label_, rate_label_, elapsed_label_}) {
-        l->setFont(mono);
-        l->setContentsMargins(6, 0, 6, 0);
-        bar->addWidget(l);
-    }
-    step_label_->setObjectName(QStringLiteral("step_counter"));
-    fitStatusLabels();
-    bar->addSeparator();
-    // The same three in the Run menu, with their keys shown (the keys themselves are window shortcuts).
-    QAction* first = run_menu_->actions().value(0);
-    auto* menu_play = new QAction(tr("&Play / pause\tSpace"), this);
-    connect(menu_play, &QAction::triggered, play_action_, &QAction::toggle);
-    auto* menu_step = new QAction(tr("&Step once\tS"), this);
-    connect(menu_step, &QAction::triggered, this, &MainWindow::stepOnce);
-    auto* menu_reset = new QAction(tr("&Reset (new run, knobs as shown)\tCtrl+R"), this);
-    connect(menu_reset, &QAction::triggered, this, &MainWindow::askedReset);
-    run_menu_->insertActions(first, {menu_play, menu_step, menu_reset});
-    run_menu_->insertSeparator(first);
-    QAction* save = bar->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("Save"));
-    save->setToolTip(tr("Save a snapshot of the run: weights, optimizer, history, warnings (Ctrl+S)"));
-    connect(save, &QAction::triggered, this,
-            [this] { runFile().isEmpty() ? saveAsDialog() : (void)saveSnapshot(runFile()); });
-    bar->addAction(branch_action_);
-    target_box_ = new QComboBox;
-    target_box_->addItems({tr("knobs → main run"), tr("knobs → branch")});
-    target_box_->setToolTip(tr("Which of the two runs the knobs change and the expert plots show"));
-    connect(target_box_, &QComboBox::currentIndexChanged, this, &MainWindow::setKnobTarget);
-    target_box_action_ = bar->addWidget(target_box_);
-    target_box_action_->setVisible(false);
-    classroom_action_ = bar->addAction(tr("Classroom"));
-    classroom_action_->setCheckable(true);
-    classroom_action_->setToolTip(tr("Large fonts, advanced knobs hidden, lesson text shown, full screen (Ctrl+L)"));
-    connect(classroom_action_, &QAction::toggled, this, &MainWindow::setClassroom);
-    all_plots_action_ = bar->addAction(tr("All plots"));
-    all_plots_action_->setCheckable(true);
-    all_plots_action_->setToolTip(
-        tr("Classroom mode shows the lesson's four plots; this adds loss and specialisation"));
-    all_plots_action_->setVisible(false);
-    connect(all_plots_action_, &QAction::toggled, this, &MainWindow::updateHiddenPlots);
-    bar->addSeparator();
-
-    training_only_.push_back(bar->addWidget(new QLabel(tr(" Preset "))));
-    preset_box_ = new QComboBox;
-    preset_box_->setObjectName(QStringLiteral("preset_box"));
-    for (const auto& name : preset_names()) preset_box_->addItem(QString::fromStdString(name));
-    preset_box_->setCurrentText(QString::fromStdString(session_->config().name));
-    preset_box_->setToolTip(tr("Built-in presets; choosing one starts a new run"));
-    connect(preset_box_, &QComboBox::textActivated, this, [this](const QString& name) {
-        if (confirmDiscard(tr("switch to preset %1").arg(name))) return selectPreset(name);
-        const QSignalBlocker block(preset_box_);
-        preset_box_->setCurrentText(QString::fromStdString(session_->config().name));
-    });
-    training_only_.push_back(bar->addWidget(preset_box_));
-
-    buildEngineChooser(bar);
-
-    bar->addWidget(new QLabel(tr("  Layer ")));
-    layer_box_ = new QComboBox;
-    layer_box_->setObjectName(QStringLiteral("layer_box"));
-    layer_box_->setToolTip(tr("MoE layer shown by the per-layer plots"));
-    connect(layer_box_, &QComboBox::currentIndexChanged, grid_, &PlotGrid::setLayer);
-    connect(layer_box_, &QComboBox::activated, this, [this] { layer_picked_ = true; });
-    bar->addWidget(layer_box_);
-
-    bar->addWidget(new QLabel(tr("  Smoothing ")));
-    smoothing_ = new QSlider(Qt::Horizontal);
-    smoothing_->setRange(0, 99);
-    smoothing_->setFixedWidth(110);
-    smoothing_->setToolTip(tr("Exponential moving average of the time plots (0 = raw)"));
-    connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
-        grid_->setSmoothing(std::min(kMaxSmoothing, v / 100.0));
-        QSettings().setValue(theme::kSettingsSmoothing, v);
-    });
-    bar->addWidget(smoothing_);
-
-    bar->addWidget(new QLabel(tr("  Load window ")));
-    auto* window = new QSpinBox;
-    window->setRange(1, 1000);
-    window->setSuffix(window->value() == 1 ? tr(" step") : tr(" steps"));
-    connect(window, &QSpinBox::valueChanged, window,
-            [window](int n) { window->setSuffix(n == 1 ? tr(" step") : tr(" steps")); });
-    window->setToolTip(tr("Expert-load bars: this step (1) or the mean over the last N steps"));
-    connect(window, &QSpinBox::valueChanged, grid_, &PlotGrid::setLoadWindow);
-    bar->addWidget(window);
-
-    QWidget* spacer = new QWidget;
-    spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
-    bar->addWidget(spacer);
-    backend_label_ = new QLabel;  // showEngine fills it once a run has an engine
-    backend_label_->setContentsMargins(10, 0, 10, 0);
-    bar->addWidget(backend_label_);
-    run_label_ = new QLabel;
-    statusBar()->addPermanentWidget(run_label_);
 }
 
 void MainWindow::buildDocks() {
@@ -343,7 +221,7 @@ void MainWindow::startRun(const Config& cfg) {
     if (!held_at_start_.isEmpty()) setPlaying(false);
     session_->start(cfg);
     // A new run starts at step 0: a zoom or drag into the last run's steps no longer applies.
-    for (TimePlot* plot : grid_->timePlots()) plot->resetView();
+    grid_->resetViews();
     grid_->invalidate();
 }
 
@@ -386,19 +264,6 @@ void MainWindow::onStructuralKnob(const QString& name, const QString& value) {
     } catch (const std::exception& e) {
         statusBar()->showMessage(QString::fromStdString(e.what()), 8000);
     }
-}
-
-// Room for the longest text each shows, so the toolbar does not shift as the numbers grow;
-// again after classroom mode changes the font ("step 200" was clipped to "step 20").
-void MainWindow::fitStatusLabels() {
-    for (QLabel* l : {step_label_, rate_label_, elapsed_label_}) {
-        QFont f = l->font();
-        f.setPointSize(QApplication::font().pointSize());
-        l->setFont(f);
-    }
-    const QFontMetrics fm(step_label_->font());
-    step_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("step 0000000")) + 12);
-    rate_label_->setMinimumWidth(fm.horizontalAdvance(QStringLiteral("000000 tok/s")) + 12);
 }
 
 void MainWindow::showLayers(int layers) {
@@ -514,7 +379,10 @@ void MainWindow::onFrame(const MetricsFrame& frame) {
         regions_dock_->hide();
     }
     warnings_->setWarnings(knobTarget() == TrainingWorker::Branch ? frame.branch_active : frame.active);
-    if (isReadOnly()) showWorstLayer(frame.active);  // a watched job opens on the layer in trouble
+    if (isReadOnly()) {
+        showWorstLayer(frame.active);  // a watched job opens on the layer in trouble
+        updateHiddenPlots();           // its router losses once its log shows them
+    }
     if (frame.halted && play_action_->isChecked()) setPlaying(false);
     updateStatus(frame);
 }
@@ -527,7 +395,7 @@ void MainWindow::updateStatus(const MetricsFrame& frame) {
         if (!play_action_->isChecked())
             rate_label_->setText(tr("paused"));
         else if (!frame.steps.empty())
-            rate_label_->setText(tr("%1 tok/s").arg(frame.tokens_per_s, 0, 'f', 0));
+            rate_label_->setText(tokensPerSecondText(frame.tokens_per_s));
         elapsed_label_->setText(fmt_elapsed(frame.elapsed_s));
     }
     if (frame.halted) {
@@ -581,6 +449,7 @@ void MainWindow::onHistoryOpened(const QString& path, long step) {
         if (w.active) active.push_back(w);
     warnings_->setWarnings(active);
     showWorstLayer(active);
+    updateHiddenPlots();
     step_label_->setText(tr("step %1").arg(step));
     rate_label_->clear();
     run_label_->setText(tr("saved history of %1 · E=%2 (read-only)")

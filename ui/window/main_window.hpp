@@ -64,6 +64,8 @@ public:
     // an unavailable `initial` is refused in the status bar and the run stays where it is.
     void setEngineOptions(std::vector<EngineOption> options, moescope::Backend initial);
     QString rateText() const { return rate_label_->text(); }
+    // The longest texts the rate counter shows ("9,999,999 tok/s" …): it is never narrower.
+    static QStringList widestRateTexts();
     LessonPacer* pacer() const { return pacer_; }
     const moescope::Config& currentConfig() const { return session_->config(); }
     bool isTrainingThreadRunning() const { return session_->isThreadRunning(); }
@@ -163,7 +165,12 @@ protected:
 
 private:
     void buildMenus();
-    void buildToolbar();
+    void buildToolbar();                                // main_window_toolbar.cpp
+    void buildPresetAndLayer(QToolBar* bar);            // main_window_toolbar.cpp
+    void buildViewControls(QToolBar* bar);              // main_window_toolbar.cpp
+    void orderToolbar(bool classroom);                  // the lecturer's group first in classroom mode
+    static QString tokensPerSecondText(double per_s);   // "12,345 tok/s" (main_window_toolbar.cpp)
+    static QString recordsPerSecondText(double per_s);  // a watched job's rate
     void buildDocks();
     void buildShortcuts();
     void buildPacer();
@@ -180,8 +187,8 @@ private:
     void onWatchStarted(const QString& path, int layers, int experts, const QString& summary);
     void onHistoryOpened(const QString& path, long step);
     void showLayers(int layers);
-    void updateHiddenPlots();  // main_window_lecture.cpp
-    void fitStatusLabels();
+    void updateHiddenPlots();                                           // main_window_lecture.cpp
+    void fitStatusLabels();                                             // main_window_toolbar.cpp
     void showWorstLayer(const std::vector<moescope::Warning>& active);  // until the user picks a layer
     void onStructuralKnob(const QString& name, const QString& value);
     void updateViews();
@@ -236,6 +243,9 @@ private:
     QComboBox* target_box_ = nullptr;
     QComboBox* preset_box_ = nullptr;
     std::vector<QAction*> training_only_;  // toolbar items that do nothing for a watched job
+    QList<QAction*> view_group_;           // Preset and Layer: first, or after the lecturer's group
+    QAction* lecture_start_ = nullptr;     // the lecturer's group: the speed box …
+    QAction* lecture_end_ = nullptr;       // … to the separator after All plots
     EngineChooser* engine_box_ = nullptr;
     QComboBox* layer_box_ = nullptr;
     QSlider* smoothing_ = nullptr;

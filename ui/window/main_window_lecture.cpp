@@ -39,21 +39,32 @@ void MainWindow::buildPacer() {
     connect(pacer_, &LessonPacer::playRequested, this, &MainWindow::setPlaying);
     QToolBar* bar = findChild<QToolBar*>(QStringLiteral("run_toolbar"));
     QAction* before = classroom_action_;
-    training_only_.push_back(bar->insertWidget(before, pacer_->speedBox()));
+    lecture_start_ = bar->insertWidget(before, pacer_->speedBox());
+    training_only_.push_back(lecture_start_);
     bar->insertAction(before, pacer_->stopsAction());
     training_only_.push_back(pacer_->stopsAction());
     run_menu_->addSeparator();
     run_menu_->addAction(pacer_->stopsAction());
 }
 
+// Whether a watched job's log carries an aux loss or a z-loss (aux_loss, z_loss) on any layer.
+static bool logs_router_losses(const MetricsHistory& h) {
+    for (int layer = 0; layer < h.layers(); ++layer)
+        for (const char* name : {"layer_aux", "layer_z_loss"})
+            if (const DecimatedSeries* s = h.series(name, layer); s && s->size() > 0) return true;
+    return false;
+}
+
 // Classroom mode shows the lesson's plots only (unless All plots is on); a watched job
-// leaves out the plots its log cannot fill: it carries no task loss and no classes.
+// leaves out the plots its log cannot fill: it carries no task loss and no classes, and
+// its router losses only when it logs them (checked again as its records arrive).
 void MainWindow::updateHiddenPlots() {
     const Plots& p = grid_->plots();
     const bool classroom = classroom_action_->isChecked() && !all_plots_action_->isChecked();
     const bool watching = isReadOnly();
     std::vector<QWidget*> hidden;
     if (classroom || watching) hidden.push_back(p.loss);
+    if (classroom || !watching || !logs_router_losses(session_->history())) hidden.push_back(p.router_loss);
     if (classroom || watching) hidden.push_back(p.specialisation);
     grid_->setHidden(hidden);
 }
@@ -70,6 +81,7 @@ void MainWindow::setClassroom(bool on) {
     f.setPointSize(on ? normal_font_size_ + 5 : normal_font_size_);
     QApplication::setFont(f);
     fitStatusLabels();
+    orderToolbar(on);
     knobs_->setAdvancedVisible(!on);
     lesson_->setLarge(on);
     // Plot text sized for the back row of a lecture hall.

@@ -3,8 +3,8 @@
 // cells whose seeds disagree another; the collapse
 // boundary is traced between cells on either side of the threshold; the
 // current run's star sits on the map only when its values do; the tooltip
-// carries the seed spread; a click opens that cell's run; and the sweep window
-// runs a tiny sweep in the background, fills the map and can be cancelled.
+// carries the seed spread; the colour bar marks the collapse threshold; a click opens that cell's run; and the sweep
+// window runs a tiny sweep in the background, fills the map and can be cancelled.
 #include <qcustomplot.h>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -47,6 +47,7 @@ class TestPhaseMap : public QObject {
 private slots:
     void cells_fill_markers_and_boundary();
     void current_run_star();
+    void colour_bar_marks_the_threshold();
     void tooltip_and_click_open_the_cell();
     void sweep_window_runs_saves_and_cancels();
 };
@@ -94,6 +95,55 @@ void TestPhaseMap::cells_fill_markers_and_boundary() {
     QCOMPARE(map.disputedMarkers(), 2);
     QCOMPARE(map.contourSegments(), 2);
     QVERIFY(map.cellToolTip(1, 1).contains("disagree"));
+}
+
+// The colour bar carries a line at the threshold where the colour flips, named to its
+// left between the map and the bar (issue 23): "collapse" at load entropy 0.75.
+void TestPhaseMap::colour_bar_marks_the_threshold() {
+    PhaseMap map;
+    map.resize(640, 420);
+    map.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&map));
+    const SweepSpec s = handSpec();
+    map.setSpec(s);
+    for (int iy = 0; iy < 3; ++iy)
+        for (int ix = 0; ix < 3; ++ix) map.addCell(handCell(s, ix, iy));
+    QCustomPlot* plot = map.customPlot();
+    QCPItemLine* mark = map.colourBarMark();
+    QCPItemText* label = map.colourBarMarkLabel();
+    QVERIFY(mark && label);
+    QVERIFY(mark->visible() && label->visible());
+    QCOMPARE(s.base.collapse_entropy, 0.75);
+    QCOMPARE(mark->start->coords().y(), s.base.collapse_entropy);
+    QCOMPARE(mark->end->coords().y(), s.base.collapse_entropy);
+    QVERIFY(label->text().startsWith(QStringLiteral("collapse")));
+    // On the colour bar's own axis, not the map's.
+    QCPAxis* bar_axis = mark->start->valueAxis();
+    QVERIFY(bar_axis && bar_axis != plot->yAxis && bar_axis->axisRect() != plot->axisRect());
+    QCOMPARE(bar_axis->range().lower, 0.0);
+    QCOMPARE(bar_axis->range().upper, 1.0);
+    plot->replot(QCustomPlot::rpImmediateRefresh);
+    const QRect bar = bar_axis->axisRect()->rect();
+    QCOMPARE(mark->start->pixelPosition().y(), bar_axis->coordToPixel(0.75));
+    QVERIFY2(mark->start->pixelPosition().x() < bar.left() && mark->end->pixelPosition().x() > bar.right(),
+             qPrintable(QStringLiteral("mark %1..%2, bar %3..%4")
+                            .arg(mark->start->pixelPosition().x())
+                            .arg(mark->end->pixelPosition().x())
+                            .arg(bar.left())
+                            .arg(bar.right())));
+    // The name sits between the map and the bar, over neither.
+    QVERIFY2(label->right->pixelPosition().x() <= bar.left() &&
+                 label->left->pixelPosition().x() >= plot->axisRect()->rect().right(),
+             qPrintable(QStringLiteral("label %1..%2, map ends %3, bar starts %4")
+                            .arg(label->left->pixelPosition().x())
+                            .arg(label->right->pixelPosition().x())
+                            .arg(plot->axisRect()->rect().right())
+                            .arg(bar.left())));
+    map.setMeasure(kMaxUtil);  // collapse above 3× the fair share
+    QCOMPARE(mark->start->coords().y(), s.base.collapse_max_util);
+    QVERIFY(label->text().startsWith(QStringLiteral("collapse")));
+    map.setMeasure(kTestAcc);  // no threshold: no mark
+    QVERIFY(!mark->visible() && !label->visible());
 }
 
 void TestPhaseMap::current_run_star() {

@@ -149,6 +149,9 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(w.plots().heatmap->stepBins() > 0, kTimeoutMs);
         QVERIFY(w.plots().heatmap->cell(0, w.plots().heatmap->stepBins() - 1) > 0.9);
         QTRY_VERIFY_WITH_TIMEOUT(warning_row(w.warningsPanel(), QStringLiteral("collaps")) >= 0, kTimeoutMs);
+        // This log carries neither an aux loss nor a z-loss: no loss plot of any kind.
+        QVERIFY(w.plots().loss->isHidden());
+        QVERIFY(w.plots().router_loss->isHidden());
         const int row = warning_row(w.warningsPanel(), QStringLiteral("collaps"));
         // The remedy names the job's own flag and offers no moescope knob button.
         QVERIFY(w.warningsPanel()->remedyButton(row) == nullptr);
@@ -224,6 +227,57 @@ private slots:
 
         w.selectPreset(QStringLiteral("default"));  // training again: the toolbar items come back
         QVERIFY(preset_shown());
+    }
+
+    // A job that logs its aux loss and z-loss gets them plotted on the layer shown, in the
+    // loss plot's place (issue 23: the loss plot was empty, ticks 7.5e-7 to 1.5e-6), on a
+    // log axis that spans them; they follow the layer box; the report exports the plot.
+    void watched_job_plots_its_router_losses() {
+        const QString log = dir_.filePath(QStringLiteral("losses.jsonl"));
+        append(log, header());
+        QByteArray lines;
+        for (long s = 0; s < 30; ++s)
+            for (int l = 0; l < kLayers; ++l)
+                lines += QStringLiteral(R"({"step":%1,"layer":%2,"counts":[64,64,64,64,64,64,64,64],"tokens":256,)"
+                                        R"("aux_loss":%3,"z_loss":%4})"
+                                        "\n")
+                             .arg(s)
+                             .arg(l)
+                             .arg(1.0 + 0.5 * l)
+                             .arg(40.0 * (l + 1))
+                             .toUtf8();
+        append(log, lines);
+        MainWindow w(test_presets::tiny());
+        w.resize(1300, 900);
+        w.show();
+        QVERIFY(w.watchRun(log));
+        TimePlot* losses = w.plots().router_loss;
+        QTRY_COMPARE_WITH_TIMEOUT(w.history().last_step(), 29L, kTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(!losses->isHidden(), kTimeoutMs);
+        QVERIFY(losses->isVisible());
+        QVERIFY(w.plots().loss->isHidden());
+        QCOMPARE(losses->graphCount(), 2);
+        QTRY_COMPARE_WITH_TIMEOUT(losses->customPlot()->graph(0)->dataCount(), 30, kTimeoutMs);
+        QCOMPARE(losses->customPlot()->graph(1)->dataCount(), 30);
+        auto* layer_box = w.findChild<QComboBox*>(QStringLiteral("layer_box"));
+        QVERIFY(layer_box);
+        const int layer = layer_box->currentIndex();
+        QCOMPARE(losses->layer(), layer);
+        QCOMPARE(losses->customPlot()->graph(0)->data()->at(0)->value, 1.0 + 0.5 * layer);
+        QCOMPARE(losses->customPlot()->graph(1)->data()->at(0)->value, 40.0 * (layer + 1));
+        // One axis spans both, from the aux loss to the z-loss.
+        const QCPRange range = losses->customPlot()->yAxis->range();
+        QVERIFY2(range.lower <= 1.0 && range.upper >= 80.0,
+                 qPrintable(QStringLiteral("%1 … %2").arg(range.lower).arg(range.upper)));
+        layer_box->setCurrentIndex(1 - layer);
+        QTRY_COMPARE_WITH_TIMEOUT(losses->customPlot()->graph(1)->data()->at(0)->value, 40.0 * (2 - layer), kTimeoutMs);
+        QStringList named;
+        for (const auto& [name, plot] : w.plotGrid()->namedPlots()) named << name;
+        QVERIFY2(named.contains(QStringLiteral("router_losses")), qPrintable(named.join(' ')));
+
+        w.selectPreset(QStringLiteral("default"));  // training again: the training run's loss plot
+        QVERIFY(losses->isHidden());
+        QVERIFY(!w.plots().loss->isHidden());
     }
 
     // Watching at once, while the window's first training run is still being built on
