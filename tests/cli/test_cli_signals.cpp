@@ -39,9 +39,8 @@ Interrupted interrupt_train(const QString& dir, const QStringList& extra, int ms
     QProcess p;
     p.setProcessEnvironment(one_thread());
     p.setWorkingDirectory(dir);
-    p.start(QStringLiteral(MOESCOPE_CLI), QStringList{"train", "--preset", "default", "--steps", "100000000",
-                                                      "--every", "100000000"} +
-                                              extra);
+    p.start(QStringLiteral(MOESCOPE_CLI),
+            QStringList{"train", "--preset", "default", "--steps", "100000000", "--every", "100000000"} + extra);
     Interrupted r;
     if (!p.waitForStarted(10000)) return r;
     QByteArray out;
