@@ -126,6 +126,14 @@ const Command kCommands[] = {
   --png FILE.png        draw the map with the window binary next to moescope-cli (offscreen)
   --quiet               no progress line on stderr
   Ctrl-C keeps the finished cells, writes them and exits 130.
+ on a Slurm cluster (docs/sweep.md, "On a cluster"):
+  --emit slurm DIR      write the sweep and an sbatch job array (one task per cell x seed) into DIR; run nothing
+    --partition P  --time T (default 1:00:00)  --cpus-per-task N  --mem M  --gres G  --account A
+    --parallel P        at most P tasks at once (--array=...%P)
+    --cli PATH          the moescope-cli the tasks run (default: this one)
+  --cell DIR TASK       run one task of an emitted sweep; writes DIR/cells/TASK.json (what the array runs)
+  --merge DIR           merge the finished tasks into --out FILE.moesweep [--png]; names missing and failed
+                        tasks and the sbatch line that reruns them; exit 4 while some are missing
 )",
      cmd_sweep},
     {"watch", "follow a real training job's router log (PyTorch, Hugging Face, Megatron-LM): load, entropy, warnings",

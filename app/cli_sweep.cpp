@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "cli_signals.hpp"
+#include "cli_sweep_cluster.hpp"
 #include "error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/metrics_log.hpp"
@@ -41,6 +42,8 @@ struct SweepArgs {
     std::string out, png;
     int measure = kLoadEntropy;
     bool quiet = false;
+    std::string emit_dir;  // --emit slurm DIR: write the job array, run nothing
+    SlurmOptions slurm;
 };
 
 constexpr long kMaxThreads = 4096;
@@ -102,10 +105,19 @@ SweepArgs parse_sweep_args(const std::vector<std::string>& args) {
             a.measure = sweep_measure_index(value());
         else if (flag == "--quiet")
             a.quiet = true;
-        else
+        else if (flag == "--emit") {
+            if (value() != "slurm")
+                throw ConfigError("--emit takes 'slurm' and a folder (--emit slurm DIR), got '" + clip_text(args[i]) +
+                                  "'");
+            a.emit_dir = value();
+        } else if (!parse_slurm_option(flag, value, a.slurm))
             throw ConfigError("unknown option '" + flag + "' for sweep (see 'moescope-cli help')");
     }
     if (a.preset_given && !a.config_file.empty()) throw ConfigError("give either --preset or --config, not both");
+    if (!a.emit_dir.empty() && (!a.out.empty() || !a.png.empty()))
+        throw ConfigError(
+            "--emit slurm runs nothing, so it writes no --out or --png: merge the finished tasks with "
+            "'moescope-cli sweep --merge DIR --out FILE.moesweep'");
     if (a.x.empty() || a.y.empty())
         throw ConfigError("sweep needs both axes, e.g. --x aux_weight=1e-3:1:7 --log --y router_lr=1e-3:0.3:7 --log");
     if (!a.out.empty() && !has_extension(a.out, ".moesweep") && !has_extension(a.out, ".csv") &&
@@ -243,9 +255,47 @@ std::string sweep_text_map(const SweepResult& r, int measure) {
     return out;
 }
 
+void print_and_write_sweep(const SweepResult& result, const std::string& out, const std::string& png, int measure) {
+    const SweepSpec& spec = result.spec;
+    std::cout << sweep_text_map(result, measure);
+    int collapsed = 0, disputed = 0;
+    for (const SweepCell& c : result.cells) {
+        disputed += sweep_cell_disputed(c, spec.base);
+        collapsed += !sweep_cell_disputed(c, spec.base) && sweep_cell_collapsed(c, spec.base);
+    }
+    std::cout << collapsed << " of " << result.cells.size() << " cells collapsed on every seed";
+    if (spec.seeds > 1) std::cout << ", " << disputed << " where the seeds disagree";
+    std::cout << "\n";
+
+    if (!out.empty()) {
+        if (has_extension(out, ".moesweep"))
+            save_sweep(result, out);
+        else
+            export_sweep_cells(result, out);
+        std::cerr << "sweep: wrote " << out << "\n";
+    }
+    if (!png.empty()) {
+        // The window binary reads a .moesweep: the --out file when it is one, else one beside the PNG,
+        // which is kept when the drawing fails so that the sweep is not lost.
+        const bool own = has_extension(out, ".moesweep");
+        const std::string file = own ? out : png_sweep_file(png);
+        if (!own) save_sweep(result, file);
+        std::string why;
+        const bool ok = render_png(file, png, why);
+        if (!ok)
+            throw DataError("cannot draw '" + png + "': " + why + "; the sweep is kept in '" + file +
+                            "' (draw it with 'moescope --sweep-png " + file + " OUT.png')");
+        if (!own) std::filesystem::remove(file);
+        std::cerr << "sweep: wrote " << png << "\n";
+    }
+}
+
 int cmd_sweep(const std::vector<std::string>& args) {
+    if (!args.empty() && args[0] == "--cell") return cmd_sweep_cell(args);
+    if (!args.empty() && args[0] == "--merge") return cmd_sweep_merge(args);
     const SweepArgs a = parse_sweep_args(args);
     const SweepSpec spec = build_spec(a);
+    if (!a.emit_dir.empty()) return emit_slurm(spec, a.slurm, a.emit_dir);
     if (!a.png.empty() && access(window_binary().c_str(), X_OK) != 0)
         throw ConfigError("--png is drawn by the window binary '" + window_binary() +
                           "', which is not there; write --out FILE.moesweep and open it with "
@@ -280,37 +330,7 @@ int cmd_sweep(const std::vector<std::string>& args) {
         std::cerr << "sweep: interrupted; keeping the " << result.cells.size() << " of " << spec.cells()
                   << " cells that finished\n";
 
-    std::cout << sweep_text_map(result, a.measure);
-    int collapsed = 0, disputed = 0;
-    for (const SweepCell& c : result.cells) {
-        disputed += sweep_cell_disputed(c, spec.base);
-        collapsed += !sweep_cell_disputed(c, spec.base) && sweep_cell_collapsed(c, spec.base);
-    }
-    std::cout << collapsed << " of " << result.cells.size() << " cells collapsed on every seed";
-    if (spec.seeds > 1) std::cout << ", " << disputed << " where the seeds disagree";
-    std::cout << "\n";
-
-    if (!a.out.empty()) {
-        if (has_extension(a.out, ".moesweep"))
-            save_sweep(result, a.out);
-        else
-            export_sweep_cells(result, a.out);
-        std::cerr << "sweep: wrote " << a.out << "\n";
-    }
-    if (!a.png.empty()) {
-        // The window binary reads a .moesweep: the --out file when it is one, else one beside the PNG,
-        // which is kept when the drawing fails so that the sweep is not lost.
-        const bool own = has_extension(a.out, ".moesweep");
-        const std::string file = own ? a.out : png_sweep_file(a.png);
-        if (!own) save_sweep(result, file);
-        std::string why;
-        const bool ok = render_png(file, a.png, why);
-        if (!ok)
-            throw DataError("cannot draw '" + a.png + "': " + why + "; the sweep is kept in '" + file +
-                            "' (draw it with 'moescope --sweep-png " + file + " OUT.png')");
-        if (!own) std::filesystem::remove(file);
-        std::cerr << "sweep: wrote " << a.png << "\n";
-    }
+    print_and_write_sweep(result, a.out, a.png, a.measure);
     return interrupted ? kExitInterrupted : 0;
 }
 

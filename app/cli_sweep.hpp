@@ -17,4 +17,8 @@ int cmd_sweep(const std::vector<std::string>& args);
 // the cell mean of `measure`, '*' after collapsed cells, '.' for cells not run.
 std::string sweep_text_map(const SweepResult& r, int measure);
 
+// What a local sweep and a cluster merge end with: the text map and collapse
+// counts on stdout, then `out` (.moesweep, .csv or .jsonl) and `png` when given.
+void print_and_write_sweep(const SweepResult& result, const std::string& out, const std::string& png, int measure);
+
 }  // namespace moescope

@@ -122,6 +122,11 @@ SweepSpec make_sweep_spec(Config base, SweepAxis x, SweepAxis y, long steps, int
     return {std::move(base), std::move(x), std::move(y), steps, seeds};
 }
 
+SweepTask sweep_task(const SweepSpec& spec, long u) {
+    const long cell = u / spec.seeds;
+    return {int(cell % spec.x.n), int(cell / spec.x.n), int(u % spec.seeds)};
+}
+
 Config sweep_run_config(const SweepSpec& spec, int ix, int iy, int s) {
     Config c = spec.base;
     c.script.clear();

@@ -60,6 +60,13 @@ SweepSpec make_sweep_spec(Config base, SweepAxis x, SweepAxis y, long steps, int
 // The config of one run: the base with both knobs set and seed base.seed + s.
 Config sweep_run_config(const SweepSpec& spec, int ix, int iy, int s);
 
+// Run u of a sweep, 0 ≤ u < runs(): cell u / seeds in row order (ix fastest),
+// seed index u % seeds. The local runner's order and a cluster array's task ids.
+struct SweepTask {
+    int ix = 0, iy = 0, s = 0;
+};
+SweepTask sweep_task(const SweepSpec& spec, long u);
+
 // What one run is reduced to. "Final" is the mean over the last window of
 // steps, "worst" the worst mean over any window of that length (lowest for
 // entropies, highest for the rest); a window is min(50, max(1, steps/10))

@@ -36,9 +36,10 @@ std::pair<double, double> final_and_worst(const std::vector<double>& v, long w, 
 
 }  // namespace
 
-bool run_sweep_cell(const SweepSpec& spec, int ix, int iy, int s, SweepRun& out, const std::atomic<bool>* cancel) {
+bool run_sweep_cell(const SweepSpec& spec, int ix, int iy, int s, SweepRun& out, const std::atomic<bool>* cancel,
+                    Backend backend) {
     const Config cfg = sweep_run_config(spec, ix, iy, s);
-    Trainer tr(cfg);
+    Trainer tr(cfg, backend);
     // Per step, at its worst layer: load entropy, max util, dead, dropped, router entropy.
     std::array<std::vector<double>, 5> series;
     for (auto& v : series) v.reserve(size_t(spec.steps));
@@ -107,12 +108,11 @@ SweepResult run_sweep(const SweepSpec& spec, const SweepOptions& opt) {
         while (!cancelled()) {
             const long u = next.fetch_add(1);
             if (u >= total) return;
-            const int cell = int(u / spec.seeds), s = int(u % spec.seeds);
-            const int ix = cell % spec.x.n, iy = cell / spec.x.n;
+            const SweepTask t = sweep_task(spec, u);
             try {
                 SweepRun run;
-                if (!run_sweep_cell(spec, ix, iy, s, run, opt.cancel)) return;
-                record(ix, iy, s, run);
+                if (!run_sweep_cell(spec, t.ix, t.iy, t.s, run, opt.cancel)) return;
+                record(t.ix, t.iy, t.s, run);
             } catch (...) {
                 std::lock_guard g(lock);
                 if (!error) error = std::current_exception();

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 
+#include "engine/engine_factory.hpp"
 #include "train/sweep.hpp"
 
 namespace moescope {
@@ -30,9 +31,11 @@ struct SweepOptions {
 // the workers have stopped.
 SweepResult run_sweep(const SweepSpec& spec, const SweepOptions& opt = {});
 
-// One run of cell (ix, iy) with seed index s, reduced to the sweep measures.
+// One run of cell (ix, iy) with seed index s, reduced to the sweep measures:
+// what the local runner's workers and a cluster's array tasks (sweep --cell)
+// both call, so a cell trained on either is the same, bit for bit, on one machine.
 // Returns false, leaving `out` untouched, when `cancel` was set during it.
 bool run_sweep_cell(const SweepSpec& spec, int ix, int iy, int s, SweepRun& out,
-                    const std::atomic<bool>* cancel = nullptr);
+                    const std::atomic<bool>* cancel = nullptr, Backend backend = Backend::Cpu);
 
 }  // namespace moescope
