@@ -1,8 +1,8 @@
 #include "cli_sweep_cluster.hpp"
 
 #include <chrono>
-#include <cstdio>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -84,9 +84,8 @@ int emit_slurm(const SweepSpec& spec, SlurmOptions o, const std::string& dir) {
     if (o.cli.empty()) o.cli = this_cli();
     const std::string script = emit_slurm_sweep(spec, o, dir);
     const ClusterSweep c = load_cluster_sweep(dir);
-    std::cout << "sweep: wrote " << c.dir << "/sweep.moesweep and " << script << ": " << spec.runs()
-              << " array tasks (" << spec.cells() << " cells x " << spec.seeds << " seeds, " << spec.steps
-              << " steps each)\n"
+    std::cout << "sweep: wrote " << c.dir << "/sweep.moesweep and " << script << ": " << spec.runs() << " array tasks ("
+              << spec.cells() << " cells x " << spec.seeds << " seeds, " << spec.steps << " steps each)\n"
               << "submit:  sbatch " << script << "\n"
               << "merge:   moescope-cli sweep --merge " << c.dir << " --out map.moesweep   (any time; again later)\n";
     if (spec.runs() > kSlurmDefaultMaxArraySize)
@@ -153,7 +152,8 @@ int cmd_sweep_merge(const std::vector<std::string>& args) {
         else if (f == "--metric")
             measure = sweep_measure_index(value());
         else
-            throw ConfigError("unknown option '" + clip_text(f) + "' for sweep --merge (it takes --out, --png, --metric)");
+            throw ConfigError("unknown option '" + clip_text(f) +
+                              "' for sweep --merge (it takes --out, --png, --metric)");
     }
     if (!out.empty() && !has_extension(out, ".moesweep") && !has_extension(out, ".csv") &&
         !has_extension(out, ".jsonl"))
@@ -162,8 +162,8 @@ int cmd_sweep_merge(const std::vector<std::string>& args) {
     const ClusterSweep c = load_cluster_sweep(args[1]);
     const ClusterMerge m = merge_cluster_sweep(c);
     const SweepSpec& s = c.spec;
-    std::cout << "sweep: " << c.dir << ": " << m.runs_done << " of " << s.runs() << " runs in, " << m.result.cells.size()
-              << " of " << s.cells() << " cells complete\n";
+    std::cout << "sweep: " << c.dir << ": " << m.runs_done << " of " << s.runs() << " runs in, "
+              << m.result.cells.size() << " of " << s.cells() << " cells complete\n";
     if (!m.missing.empty()) {
         std::cout << "missing (no result yet: pending, running, or never ran): " << m.missing.size() << " run(s)\n";
         for (size_t i = 0; i < m.missing.size() && i < 20; ++i) std::cout << "  " << task_text(s, m.missing[i]) << "\n";

@@ -162,8 +162,9 @@ std::string emit_slurm_sweep(const SweepSpec& spec, const SlurmOptions& o, const
     sh << "#SBATCH --output=" << dir << "/logs/%A_%a.out\n"
        << "# Each run trains on one thread, as in a local sweep (bit for bit the same cell).\n"
        << "export OMP_NUM_THREADS=1\n"
-       << "exec '" << o.cli << "' sweep --cell '" << dir << "' \"${SLURM_ARRAY_TASK_ID:?submit this script with sbatch}\""
-       << (o.gres.empty() ? "" : " --backend auto") << "\n";
+       << "exec '" << o.cli << "' sweep --cell '" << dir
+       << "' \"${SLURM_ARRAY_TASK_ID:?submit this script with sbatch}\"" << (o.gres.empty() ? "" : " --backend auto")
+       << "\n";
     const std::string script = (fs::path(dir) / "sweep.sbatch").string();
     write_file_atomically(script, {sh.str()}, "sbatch script");
     ::chmod(script.c_str(), 0755);
@@ -176,7 +177,8 @@ ClusterSweep load_cluster_sweep(const std::string& dir_arg) {
     const std::string what = "sweep definition '" + clip_text(path, 200) + "'";
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
-        throw DataError("'" + clip_text(dir_arg) + "' is not a sweep folder (written by 'moescope-cli sweep ... --emit "
+        throw DataError("'" + clip_text(dir_arg) +
+                        "' is not a sweep folder (written by 'moescope-cli sweep ... --emit "
                         "slurm DIR')");
     const std::string text = read_regular_file(path, kMaxSweepBytes, "sweep definition");
     json j;
@@ -209,9 +211,9 @@ json run_header(const ClusterSweep& c, long task) {
     const SweepTask t = sweep_task(c.spec, task);
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0) host[0] = 0;
-    return {{"format", kSweepRunFormat}, {"version", 1},  {"sweep", c.id},
-            {"task", task},              {"ix", t.ix},    {"iy", t.iy},
-            {"seed", c.spec.base.seed + t.s}, {"host", host}};
+    return {
+        {"format", kSweepRunFormat},      {"version", 1}, {"sweep", c.id}, {"task", task}, {"ix", t.ix}, {"iy", t.iy},
+        {"seed", c.spec.base.seed + t.s}, {"host", host}};
 }
 
 }  // namespace
