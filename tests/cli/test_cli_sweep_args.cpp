@@ -64,6 +64,32 @@ private slots:
         expect_refused(run_cli(sweep(args), 60000, dir_.path()), message);
     }
 
+    // The cluster commands (docs/sweep.md, "On a cluster"): one line each, nothing run.
+    void clusterArgumentsAreChecked() {
+        expect_refused(run_cli(sweep({"--emit", "pbs", "x"}), 60000, dir_.path()),
+                       "--emit takes 'slurm' and a folder (--emit slurm DIR), got 'pbs'");
+        expect_refused(run_cli(sweep({"--emit", "slurm", "c", "--out", "m.moesweep"}), 60000, dir_.path()),
+                       "--emit slurm runs nothing, so it writes no --out or --png");
+        expect_refused(run_cli(sweep({"--emit", "slurm", "c", "--parallel", "-1"}), 60000, dir_.path()),
+                       "--parallel expects a whole number in [0, 1000000], got '-1'");
+        expect_refused(run_cli({"sweep", "--cell", "/nonexistent", "0"}, 60000, dir_.path()),
+                       "'/nonexistent' is not a sweep folder");
+        expect_refused(run_cli({"sweep", "--merge"}, 60000, dir_.path()), "--merge needs the sweep folder");
+        const ProcessResult emitted = run_cli(sweep({"--seeds", "1", "--emit", "slurm", "c"}), 60000, dir_.path());
+        QVERIFY2(emitted.finished && emitted.code == 0, qPrintable(emitted.describe()));
+        QVERIFY(emitted.out.contains("sbatch " + QDir(dir_.filePath("c")).absolutePath() + "/sweep.sbatch"));
+        expect_refused(run_cli({"sweep", "--cell", "c", "2"}, 60000, dir_.path()),
+                       "the task id expects a whole number in [0, 1], got '2'");
+        // Task 1 run here, as an array task would run it: the merge then lacks only task 0.
+        const ProcessResult cell = run_cli({"sweep", "--cell", "c", "1"}, 60000, dir_.path());
+        QVERIFY2(cell.finished && cell.code == 0, qPrintable(cell.describe()));
+        const ProcessResult merged = run_cli({"sweep", "--merge", "c", "--out", "m.moesweep"}, 60000, dir_.path());
+        QVERIFY2(merged.finished && merged.code == 4, qPrintable(merged.describe()));
+        QVERIFY(merged.out.contains("1 of 2 runs in, 1 of 2 cells complete"));
+        QVERIFY(merged.out.contains("sbatch --array=0 "));
+        QCOMPARE(moescope::load_sweep(dir_.filePath("m.moesweep").toStdString()).cells.size(), size_t(1));
+    }
+
     void outputOverTheDataIsRefused() {
         QFile f(dir_.filePath("d.csv"));
         QVERIFY(f.open(QIODevice::WriteOnly));
