@@ -39,20 +39,21 @@ void MissingCells::draw(QCPPainter* painter) {
     for (const QPoint& c : cells_) {
         const QPointF a(kx->coordToPixel(c.x() - 0.5), vy->coordToPixel(c.y() - 0.5));
         const QPointF b(kx->coordToPixel(c.x() + 0.5), vy->coordToPixel(c.y() + 0.5));
-        paintCell(painter, QRectF(a, b).normalized());
+        paintCell(painter, QRectF(a, b).normalized(), QPen(Qt::white, 1));  // white edges: one square a cell
     }
 }
 
 void MissingCells::drawLegendIcon(QCPPainter* painter, const QRectF& rect) const {
     const double side = std::min(rect.width(), rect.height());
-    paintCell(painter, QRectF(rect.center() - QPointF(side / 2, side / 2), QSizeF(side, side)));
+    paintCell(painter, QRectF(rect.center() - QPointF(side / 2, side / 2), QSizeF(side, side)), QPen(kMissingHatch));
 }
 
 // Light grey with a diagonal hatch: no colour of the health gradient is grey.
-void MissingCells::paintCell(QCPPainter* painter, const QRectF& rect) const {
+void MissingCells::paintCell(QCPPainter* painter, const QRectF& rect, const QPen& edge) const {
     painter->setPen(Qt::NoPen);
     painter->setBrush(kMissingFill);
     painter->drawRect(rect);
+    painter->setPen(edge);
     painter->setBrush(QBrush(kMissingHatch, Qt::BDiagPattern));
     painter->drawRect(rect);
 }

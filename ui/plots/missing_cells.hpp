@@ -25,7 +25,7 @@ protected:
     void drawLegendIcon(QCPPainter* painter, const QRectF& rect) const override;
 
 private:
-    void paintCell(QCPPainter* painter, const QRectF& rect) const;
+    void paintCell(QCPPainter* painter, const QRectF& rect, const QPen& edge) const;
 
     std::vector<QPoint> cells_;
 };
