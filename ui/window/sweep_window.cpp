@@ -377,10 +377,14 @@ void SweepWindow::showClusterCommands(const QString& dir, const QString& script)
         QMessageBox::Information, tr("Export for a cluster"),
         tr("<p>Wrote the sweep and its job array into %1.</p><p>Submit it on the cluster:</p>%2"
            "<p>Merge what has finished (any time, also while it runs):</p>%3"
-           "<p>Open the merged map here with <i>Open sweep…</i>: cells not run yet are hatched.<br>Each task runs "
-           "%4, which the cluster's nodes must see at that path (edit the script's last line if not).</p>")
+           "<p>Open the merged map here with <i>Open sweep…</i>: cells not run yet are hatched.<br>%4</p>")
             .arg(dir.toHtmlEscaped(), pre(QStringLiteral("sbatch ") + script),
-                 pre(QStringLiteral("moescope-cli sweep --merge %1 --out map.moesweep").arg(dir)), cli.toHtmlEscaped()),
+                 pre(QStringLiteral("moescope-cli sweep --merge %1 --out map.moesweep").arg(dir)),
+                 (QFileInfo::exists(cli) ? tr("Each task runs %1, which the cluster's nodes must see at that path "
+                                              "(edit the script's last line if not).")
+                                         : tr("Each task runs %1, which is not on this machine: edit the script's "
+                                              "last line to the cluster's moescope-cli."))
+                     .arg(cli.toHtmlEscaped())),
         QMessageBox::Ok, this);
     box->setTextFormat(Qt::RichText);
     box->setTextInteractionFlags(Qt::TextSelectableByMouse);

@@ -125,6 +125,8 @@ void TestSweepCluster::export_writes_the_job_array() {
     QVERIFY2(box->text().contains(sbatch), qPrintable(box->text()));
     QVERIFY2(box->text().contains(merge), qPrintable(box->text()));
     QVERIFY2(w.status().contains(sbatch), qPrintable(w.status()));
+    // No moescope-cli beside the test binary: the box says to point the script at the cluster's.
+    QVERIFY2(box->text().contains(QStringLiteral("which is not on this machine")), qPrintable(box->text()));
     box->close();
 
     // The same sweep into the same folder again: allowed (its cells would be kept).
