@@ -117,6 +117,16 @@ SlurmOptions ClusterExportDialog::options() const {
     return o;
 }
 
+void ClusterExportDialog::setOptions(const SlurmOptions& o) {
+    partition_->setText(QString::fromStdString(o.partition));
+    time_->setText(QString::fromStdString(o.time));
+    cpus_->setValue(o.cpus_per_task);
+    mem_->setText(QString::fromStdString(o.mem));
+    gres_->setText(QString::fromStdString(o.gres));
+    account_->setText(QString::fromStdString(o.account));
+    parallel_->setValue(o.parallel);
+}
+
 QString ClusterExportDialog::error() const { return error_->text(); }
 
 void ClusterExportDialog::accept() {
@@ -132,6 +142,6 @@ void ClusterExportDialog::accept() {
     error_->clear();
     error_->hide();
     const QString path = QString::fromStdString(script);
-    emit exported(QFileInfo(path).absolutePath(), path);
+    emit exported(QFileInfo(path).absolutePath(), path, options());
     QDialog::accept();
 }

@@ -21,14 +21,15 @@ public:
     ClusterExportDialog(const moescope::SweepSpec& spec, const QString& cli, QWidget* parent = nullptr);
 
     QString folder() const;
-    moescope::SlurmOptions options() const;  // the form's options, cli included
-    QString error() const;                   // the last refusal's message; empty after a write
+    moescope::SlurmOptions options() const;            // the form's options, cli included
+    void setOptions(const moescope::SlurmOptions& o);  // all but cli (the dialog's own)
+    QString error() const;                             // the last refusal's message; empty after a write
 
     void accept() override;  // writes the folder; stays open with the message when refused
 
 signals:
-    // The sweep was written: DIR/sweep.moesweep and `script` (DIR/sweep.sbatch).
-    void exported(const QString& dir, const QString& script);
+    // The sweep was written with `options`: DIR/sweep.moesweep and `script` (DIR/sweep.sbatch).
+    void exported(const QString& dir, const QString& script, const moescope::SlurmOptions& options);
 
 private:
     moescope::SweepSpec spec_;

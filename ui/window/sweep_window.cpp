@@ -362,7 +362,12 @@ ClusterExportDialog* SweepWindow::exportForCluster() {
     auto* dialog =
         new ClusterExportDialog(s, QCoreApplication::applicationDirPath() + QStringLiteral("/moescope-cli"), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &ClusterExportDialog::exported, this, &SweepWindow::showClusterCommands);
+    if (slurm_) dialog->setOptions(*slurm_);
+    connect(dialog, &ClusterExportDialog::exported, this,
+            [this](const QString& dir, const QString& script, const SlurmOptions& o) {
+                slurm_ = o;
+                showClusterCommands(dir, script);
+            });
     dialog->open();
     return dialog;
 }

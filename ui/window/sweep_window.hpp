@@ -11,6 +11,9 @@
 #include <QPointer>
 #include <QWidget>
 
+#include <optional>
+
+#include "io/sweep_cluster.hpp"
 #include "run/metrics_frame.hpp"  // Config metatype
 #include "train/sweep.hpp"
 
@@ -83,6 +86,7 @@ private:
     PhaseMap* map_;
     SweepWorker* worker_;
     QPointer<QMessageBox> cluster_message_;
+    std::optional<moescope::SlurmOptions> slurm_;  // the last export's, offered again
 };
 
 // `moescope --sweep-png FILE.moesweep OUT.png`: draws the saved sweep's phase

@@ -129,8 +129,12 @@ void TestSweepCluster::export_writes_the_job_array() {
     QVERIFY2(box->text().contains(QStringLiteral("which is not on this machine")), qPrintable(box->text()));
     box->close();
 
-    // The same sweep into the same folder again: allowed (its cells would be kept).
+    // The same sweep into the same folder again: allowed (its cells would be kept). The
+    // dialog offers the last export's options again.
     d = w.exportForCluster();
+    QCOMPARE(field<QLineEdit>(d, "partition")->text(), QStringLiteral("debug"));
+    QCOMPARE(field<QLineEdit>(d, "gres")->text(), QStringLiteral("gpu:1"));
+    QCOMPARE(field<QSpinBox>(d, "parallel")->value(), 4);
     field<QLineEdit>(d, "folder")->setText(dir);
     d->accept();
     QVERIFY2(d.isNull() || !d->isVisible(), qPrintable(d ? d->error() : QString()));
