@@ -8,6 +8,7 @@
 
 #include "io/sweep_file.hpp"
 #include "plots/color_map_parts.hpp"
+#include "plots/missing_cells.hpp"
 #include "plots/plot_export.hpp"
 #include "plots/plot_style.hpp"
 #include "theme.hpp"
@@ -96,6 +97,8 @@ PhaseMap::PhaseMap(QWidget* parent)
     scale_ = parts.scale;
     scale_->setBarWidth(12);
 
+    missing_ = new MissingCells(plot_->xAxis, plot_->yAxis);  // under the markers: a star may sit on one
+    missing_->setName(tr("not run yet"));
     collapsed_ = plot_->addGraph();
     collapsed_->setLineStyle(QCPGraph::lsNone);
     collapsed_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCross, QPen(theme::kInk, 2.0), Qt::NoBrush, 11));
@@ -147,6 +150,7 @@ PhaseMap::PhaseMap(QWidget* parent)
 void PhaseMap::setSpec(const SweepSpec& spec) {
     result_ = {};
     result_.spec = spec;
+    mark_missing_ = false;
     rebuild();
 }
 
@@ -163,6 +167,7 @@ void PhaseMap::addCell(const SweepCell& cell) {
 
 void PhaseMap::setResult(const SweepResult& result) {
     result_ = result;
+    mark_missing_ = true;
     rebuild();
 }
 
@@ -266,6 +271,11 @@ void PhaseMap::rebuildMarkers() {
     }
     collapsed_->setData(kx, ky);
     disputed_->setData(dx, dy);
+    std::vector<QPoint> missing;
+    for (int iy = 0; iy < result_.spec.y.n; ++iy)
+        for (int ix = 0; ix < result_.spec.x.n; ++ix)
+            if (isMissing(ix, iy)) missing.emplace_back(ix, iy);
+    missing_->setCells(std::move(missing));
     const double cx = axisCoord(result_.spec.x, current_x_), cy = axisCoord(result_.spec.y, current_y_);
     if (std::isfinite(cx) && std::isfinite(cy))
         current_->setData({cx}, {cy});
@@ -275,6 +285,7 @@ void PhaseMap::rebuildMarkers() {
     if (!collapsed_->data()->isEmpty()) collapsed_->addToLegend();
     if (!disputed_->data()->isEmpty()) disputed_->addToLegend();
     if (!current_->data()->isEmpty()) current_->addToLegend();
+    if (!missing_->cells().empty()) missing_->addToLegend();
     plot_->legend->setVisible(plot_->legend->itemCount() > 0);
 }
 
@@ -325,6 +336,14 @@ int PhaseMap::collapsedMarkers() const { return collapsed_->dataCount(); }
 
 int PhaseMap::disputedMarkers() const { return disputed_->dataCount(); }
 
+int PhaseMap::missingCells() const { return int(missing_->cells().size()); }
+
+bool PhaseMap::isMissing(int ix, int iy) const {
+    const SweepSpec& s = result_.spec;
+    return mark_missing_ && !s.x.knob.empty() && ix >= 0 && iy >= 0 && ix < s.x.n && iy < s.y.n &&
+           !result_.cell(ix, iy);
+}
+
 bool PhaseMap::currentShown() const { return current_->dataCount() > 0; }
 
 double PhaseMap::cellValue(int ix, int iy) const {
@@ -335,6 +354,11 @@ double PhaseMap::cellValue(int ix, int iy) const {
 QString PhaseMap::cellToolTip(int ix, int iy) const {
     const SweepCell* c = result_.cell(ix, iy);
     const SweepSpec& s = result_.spec;
+    if (isMissing(ix, iy))
+        return QStringLiteral("%1 = %2, %3 = %4\n")
+                   .arg(QString::fromStdString(s.x.knob), number(s.x.value(ix)), QString::fromStdString(s.y.knob),
+                        number(s.y.value(iy))) +
+               tr("not run yet (missing from the merge, or the sweep was cancelled)");
     if (!c) return {};
     QString text =
         QStringLiteral("%1 = %2, %3 = %4")

@@ -12,6 +12,9 @@
 // (issue 22: one seed's map is a coin flip near the line). Cells sit at index coordinates with the knob values as tick
 // labels, so log and linear axes both give square cells. Hover: the cell's
 // measures with their spread over seeds. Click: openRun with that cell's config.
+// A finished or loaded sweep that lacks cells (a partial cluster merge, a
+// cancelled sweep) shows each missing one hatched grey; while a sweep runs,
+// its cells still to come stay blank.
 #include <QString>
 #include <QWidget>
 
@@ -28,16 +31,18 @@ class QCPItemLine;
 class QCPItemText;
 class QCPTextElement;
 class QMouseEvent;
+class MissingCells;
 
 class PhaseMap : public QWidget {
     Q_OBJECT
 public:
     explicit PhaseMap(QWidget* parent = nullptr);
 
-    void setSpec(const moescope::SweepSpec& spec);        // empties the map for a new sweep
-    void addCell(const moescope::SweepCell& cell);        // one finished cell
-    void setResult(const moescope::SweepResult& result);  // spec and all its cells
-    void setMeasure(int measure);                         // a moescope::SweepMeasureId
+    void setSpec(const moescope::SweepSpec& spec);  // empties the map for a new sweep
+    void addCell(const moescope::SweepCell& cell);  // one finished cell
+    // Spec and all its cells: the grid's other cells are missing (not run).
+    void setResult(const moescope::SweepResult& result);
+    void setMeasure(int measure);  // a moescope::SweepMeasureId
     // The knob values of the run open in the main window (NaN: not on the map).
     void setCurrent(double x, double y);
 
@@ -47,6 +52,8 @@ public:
     int filledCells() const;
     int collapsedMarkers() const;
     int disputedMarkers() const;
+    int missingCells() const;
+    bool isMissing(int ix, int iy) const;  // in the grid, not run, and the sweep is not running
     int contourSegments() const { return int(collapse_lines_.size()); }
     int thresholdSegments() const { return int(threshold_lines_.size()); }
     bool currentShown() const;
@@ -78,6 +85,7 @@ private:
     QCPTextElement* title_;
     QCPColorMap* map_;
     QCPColorScale* scale_;
+    MissingCells* missing_;
     QCPGraph* collapsed_;
     QCPGraph* disputed_;  // cells whose seeds disagree about collapse
     QCPGraph* current_;
@@ -86,5 +94,6 @@ private:
     QCPItemText* bar_mark_label_;
     moescope::SweepResult result_;
     int measure_ = moescope::kLoadEntropy;
+    bool mark_missing_ = false;  // set by setResult, cleared by setSpec (a sweep starting)
     double current_x_, current_y_;
 };

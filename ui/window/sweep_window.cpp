@@ -3,6 +3,7 @@
 #include <qcustomplot.h>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
@@ -10,6 +11,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
@@ -27,6 +29,7 @@
 #include "run/sweep_worker.hpp"
 #include "theme.hpp"
 #include "train/knobs.hpp"
+#include "window/cluster_export_dialog.hpp"
 
 using namespace moescope;
 
@@ -102,11 +105,16 @@ SweepWindow::SweepWindow(const Config& base, QWidget* parent)
     auto* open = new QPushButton(tr("Open sweep…"));
     auto* exportMap = new QPushButton(tr("Export map…"));
     auto* exportCells = new QPushButton(tr("Export cells…"));
+    auto* exportCluster = new QPushButton(tr("Export for a cluster…"));
+    exportCluster->setToolTip(
+        tr("Write this sweep as a Slurm job array (one task per cell × seed) into a folder, to run with sbatch and "
+           "merge with moescope-cli sweep --merge; Open sweep… shows the merged map."));
     auto* files = new QGridLayout;
     files->addWidget(save, 0, 0);
     files->addWidget(open, 0, 1);
     files->addWidget(exportMap, 1, 0);
     files->addWidget(exportCells, 1, 1);
+    files->addWidget(exportCluster, 2, 0, 1, 2);
     form->addLayout(files);
     form->addStretch(1);
 
@@ -160,6 +168,7 @@ SweepWindow::SweepWindow(const Config& base, QWidget* parent)
         if (!path.isEmpty() && !map_->exportCells(path))
             setStatus(tr("Could not write %1 (use .csv or .jsonl)").arg(path), true);
     });
+    connect(exportCluster, &QPushButton::clicked, this, &SweepWindow::exportForCluster);
 
     // The lesson 11 sweep by default: balancing weight against router speed.
     for (auto [f, name, lo, hi] :
@@ -269,16 +278,22 @@ void SweepWindow::showResult(const SweepResult& result) {
     progress_->setValue(int(result.cells.size()));
 }
 
-bool SweepWindow::start() {
-    if (isRunning()) return false;
-    SweepSpec s;
+bool SweepWindow::formSpec(SweepSpec& out) {
     try {
-        s = spec();
-        s.validate();
+        out = spec();
+        out.validate();
+        return true;
     } catch (const Error& e) {
         setStatus(QString::fromUtf8(e.what()), true);
         return false;
     }
+}
+
+bool SweepWindow::start() {
+    if (isRunning()) return false;
+    SweepSpec s;
+    if (!formSpec(s)) return false;
+    setWindowTitle(tr("moescope — phase diagram"));
     map_->setSpec(s);
     updateCurrent();
     progress_->setRange(0, int(s.runs()));
@@ -323,13 +338,64 @@ bool SweepWindow::saveSweep(const QString& path) {
 bool SweepWindow::openSweep(const QString& path) {
     if (isRunning()) return false;
     try {
-        showResult(load_sweep(path.toStdString()));
-        setStatus(tr("Opened %1").arg(path));
+        const SweepResult result = load_sweep(path.toStdString());
+        showResult(result);
+        const QString counts = tr("%1 of %2 cells").arg(result.cells.size()).arg(result.spec.cells());
+        setWindowTitle(tr("%1 (%2) — moescope phase diagram").arg(QFileInfo(path).fileName(), counts));
+        setStatus(result.complete()
+                      ? tr("Opened %1: %2.").arg(path, counts)
+                      : tr("Opened %1: %2; the %3 hatched cells are not run yet (missing from the merge, or the "
+                           "sweep was cancelled).")
+                            .arg(path, counts)
+                            .arg(result.spec.cells() - long(result.cells.size())));
         return true;
     } catch (const Error& e) {
         setStatus(QString::fromUtf8(e.what()), true);
         return false;
     }
+}
+
+// The tasks run the moescope-cli next to this window: a cluster's nodes must see it at that path.
+ClusterExportDialog* SweepWindow::exportForCluster() {
+    SweepSpec s;
+    if (!formSpec(s)) return nullptr;
+    auto* dialog =
+        new ClusterExportDialog(s, QCoreApplication::applicationDirPath() + QStringLiteral("/moescope-cli"), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (slurm_) dialog->setOptions(*slurm_);
+    connect(dialog, &ClusterExportDialog::exported, this,
+            [this](const QString& dir, const QString& script, const SlurmOptions& o) {
+                slurm_ = o;
+                showClusterCommands(dir, script);
+            });
+    dialog->open();
+    return dialog;
+}
+
+void SweepWindow::showClusterCommands(const QString& dir, const QString& script) {
+    const QString cli = QCoreApplication::applicationDirPath() + QStringLiteral("/moescope-cli");
+    setStatus(tr("Wrote %1: submit it with sbatch %2").arg(dir, script));
+    const auto pre = [](const QString& command) {
+        return QStringLiteral("<pre>%1</pre>").arg(command.toHtmlEscaped());
+    };
+    auto* box = new QMessageBox(
+        QMessageBox::Information, tr("Export for a cluster"),
+        tr("<p>Wrote the sweep and its job array into %1.</p><p>Submit it on the cluster:</p>%2"
+           "<p>Merge what has finished (any time, also while it runs):</p>%3"
+           "<p>Open the merged map here with <i>Open sweep…</i>: cells not run yet are hatched.<br>%4</p>")
+            .arg(dir.toHtmlEscaped(), pre(QStringLiteral("sbatch ") + script),
+                 pre(QStringLiteral("moescope-cli sweep --merge %1 --out map.moesweep").arg(dir)),
+                 (QFileInfo::exists(cli) ? tr("Each task runs %1, which the cluster's nodes must see at that path "
+                                              "(edit the script's last line if not).")
+                                         : tr("Each task runs %1, which is not on this machine: edit the script's "
+                                              "last line to the cluster's moescope-cli."))
+                     .arg(cli.toHtmlEscaped())),
+        QMessageBox::Ok, this);
+    box->setTextFormat(Qt::RichText);
+    box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+    cluster_message_ = box;
 }
 
 QString SweepWindow::status() const { return status_->text(); }

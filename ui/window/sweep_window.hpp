@@ -4,13 +4,22 @@
 // and log spacing, steps and seeds; Start runs every cell on all cores in the
 // background (SweepWorker) while the phase map fills cell by cell; Cancel keeps
 // the finished cells. Save/Open .moesweep files, export the map (PNG/SVG/PDF)
-// or the cells (CSV/JSONL). Clicking a cell emits openRun with its config.
+// or the cells (CSV/JSONL); "Export for a cluster…" writes the sweep as a Slurm
+// job array (ClusterExportDialog). A sweep opened without all its cells (a
+// partial cluster merge) shows the missing ones hatched and says how many are
+// in. Clicking a cell emits openRun with its config.
+#include <QPointer>
 #include <QWidget>
 
+#include <optional>
+
+#include "io/sweep_cluster.hpp"
 #include "run/metrics_frame.hpp"  // Config metatype
 #include "train/sweep.hpp"
 
+class ClusterExportDialog;
 class PhaseMap;
+class QMessageBox;
 class QCheckBox;
 class QComboBox;
 class QLabel;
@@ -39,6 +48,11 @@ public:
     bool isRunning() const;
     bool saveSweep(const QString& path);  // false and a status message on error
     bool openSweep(const QString& path);
+    // "Export for a cluster…": opens the dialog (not modal) for the form's sweep, or returns
+    // nullptr with the form's error in the status line.
+    ClusterExportDialog* exportForCluster();
+    // What the last export said: the commands that submit and merge it (selectable), for tests.
+    QMessageBox* clusterMessage() const { return cluster_message_; }
     PhaseMap* map() const { return map_; }
     QString status() const;
 
@@ -56,6 +70,8 @@ private:
     QWidget* buildAxis(AxisFields& f, const QString& title);
     void onKnobChosen(AxisFields& f);
     void onFinished(const moescope::SweepResult& result, bool cancelled);
+    bool formSpec(moescope::SweepSpec& out);  // spec() checked; false and the error in the status line
+    void showClusterCommands(const QString& dir, const QString& script);
     void updateCurrent();
     void setStatus(const QString& text, bool error = false);
     void setRunningUi(bool running);
@@ -69,6 +85,8 @@ private:
     QLabel* status_;
     PhaseMap* map_;
     SweepWorker* worker_;
+    QPointer<QMessageBox> cluster_message_;
+    std::optional<moescope::SlurmOptions> slurm_;  // the last export's, offered again
 };
 
 // `moescope --sweep-png FILE.moesweep OUT.png`: draws the saved sweep's phase
