@@ -18,6 +18,7 @@
 #include "cli_common.hpp"
 #include "cli_signals.hpp"
 #include "error.hpp"
+#include "nn/gemm.hpp"
 #include "train/bench.hpp"
 #include "train/bench_presets.hpp"
 #include "train/knobs.hpp"
@@ -181,6 +182,13 @@ void print_sgemm_table(const BenchResult& r) {
                       << " is set: OpenBLAS runs that, not its own choice for this CPU)\n";
     std::cout << "  roofline sgemm   " << fmt("%7.1f", r.sgemm_gflops) << " GFLOP/s  fastest library after each step ("
               << best.name << ", " << best.kernel << ")\n";
+    // MOESCOPE_GEMM=auto: which library each of the step's shape classes runs on.
+    const std::vector<gemm::TunedChoice> choices = gemm::tuned_choices();
+    if (!choices.empty()) {
+        std::cout << "  the model's sgemm per shape class (timed here on first use; cache " << gemm::tuning_cache_path()
+                  << "):\n";
+        for (const auto& ch : choices) std::cout << "    " << pad(ch.shape, 34) << ch.library << "\n";
+    }
 }
 
 void print_tables(const BenchResult& r, const PytorchRun* pytorch) {
@@ -242,6 +250,12 @@ nlohmann::json pytorch_json(const BenchResult& r, const PytorchRun* pytorch) {
     return j;
 }
 
+nlohmann::json per_shape_json() {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& ch : gemm::tuned_choices()) out[ch.shape] = ch.library;
+    return out;
+}
+
 nlohmann::json result_json(const BenchResult& r, const PytorchRun* pytorch) {
     const Config& c = r.config;
     nlohmann::json phases = nlohmann::json::object(), scaling = nlohmann::json::array();
@@ -288,6 +302,7 @@ nlohmann::json result_json(const BenchResult& r, const PytorchRun* pytorch) {
             {"sgemm_best", best.name + " (" + best.kernel + ")"},
             {"model_sgemm", r.sgemm_candidates.front().name + " (" + r.sgemm_candidates.front().kernel + ")"},
             {"model_sgemm_gflops", r.model_sgemm_gflops},
+            {"model_sgemm_per_shape", per_shape_json()},
             {"sgemm_gflops", r.sgemm_gflops},
             {"environment", environment},
             {"gemm_efficiency", r.gemm_efficiency},

@@ -66,6 +66,7 @@ json metadata(const TrainerState& st, const MetricsHistory* history) {
     // The newest step in full, so a loaded run's histogram and maps show it before any new step.
     if (history && history->latest().layers.size() == size_t(st.config.layers))
         meta["latest"] = step_metrics_json(history->latest(), true).dump();
+    if (!st.gemm.empty()) meta["gemm"] = st.gemm;
     return meta;
 }
 

@@ -207,6 +207,9 @@ void Reader::read_metadata(TrainerState& st) const {
     if (read_common_metadata(st.steps) == kSnapshotKindHistory) fail(kHistoryOnlyRefusal);
     // Informational; files from before the field were all written by the CPU engine.
     st.engine = clip_text(header_["__metadata__"].value("engine", std::string("cpu")));
+    // Informational too: the GEMM choices of the machine that trained it (a resume there adopts them).
+    if (const auto& md = header_["__metadata__"]; md.contains("gemm") && md["gemm"].is_string())
+        st.gemm = md["gemm"].get<std::string>().substr(0, size_t(1) << 20);
     const char* section = "config";  // the entry being read, for messages
     try {
         try {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "nn/gemm_eigen.hpp"
+#include "nn/gemm_internal.hpp"
 
 #ifdef MOESCOPE_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
@@ -90,12 +91,7 @@ void openblas_sgemm(bool trans_a, bool trans_b, long m, long n, long k, const fl
 }
 #endif
 
-// Every sgemm this build links and this CPU runs, each with the name
-// MOESCOPE_GEMM uses for it; the default (auto) first.
-struct Named {
-    const char* key;
-    Candidate candidate;
-};
+}  // namespace
 
 std::vector<Named> linked() {
     std::vector<Named> out;
@@ -120,16 +116,20 @@ std::vector<Named> linked() {
     return out;
 }
 
+namespace {
+
 std::string known_keys(const std::vector<Named>& all) {
-    std::string keys = "auto";
+    std::string keys = "auto, untuned";
     for (const Named& n : all) keys += std::string(", ") + n.key;
     return keys;
 }
 
-// The model's sgemm: MOESCOPE_GEMM's choice, else oneDNN where linked (its JIT
-// picks the ISA at run time; ONEDNN_MAX_CPU_ISA caps it), else Eigen.
+// The model's sgemm: per shape, the fastest on this machine (auto, the
+// default: gemm_tuning.cpp); the build's first library for every shape
+// (untuned: oneDNN where linked, whose JIT picks the ISA at run time and
+// ONEDNN_MAX_CPU_ISA caps, else Eigen); or the one MOESCOPE_GEMM names.
 struct Choice {
-    SgemmFn fn = nullptr;
+    SgemmFn fn = nullptr;  // nullptr: per shape (auto)
     std::string key, error;
 };
 
@@ -137,7 +137,8 @@ Choice choose() {
     const std::vector<Named> all = linked();
     const char* env = std::getenv("MOESCOPE_GEMM");
     const std::string want = env && *env ? env : "auto";
-    if (want == "auto") return {all.front().candidate.fn, all.front().key, {}};
+    if (want == "auto") return {nullptr, "auto", {}};
+    if (want == "untuned") return {all.front().candidate.fn, all.front().key, {}};
     for (const Named& n : all)
         if (want == n.key) return {n.candidate.fn, n.key, {}};
     return {all.front().candidate.fn, all.front().key,
@@ -166,12 +167,16 @@ void sgemm(bool trans_a, bool trans_b, long m, long n, long k, const float* A, l
         return;
     }
     // Libraries insist on leading dimensions ≥ 1 even for a single row.
-    model_choice().fn(trans_a, trans_b, m, n, k, A, std::max(1L, lda), B, std::max(1L, ldb), C, std::max(1L, ldc),
-                      accumulate);
+    lda = std::max(1L, lda), ldb = std::max(1L, ldb), ldc = std::max(1L, ldc);
+    SgemmFn fn = model_choice().fn;
+    if (!fn) fn = tuned_sgemm(trans_a, trans_b, m, n, k, A, lda, B, ldb, accumulate);
+    fn(trans_a, trans_b, m, n, k, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 std::vector<Candidate> candidates() {
     std::vector<Candidate> out;
+    // auto: the model's products go through sgemm() itself, each shape to its own library.
+    if (model_choice().key == "auto") out.push_back({"moescope per shape", "MOESCOPE_GEMM=auto", sgemm, true});
     for (Named& n : linked()) {
         n.candidate.used_by_model = n.key == model_choice().key;
         out.insert(n.candidate.used_by_model ? out.begin() : out.end(), n.candidate);
@@ -182,6 +187,7 @@ std::vector<Candidate> candidates() {
 std::string model_key() { return model_choice().key; }
 
 std::string model_sgemm() {
+    if (model_key() == "auto") return "the fastest per shape on this machine (MOESCOPE_GEMM=auto)";
     for (const Candidate& c : candidates())
         if (c.used_by_model) return c.name + " (" + c.kernel + ")";
     return "none";

@@ -1,9 +1,13 @@
 #pragma once
-// The model's matrix products. Float GEMMs go to one sgemm this build links,
-// chosen once per process: MOESCOPE_GEMM=onednn|openblas|eigen|eigen-avx512
-// forces one (the lesson tests run under several, so their margins hold
-// whichever kernels a CPU runs); auto (the default) is oneDNN where linked,
-// whose JIT picks AVX-512, AVX2 or SSE4.1 for the CPU at run time (oneDNN's own
+// The model's matrix products. Float GEMMs go to an sgemm this build links.
+// MOESCOPE_GEMM=auto (the default) takes, per shape class (both transposes, m,
+// k, and n by its power of two), the library that was fastest on this machine
+// for that class: timed on the first product of the class, kept in a
+// per-machine cache (tuning_cache_path) and in snapshots (tuning_json).
+// MOESCOPE_GEMM=onednn|openblas|eigen|eigen-avx512 forces one library for
+// every shape (the lesson tests run under several, so their margins hold
+// whichever kernels a CPU runs); untuned is the build's first, oneDNN where
+// linked (its JIT picks AVX-512, AVX2 or SSE4.1 at run time; oneDNN's own
 // ONEDNN_MAX_CPU_ISA=AVX2 caps it), else Eigen. Double GEMMs (the gradient
 // checks) stay on Eigen.
 //
@@ -39,11 +43,30 @@ struct Candidate {
 // Every sgemm linked that can run on this CPU; the model's own comes first.
 std::vector<Candidate> candidates();
 
-// The model's sgemm: "oneDNN 2.6.3 (avx512_core)".
+// The model's sgemm: "oneDNN 2.6.3 (avx512_core)", or "the fastest per shape ..." for auto.
 std::string model_sgemm();
 
-// Its MOESCOPE_GEMM name: "onednn", "openblas", "eigen", "eigen-avx512".
+// Its MOESCOPE_GEMM name: "auto", "onednn", "openblas", "eigen", "eigen-avx512"
+// (untuned gives the build's first library's name).
 std::string model_key();
+
+// MOESCOPE_GEMM=auto: the library chosen for each shape class met so far (or
+// loaded from the cache or a snapshot), by class: {"NT m=64 k=128 n<=256", "openblas"}.
+struct TunedChoice {
+    std::string shape, library;
+};
+std::vector<TunedChoice> tuned_choices();
+
+// The per-machine cache: $MOESCOPE_GEMM_CACHE (empty: none), else
+// $XDG_CACHE_HOME or ~/.cache, /moescope/gemm-<hash of the CPU model>.json.
+std::string tuning_cache_path();
+
+// The choices as JSON text for a snapshot ("" unless auto), and adopting a
+// snapshot's: on the same machine (CPU, libraries, build) its choices replace
+// this process's for their classes, so a resume runs the same kernels as the
+// run it continues; elsewhere they are ignored. Returns whether they were adopted.
+std::string tuning_json();
+bool adopt_tuning_json(const std::string& text);
 
 // Throws ConfigError naming MOESCOPE_GEMM and the choices when it names no
 // sgemm this build links and this CPU runs (the engine calls it at start).

@@ -49,6 +49,9 @@ struct TrainerState {
     // The engine that produced it (Engine::name(): "cpu", "cuda"); informational:
     // a state resumes on either engine.
     std::string engine = "cpu";
+    // MOESCOPE_GEMM=auto: the sgemm chosen per shape class on the machine that
+    // trained it (gemm::tuning_json); a resume on that machine adopts it.
+    std::string gemm;
 };
 
 class Trainer {

@@ -8,6 +8,8 @@
 #include "error.hpp"
 #include "train/trainer.hpp"
 
+#include "nn/gemm.hpp"
+
 namespace moescope {
 
 namespace {
@@ -55,10 +57,12 @@ TrainerState Trainer::export_state() const {
     st.probe_top1 = probe_top1_;
     st.interventions = interventions_;
     st.engine = engine_->name();
+    st.gemm = gemm::tuning_json();
     return st;
 }
 
 std::unique_ptr<Trainer> Trainer::from_state(const TrainerState& st, Backend backend) {
+    gemm::adopt_tuning_json(st.gemm);  // before any product: the kernels of the run it continues
     auto tr = std::make_unique<Trainer>(st.config, backend);
     const Dataset& d = *tr->data_;
     if (d.d_in != st.d_in || d.num_classes != st.classes || d.train_size() != st.train_size ||
