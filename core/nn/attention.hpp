@@ -43,7 +43,7 @@ struct AttentionGrads {
 // What the backward needs from the forward.
 template <class S>
 struct AttentionCache {
-    Mat<S> q, k, v, o;     // d × T
+    Mat<S> q, k, v, o;      // d × T
     std::vector<Mat<S>> p;  // B·H matrices L × L (sequence-major: b·H + h); 0 above the diagonal
 };
 

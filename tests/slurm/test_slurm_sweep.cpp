@@ -25,8 +25,18 @@
 
 namespace {
 
-const QStringList kSweep = {"sweep",   "--preset", "default",   "--x",       "aux_weight=0.001:0.1:3", "--log", "--y",
-                            "router_lr=0.001:0.01:3", "--log",    "--steps", "40",      "--seeds",
+const QStringList kSweep = {"sweep",
+                            "--preset",
+                            "default",
+                            "--x",
+                            "aux_weight=0.001:0.1:3",
+                            "--log",
+                            "--y",
+                            "router_lr=0.001:0.01:3",
+                            "--log",
+                            "--steps",
+                            "40",
+                            "--seeds",
                             "2"};
 constexpr int kTasks = 18;
 
@@ -181,8 +191,8 @@ private slots:
     void arrayMergesToTheLocalSweep() {
         const QString dir = path("sweep");
         // 1. Emit: the definition and the job array, nothing run.
-        const Ran emitted = cli(kSweep + QStringList{"--emit", "slurm", dir, "--parallel", "2", "--time", "10:00",
-                                                  "--partition", "local"});
+        const Ran emitted = cli(
+            kSweep + QStringList{"--emit", "slurm", dir, "--parallel", "2", "--time", "10:00", "--partition", "local"});
         QVERIFY2(emitted.code == 0, qPrintable(emitted.err));
         QFile script(dir + "/sweep.sbatch");
         QVERIFY(script.open(QIODevice::ReadOnly));

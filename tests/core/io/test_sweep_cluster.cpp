@@ -72,9 +72,9 @@ private slots:
         o.mem = "2G";
         const std::string script = emit_slurm_sweep(small_spec(), o, dir.toStdString());
         const QString text = read_all(QString::fromStdString(script));
-        for (const char* line : {"#!/bin/bash\n", "#SBATCH --array=0-11%4\n", "#SBATCH --partition=gpu\n",
-                                 "#SBATCH --gres=gpu:1\n", "#SBATCH --mem=2G\n", "#SBATCH --cpus-per-task=1\n",
-                                 "#SBATCH --time=1:00:00\n"})
+        for (const char* line :
+             {"#!/bin/bash\n", "#SBATCH --array=0-11%4\n", "#SBATCH --partition=gpu\n", "#SBATCH --gres=gpu:1\n",
+              "#SBATCH --mem=2G\n", "#SBATCH --cpus-per-task=1\n", "#SBATCH --time=1:00:00\n"})
             QVERIFY2(text.contains(line), line);
         QVERIFY(text.contains("exec '/opt/moescope/bin/moescope-cli' sweep --cell '" + QDir(dir).absolutePath() +
                               "' \"${SLURM_ARRAY_TASK_ID:?"));
@@ -86,7 +86,8 @@ private slots:
         emit_slurm_sweep(small_spec(), options(), dir.toStdString());
         SweepSpec other = small_spec();
         other.steps = 30;
-        QVERIFY(error_of([&] { emit_slurm_sweep(other, options(), dir.toStdString()); }).contains("holds another sweep"));
+        QVERIFY(
+            error_of([&] { emit_slurm_sweep(other, options(), dir.toStdString()); }).contains("holds another sweep"));
     }
 
     void emitRefusesWhatSlurmCannotCarry() {
@@ -98,8 +99,9 @@ private slots:
                 }).contains("cannot carry"));
         SlurmOptions o = options();
         o.partition = "a b";
-        QVERIFY(error_of([&] { emit_slurm_sweep(small_spec(), o, tmp_.filePath("p").toStdString()); })
-                    .contains("--partition"));
+        QVERIFY(error_of([&] {
+                    emit_slurm_sweep(small_spec(), o, tmp_.filePath("p").toStdString());
+                }).contains("--partition"));
         QDir(tmp_.path()).mkpath("busy");
         QFile f(tmp_.filePath("busy/notes.txt"));
         QVERIFY(f.open(QIODevice::WriteOnly));
@@ -107,7 +109,8 @@ private slots:
         QVERIFY(error_of([&] {
                     emit_slurm_sweep(small_spec(), options(), tmp_.filePath("busy").toStdString());
                 }).contains("is not empty"));
-        QVERIFY(error_of([&] { load_cluster_sweep(tmp_.filePath("busy").toStdString()); }).contains("sweep definition"));
+        QVERIFY(
+            error_of([&] { load_cluster_sweep(tmp_.filePath("busy").toStdString()); }).contains("sweep definition"));
     }
 
     void mergeSortsCompleteMissingAndFailed() {

@@ -148,7 +148,7 @@ private slots:
             for (long i = 0; i < m.size(); ++i) a.append(m.data()[i]);
             return a;
         };
-        const QJsonObject in{{"d", 12},           {"heads", 3},         {"batch", 2},         {"len", 5},
+        const QJsonObject in{{"d", 12},           {"heads", 3},        {"batch", 2},        {"len", 5},
                              {"Wq", array(c.Wq)}, {"Wk", array(c.Wk)}, {"Wv", array(c.Wv)}, {"Wo", array(c.Wo)},
                              {"x", array(c.x)},   {"R", array(c.R)}};
         QProcess p;
@@ -174,7 +174,8 @@ private slots:
                 diff = std::max(diff, std::abs(theirs[int(i)].toDouble() - k.ours->data()[i]));
                 norm = std::max(norm, std::abs(k.ours->data()[i]));
             }
-            QVERIFY2(diff <= 1e-12 * std::max(1.0, norm), qPrintable(QString("%1: max difference %2").arg(k.key).arg(diff)));
+            QVERIFY2(diff <= 1e-12 * std::max(1.0, norm),
+                     qPrintable(QString("%1: max difference %2").arg(k.key).arg(diff)));
         }
     }
 
@@ -192,10 +193,10 @@ private slots:
         cf.forward(&kf);
         Mat<double> gd[4] = {Mat<double>(16, 16), Mat<double>(16, 16), Mat<double>(16, 16), Mat<double>(16, 16)}, dxd;
         Mat<float> gf[4] = {Mat<float>(16, 16), Mat<float>(16, 16), Mat<float>(16, 16), Mat<float>(16, 16)}, dxf;
-        attention_backward(cd.shape, cd.weights(), cd.x, kd, cd.R, {gd[0].data(), gd[1].data(), gd[2].data(), gd[3].data()},
-                           dxd);
-        attention_backward(cf.shape, cf.weights(), cf.x, kf, cf.R, {gf[0].data(), gf[1].data(), gf[2].data(), gf[3].data()},
-                           dxf);
+        attention_backward(cd.shape, cd.weights(), cd.x, kd, cd.R,
+                           {gd[0].data(), gd[1].data(), gd[2].data(), gd[3].data()}, dxd);
+        attention_backward(cf.shape, cf.weights(), cf.x, kf, cf.R,
+                           {gf[0].data(), gf[1].data(), gf[2].data(), gf[3].data()}, dxf);
         for (int i = 0; i < 4; ++i) QVERIFY((gf[i].cast<double>() - gd[i]).norm() / gd[i].norm() < 1e-4);
         QVERIFY((dxf.cast<double>() - dxd).norm() / dxd.norm() < 1e-4);
     }
