@@ -39,6 +39,10 @@ public:
     bool isRunning() const;
     bool saveSweep(const QString& path);  // false and a status message on error
     bool openSweep(const QString& path);
+    // The map as an image (.png, .svg, .pdf) and its cells as a table (.csv,
+    // .jsonl): false and the writer's message (file and reason) in the status line.
+    bool exportMap(const QString& path);
+    bool exportCells(const QString& path);
     PhaseMap* map() const { return map_; }
     QString status() const;
 

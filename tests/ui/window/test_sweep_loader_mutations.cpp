@@ -9,7 +9,8 @@
 // (the file named, no JSON-library text, no control characters, short), and
 // that very message is what the window's status line and the command line's
 // error show, never a generic one. The same generator as the reader's core test
-// (core/io/test_sweep_file_mutations), with other seeds.
+// (core/io/test_sweep_file_mutations), with other seeds. Last, the window's
+// exports into a directory or a symlink say which file and why.
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -268,6 +269,46 @@ private slots:
             const std::string failure = check(text_of(j));
             QVERIFY2(failure.empty(), ("value mutation " + std::to_string(i) + ": " + failure).c_str());
         }
+    }
+
+    // The sweep window's Export map / Export cells into a path where a
+    // directory or a symlink sits: the status line names the path and the
+    // reason in the writer's words (it said "Could not write PATH (use .png,
+    // .svg or .pdf)" for any failure), and the link's target is untouched.
+    void exportsSayWhy() {
+        write(text_of(valid_));
+        QVERIFY(sweeps_->openSweep(path_));
+        const QString victim = dir_.filePath(QStringLiteral("victim.txt"));
+        std::ofstream(victim.toStdString()) << "keep me";
+        const QString folder = dir_.filePath(QStringLiteral("folder.png"));
+        QVERIFY(QDir().mkdir(folder));
+        const QString link_png = dir_.filePath(QStringLiteral("link.png"));
+        const QString link_csv = dir_.filePath(QStringLiteral("link.csv"));
+        QVERIFY(QFile::link(victim, link_png));
+        QVERIFY(QFile::link(victim, link_csv));
+
+        QVERIFY(!sweeps_->exportMap(folder));
+        QCOMPARE(sweeps_->status(), QStringLiteral("cannot save image '%1': it is a directory, not a regular file (a "
+                                                   "save never replaces or writes through one); give a new file name")
+                                        .arg(folder));
+        QVERIFY(!sweeps_->exportMap(link_png));
+        QVERIFY2(sweeps_->status().startsWith(QStringLiteral("cannot save image '%1': it is a symbolic link").arg(link_png)),
+                 qPrintable(sweeps_->status()));
+        QVERIFY(!sweeps_->exportCells(link_csv));
+        QVERIFY2(sweeps_->status().contains(link_csv) && sweeps_->status().contains(QLatin1String("a symbolic link")),
+                 qPrintable(sweeps_->status()));
+        QVERIFY(!sweeps_->exportMap(dir_.filePath(QStringLiteral("map.gif"))));
+        QVERIFY2(sweeps_->status().contains(QLatin1String("map.gif")) && sweeps_->status().contains(QLatin1String(".png")),
+                 qPrintable(sweeps_->status()));
+        QFile kept(victim);
+        QVERIFY(kept.open(QIODevice::ReadOnly));
+        QCOMPARE(kept.readAll(), QByteArray("keep me"));
+        QVERIFY(QFileInfo(folder).isDir());
+        QVERIFY(QFileInfo(link_png).isSymLink());
+
+        QVERIFY(sweeps_->exportMap(dir_.filePath(QStringLiteral("map.svg"))));
+        QVERIFY(sweeps_->exportCells(dir_.filePath(QStringLiteral("cells.csv"))));
+        QCOMPARE(sweeps_->status(), QStringLiteral("Wrote %1").arg(dir_.filePath(QStringLiteral("cells.csv"))));
     }
 
     void cleanupTestCase() {
