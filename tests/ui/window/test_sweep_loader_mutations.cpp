@@ -64,7 +64,8 @@ class TestSweepLoaderMutations : public QObject {
             r.loaded = true;
             r.cells = int(s.cells.size());
             for (const SweepCell& c : s.cells)
-                if (c.ix < 0 || c.ix >= s.spec.x.n || c.iy < 0 || c.iy >= s.spec.y.n) failure = "a cell outside its grid";
+                if (c.ix < 0 || c.ix >= s.spec.x.n || c.iy < 0 || c.iy >= s.spec.y.n)
+                    failure = "a cell outside its grid";
         } catch (const Error& e) {
             r.message = e.what();
             const std::string& m = r.message;
@@ -93,7 +94,8 @@ class TestSweepLoaderMutations : public QObject {
         if (r.loaded) {
             ++loaded_;
             if (!opened) return "the reader loads it, the window refuses: " + sweeps_->status().toStdString();
-            if (sweeps_->status() != QStringLiteral("Opened %1").arg(path_)) return "status " + sweeps_->status().toStdString();
+            if (sweeps_->status() != QStringLiteral("Opened %1").arg(path_))
+                return "status " + sweeps_->status().toStdString();
             if (sweeps_->map()->filledCells() != r.cells)
                 return "the map shows " + std::to_string(sweeps_->map()->filledCells()) + " cells of " +
                        std::to_string(r.cells);
@@ -157,8 +159,8 @@ private slots:
         row("seeds 2^40", "/spec/seeds", "1099511627776", false);
         row("seeds 0", "/spec/seeds", "0", false);
         // NaN and extreme cells.
-        row("NaN cell (null values)", "/cells/0/runs/0/values", "[null,null,null,null,null,null,null,null,null,null,null,null]",
-            true);
+        row("NaN cell (null values)", "/cells/0/runs/0/values",
+            "[null,null,null,null,null,null,null,null,null,null,null,null]", true);
         row("NaN as a string", "/cells/0/runs/0/values/0", "\"NaN\"", false);
         row("a huge value", "/cells/2/runs/1/values/0", "1e308", true);
         row("a negative huge value", "/cells/3/runs/0/values/8", "-1e308", true);
@@ -263,8 +265,9 @@ private slots:
             json* v = &j;
             while ((v->is_object() || v->is_array()) && !v->empty() && rng() % 4 != 0)
                 v = v->is_object() ? &std::next(v->begin(), long(rng() % v->size())).value() : &(*v)[rng() % v->size()];
-            const json choices[] = {json(nullptr),  json(-1),      json(1e308),    json(4294967298ull), json("x\x01y"),
-                                    json::array(), json::object(), json(0.5),      json(64),            json(-1e-308)};
+            const json choices[] = {json(nullptr),  json(-1),      json(1e308),    json(4294967298ull),
+                                    json("x\x01y"), json::array(), json::object(), json(0.5),
+                                    json(64),       json(-1e-308)};
             *v = choices[rng() % 10];
             const std::string failure = check(text_of(j));
             QVERIFY2(failure.empty(), ("value mutation " + std::to_string(i) + ": " + failure).c_str());
@@ -292,14 +295,16 @@ private slots:
                                                    "save never replaces or writes through one); give a new file name")
                                         .arg(folder));
         QVERIFY(!sweeps_->exportMap(link_png));
-        QVERIFY2(sweeps_->status().startsWith(QStringLiteral("cannot save image '%1': it is a symbolic link").arg(link_png)),
-                 qPrintable(sweeps_->status()));
+        QVERIFY2(
+            sweeps_->status().startsWith(QStringLiteral("cannot save image '%1': it is a symbolic link").arg(link_png)),
+            qPrintable(sweeps_->status()));
         QVERIFY(!sweeps_->exportCells(link_csv));
         QVERIFY2(sweeps_->status().contains(link_csv) && sweeps_->status().contains(QLatin1String("a symbolic link")),
                  qPrintable(sweeps_->status()));
         QVERIFY(!sweeps_->exportMap(dir_.filePath(QStringLiteral("map.gif"))));
-        QVERIFY2(sweeps_->status().contains(QLatin1String("map.gif")) && sweeps_->status().contains(QLatin1String(".png")),
-                 qPrintable(sweeps_->status()));
+        QVERIFY2(
+            sweeps_->status().contains(QLatin1String("map.gif")) && sweeps_->status().contains(QLatin1String(".png")),
+            qPrintable(sweeps_->status()));
         QFile kept(victim);
         QVERIFY(kept.open(QIODevice::ReadOnly));
         QCOMPARE(kept.readAll(), QByteArray("keep me"));
