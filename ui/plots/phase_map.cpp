@@ -406,11 +406,12 @@ void PhaseMap::onMousePress(QMouseEvent* event) {
     emit openRun(sweep_run_config(result_.spec, ix, iy, 0));
 }
 
-bool PhaseMap::exportCells(const QString& path) const {
+bool PhaseMap::exportCells(const QString& path, QString* why) const {
     try {
         export_sweep_cells(result_, path.toStdString());
         return true;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+        if (why) *why = QString::fromUtf8(e.what());
         return false;
     }
 }

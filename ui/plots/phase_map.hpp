@@ -65,7 +65,8 @@ public:
     QString cellToolTip(int ix, int iy) const;
     QPoint cellPixel(int ix, int iy) const;  // centre of a cell in plot widget pixels
     QCustomPlot* customPlot() { return plot_; }
-    bool exportCells(const QString& path) const;  // .csv / .jsonl, one row per cell
+    // .csv / .jsonl, one row per cell; false with the writer's message in `why`.
+    bool exportCells(const QString& path, QString* why = nullptr) const;
 
 signals:
     void openRun(const moescope::Config& cfg);

@@ -5,6 +5,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
+#include <QMessageBox>
 #include <QPageLayout>
 #include <QPdfWriter>
 #include <QRegularExpression>
@@ -118,7 +119,8 @@ void installExportMenu(QCustomPlot* plot, const QString& basename) {
                 if (path.isEmpty()) return;
                 if (QFileInfo(path).suffix().isEmpty()) path += QLatin1Char('.') + f.ext;
                 QString why;
-                if (!exportPlot(plot, path, &why)) qWarning("%s", qUtf8Printable(why));
+                if (!exportPlot(plot, path, &why))
+                    QMessageBox::warning(plot, QObject::tr("Cannot export the plot"), why);
             });
         }
         menu.exec(plot->mapToGlobal(pos));

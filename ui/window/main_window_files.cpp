@@ -248,8 +248,10 @@ bool MainWindow::exportReport(const QString& folder) {
         prepare_report_folder(folder.toStdString());
         const QDir dir(folder);
         for (const auto& [name, plot] : plots) {
-            for (const char* ext : {".png", ".pdf"})
-                if (!exportPlot(plot, dir.filePath(name + QLatin1String(ext)))) failed << name + QLatin1String(ext);
+            for (const char* ext : {".png", ".pdf"}) {
+                QString why;
+                if (!exportPlot(plot, dir.filePath(name + QLatin1String(ext)), &why)) failed << why;
+            }
             report.plots.push_back(name.toStdString());
         }
         write_report(folder.toStdString(), report);
@@ -257,7 +259,8 @@ bool MainWindow::exportReport(const QString& folder) {
         failed << QString::fromUtf8(e.what());
     }
     if (!failed.isEmpty()) {
-        last_error_ = tr("could not write %1 in '%2'").arg(failed.join(QStringLiteral(", ")), folder);
+        // Each failure names its file and why (the writer's own words).
+        last_error_ = failed.join(QStringLiteral("; "));
         showError(tr("Cannot export the report"), last_error_);
         return false;
     }

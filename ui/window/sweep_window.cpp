@@ -159,14 +159,12 @@ SweepWindow::SweepWindow(const Config& base, QWidget* parent)
     connect(exportMap, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Export map"), QStringLiteral("phase.png"),
                                                           tr("Images (*.png *.svg *.pdf)"));
-        if (!path.isEmpty() && !exportPlot(map_->customPlot(), path))
-            setStatus(tr("Could not write %1 (use .png, .svg or .pdf)").arg(path), true);
+        if (!path.isEmpty()) this->exportMap(path);
     });
     connect(exportCells, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Export cells"), QStringLiteral("phase.csv"),
                                                           tr("Tables (*.csv *.jsonl)"));
-        if (!path.isEmpty() && !map_->exportCells(path))
-            setStatus(tr("Could not write %1 (use .csv or .jsonl)").arg(path), true);
+        if (!path.isEmpty()) this->exportCells(path);
     });
     connect(exportCluster, &QPushButton::clicked, this, &SweepWindow::exportForCluster);
 
@@ -335,6 +333,26 @@ bool SweepWindow::saveSweep(const QString& path) {
     }
 }
 
+bool SweepWindow::exportMap(const QString& path) {
+    QString why;
+    if (!exportPlot(map_->customPlot(), path, &why)) {
+        setStatus(why, true);
+        return false;
+    }
+    setStatus(tr("Wrote %1").arg(path));
+    return true;
+}
+
+bool SweepWindow::exportCells(const QString& path) {
+    QString why;
+    if (!map_->exportCells(path, &why)) {
+        setStatus(why, true);
+        return false;
+    }
+    setStatus(tr("Wrote %1").arg(path));
+    return true;
+}
+
 bool SweepWindow::openSweep(const QString& path) {
     if (isRunning()) return false;
     try {
@@ -423,8 +441,9 @@ int renderSweepPng(const QString& sweepPath, const QString& pngPath) {
     map.resize(900, 700);
     map.show();
     map.customPlot()->replot();
-    if (!exportPlot(map.customPlot(), pngPath)) {
-        std::fprintf(stderr, "moescope: error: cannot write '%s' (a .png path is needed)\n", qUtf8Printable(pngPath));
+    QString why;
+    if (!exportPlot(map.customPlot(), pngPath, &why)) {
+        std::fprintf(stderr, "moescope: error: %s\n", qUtf8Printable(why));
         return 2;
     }
     return 0;

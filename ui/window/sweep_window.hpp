@@ -53,6 +53,10 @@ public:
     ClusterExportDialog* exportForCluster();
     // What the last export said: the commands that submit and merge it (selectable), for tests.
     QMessageBox* clusterMessage() const { return cluster_message_; }
+    // The map as an image (.png, .svg, .pdf) and its cells as a table (.csv,
+    // .jsonl): false and the writer's message (file and reason) in the status line.
+    bool exportMap(const QString& path);
+    bool exportCells(const QString& path);
     PhaseMap* map() const { return map_; }
     QString status() const;
 
