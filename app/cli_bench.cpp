@@ -361,7 +361,7 @@ int bench_presets_table(int steps, bool json) {
         std::cout << nlohmann::json{{"steps", steps}, {"presets", rows}}.dump() << std::endl;
         return 0;
     }
-    std::cout << "tokens/s per preset, " << steps
+    std::cout << "tokens/s per preset, median of 3 interleaved rounds of " << steps
               << " steps each: the engine's thread rule, then 1 thread and all threads; idle, then with one core "
                  "busy (another process spinning)\n\n";
     std::cout << pad("preset", 28) << lpad("GFLOP/step", 11) << lpad("thr", 4) << lpad("idle", 9) << lpad("1 thr", 9)

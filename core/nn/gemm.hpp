@@ -1,7 +1,7 @@
 #pragma once
 // The model's matrix products. Float GEMMs go to an sgemm this build links.
-// MOESCOPE_GEMM=auto (the default) takes, per shape class (both transposes, m,
-// k, and n by its power of two), the library that was fastest on this machine
+// MOESCOPE_GEMM=auto (the default) takes, per shape class (both transposes and
+// m, n, k each by its power of two), the library that was fastest on this machine
 // for that class: timed on the first product of the class, kept in a
 // per-machine cache (tuning_cache_path) and in snapshots (tuning_json).
 // MOESCOPE_GEMM=onednn|openblas|eigen|eigen-avx512 forces one library for
@@ -51,14 +51,15 @@ std::string model_sgemm();
 std::string model_key();
 
 // MOESCOPE_GEMM=auto: the library chosen for each shape class met so far (or
-// loaded from the cache or a snapshot), by class: {"NT m=64 k=128 n<=256", "openblas"}.
+// loaded from the cache or a snapshot), by class: {"NT m<=64 n<=256 k<=128", "openblas"}.
 struct TunedChoice {
     std::string shape, library;
 };
 std::vector<TunedChoice> tuned_choices();
 
 // The per-machine cache: $MOESCOPE_GEMM_CACHE (empty: none), else
-// $XDG_CACHE_HOME or ~/.cache, /moescope/gemm-<hash of the CPU model>.json.
+// $XDG_CACHE_HOME or ~/.cache, /moescope/gemm-<hash of the machine>.json (the
+// CPU model, the build's -march, each library's version and kernel here).
 std::string tuning_cache_path();
 
 // The choices as JSON text for a snapshot ("" unless auto), and adopting a

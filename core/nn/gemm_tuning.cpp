@@ -31,27 +31,35 @@ namespace {
 
 using json = nlohmann::json;
 
-// A shape class: both transposes, m and k exactly, n by its power of two (an
-// expert's token count changes every step; its kernel choice need not).
+// A shape class: both transposes and each of m, n, k by its power of two. A
+// token count (an expert's load: n of its forward products, k of its weight
+// gradients) changes every step, and the kernel choice need not; the model's
+// own sizes (d_model, d_ff) each fall in one class.
 struct ShapeClass {
     bool ta, tb;
-    long m, k, n_max;
+    long m_max, n_max, k_max;
+    static int log2_up(long v) {
+        int l = 0;
+        while ((1L << l) < v && l < 62) ++l;
+        return l;
+    }
     uint64_t key() const {
-        const uint64_t mm = uint64_t(std::min(m, (1L << 24) - 1)), kk = uint64_t(std::min(k, (1L << 24) - 1));
-        int log_n = 0;
-        while ((1L << log_n) < n_max && log_n < 62) ++log_n;
-        return uint64_t(ta) | uint64_t(tb) << 1 | mm << 2 | kk << 26 | uint64_t(log_n) << 50;
+        return uint64_t(ta) | uint64_t(tb) << 1 | uint64_t(log2_up(m_max)) << 2 | uint64_t(log2_up(n_max)) << 8 |
+               uint64_t(log2_up(k_max)) << 14;
     }
     std::string text() const {
-        return std::string(ta ? "T" : "N") + (tb ? "T" : "N") + " m=" + std::to_string(m) + " k=" + std::to_string(k) +
-               " n<=" + std::to_string(n_max);
+        return std::string(ta ? "T" : "N") + (tb ? "T" : "N") + " m<=" + std::to_string(m_max) +
+               " n<=" + std::to_string(n_max) + " k<=" + std::to_string(k_max);
     }
 };
 
 ShapeClass classify(bool ta, bool tb, long m, long n, long k) {
-    long n_max = 1;
-    while (n_max < n) n_max *= 2;
-    return {ta, tb, m, k, n_max};
+    auto up = [](long v) {
+        long p = 1;
+        while (p < v && p < (1L << 62)) p *= 2;
+        return p;
+    };
+    return {ta, tb, up(m), up(n), up(k)};
 }
 
 std::string cpu_model() {
@@ -63,6 +71,14 @@ std::string cpu_model() {
             return colon == std::string::npos ? line : line.substr(colon + 2);
         }
     return "unknown CPU";
+}
+
+// What a choice depends on: the CPU, the build's -march, and each library with
+// the kernel it runs here (oneDNN's ISA, capped or not; OpenBLAS's core).
+std::string machine_text() {
+    std::string m = cpu_model() + " | " + MOESCOPE_BUILD_MARCH;
+    for (const Named& n : linked()) m += " | " + n.candidate.name + " " + n.candidate.kernel;
+    return m;
 }
 
 struct Entry {
@@ -89,8 +105,7 @@ struct Registry {
         if (loaded) return;
         loaded = true;
         libs = linked();
-        machine = cpu_model() + " | " + MOESCOPE_BUILD_MARCH;
-        for (const Named& n : libs) machine += " | " + n.candidate.name + " " + n.candidate.kernel;
+        machine = machine_text();
         cache_path = tuning_cache_path();
         if (cache_path.empty()) return;
         try {
@@ -132,8 +147,7 @@ struct Registry {
             json on_disk;
             try {
                 on_disk = json::parse(read_regular_file(cache_path, kMiB, "GEMM tuning cache"));
-            } catch (const std::exception&) {
-            }
+            } catch (const std::exception&) {}
             json choices = choices_json();
             if (on_disk.is_object() && on_disk.value("machine", json()) == machine && on_disk.contains("choices") &&
                 on_disk["choices"].is_object())
@@ -163,7 +177,8 @@ struct Registry {
             for (int r = 0; r < reps; ++r) {
                 const auto t0 = std::chrono::steady_clock::now();
                 lib.candidate.fn(ta, tb, m, n, k, A, lda, B, ldb, scratch.data(), m, accumulate);
-                fastest = std::min(fastest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+                fastest =
+                    std::min(fastest, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             }
             if (fastest < best_s) best_s = fastest, best = &lib;
         }
@@ -189,7 +204,7 @@ std::string tuning_cache_path() {
         return {};
     // One file per machine: a home shared by a cluster's nodes keeps each kind's own table.
     uint64_t hash = 1469598103934665603ull;
-    for (const unsigned char ch : cpu_model()) hash = (hash ^ ch) * 1099511628211ull;
+    for (const unsigned char ch : machine_text()) hash = (hash ^ ch) * 1099511628211ull;
     char name[40];
     std::snprintf(name, sizeof name, "gemm-%016llx.json", static_cast<unsigned long long>(hash));
     return base + "/moescope/" + name;

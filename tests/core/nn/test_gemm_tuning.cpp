@@ -1,6 +1,6 @@
 // MOESCOPE_GEMM=auto, the default (core/nn/gemm_tuning.cpp): the first product
 // of a shape class times every linked library and keeps the fastest for the
-// class; the choice holds for the class (n by its power of two), lands in the
+// class; the choice holds for the class (m, n, k by their powers of two), lands in the
 // per-machine cache, and travels in snapshots, where a resume on the same
 // machine adopts it (its products then run that library, bit for bit) and one
 // from another machine is ignored. A damaged cache is ignored and rewritten.
@@ -66,7 +66,7 @@ private slots:
         const std::vector<float> C = product(64, 37, 128);
         auto choices = gemm::tuned_choices();
         QCOMPARE(choices.size(), size_t(1));
-        QCOMPARE(choices[0].shape, std::string("NN m=64 k=128 n<=64"));
+        QCOMPARE(choices[0].shape, std::string("NN m<=64 n<=64 k<=128"));
         bool known = false;
         for (const auto& c : gemm::candidates()) known |= c.kernel != "MOESCOPE_GEMM=auto";
         QVERIFY(known);
@@ -83,7 +83,7 @@ private slots:
         product(64, 100, 128);  // n ≤ 128: a new class
         choices = gemm::tuned_choices();
         QCOMPARE(choices.size(), size_t(2));
-        QVERIFY(find(choices, "NN m=64 k=128 n<=128"));
+        QVERIFY(find(choices, "NN m<=64 n<=128 k<=128"));
     }
 
     void cacheHoldsTheChoices() {
@@ -101,7 +101,7 @@ private slots:
         const std::vector<gemm::Candidate> libs = gemm::candidates();
         QVERIFY(libs.size() >= 2);
         const std::vector<gemm::TunedChoice> before = gemm::tuned_choices();
-        const auto* now = find(before, "NN m=64 k=128 n<=64");
+        const auto* now = find(before, "NN m<=64 n<=64 k<=128");
         QVERIFY(now);
         // Another library than the tuned one, by its MOESCOPE_GEMM key.
         const std::string other = now->library == "eigen" ? "openblas" : "eigen";
@@ -112,16 +112,16 @@ private slots:
                 other_fn = c.fn;
         if (!other_fn) QSKIP("this build links no second library to adopt");
         for (auto& [key, v] : t["choices"].items())
-            if (v[0] == "NN m=64 k=128 n<=64") v[1] = other;
+            if (v[0] == "NN m<=64 n<=64 k<=128") v[1] = other;
         QVERIFY(gemm::adopt_tuning_json(t.dump()));
-        QCOMPARE(find(gemm::tuned_choices(), "NN m=64 k=128 n<=64")->library, other);  // used at once, no dangling
+        QCOMPARE(find(gemm::tuned_choices(), "NN m<=64 n<=64 k<=128")->library, other);  // used at once, no dangling
         const std::vector<float> via_model = product(64, 37, 128), via_other = product(64, 37, 128, other_fn);
         QVERIFY(std::memcmp(via_model.data(), via_other.data(), via_model.size() * sizeof(float)) == 0);
         // From another machine: ignored.
         t["machine"] = "another CPU";
         for (auto& [key, v] : t["choices"].items()) v[1] = now->library;
         QVERIFY(!gemm::adopt_tuning_json(t.dump()));
-        QCOMPARE(find(gemm::tuned_choices(), "NN m=64 k=128 n<=64")->library, other);
+        QCOMPARE(find(gemm::tuned_choices(), "NN m<=64 n<=64 k<=128")->library, other);
         QVERIFY(!gemm::adopt_tuning_json("not json"));
     }
 
