@@ -27,6 +27,20 @@ extern char** environ;
 
 namespace moescope {
 
+long parse_whole(const std::string& flag, const std::string& v, long min, long max) {
+    size_t used = 0;
+    long n = 0;
+    try {
+        n = std::stol(v, &used);
+    } catch (...) {
+        used = 0;
+    }
+    if (v.empty() || used != v.size() || n < min || n > max)
+        throw ConfigError(flag + " expects a whole number in [" + std::to_string(min) + ", " + std::to_string(max) +
+                          "], got '" + clip_text(v) + "'");
+    return n;
+}
+
 namespace {
 
 constexpr int kExitInterrupted = 130;
@@ -47,21 +61,6 @@ struct SweepArgs {
 };
 
 constexpr long kMaxThreads = 4096;
-
-// A whole number in [min, max]: "--seeds 4294967297" is refused, never wrapped into 1.
-long parse_whole(const std::string& flag, const std::string& v, long min, long max) {
-    size_t used = 0;
-    long n = 0;
-    try {
-        n = std::stol(v, &used);
-    } catch (...) {
-        used = 0;
-    }
-    if (v.empty() || used != v.size() || n < min || n > max)
-        throw ConfigError(flag + " expects a whole number in [" + std::to_string(min) + ", " + std::to_string(max) +
-                          "], got '" + clip_text(v) + "'");
-    return n;
-}
 
 SweepArgs parse_sweep_args(const std::vector<std::string>& args) {
     SweepArgs a;

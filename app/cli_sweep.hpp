@@ -13,6 +13,10 @@ namespace moescope {
 
 int cmd_sweep(const std::vector<std::string>& args);
 
+// A whole number in [min, max] for `flag`, or ConfigError naming the flag and the
+// range: "--seeds 4294967297" is refused, never wrapped into 1.
+long parse_whole(const std::string& flag, const std::string& v, long min, long max);
+
 // The heat map as text: rows from the highest y down, one column per x value,
 // the cell mean of `measure`, '*' after collapsed cells, '.' for cells not run.
 std::string sweep_text_map(const SweepResult& r, int measure);

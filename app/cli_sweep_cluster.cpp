@@ -23,20 +23,6 @@ constexpr int kExitIncomplete = 4, kExitInterrupted = 130;
 // Slurm's default MaxArraySize (slurm.conf): array task ids 0 to 1000.
 constexpr long kSlurmDefaultMaxArraySize = 1001;
 
-long whole(const std::string& flag, const std::string& v, long lo, long hi) {
-    size_t used = 0;
-    long n = 0;
-    try {
-        n = std::stol(v, &used);
-    } catch (...) {
-        used = 0;
-    }
-    if (v.empty() || used != v.size() || n < lo || n > hi)
-        throw ConfigError(flag + " expects a whole number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                          "], got '" + clip_text(v) + "'");
-    return n;
-}
-
 std::string this_cli() {
     std::error_code ec;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -64,7 +50,7 @@ bool parse_slurm_option(const std::string& flag, const std::function<std::string
     else if (flag == "--time")
         o.time = value();
     else if (flag == "--cpus-per-task")
-        o.cpus_per_task = int(whole(flag, value(), 1, 4096));
+        o.cpus_per_task = int(parse_whole(flag, value(), 1, 4096));
     else if (flag == "--mem")
         o.mem = value();
     else if (flag == "--gres")
@@ -72,7 +58,7 @@ bool parse_slurm_option(const std::string& flag, const std::function<std::string
     else if (flag == "--account")
         o.account = value();
     else if (flag == "--parallel")
-        o.parallel = int(whole(flag, value(), 0, 1'000'000));
+        o.parallel = int(parse_whole(flag, value(), 0, 1'000'000));
     else if (flag == "--cli")
         o.cli = value();
     else
@@ -106,7 +92,7 @@ int cmd_sweep_cell(const std::vector<std::string>& args) {
             throw ConfigError("unknown option '" + clip_text(args[i]) + "' for sweep --cell (it takes --backend)");
     }
     const ClusterSweep c = load_cluster_sweep(args[1]);
-    const long u = whole("the task id", args[2], 0, c.spec.runs() - 1);
+    const long u = parse_whole("the task id", args[2], 0, c.spec.runs() - 1);
     const Backend backend = training_backend(backend_name);
     check_sweep_memory(c.spec, 1);
     threads::cap_this_thread(1);  // as each worker of a local sweep: the same cell, bit for bit

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <functional>
 
+#include "finite_difference.hpp"
 #include "nn/attention.hpp"
 #include "nn/rng.hpp"
 
@@ -22,25 +23,8 @@ using namespace moescope;
 
 namespace {
 
-constexpr double kH = 1e-6;
-constexpr double kBound = 1e-6;
-
-double gradient_error(double* x, long n, const double* analytic, const std::function<double()>& f) {
-    double diff2 = 0, a2 = 0, n2 = 0;
-    for (long i = 0; i < n; ++i) {
-        const double keep = x[i];
-        x[i] = keep + kH;
-        const double up = f();
-        x[i] = keep - kH;
-        const double down = f();
-        x[i] = keep;
-        const double num = (up - down) / (2 * kH);
-        diff2 += (num - analytic[i]) * (num - analytic[i]);
-        a2 += analytic[i] * analytic[i];
-        n2 += num * num;
-    }
-    return std::sqrt(diff2) / std::max({std::sqrt(a2), std::sqrt(n2), 1e-12});
-}
+using test::gradient_error;
+constexpr double kBound = test::kGradBound;
 
 template <class S>
 Mat<S> random_matrix(long r, long c, Rng& rng, double scale) {

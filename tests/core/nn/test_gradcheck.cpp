@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 
+#include "finite_difference.hpp"
 #include "nn/model.hpp"
 #include "nn/ops.hpp"
 #include "train/knobs.hpp"
@@ -19,26 +20,8 @@ using VecD = Vec<double>;
 
 namespace {
 
-constexpr double kH = 1e-6;
-constexpr double kBound = 1e-6;
-
-// ||analytic − numeric|| / max(||analytic||, ||numeric||, tiny) over all entries of `x`.
-double gradient_error(double* x, long n, const double* analytic, const std::function<double()>& f) {
-    double diff2 = 0, a2 = 0, n2 = 0;
-    for (long i = 0; i < n; ++i) {
-        const double keep = x[i];
-        x[i] = keep + kH;
-        const double up = f();
-        x[i] = keep - kH;
-        const double down = f();
-        x[i] = keep;
-        const double num = (up - down) / (2 * kH);
-        diff2 += (num - analytic[i]) * (num - analytic[i]);
-        a2 += analytic[i] * analytic[i];
-        n2 += num * num;
-    }
-    return std::sqrt(diff2) / std::max({std::sqrt(a2), std::sqrt(n2), 1e-12});
-}
+using test::gradient_error;
+constexpr double kBound = test::kGradBound;
 
 MatD random_matrix(long r, long c, Rng& rng, double scale = 1.0) {
     MatD m(r, c);
