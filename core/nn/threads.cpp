@@ -2,10 +2,13 @@
 
 #include <omp.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 
@@ -51,6 +54,15 @@ void keep_signals_off_this_thread() {
     sigemptyset(&s);
     for (int sig : {SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGALRM, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(&s, sig);
     pthread_sigmask(SIG_BLOCK, &s, nullptr);
+}
+
+int lower_this_thread_priority(int steps) {
+    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+    errno = 0;
+    const int now = ::getpriority(PRIO_PROCESS, tid);
+    if (errno != 0) return 0;
+    const int want = std::min(19, now + std::max(0, steps));
+    return ::setpriority(PRIO_PROCESS, tid, want) == 0 ? want : now;
 }
 
 }  // namespace moescope::threads

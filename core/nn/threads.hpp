@@ -46,4 +46,11 @@ void ensure_passive_wait(char** argv);
 // (docs/testing.md), so threads that train call this first.
 void keep_signals_off_this_thread();
 
+// Lowers the calling thread's scheduling priority by `steps` nice levels (Linux
+// keeps a nice value per thread; threads it starts from now on, such as its
+// OpenMP team, inherit it): a window's training thread yields to the GUI
+// thread when both want a core, and runs at full speed when the GUI is idle.
+// Returns the thread's nice value after the change (unchanged on failure).
+int lower_this_thread_priority(int steps);
+
 }  // namespace moescope::threads

@@ -67,7 +67,12 @@ RunSession::RunSession(const Config& initial, QObject* parent)
     thread_.setObjectName(QStringLiteral("moescope-training"));
     // Run on the training thread as it starts (no context object: a direct call): signals
     // such as QProcess's SIGCHLD go to the GUI thread, never into a running sgemm.
-    connect(&thread_, &QThread::started, [] { moescope::threads::keep_signals_off_this_thread(); });
+    // Five nice levels below the GUI thread: when both want a core the window keeps drawing and
+    // answering; when the window is idle, training has the cores as before.
+    connect(&thread_, &QThread::started, [] {
+        moescope::threads::keep_signals_off_this_thread();
+        moescope::threads::lower_this_thread_priority(kTrainingNiceSteps);
+    });
     thread_.start();
 }
 

@@ -27,6 +27,8 @@ class RunSession : public QObject {
 public:
     // Where the history comes from: the training thread, a watched job's log, or a history-only snapshot.
     enum class Source { Training, Watching, Saved };
+    // How many nice levels the training thread (and its OpenMP team) sits below the GUI thread.
+    static constexpr int kTrainingNiceSteps = 5;
 
     explicit RunSession(const moescope::Config& initial, QObject* parent = nullptr);
     ~RunSession() override;

@@ -3,8 +3,11 @@
 // training; changing engine moves the running training without a restart; a
 // script entry with "control" forks the control branch at its step (after the
 // script stop), with the old knob value in the branch, the new one in the main
-// run, and both named in the plots' legends.
+// run, and both named in the plots' legends. The training thread runs five nice
+// levels below the GUI thread.
 #include <qcustomplot.h>
+#include <QDir>
+#include <QFile>
 #include <QSignalSpy>
 #include <QStatusBar>
 #include <QtTest>
@@ -63,6 +66,7 @@ private slots:
     void unavailable_engine_is_refused_with_its_reason();
     void changing_engine_keeps_the_run();
     void scripted_control_branch_forks_at_its_step();
+    void training_thread_yields_to_the_window();
 };
 
 void TestEngineAndControl::unavailable_engine_is_refused_with_its_reason() {
@@ -84,6 +88,29 @@ void TestEngineAndControl::unavailable_engine_is_refused_with_its_reason() {
     QVERIFY2(
         w.backendText().startsWith(QStringLiteral("CPU · ")) && w.backendText().endsWith(w.session().engineReason()),
         qPrintable(w.backendText()));
+}
+
+// A thread's nice value from /proc (field 19 of stat, after the parenthesised name).
+static int nice_of(const QString& stat_path) {
+    QFile f(stat_path);
+    if (!f.open(QIODevice::ReadOnly)) return -100;
+    const QByteArray text = f.readAll();
+    const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+    return fields.size() > 16 ? fields[16].toInt() : -100;  // field 19 is the 17th after the name
+}
+
+void TestEngineAndControl::training_thread_yields_to_the_window() {
+    MainWindow w(test_presets::tiny());
+    train_to(w, 3);
+    QString training;
+    for (const QString& tid : QDir(QStringLiteral("/proc/self/task")).entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile comm(QStringLiteral("/proc/self/task/%1/comm").arg(tid));
+        if (comm.open(QIODevice::ReadOnly) && comm.readAll().startsWith("moescope-train"))
+            training = QStringLiteral("/proc/self/task/%1/stat").arg(tid);
+    }
+    if (training.isEmpty()) QSKIP("no /proc/self/task with thread names here");
+    const int gui = nice_of(QStringLiteral("/proc/self/stat"));
+    QCOMPARE(nice_of(training), std::min(19, gui + RunSession::kTrainingNiceSteps));
 }
 
 void TestEngineAndControl::changing_engine_keeps_the_run() {
