@@ -129,7 +129,15 @@ void PlotGrid::follow(const MetricsHistory* watched) {
 }
 
 void PlotGrid::tick() {
-    if (!watched_ || watched_->version() == plotted_version_) return;
+    if (!watched_) return;
+    if (watched_->version() == plotted_version_) {
+        // No new data, but a time plot shown since the last frame (skipped while hidden) catches
+        // up: on a loaded machine the router-loss plot could appear after the log's last frame
+        // and stay empty. Each refresh returns at once when its plot is current.
+        for (TimePlot* p : allTimePlots())
+            if (!p->isHidden()) p->refresh();
+        return;
+    }
     plotted_version_ = watched_->version();
     // The previous frame's cost: rebuilding the plots' data, then painting them (queued replots).
     double frame_ms = last_refresh_ms_;
