@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "hash.hpp"
 #include "io/snapshot.hpp"
 #include "nn/params.hpp"
 
@@ -148,10 +149,6 @@ inline std::string history_name(const MetricsHistory::Key& key) {
     return s;
 }
 
-inline std::string fingerprint_text(uint64_t h) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return buf;
-}
+inline std::string fingerprint_text(uint64_t h) { return hash_text(h); }
 
 }  // namespace moescope::snapshot_layout

@@ -15,6 +15,7 @@
 
 #include "error.hpp"
 #include "file_read.hpp"
+#include "hash.hpp"
 #include "io/atomic_file.hpp"
 #include "io/sweep_file.hpp"
 #include "json_read.hpp"
@@ -31,12 +32,7 @@ constexpr size_t kMaxRunBytes = 1 * kMiB;
 
 // FNV-1a over the definition's text: the same sweep gives the same id on every machine.
 std::string definition_id(const SweepSpec& spec) {
-    const std::string text = sweep_to_json(SweepResult{spec, {}}).dump();
-    uint64_t h = 1469598103934665603ull;
-    for (const unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return buf;
+    return hash_text(fnv1a(sweep_to_json(SweepResult{spec, {}}).dump()));
 }
 
 // Slurm reads #SBATCH lines without a shell's quoting, and '%' starts a file-name

@@ -6,13 +6,13 @@
 // versions, build) loads it and times nothing. A snapshot carries the table,
 // and a resume on the same machine adopts it, so a resumed run makes the same
 // choices, bit for bit, as the run it continues.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "file_read.hpp"
+#include "hash.hpp"
 #include "io/atomic_file.hpp"
 #include "nn/gemm_internal.hpp"
 
@@ -81,8 +82,22 @@ std::string machine_text() {
     return m;
 }
 
+// The cache for `machine` (machine_text()): one file per machine, so a home shared by a
+// cluster's nodes keeps each kind's own table.
+std::string cache_path_for(const std::string& machine) {
+    if (const char* p = std::getenv("MOESCOPE_GEMM_CACHE")) return p;  // "" turns the cache off
+    std::string base;
+    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/')
+        base = x;
+    else if (const char* h = std::getenv("HOME"); h && *h == '/')
+        base = std::string(h) + "/.cache";
+    else
+        return {};
+    return base + "/moescope/gemm-" + hash_text(fnv1a(machine)) + ".json";
+}
+
 struct Entry {
-    std::string text, library;  // "NN m=64 k=128 n<=256", "openblas"
+    std::string text, library;  // "NN m<=64 n<=256 k<=128", "openblas"
     SgemmFn fn = nullptr;
 };
 
@@ -106,7 +121,7 @@ struct Registry {
         loaded = true;
         libs = linked();
         machine = machine_text();
-        cache_path = tuning_cache_path();
+        cache_path = cache_path_for(machine);
         if (cache_path.empty()) return;
         try {
             const json j = json::parse(read_regular_file(cache_path, kMiB, "GEMM tuning cache"));
@@ -153,9 +168,8 @@ struct Registry {
                 on_disk["choices"].is_object())
                 for (const auto& [k, v] : on_disk["choices"].items())
                     if (!choices.contains(k)) choices[k] = v;
-            const std::string dir = cache_path.substr(0, cache_path.rfind('/'));
-            for (size_t i = 1; i <= dir.size(); ++i)
-                if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
+            std::error_code ec;  // a folder that cannot be made fails the write below, which is caught
+            std::filesystem::create_directories(std::filesystem::path(cache_path).parent_path(), ec);
             const json out = {{"format", "moescope-gemm-tuning"}, {"machine", machine}, {"choices", choices}};
             write_file_atomically(cache_path, {out.dump(1), "\n"}, "GEMM tuning cache");
         } catch (const std::exception&) {
@@ -193,22 +207,7 @@ Registry& registry() {
 
 }  // namespace
 
-std::string tuning_cache_path() {
-    if (const char* p = std::getenv("MOESCOPE_GEMM_CACHE")) return p;  // "" turns the cache off
-    std::string base;
-    if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x == '/')
-        base = x;
-    else if (const char* h = std::getenv("HOME"); h && *h == '/')
-        base = std::string(h) + "/.cache";
-    else
-        return {};
-    // One file per machine: a home shared by a cluster's nodes keeps each kind's own table.
-    uint64_t hash = 1469598103934665603ull;
-    for (const unsigned char ch : machine_text()) hash = (hash ^ ch) * 1099511628211ull;
-    char name[40];
-    std::snprintf(name, sizeof name, "gemm-%016llx.json", static_cast<unsigned long long>(hash));
-    return base + "/moescope/" + name;
-}
+std::string tuning_cache_path() { return cache_path_for(machine_text()); }
 
 SgemmFn tuned_sgemm(bool ta, bool tb, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
                     bool accumulate) {

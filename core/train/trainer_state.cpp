@@ -8,6 +8,7 @@
 #include "error.hpp"
 #include "train/trainer.hpp"
 
+#include "hash.hpp"
 #include "nn/gemm.hpp"
 
 namespace moescope {
@@ -16,16 +17,10 @@ namespace {
 
 // FNV-1a over the raw bytes of the samples and labels (a few MB: about a millisecond).
 uint64_t fingerprint(const Dataset& d) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    auto mix = [&](const void* p, size_t n) {
-        const auto* b = static_cast<const unsigned char*>(p);
-        for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
-    };
-    mix(d.x_train.data(), d.x_train.size() * sizeof(float));
-    mix(d.y_train.data(), d.y_train.size() * sizeof(int32_t));
-    mix(d.x_test.data(), d.x_test.size() * sizeof(float));
-    mix(d.y_test.data(), d.y_test.size() * sizeof(int32_t));
-    return h;
+    uint64_t h = fnv1a(d.x_train.data(), d.x_train.size() * sizeof(float));
+    h = fnv1a(d.y_train.data(), d.y_train.size() * sizeof(int32_t), h);
+    h = fnv1a(d.x_test.data(), d.x_test.size() * sizeof(float), h);
+    return fnv1a(d.y_test.data(), d.y_test.size() * sizeof(int32_t), h);
 }
 
 void require(bool ok, const std::string& what) {
