@@ -27,6 +27,12 @@ extern char** environ;
 
 namespace moescope {
 
+std::string this_executable() {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string() : self.string();
+}
+
 long parse_whole(const std::string& flag, const std::string& v, long min, long max) {
     size_t used = 0;
     long n = 0;
@@ -140,10 +146,8 @@ SweepSpec build_spec(const SweepArgs& a) {
 
 // The window binary draws PNGs (the CLI links no Qt); it sits next to moescope-cli.
 std::string window_binary() {
-    std::error_code ec;
-    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (ec) return "moescope";
-    return (self.parent_path() / "moescope").string();
+    const std::string self = this_executable();
+    return self.empty() ? "moescope" : (std::filesystem::path(self).parent_path() / "moescope").string();
 }
 
 std::string duration_text(double s) {

@@ -17,6 +17,9 @@ int cmd_sweep(const std::vector<std::string>& args);
 // range: "--seeds 4294967297" is refused, never wrapped into 1.
 long parse_whole(const std::string& flag, const std::string& v, long min, long max);
 
+// This moescope-cli's own path (from /proc/self/exe), "" when it cannot be read.
+std::string this_executable();
+
 // The heat map as text: rows from the highest y down, one column per x value,
 // the cell mean of `measure`, '*' after collapsed cells, '.' for cells not run.
 std::string sweep_text_map(const SweepResult& r, int measure);

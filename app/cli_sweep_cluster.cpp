@@ -23,12 +23,6 @@ constexpr int kExitIncomplete = 4, kExitInterrupted = 130;
 // Slurm's default MaxArraySize (slurm.conf): array task ids 0 to 1000.
 constexpr long kSlurmDefaultMaxArraySize = 1001;
 
-std::string this_cli() {
-    std::error_code ec;
-    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    return ec ? std::string("moescope-cli") : self.string();
-}
-
 std::string short_number(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.6g", v);
@@ -67,13 +61,15 @@ bool parse_slurm_option(const std::string& flag, const std::function<std::string
 }
 
 int emit_slurm(const SweepSpec& spec, SlurmOptions o, const std::string& dir) {
-    if (o.cli.empty()) o.cli = this_cli();
+    if (o.cli.empty()) o.cli = this_executable();
+    if (o.cli.empty()) o.cli = "moescope-cli";
     const std::string script = emit_slurm_sweep(spec, o, dir);
-    const ClusterSweep c = load_cluster_sweep(dir);
-    std::cout << "sweep: wrote " << c.dir << "/sweep.moesweep and " << script << ": " << spec.runs() << " array tasks ("
-              << spec.cells() << " cells x " << spec.seeds << " seeds, " << spec.steps << " steps each)\n"
+    const std::string folder = std::filesystem::path(script).parent_path().string();  // DIR, made absolute
+    std::cout << "sweep: wrote " << folder << "/sweep.moesweep and " << script << ": " << spec.runs()
+              << " array tasks (" << spec.cells() << " cells x " << spec.seeds << " seeds, " << spec.steps
+              << " steps each)\n"
               << "submit:  sbatch " << script << "\n"
-              << "merge:   moescope-cli sweep --merge " << c.dir << " --out map.moesweep   (any time; again later)\n";
+              << "merge:   moescope-cli sweep --merge " << folder << " --out map.moesweep   (any time; again later)\n";
     if (spec.runs() > kSlurmDefaultMaxArraySize)
         std::cerr << "sweep: warning: " << spec.runs() << " tasks are more than Slurm's default MaxArraySize ("
                   << kSlurmDefaultMaxArraySize

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <memory>
 
+#include "cli_process.hpp"
 #include "io/sweep_file.hpp"
 
 namespace {
@@ -40,12 +41,6 @@ const QStringList kSweep = {"sweep",
                             "2"};
 constexpr int kTasks = 18;
 
-struct Ran {
-    int code = -1;
-    bool crashed = true;
-    QString out, err;
-};
-
 QString tool(const QString& name) {
     QString p = QStandardPaths::findExecutable(name);
     if (p.isEmpty()) p = QStandardPaths::findExecutable(name, {"/usr/sbin", "/usr/bin", "/sbin", "/bin"});
@@ -59,32 +54,18 @@ bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || std::
 class TestSlurmSweep : public QObject {
     Q_OBJECT
     QTemporaryDir tmp_;
-    QProcessEnvironment env_;
     std::unique_ptr<QProcess> munged_, slurmctld_, slurmd_;
 
     QString path(const QString& name) const { return tmp_.filePath(name); }
 
-    Ran run(const QString& program, const QStringList& args, int timeout_ms = 120000) {
-        QProcess p;
-        p.setProcessEnvironment(env_);
-        p.setWorkingDirectory(tmp_.path());
-        p.start(program, args);
-        Ran r;
-        if (!p.waitForFinished(timeout_ms)) {
-            p.kill();
-            p.waitForFinished(5000);
-        }
-        r.code = p.exitCode();
-        r.crashed = p.exitStatus() != QProcess::NormalExit;
-        r.out = QString::fromUtf8(p.readAllStandardOutput());
-        r.err = QString::fromUtf8(p.readAllStandardError());
-        return r;
+    // Every program runs in the test's folder with the test's environment (SLURM_CONF, set below).
+    ProcessResult run(const QString& program, const QStringList& args, int timeout_ms = 120000) {
+        return run_process(program, args, timeout_ms, tmp_.path());
     }
-    Ran cli(const QStringList& args) { return run(QStringLiteral(MOESCOPE_CLI), args, 300000); }
+    ProcessResult cli(const QStringList& args) { return run(QStringLiteral(MOESCOPE_CLI), args, 300000); }
 
     std::unique_ptr<QProcess> start_daemon(const QString& program, const QStringList& args, const QString& log) {
         auto p = std::make_unique<QProcess>();
-        p->setProcessEnvironment(env_);
         p->setStandardOutputFile(path(log));
         p->setStandardErrorFile(path(log), QIODevice::Append);
         p->start(program, args);
@@ -102,7 +83,7 @@ class TestSlurmSweep : public QObject {
         QElapsedTimer t;
         t.start();
         while (t.elapsed() < timeout_ms) {
-            const Ran q = run(tool("squeue"), {"-h", "-j", job});
+            const ProcessResult q = run(tool("squeue"), {"-h", "-j", job});
             if (q.code == 0 && q.out.trimmed().isEmpty()) return true;
             QThread::msleep(500);
         }
@@ -110,7 +91,7 @@ class TestSlurmSweep : public QObject {
     }
 
     QString submit(const QStringList& args) {
-        const Ran r = run(tool("sbatch"), QStringList{"--parsable"} + args);
+        const ProcessResult r = run(tool("sbatch"), QStringList{"--parsable"} + args);
         if (r.code != 0) qWarning("sbatch failed: %s", qPrintable(r.err));
         return r.out.trimmed().section(';', 0, 0);
     }
@@ -134,9 +115,8 @@ private slots:
         key.write(bytes);
         key.close();
         QFile::setPermissions(path("munge/munge.key"), QFileDevice::ReadOwner);
-        env_ = QProcessEnvironment::systemEnvironment();
-        env_.insert("SLURM_CONF", path("slurm.conf"));
-        env_.insert("OMP_NUM_THREADS", "1");
+        qputenv("SLURM_CONF", path("slurm.conf").toLocal8Bit());  // for the daemons, sbatch and the tasks
+        qputenv("OMP_NUM_THREADS", "1");
         const QString socket = path("munge/munge.socket");
         munged_ = start_daemon(tool("munged"),
                                {"-F", "-f", "--socket=" + socket, "--key-file=" + path("munge/munge.key"),
@@ -191,7 +171,7 @@ private slots:
     void arrayMergesToTheLocalSweep() {
         const QString dir = path("sweep");
         // 1. Emit: the definition and the job array, nothing run.
-        const Ran emitted = cli(
+        const ProcessResult emitted = cli(
             kSweep + QStringList{"--emit", "slurm", dir, "--parallel", "2", "--time", "10:00", "--partition", "local"});
         QVERIFY2(emitted.code == 0, qPrintable(emitted.err));
         QFile script(dir + "/sweep.sbatch");
@@ -211,7 +191,7 @@ private slots:
         qInfo("array of %d tasks (one cancelled) took %.1f s", kTasks, wall.elapsed() / 1000.0);
 
         // 3. Merge: 17 runs in, task 17 missing, and the line that reruns it.
-        const Ran partial = cli({"sweep", "--merge", dir, "--out", path("partial.moesweep")});
+        const ProcessResult partial = cli({"sweep", "--merge", dir, "--out", path("partial.moesweep")});
         qInfo("%s", qPrintable(partial.out));
         QCOMPARE(partial.code, 4);
         QVERIFY2(partial.out.contains("17 of 18 runs in, 8 of 9 cells complete"), qPrintable(partial.out));
@@ -229,12 +209,13 @@ private slots:
         const QString again = submit(rerun.split(' ').mid(1));
         QVERIFY(!again.isEmpty());
         QVERIFY(wait_for_job(again, 120000));
-        const Ran full = cli({"sweep", "--merge", dir, "--out", path("cluster.moesweep")});
+        const ProcessResult full = cli({"sweep", "--merge", dir, "--out", path("cluster.moesweep")});
         QVERIFY2(full.code == 0, qPrintable(full.out + full.err));
         QVERIFY(full.out.contains("18 of 18 runs in, 9 of 9 cells complete"));
 
         // 5. The same sweep trained here: every value of every run the same, bit for bit.
-        const Ran local = cli(kSweep + QStringList{"--threads", "2", "--quiet", "--out", path("local.moesweep")});
+        const ProcessResult local =
+            cli(kSweep + QStringList{"--threads", "2", "--quiet", "--out", path("local.moesweep")});
         QVERIFY2(local.code == 0, qPrintable(local.err));
         const auto c = moescope::load_sweep(path("cluster.moesweep").toStdString());
         const auto l = moescope::load_sweep(path("local.moesweep").toStdString());
@@ -265,7 +246,7 @@ private slots:
         QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
         f.write("{\"format\": \"moescope-sweep-run\", \"sweep\": \"0000\"}\n");
         f.close();
-        const Ran m = cli({"sweep", "--merge", dir});
+        const ProcessResult m = cli({"sweep", "--merge", dir});
         QCOMPARE(m.code, 4);
         QVERIFY2(m.out.contains("failed: 1 run(s)") && m.out.contains("belongs to another sweep"), qPrintable(m.out));
         QVERIFY(m.out.contains("sbatch --array=3 " + dir + "/sweep.sbatch"));
