@@ -218,6 +218,18 @@ void print_tables(const BenchResult& r, const PytorchRun* pytorch) {
     std::cout << "  roofline         " << fmt("%7.0f", r.roofline_tokens_per_s)
               << " tokens/s  (roofline sgemm ÷ expert FLOPs per token)\n";
     std::cout << "  step efficiency  " << fmt("%7.1f", 100 * r.step_efficiency) << " %  of roofline (target ≥ 70 %)\n";
+    const ExpertAttribution& a = r.attribution;
+    const double gf = r.expert_flops_per_step * 1e-6;
+    auto row = [&](const char* what, double ms, const std::string& extra) {
+        std::cout << "    " << pad(what, 40) << lpad(fmt("%.1f", ms), 8) << " ms" << lpad(fmt("%.1f", gf / ms), 8)
+                  << " GFLOP/s" << extra << "\n";
+    };
+    std::cout << "  expert phases, attributed (replays of the last step's expert work, the model's sgemm):\n";
+    row("six GEMMs, T·k/E tokens per expert", a.even_gemm_ms, "");
+    row("six GEMMs, the step's tokens per expert", a.step_loads_gemm_ms,
+        "  (busiest expert " + std::to_string(a.max_tokens_per_expert) + " tokens)");
+    row("+ bias, GELU and its gradient", a.model_ops_ms, "");
+    row("in the training step", a.phase_ms, "");
     std::cout << "  memory           " << fmt("%7.1f", r.workspace_bytes / 1048576.0) << " MiB activations/scratch, "
               << fmt("%.1f", r.parameter_bytes / 1048576.0) << " MiB parameters+gradients+AdamW moments\n";
     if (pytorch && !pytorch->skipped.empty()) std::cout << "  PyTorch          skipped: " << pytorch->skipped << "\n";
@@ -308,6 +320,12 @@ nlohmann::json result_json(const BenchResult& r, const PytorchRun* pytorch) {
             {"gemm_efficiency", r.gemm_efficiency},
             {"roofline_tokens_per_s", r.roofline_tokens_per_s},
             {"step_efficiency", r.step_efficiency},
+            {"expert_attribution",
+             {{"phase_ms", r.attribution.phase_ms},
+              {"even_gemm_ms", r.attribution.even_gemm_ms},
+              {"step_loads_gemm_ms", r.attribution.step_loads_gemm_ms},
+              {"model_ops_ms", r.attribution.model_ops_ms},
+              {"max_tokens_per_expert", r.attribution.max_tokens_per_expert}}},
             {"workspace_bytes", r.workspace_bytes},
             {"parameter_bytes", r.parameter_bytes},
             {"scaling", scaling},

@@ -356,7 +356,8 @@ void Model<S>::layer_backward(int l, Workspace<S>& ws, const Config& knobs) {
         // dW2 += dY·Actᵀ; db2 += ΣdY; dAct = W2ᵀ·dY   (d_ff × n)
         ops::linear_backward<S>(ws.dAct.middleCols(off, n), dW2.middleCols(e * f, f), db2.col(e),
                                 ws.dY.middleCols(off, n), W2.middleCols(e * f, f), c.Act.middleCols(off, n));
-        ops::gelu_backward(ws.dAct.col(off).data(), ws.dAct.col(off).data(), c.H.col(off).data(), f * n);
+        // dH = dAct ⊙ GELU'(H): the forward left the slope in H
+        ws.dAct.middleCols(off, n).array() *= c.H.middleCols(off, n).array();
         // dW1 += dH·Uᵀ; db1 += ΣdH; dU = W1ᵀ·dH   (d_model × n)
         ops::linear_backward<S>(ws.dU.middleCols(off, n), dW1.middleCols(e * d, d), db1.col(e),
                                 ws.dAct.middleCols(off, n), W1.middleCols(e * d, d), c.U.middleCols(off, n));

@@ -32,7 +32,8 @@ struct LayerCache {
     Vec<S> lse, importance, f;   // T, E, E
     Routing routing;
     std::vector<S> gate;  // per assignment
-    // dispatched tokens: d × slots, d_ff × slots, d_ff × slots, d × slots
+    // dispatched tokens: d × slots, d_ff × slots, d_ff × slots, d × slots; after the
+    // forward H holds GELU'(W1·U + b1), all the backward needs of it (ops::linear_gelu_forward)
     MatMap<S> U{nullptr, 0, 0}, H{nullptr, 0, 0}, Act{nullptr, 0, 0}, Y{nullptr, 0, 0};
     MatMap<S> eps_noisy{nullptr, 0, 0}, eps_jitter{nullptr, 0, 0};  // E × T standard normals
     std::vector<int32_t> random_choice;                             // k × T

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "nn/gemm.hpp"
+#include "nn/ops.hpp"
 #include "nn/tensor.hpp"
 #include "train/trainer.hpp"
 
@@ -76,6 +77,119 @@ private:
     std::vector<M> W1_, W2_, U_, dY_, dW1_, dW2_, Act_, Y_, dAct_, dU_;
 };
 
+// One layer's expert phases rebuilt outside the model, for attributing their
+// time: per-expert token counts n_e, each kind of activation one matrix with the
+// experts' columns side by side and the weights side by side, as in the
+// Workspace and the parameter buffer; experts spread over the OpenMP threads
+// as in the model.
+class ExpertLayerReplay {
+public:
+    ExpertLayerReplay(const Config& c, const std::vector<long>& n) : E_(c.experts), d_(c.d_model), f_(c.d_ff), n_(n) {
+        off_.assign(size_t(E_) + 1, 0);
+        for (int e = 0; e < E_; ++e) off_[size_t(e) + 1] = off_[size_t(e)] + n_[size_t(e)];
+        const long S = std::max(1L, off_.back());
+        W1_ = M::Random(f_, E_ * d_);
+        W2_ = M::Random(d_, E_ * f_);
+        dW1_ = M::Zero(f_, E_ * d_);
+        dW2_ = M::Zero(d_, E_ * f_);
+        b1_ = M::Zero(f_, E_);
+        b2_ = M::Zero(d_, E_);
+        db1_ = M::Zero(f_, E_);
+        db2_ = M::Zero(d_, E_);
+        U_ = M::Random(d_, S);
+        dY_ = M::Random(d_, S) * 1e-3f;
+        H_ = Act_ = dAct_ = M::Zero(f_, S);
+        Y_ = dU_ = M::Zero(d_, S);
+    }
+    // ms of the six GEMMs alone, through `sgemm`.
+    double gemm_ms(gemm::SgemmFn sgemm) {
+        const long d = d_, f = f_;
+        const auto t0 = Clock::now();
+#pragma omp parallel for schedule(dynamic)
+        for (int e = 0; e < E_; ++e) {
+            const long o = off_[size_t(e)], n = n_[size_t(e)];
+            if (n == 0) continue;
+            const float *W1 = W1_.data() + e * d * f, *W2 = W2_.data() + e * f * d;
+            float *dW1 = dW1_.data() + e * d * f, *dW2 = dW2_.data() + e * f * d;
+            sgemm(false, false, f, n, d, W1, f, U_.data() + o * d, d, Act_.data() + o * f, f, false);
+            sgemm(false, false, d, n, f, W2, d, Act_.data() + o * f, f, Y_.data() + o * d, d, false);
+            sgemm(false, true, d, f, n, dY_.data() + o * d, d, Act_.data() + o * f, f, dW2, d, true);
+            sgemm(true, false, f, n, d, W2, d, dY_.data() + o * d, d, dAct_.data() + o * f, f, false);
+            sgemm(false, true, f, d, n, dAct_.data() + o * f, f, U_.data() + o * d, d, dW1, f, true);
+            sgemm(true, false, d, n, f, W1, f, dAct_.data() + o * f, f, dU_.data() + o * d, d, false);
+        }
+        return ms_since(t0);
+    }
+    // ms of the model's own expert code (core/nn/model.cpp's two loops): the
+    // same GEMMs through the model's sgemm, plus bias, GELU and its gradient.
+    double model_ops_ms() {
+        const long d = d_, f = f_;
+        const auto t0 = Clock::now();
+#pragma omp parallel for schedule(dynamic)
+        for (int e = 0; e < E_; ++e) {
+            const long o = off_[size_t(e)], n = n_[size_t(e)];
+            if (n == 0) continue;
+            ops::linear_gelu_forward<float>(H_.middleCols(o, n), Act_.middleCols(o, n), W1_.middleCols(e * d, d),
+                                            b1_.col(e), U_.middleCols(o, n));
+            ops::linear_forward<float>(Y_.middleCols(o, n), W2_.middleCols(e * f, f), b2_.col(e),
+                                       Act_.middleCols(o, n));
+        }
+#pragma omp parallel for schedule(dynamic)
+        for (int e = 0; e < E_; ++e) {
+            const long o = off_[size_t(e)], n = n_[size_t(e)];
+            if (n == 0) continue;
+            ops::linear_backward<float>(dAct_.middleCols(o, n), dW2_.middleCols(e * f, f), db2_.col(e),
+                                        dY_.middleCols(o, n), W2_.middleCols(e * f, f), Act_.middleCols(o, n));
+            dAct_.middleCols(o, n).array() *= H_.middleCols(o, n).array();
+            ops::linear_backward<float>(dU_.middleCols(o, n), dW1_.middleCols(e * d, d), db1_.col(e),
+                                        dAct_.middleCols(o, n), W1_.middleCols(e * d, d), U_.middleCols(o, n));
+        }
+        return ms_since(t0);
+    }
+
+private:
+    using M = Mat<float>;
+    int E_;
+    long d_, f_;
+    std::vector<long> n_, off_;
+    M W1_, W2_, dW1_, dW2_, b1_, b2_, db1_, db2_, U_, dY_, H_, Act_, dAct_, Y_, dU_;
+};
+
+// Best of `repeats` passes of `pass` over every layer's replay, summed over the layers.
+template <class Pass>
+double best_layers_ms(std::vector<ExpertLayerReplay>& layers, int repeats, Pass pass) {
+    double sum = 0;
+    for (auto& layer : layers) {
+        double best = 1e300;
+        for (int rep = 0; rep < std::max(1, repeats); ++rep) best = std::min(best, pass(layer));
+        sum += best;
+    }
+    return sum;
+}
+
+ExpertAttribution attribute_experts(const Config& c, const std::vector<std::vector<long>>& step_counts, double phase_ms,
+                                    int repeats) {
+    const gemm::SgemmFn model_sgemm = gemm::candidates().front().fn;
+    std::vector<ExpertLayerReplay> even, step;
+    for (const auto& counts : step_counts) {
+        even.emplace_back(c, std::vector<long>(size_t(c.experts), tokens_per_expert(c)));
+        step.emplace_back(c, counts);
+    }
+    auto gemm_only = [&](ExpertLayerReplay& l) { return l.gemm_ms(model_sgemm); };
+    auto model_ops = [](ExpertLayerReplay& l) { return l.model_ops_ms(); };
+    // one untimed pass each: first-use JIT, per-shape tuning, page faults
+    best_layers_ms(even, 1, gemm_only);
+    best_layers_ms(step, 1, model_ops);
+    ExpertAttribution a;
+    a.phase_ms = phase_ms;
+    a.even_gemm_ms = best_layers_ms(even, repeats, gemm_only);
+    a.step_loads_gemm_ms = best_layers_ms(step, repeats, gemm_only);
+    a.model_ops_ms = best_layers_ms(step, repeats, model_ops);
+    for (const auto& counts : step_counts)
+        for (long n : counts) a.max_tokens_per_expert = std::max(a.max_tokens_per_expert, n);
+    return a;
+}
+
 // Timings of `steps` training steps after `warmup` untimed ones. With `sgemm`,
 // each step is followed by a measurement of every sgemm library, so both see
 // the same machine load.
@@ -84,6 +198,7 @@ struct StepTimes {
     std::vector<std::vector<double>> sgemm_gflops;  // [library][step]
     StepTimer phases;                               // summed over the timed steps
     size_t workspace_bytes = 0, parameter_bytes = 0;
+    std::vector<std::vector<long>> last_counts;  // per layer, per expert: the last step's token counts
 };
 
 double expert_ms(const StepTimer& t) { return t.ms(Phase::ExpertsFwd) + t.ms(Phase::ExpertsBwd); }
@@ -106,6 +221,8 @@ StepTimes time_steps(const Config& cfg, int warmup, int steps, ExpertSgemm* sgem
             st.sgemm_gflops[l].push_back(sgemm->best_of(libs[l].fn, sgemm_repeats));
     }
     tr.set_step_timer(nullptr);
+    for (const auto& layer : tr.engine().summary().layers)
+        st.last_counts.emplace_back(layer.counts.begin(), layer.counts.end());
     st.workspace_bytes = tr.engine().workspace_bytes();
     // parameters, gradients, AdamW m and v
     st.parameter_bytes = size_t(tr.engine().layout().total) * sizeof(float) * 4;
@@ -216,6 +333,7 @@ BenchResult run_bench(const BenchOptions& opt) {
     r.step_efficiency = median(step_eff);
     r.workspace_bytes = st.workspace_bytes;
     r.parameter_bytes = st.parameter_bytes;
+    r.attribution = attribute_experts(opt.config, st.last_counts, median(st.expert_ms), opt.sgemm_repeats + 1);
     if (opt.scaling) {
         const double base_cost = unit_cost(opt.config, r.ms_per_step);
         for (long t : {1024, 2048, 4096, 8192, 16384}) r.scaling.push_back(scaling_point(opt, "tokens", t, base_cost));

@@ -43,6 +43,17 @@ struct ScalingPoint {
     double relative_cost = 0;  // (ms per token·choice·d_ff) ÷ the same for the bench config
 };
 
+// Where the expert phases' time goes (ms per step, all layers, forward and
+// backward), from replays of the last timed step's expert work outside the
+// model, best of a few passes each, through the model's own sgemm.
+struct ExpertAttribution {
+    double phase_ms = 0;             // experts_fwd + experts_bwd in the training step (median)
+    double even_gemm_ms = 0;         // the six GEMMs with T·k/E tokens per expert (the roofline's shapes)
+    double step_loads_gemm_ms = 0;   // the six GEMMs with the step's own tokens per expert
+    double model_ops_ms = 0;         // the model's expert code at those loads: + bias, GELU and its gradient
+    long max_tokens_per_expert = 0;  // the step's most loaded expert
+};
+
 struct BenchResult {
     Config config;
     int threads = 1;
@@ -62,6 +73,7 @@ struct BenchResult {
     double step_efficiency = 0;        // tokens/s ÷ roofline tokens/s, median of per-step pairs
     size_t workspace_bytes = 0;        // activations and scratch of one step
     size_t parameter_bytes = 0;        // parameters, gradients, optimizer moments
+    ExpertAttribution attribution;
     std::vector<ScalingPoint> scaling;
 };
 

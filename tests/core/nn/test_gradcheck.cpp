@@ -60,6 +60,7 @@ private slots:
     void z_loss();
     void importance_cv2();
     void entropy_reg();
+    void gelu_slope();
     void whole_model_data();
     void whole_model();
     void detects_a_wrong_gradient();
@@ -274,6 +275,18 @@ void TestGradcheck::whole_model() {
     }
     qInfo("%s: worst tensor rel err %.2e over %ld parameters", QTest::currentDataTag(), worst, model.layout().total);
     QVERIFY2(worst < kBound, QTest::currentDataTag());
+}
+
+// The expert forward leaves GELU's slope for the backward (ops::linear_gelu_forward).
+void TestGradcheck::gelu_slope() {
+    Rng rng(5);
+    MatD x = random_matrix(37, 3, rng, 2.0), act(37, 3), slope = x, ones = MatD::Ones(37, 3), expected(37, 3),
+         value(37, 3);
+    ops::gelu_forward_keep_slope(act.data(), slope.data(), x.size());
+    ops::gelu_forward(value.data(), x.data(), x.size());
+    ops::gelu_backward(expected.data(), ones.data(), x.data(), x.size());
+    QVERIFY((act - value).cwiseAbs().maxCoeff() < 1e-15);
+    QVERIFY((slope - expected).cwiseAbs().maxCoeff() < 1e-15);
 }
 
 // The harness itself must be able to fail: a gradient off by 1 % is caught.
