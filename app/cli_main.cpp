@@ -471,9 +471,13 @@ int cmd_train(const std::vector<std::string>& args) {
         }
     }
     // Names (a config's, a warning's) are text from files: bytes that are no UTF-8 are replaced, never fatal.
-    std::cout << summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), stop.requested())
-                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-              << std::endl;
+    nlohmann::json summary = summary_json(tr, shown, test_acc, seconds, tps, tr.halted(), stop.requested());
+    if (cfg.is_lm()) {
+        // The language model: held-out bits per character, and 200 characters it writes (fixed seed).
+        summary["test_bits"] = std::isfinite(tr.test_bits()) ? nlohmann::json(tr.test_bits()) : nlohmann::json(nullptr);
+        summary["sample"] = tr.halted() ? std::string() : tr.sample_text({}, uint64_t(cfg.seed));
+    }
+    std::cout << summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
     if (!save_error.empty()) output_errors.insert(output_errors.begin(), save_error);
     for (const std::string& e : output_errors) std::cerr << "moescope-cli: error: " << e << "\n";
     if (!output_errors.empty()) return kExitUsage;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "data/csv_reader.hpp"
+#include "data/shipped_data.hpp"
 #include "data/text_corpus.hpp"
 #include "error.hpp"
 
@@ -23,7 +24,7 @@ constexpr double kBlobRadius = 1.5;
 constexpr double kBlobStdPerNoise = 3.0;
 constexpr double kSpiralMaxRadius = 2.0;
 constexpr double kSpiralTurns = 1.5;
-constexpr const char* kKinds = "clusters, blobs, moons, spirals, csv, text";
+constexpr const char* kKinds = "clusters, blobs, moons, spirals, csv, text, lm";
 
 std::string fmt(double v) {
     std::ostringstream s;
@@ -292,6 +293,49 @@ Dataset make_text(const Config& cfg, Rng& rng) {
     return ds;
 }
 
+// ---- lm: the language model's character sequences ----
+
+// Positions [begin, begin + count) of the corpus as tokens: x holds each
+// character's id (one row, as a float: ids are far below 2^24), y the next one's.
+void lm_positions(const std::vector<int32_t>& ids, long begin, long count, Eigen::MatrixXf& x,
+                  std::vector<int32_t>& y) {
+    x.resize(1, count);
+    y.resize(static_cast<size_t>(count));
+    for (long i = 0; i < count; ++i) {
+        x(0, i) = static_cast<float>(ids[static_cast<size_t>(begin + i)]);
+        y[static_cast<size_t>(i)] = ids[static_cast<size_t>(begin + i + 1)];
+    }
+}
+
+Dataset make_lm(const Config& cfg) {
+    require_at_least(cfg.context, 2, "context");
+    require_at_least(cfg.test_samples, 1, "test_samples");
+    require_holdout(cfg.holdout);
+    const std::string path = shipped_data_path(cfg.text_path.empty() ? std::string(kLmCorpus) : cfg.text_path);
+    const TextCorpus corpus = read_text_corpus(path, kTextVocabKept);
+    const auto n = static_cast<long>(corpus.ids.size());
+    const long seq = cfg.context;
+    // The text's last `holdout` share is held out, whole: a sequence never spans both parts.
+    const long split = n - std::lround(cfg.holdout * static_cast<double>(n));
+    const long held = n - split - 1;  // held-out positions that have a next character
+    const long test = std::min(held, std::max<long>(cfg.test_samples, seq)) / seq * seq;
+    if (split - 1 < seq || test < seq)
+        throw DataError(path + " has " + std::to_string(n) + " characters: too short for sequences of context " +
+                        std::to_string(seq) + " in both its training part and its held-out " + fmt(100 * cfg.holdout) +
+                        " %");
+    Dataset ds;
+    ds.d_in = 1;
+    ds.num_classes = static_cast<int>(corpus.vocab.size());
+    ds.class_names = corpus.vocab;
+    ds.sequence = static_cast<int>(seq);
+    lm_positions(corpus.ids, 0, split - 1, ds.x_train, ds.y_train);
+    lm_positions(corpus.ids, split, test, ds.x_test, ds.y_test);
+    ds.summary = "lm " + path + ": " + std::to_string(ds.train_size()) + " training characters, " +
+                 std::to_string(ds.test_size()) + " held out (of " + std::to_string(held) + "), vocabulary " +
+                 std::to_string(ds.num_classes) + ", sequences of " + std::to_string(seq);
+    return ds;
+}
+
 }  // namespace
 
 Dataset make_dataset(const Config& cfg) {
@@ -309,6 +353,8 @@ Dataset make_dataset(const Config& cfg) {
         ds = make_csv(cfg, rng);
     else if (cfg.dataset == "text")
         ds = make_text(cfg, rng);
+    else if (cfg.dataset == "lm")
+        ds = make_lm(cfg);
     else
         throw ConfigError("dataset '" + cfg.dataset + "' is unknown; valid kinds: " + kKinds);
     ds.kind = cfg.dataset;
@@ -319,6 +365,16 @@ void sample_batch(const Dataset& ds, int batch_tokens, Rng& rng, std::vector<int
     MS_ASSERT(ds.train_size() > 0, "sample_batch needs a non-empty training set");
     MS_ASSERT(batch_tokens >= 0, "batch_tokens must not be negative");
     indices.resize(static_cast<size_t>(batch_tokens));
+    if (ds.sequence > 0) {
+        // lm: batch_tokens / sequence runs of consecutive positions, each from a random start
+        const long seq = ds.sequence, starts = ds.train_size() - seq + 1;
+        MS_ASSERT(batch_tokens % seq == 0 && starts > 0, "lm batches are whole sequences");
+        for (long b = 0; b < batch_tokens / seq; ++b) {
+            const auto start = static_cast<int32_t>(rng.below(static_cast<uint64_t>(starts)));
+            for (long i = 0; i < seq; ++i) indices[static_cast<size_t>(b * seq + i)] = start + static_cast<int32_t>(i);
+        }
+        return;
+    }
     for (int32_t& i : indices) i = static_cast<int32_t>(rng.below(static_cast<uint64_t>(ds.train_size())));
 }
 

@@ -22,6 +22,7 @@ struct Dataset {
     std::vector<int32_t> y_train;          // N_train labels in [0, num_classes)
     Eigen::MatrixXf x_test;                // d_in × N_test
     std::vector<int32_t> y_test;
+    int sequence = 0;     // lm: tokens per sequence (context); batches, evaluation chunks and probes are whole ones
     std::string summary;  // one line for logs: "clusters: 20000 train / 2000 test, d_in 16, 10 classes"
 
     long train_size() const { return static_cast<long>(y_train.size()); }
@@ -34,7 +35,12 @@ struct Dataset {
 // and line), ConfigError for impossible parameters.
 Dataset make_dataset(const Config& cfg);
 
-// Indices of one training batch (with replacement), drawn from `rng`.
+// The lm dataset's corpus when text_path is empty: Shakespeare's plays as
+// collected for char-rnn (resources/data/shakespeare.txt, public domain; 1.1 MB, 65 characters).
+inline constexpr const char* kLmCorpus = "shakespeare.txt";
+
+// Indices of one training batch (with replacement), drawn from `rng`; for lm,
+// batch_tokens / sequence runs of consecutive positions.
 void sample_batch(const Dataset& ds, int batch_tokens, Rng& rng, std::vector<int32_t>& indices);
 
 }  // namespace moescope

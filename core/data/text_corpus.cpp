@@ -137,4 +137,23 @@ TextCorpus read_text_corpus(const std::string& path, int max_kept) {
     return corpus;
 }
 
+std::vector<int32_t> encode_text(const std::string& text, const std::vector<std::string>& vocab,
+                                 const std::string& what) {
+    std::unordered_map<std::string, int32_t> id;
+    for (size_t i = 0; i < vocab.size(); ++i) id.emplace(vocab[i], static_cast<int32_t>(i));
+    const auto other = id.find(kOtherToken);
+    std::vector<int32_t> ids;
+    for (const char32_t cp : decode_utf8(text, what)) {
+        const std::string ch = encode_utf8(cp);
+        if (const auto it = id.find(ch); it != id.end())
+            ids.push_back(it->second);
+        else if (other != id.end())
+            ids.push_back(other->second);
+        else
+            throw DataError(what + ": the character '" + ch + "' is not in the model's vocabulary of " +
+                            std::to_string(vocab.size()) + " characters");
+    }
+    return ids;
+}
+
 }  // namespace moescope

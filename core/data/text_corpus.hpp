@@ -34,6 +34,13 @@ TextCorpus read_text_corpus(const std::string& path, int max_kept);
 void text_windows(const std::vector<int32_t>& ids, const std::vector<long>& targets, int context, int vocab,
                   Eigen::MatrixXf& x, std::vector<int32_t>& y);
 
+// `text`'s characters as ids of `vocab` (a corpus's vocabulary): a character
+// outside it takes kOtherToken's id when the vocabulary has one. Throws
+// DataError for invalid UTF-8 and for a character the vocabulary cannot hold,
+// naming `what` ("the prompt") and the character.
+std::vector<int32_t> encode_text(const std::string& text, const std::vector<std::string>& vocab,
+                                 const std::string& what);
+
 // The UTF-8 encoding of one code point.
 std::string encode_utf8(char32_t cp);
 

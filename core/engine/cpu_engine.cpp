@@ -110,11 +110,18 @@ void CpuEngine::summarize(const GradNorms& norms, bool finite) {
     }
 }
 
-long CpuEngine::evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) {
+EvalCounts CpuEngine::evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) {
     load(eval_ws_, batch, knobs);
     model_.sample_noise(eval_ws_, knobs, rng, false);
     model_.forward(eval_ws_, knobs, false);
-    return eval_ws_.correct;
+    return {eval_ws_.correct, double(eval_ws_.ce) * double(batch.T)};
+}
+
+void CpuEngine::predictions(const HostBatch& batch, const Config& knobs, Rng& rng, std::vector<float>& probs) {
+    load(eval_ws_, batch, knobs);
+    model_.sample_noise(eval_ws_, knobs, rng, false);
+    model_.forward(eval_ws_, knobs, false);
+    probs.assign(eval_ws_.probs.data(), eval_ws_.probs.data() + eval_ws_.probs.size());
 }
 
 void CpuEngine::first_choices(Pass pass, const HostBatch& batch, const Config& knobs, Rng& rng, bool by_probability,

@@ -27,7 +27,8 @@ public:
     bool train_step(const Config& knobs) override;
     const StepSummary& summary() const override { return summary_; }
 
-    long evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) override;
+    EvalCounts evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) override;
+    void predictions(const HostBatch& batch, const Config& knobs, Rng& rng, std::vector<float>& probs) override;
     void first_choices(Pass pass, const HostBatch& batch, const Config& knobs, Rng& rng, bool by_probability,
                        FirstChoices& out) override;
 

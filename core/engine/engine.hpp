@@ -58,6 +58,12 @@ struct FirstChoices {
     std::vector<float> prob;
 };
 
+// A forward-only pass over held-out tokens.
+struct EvalCounts {
+    long correct = 0;   // argmax predictions equal to the label
+    double ce_sum = 0;  // Σ_t −ln p(label_t), nats
+};
+
 // Forward-only passes keep their own buffers, each sized on first use.
 enum class Pass { Eval, Probe, Region };
 
@@ -85,8 +91,11 @@ public:
     virtual const StepSummary& summary() const = 0;
 
     // ---- forward only (no training noise; random routing draws from rng) ----
-    // Correct argmax predictions on `batch`.
-    virtual long evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) = 0;
+    // Correct argmax predictions and the summed cross-entropy on `batch`.
+    virtual EvalCounts evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) = 0;
+    // The model's predicted distribution after every token of `batch`: classes × T,
+    // column-major (the language model samples text from its last column).
+    virtual void predictions(const HostBatch& batch, const Config& knobs, Rng& rng, std::vector<float>& probs) = 0;
     // Each layer's first choice per token: the routing's own, or with
     // by_probability the expert of largest clean probability.
     virtual void first_choices(Pass pass, const HostBatch& batch, const Config& knobs, Rng& rng, bool by_probability,

@@ -37,7 +37,8 @@ struct StepMetrics {
     double loss = 0;  // total objective
     double ce = 0, aux = 0, zloss = 0, importance = 0, entropy_reg = 0;  // unweighted, mean over layers
     double train_acc = 0;
-    double test_acc = kNaN;                                            // NaN except on evaluation steps
+    double test_acc = kNaN;   // NaN except on evaluation steps
+    double test_bits = kNaN;  // held-out cross-entropy, bits per token; NaN except on evaluation steps
     double grad_norm = 0, router_grad_norm = 0, expert_grad_norm = 0;  // before clipping
     double step_ms = 0, tokens_per_s = 0;
     bool finite = true;      // false: loss or gradients not finite; the update was skipped

@@ -89,6 +89,16 @@ void Workspace<S>::resize(long T_, int d_in, const Config& c, int classes) {
         lc.gate.resize(max_slots);
         lc.random_choice.resize(T * c.top_k);
     }
+    if (c.is_lm()) {
+        for (auto& lc : layers) {
+            lc.rstd_a.resize(T);
+            lc.ua.resize(c.d_model, T);
+            lc.ya.resize(c.d_model, T);
+            lc.mid.resize(c.d_model, T);
+        }
+        dya.resize(c.d_model, T);
+        dua.resize(c.d_model, T);
+    }
     rstd_f.resize(T);
     dgate.resize(max_slots);
     allocate(c, d_in, classes, max_slots);
@@ -98,8 +108,12 @@ template <class S>
 size_t Workspace<S>::bytes() const {
     size_t n = activations.size() + rstd_f.size() + dgate.size();
     size_t other = (labels.size() + ids.size()) * sizeof(int32_t);
+    n += dya.size() + dua.size();
     for (const auto& c : layers) {
         n += c.rstd.size() + c.lse.size() + c.importance.size() + c.f.size() + c.gate.size();
+        n += c.rstd_a.size() + c.ua.size() + c.ya.size() + c.mid.size();
+        n += c.attn.q.size() + c.attn.k.size() + c.attn.v.size() + c.attn.o.size();
+        for (const auto& P : c.attn.p) n += P.size();
         other += c.random_choice.size() * sizeof(int32_t) + c.routing.bytes();
     }
     return n * sizeof(S) + other;
@@ -139,6 +153,14 @@ Model<S>::Model(const Config& cfg, int d_in, int classes, Rng& rng)
         if (L.noise_W >= 0) init_const(L.noise_W, S(0));
         init_normal(L.W1, 1.0 / std::sqrt(double(cfg.d_model)));
         init_normal(L.W2, 1.0 / std::sqrt(double(cfg.d_ff) * 2.0 * cfg.layers));
+    }
+    // The transformer's own tensors draw after every other, so the mlp's draws are unchanged.
+    if (layout_.pos >= 0) init_normal(layout_.pos, 0.1);
+    for (const auto& L : layout_.layers) {
+        if (L.attn_norm < 0) continue;
+        init_const(L.attn_norm, S(1));
+        for (int t : {L.Wq, L.Wk, L.Wv}) init_normal(t, 1.0 / std::sqrt(double(cfg.d_model)));
+        init_normal(L.Wo, 1.0 / std::sqrt(double(cfg.d_model) * 2.0 * cfg.layers));
     }
 }
 
@@ -208,6 +230,67 @@ void Model<S>::gates_forward(LayerCache<S>& c, S inv_tau) const {
 }
 
 template <class S>
+AttentionShape Model<S>::attention_shape(long T) const {
+    MS_ASSERT(T % cfg_.context == 0, "transformer: a batch must be whole sequences of context tokens");
+    return {cfg_.d_model, cfg_.heads, T / cfg_.context, cfg_.context};
+}
+
+template <class S>
+CMatMap<S> Model<S>::moe_input(int l, const Workspace<S>& ws) const {
+    const S* in = cfg_.is_lm() ? ws.layers[size_t(l)].mid.data() : ws.h[size_t(l)].data();
+    return CMatMap<S>(in, cfg_.d_model, ws.T);
+}
+
+template <class S>
+void Model<S>::embed_forward(Workspace<S>& ws) const {
+    // h_0[:, t] = E[:, token t] + b + P[:, t mod context]
+    const auto E = param(layout_.W_in), P = param(layout_.pos);
+    const auto b = param(layout_.b_in).col(0);
+    const long n = cfg_.context;
+    for (long t = 0; t < ws.T; ++t) {
+        const auto token = static_cast<long>(ws.x(0, t));
+        MS_ASSERT(token >= 0 && token < classes_, "transformer: a token id outside the vocabulary");
+        ws.h[0].col(t) = E.col(token) + b + P.col(t % n);
+    }
+}
+
+template <class S>
+void Model<S>::embed_backward(Workspace<S>& ws) {
+    auto dE = grad(layout_.W_in), dP = grad(layout_.pos);
+    const long n = cfg_.context;
+    for (long t = 0; t < ws.T; ++t) {
+        dE.col(static_cast<long>(ws.x(0, t))) += ws.dh.col(t);
+        dP.col(t % n) += ws.dh.col(t);
+    }
+    grad(layout_.b_in).col(0) += ws.dh.rowwise().sum();
+}
+
+template <class S>
+void Model<S>::attention_block_forward(int l, Workspace<S>& ws) const {
+    const auto& L = layout_.layers[size_t(l)];
+    LayerCache<S>& c = ws.layers[size_t(l)];
+    ops::rmsnorm_forward<S>(c.ua, c.rstd_a, ws.h[size_t(l)], param(L.attn_norm).col(0));
+    const AttentionWeights<S> w{param(L.Wq).data(), param(L.Wk).data(), param(L.Wv).data(), param(L.Wo).data()};
+    attention_forward<S>(attention_shape(ws.T), w, c.ua, c.attn, c.ya);
+    c.mid = ws.h[size_t(l)] + c.ya;
+    lap(ws.timer, Phase::DenseFwd);
+}
+
+template <class S>
+void Model<S>::attention_block_backward(int l, Workspace<S>& ws) {
+    // ws.dh holds ∂L/∂mid; mid = h_l + y, so ∂L/∂h_l = ∂L/∂mid + RMSNorm_a'(attention'(∂L/∂mid))
+    const auto& L = layout_.layers[size_t(l)];
+    LayerCache<S>& c = ws.layers[size_t(l)];
+    const AttentionWeights<S> w{param(L.Wq).data(), param(L.Wk).data(), param(L.Wv).data(), param(L.Wo).data()};
+    const AttentionGrads<S> g{grad(L.Wq).data(), grad(L.Wk).data(), grad(L.Wv).data(), grad(L.Wo).data()};
+    ws.dya = ws.dh;
+    attention_backward<S>(attention_shape(ws.T), w, c.ua, c.attn, ws.dya, g, ws.dua);
+    ops::rmsnorm_backward_add<S>(ws.dh, grad(L.attn_norm).col(0), ws.dua, ws.h[size_t(l)], c.rstd_a,
+                                 param(L.attn_norm).col(0));
+    lap(ws.timer, Phase::OtherBwd);
+}
+
+template <class S>
 void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool train) const {
     const auto& L = layout_.layers[l];
     LayerCache<S>& c = ws.layers[l];
@@ -215,7 +298,9 @@ void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool 
     const int E = cfg_.experts;
     const S inv_tau = S(1.0 / knobs.temperature);
 
-    ops::rmsnorm_forward<S>(c.u, c.rstd, ws.h[l], param(L.norm_g).col(0));
+    if (cfg_.is_lm()) attention_block_forward(l, ws);
+    const CMatMap<S> moe_in = moe_input(l, ws);
+    ops::rmsnorm_forward<S>(c.u, c.rstd, moe_in, param(L.norm_g).col(0));
     // z = W_r·u   (E × T)
     c.z.noalias() = param(L.router_W) * c.u;
     c.a = c.z;
@@ -261,7 +346,7 @@ void Model<S>::layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool 
     }
     lap(ws.timer, Phase::ExpertsFwd);
     // h_{l+1} = h_l + Σ_kept gate·Y   (serial scatter: tokens repeat across experts)
-    ws.h[l + 1] = ws.h[l];
+    ws.h[l + 1] = moe_in;
     for (long j = 0; j < slots; ++j) {
         const long a = r.slot_assign[j];
         ws.h[l + 1].col(r.assign_token[a]) += c.gate[a] * c.Y.col(j);
@@ -282,7 +367,10 @@ S Model<S>::forward(Workspace<S>& ws, const Config& knobs, bool train) const {
     MS_ASSERT(ws.x.rows() == d_in_ && ws.x.cols() == ws.T, "workspace input has the wrong shape");
     if (experts_choose(policy_->kind()))
         ws.reserve_slots(long(cfg_.experts) * std::min(ws.T, knobs.capacity(ws.T)), cfg_);
-    ops::linear_forward<S>(ws.h[0], param(layout_.W_in), param(layout_.b_in).col(0), ws.x);
+    if (cfg_.is_lm())
+        embed_forward(ws);
+    else
+        ops::linear_forward<S>(ws.h[0], param(layout_.W_in), param(layout_.b_in).col(0), ws.x);
     lap(ws.timer, Phase::DenseFwd);
     for (int l = 0; l < cfg_.layers; ++l) layer_forward(l, ws, knobs, train);
     ops::rmsnorm_forward<S>(ws.v, ws.rstd_f, ws.h[cfg_.layers], param(layout_.norm_f).col(0));
@@ -389,8 +477,9 @@ void Model<S>::layer_backward(int l, Workspace<S>& ws, const Config& knobs) {
     ws.du.noalias() += param(L.router_W).transpose() * ws.dz;
 
     // Through the norm into the residual stream: dh_l = dh_{l+1} + RMSNorm'(du)
-    ops::rmsnorm_backward_add<S>(ws.dh, grad(L.norm_g).col(0), ws.du, ws.h[l], c.rstd, param(L.norm_g).col(0));
+    ops::rmsnorm_backward_add<S>(ws.dh, grad(L.norm_g).col(0), ws.du, moe_input(l, ws), c.rstd, param(L.norm_g).col(0));
     lap(ws.timer, Phase::OtherBwd);
+    if (cfg_.is_lm()) attention_block_backward(l, ws);
 }
 
 template <class S>
@@ -405,9 +494,13 @@ void Model<S>::backward(Workspace<S>& ws, const Config& knobs) {
                                  param(layout_.norm_f).col(0));
     lap(ws.timer, Phase::OtherBwd);
     for (int l = cfg_.layers - 1; l >= 0; --l) layer_backward(l, ws, knobs);
-    // dW_in += dh·xᵀ; db_in += Σdh
-    grad(layout_.W_in).noalias() += ws.dh * ws.x.transpose();
-    grad(layout_.b_in).col(0) += ws.dh.rowwise().sum();
+    if (cfg_.is_lm()) {
+        embed_backward(ws);
+    } else {
+        // dW_in += dh·xᵀ; db_in += Σdh
+        grad(layout_.W_in).noalias() += ws.dh * ws.x.transpose();
+        grad(layout_.b_in).col(0) += ws.dh.rowwise().sum();
+    }
     lap(ws.timer, Phase::OtherBwd);
 }
 

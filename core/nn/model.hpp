@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nn/activations.hpp"
+#include "nn/attention.hpp"
 #include "nn/params.hpp"
 #include "nn/rng.hpp"
 #include "nn/tensor.hpp"
@@ -38,6 +39,10 @@ struct LayerCache {
     MatMap<S> eps_noisy{nullptr, 0, 0}, eps_jitter{nullptr, 0, 0};  // E × T standard normals
     std::vector<int32_t> random_choice;                             // k × T
     S balance = 0, zloss = 0, cv2 = 0, entropy = 0;
+    // model transformer: the attention sub-block that runs before the MoE one
+    Vec<S> rstd_a;       // T: 1/rms of h per token
+    Mat<S> ua, ya, mid;  // d × T: RMSNorm_a(h), attention(ua), h + ya (the MoE block's input)
+    AttentionCache<S> attn;
 };
 
 // The matrices are views into `activations` (one block, ActivationLayout), so a
@@ -63,6 +68,7 @@ struct Workspace {
     MatMap<S> da{nullptr, 0, 0}, dq{nullptr, 0, 0}, dp{nullptr, 0, 0}, dz{nullptr, 0, 0}, ds{nullptr, 0, 0};
     MatMap<S> dY{nullptr, 0, 0}, dAct{nullptr, 0, 0}, dU{nullptr, 0, 0};
     std::vector<S> dgate;
+    Mat<S> dya, dua;             // transformer: d × T, ∂L/∂(attention output) and ∂L/∂(its input)
     StepTimer* timer = nullptr;  // phase breakdown of forward/backward when set
 
     ActivationLayout layout;       // where each matrix above lives in `activations`
@@ -115,6 +121,15 @@ private:
     void layer_forward(int l, Workspace<S>& ws, const Config& knobs, bool train) const;
     void layer_backward(int l, Workspace<S>& ws, const Config& knobs);
     void gates_forward(LayerCache<S>& c, S inv_tau) const;
+    // transformer: token + position embedding into h_0, and its gradient
+    void embed_forward(Workspace<S>& ws) const;
+    void embed_backward(Workspace<S>& ws);
+    // transformer: mid = h_l + attention(RMSNorm_a(h_l)), and back from ∂L/∂mid (in ws.dh) to ∂L/∂h_l
+    void attention_block_forward(int l, Workspace<S>& ws) const;
+    void attention_block_backward(int l, Workspace<S>& ws);
+    AttentionShape attention_shape(long T) const;
+    // What the MoE block of layer l reads: h_l, or the transformer's mid
+    CMatMap<S> moe_input(int l, const Workspace<S>& ws) const;
     void gates_backward(LayerCache<S>& c, Workspace<S>& ws, S inv_tau) const;
 
     Config cfg_;

@@ -18,10 +18,21 @@ ParamLayout ParamLayout::build(const Config& c, int d_in, int classes) {
     auto end_group = [&](ParamGroup g) { L.group_end[static_cast<int>(g)] = L.total; };
 
     begin_group(ParamGroup::Rest);
-    L.W_in = add("embed.W", d, d_in, ParamGroup::Rest, true);  // d_model × d_in
+    // d_model × d_in; the transformer's tokens are ids, embedded by a column per vocabulary entry
+    L.W_in = add("embed.W", d, c.is_lm() ? classes : d_in, ParamGroup::Rest, true);
     L.b_in = add("embed.b", d, 1, ParamGroup::Rest, false);
+    if (c.is_lm()) L.pos = add("embed.pos", d, c.context, ParamGroup::Rest, true);
     for (int l = 0; l < c.layers; ++l)
         L.layers[l].norm_g = add("layer" + std::to_string(l) + ".norm.g", d, 1, ParamGroup::Rest, false);
+    for (int l = 0; l < c.layers && c.is_lm(); ++l) {
+        const std::string p = "layer" + std::to_string(l) + ".attn.";
+        Layer& a = L.layers[l];
+        a.attn_norm = add(p + "norm.g", d, 1, ParamGroup::Rest, false);
+        a.Wq = add(p + "Wq", d, d, ParamGroup::Rest, true);
+        a.Wk = add(p + "Wk", d, d, ParamGroup::Rest, true);
+        a.Wv = add(p + "Wv", d, d, ParamGroup::Rest, true);
+        a.Wo = add(p + "Wo", d, d, ParamGroup::Rest, true);
+    }
     L.norm_f = add("head.norm.g", d, 1, ParamGroup::Rest, false);
     L.W_out = add("head.W", classes, d, ParamGroup::Rest, true);  // classes × d_model
     L.b_out = add("head.b", classes, 1, ParamGroup::Rest, false);

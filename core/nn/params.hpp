@@ -31,8 +31,12 @@ struct ParamLayout {
     struct Layer {
         int norm_g, router_W, noise_W = -1;  // noise_W only for noisy_topk
         int W1, b1, W2, b2;                  // experts, stacked: W1 is E blocks of d_ff × d_model
+        // model transformer: the attention sub-block's RMSNorm gain and d × d projections
+        int attn_norm = -1, Wq = -1, Wk = -1, Wv = -1, Wo = -1;
     };
+    // W_in: d_model × d_in, or the token embedding d_model × vocabulary (transformer)
     int W_in, b_in, norm_f, W_out, b_out;
+    int pos = -1;  // transformer: learned positions, d_model × context
     std::vector<Layer> layers;
 
     static ParamLayout build(const Config& c, int d_in, int classes);

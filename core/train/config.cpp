@@ -123,6 +123,17 @@ void Config::validate() const {
         throw ConfigError("config: capacity_factor too small: experts would take no tokens");
     if (dataset == "csv" && csv_path.empty()) throw ConfigError("config: dataset 'csv' needs csv_path");
     if (dataset == "text" && text_path.empty()) throw ConfigError("config: dataset 'text' needs text_path");
+    if (is_lm() != (dataset == "lm"))
+        throw ConfigError(is_lm() ? "config: model 'transformer' trains on dataset 'lm' (got dataset '" + dataset + "')"
+                                  : "config: dataset 'lm' needs model 'transformer' (got model '" + model + "')");
+    if (is_lm() && d_model % heads != 0)
+        throw ConfigError("config: d_model = " + std::to_string(d_model) + " must be a multiple of heads (" +
+                          std::to_string(heads) + ")");
+    if (is_lm() && context < 2) throw ConfigError("config: the lm dataset needs context ≥ 2 (its sequence length)");
+    if (is_lm() && batch_tokens % context != 0)
+        throw ConfigError("config: batch_tokens = " + std::to_string(batch_tokens) +
+                          " must be a multiple of context (" + std::to_string(context) +
+                          ") for the lm dataset: a batch is whole sequences");
     if ((policy == "hash" || policy == "random") && top_k > experts)
         throw ConfigError("config: top_k must be ≤ experts for hash/random routing");
 }

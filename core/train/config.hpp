@@ -31,6 +31,8 @@ struct Config {
     long lesson_steps = 0;
 
     // --- model (structural: changing them needs a reset) ---
+    std::string model = "mlp";  // mlp|transformer (docs/lm.md)
+    int heads = 4;              // attention heads (transformer)
     int experts = 8;
     int top_k = 2;
     int layers = 2;
@@ -60,7 +62,7 @@ struct Config {
     int probe_every = 20;
 
     // --- dataset (structural) ---
-    std::string dataset = "clusters";  // clusters|blobs|moons|spirals|csv|text
+    std::string dataset = "clusters";  // clusters|blobs|moons|spirals|csv|text|lm
     int d_in = 16;
     int classes = 10;
     int clusters = 40;
@@ -73,7 +75,7 @@ struct Config {
     std::string label_column = "last";
     double holdout = 0.2;
     std::string text_path;
-    int context = 8;
+    int context = 8;  // text: characters per token; lm: sequence length
 
     // --- monitor thresholds (live) ---
     int hysteresis = 20;
@@ -92,6 +94,8 @@ struct Config {
     // Whole-config checks that no single knob range can express (k ≤ E, ...).
     // Throws ConfigError naming the keys involved.
     void validate() const;
+
+    bool is_lm() const { return model == "transformer"; }
 
     // The effective expert capacity for T tokens (0 means dropless).
     long capacity(long tokens) const;

@@ -19,6 +19,27 @@ constexpr double kIntMax = 2147483647.0;
 std::vector<KnobDef> build_table() {
     std::vector<KnobDef> rows = {
         // model
+        {"model",
+         "model",
+         K::Structural,
+         &Config::model,
+         0,
+         0,
+         {"mlp", "transformer"},
+         "",
+         false,
+         "mlp: residual MoE blocks on feature tokens; transformer: a causal language model (attention + MoE "
+         "feed-forward) on the lm dataset's characters."},
+        {"heads",
+         "model",
+         K::Structural,
+         &Config::heads,
+         1,
+         64,
+         {},
+         "",
+         false,
+         "Attention heads per block (model transformer); d_model must be a multiple of it."},
         {"experts",
          "model",
          K::Structural,

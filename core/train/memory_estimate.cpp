@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "data/csv_reader.hpp"
+#include "data/dataset.hpp"
+#include "data/shipped_data.hpp"
 #include "error.hpp"
 #include "file_read.hpp"
 #include "nn/params.hpp"
@@ -50,7 +52,10 @@ double workspace_floats(const Config& c, double T, int d_in, int classes) {
     const double per_layer = T * (d + 7 * E + 2 + k) + slots * (2 * d + 2 * f + 1) + T * E /* routing order */ +
                              slots * 4 /* routing indices */;
     const double backward = T * (3 * d + 5 * E + classes) + slots * (2 * d + f + 1);
-    return T * (d_in + (L + 1) * d + d + 2 * classes + 3) + L * per_layer + backward;
+    // transformer: per layer ua, ya, mid, q, k, v, o and rstd_a, the attention weights (T·heads·context);
+    // backward dya, dua
+    const double attention = c.is_lm() ? L * (T * (7 * d + 1) + T * c.heads * c.context) + 2 * T * d : 0.0;
+    return T * (d_in + (L + 1) * d + d + 2 * classes + 3) + L * per_layer + backward + attention;
 }
 
 }  // namespace
@@ -72,6 +77,13 @@ MemoryEstimate estimate_memory(const Config& c) {
         d_in = c.context * kTextVocabBound;
         samples = std::min(samples, file_bytes(c.text_path));
         dataset = file_bytes(c.text_path) * (kInt + 8);  // the text and its character ids
+    } else if (c.dataset == "lm") {
+        // every character once: the text, its id, its float in x and its next id in y
+        const std::string path = shipped_data_path(c.text_path.empty() ? std::string(kLmCorpus) : c.text_path);
+        classes = kTextVocabBound;
+        d_in = 1;
+        samples = 0;
+        dataset = file_bytes(path) * (8 + kInt + kFloat + kInt);
     }
     dataset += samples * (d_in * kFloat + kInt);
 

@@ -25,10 +25,13 @@ Trainer::Trainer(const Config& cfg, Backend backend) : cfg_(cfg), rng_(static_ca
     EngineChoice choice = make_engine(cfg_, backend, data_->d_in, data_->num_classes, rng_);
     engine_ = std::move(choice.engine);
     engine_reason_ = std::move(choice.reason);
-    const long probe = std::min(kProbeTokens, data_->test_size());
+    // lm: whole sequences (the held-out part is a multiple of them)
+    const long seq = std::max(1, data_->sequence);
+    const long probe = std::min(std::max(seq, kProbeTokens / seq * seq), data_->test_size());
     std::vector<int32_t> first(probe);
     for (long i = 0; i < probe; ++i) first[i] = static_cast<int32_t>(i);
-    probe_data_.gather(data_->x_test, data_->y_test, first.data(), probe, data_->train_size());
+    ids_are_tokens_ = data_->sequence > 0;
+    probe_data_.gather(data_->x_test, data_->y_test, first.data(), probe, data_->train_size(), ids_are_tokens_);
     dead_.reset(cfg_.layers, cfg_.experts, cfg_.dead_window);
 }
 
@@ -68,7 +71,7 @@ void Trainer::apply_pending_knobs() {
 }
 
 void Trainer::Staging::gather(const Eigen::MatrixXf& from, const std::vector<int32_t>& y, const int32_t* indices,
-                              long count, long id_offset) {
+                              long count, long id_offset, bool ids_are_tokens) {
     const long d = from.rows();
     T = count;
     x.resize(static_cast<size_t>(d) * count);
@@ -77,7 +80,9 @@ void Trainer::Staging::gather(const Eigen::MatrixXf& from, const std::vector<int
     for (long t = 0; t < count; ++t) {
         std::copy(from.col(indices[t]).data(), from.col(indices[t]).data() + d, x.data() + t * d);
         labels[t] = y[indices[t]];
-        ids[t] = static_cast<int32_t>(indices[t] + id_offset);
+        // lm: hash routing hashes the token (Roller et al.'s hash layers), not its position in the text
+        ids[t] =
+            ids_are_tokens ? static_cast<int32_t>(from(0, indices[t])) : static_cast<int32_t>(indices[t] + id_offset);
     }
 }
 
@@ -91,7 +96,7 @@ const StepMetrics& Trainer::step() {
     if (timer_) timer_->start();
     apply_pending_knobs();
     sample_batch(*data_, cfg_.batch_tokens, rng_, batch_);
-    batch_data_.gather(data_->x_train, data_->y_train, batch_.data(), cfg_.batch_tokens, 0);
+    batch_data_.gather(data_->x_train, data_->y_train, batch_.data(), cfg_.batch_tokens, 0, ids_are_tokens_);
     engine_->load_batch(batch_data_.view());
     engine_->sample_noise(cfg_, rng_);
     lap(timer_, Phase::Batch);
@@ -104,7 +109,10 @@ const StepMetrics& Trainer::step() {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     collect_metrics(ms);
     metrics_.finite = finite;
-    if (finite && cfg_.eval_every > 0 && steps_ % cfg_.eval_every == 0) metrics_.test_acc = evaluate();
+    if (finite && cfg_.eval_every > 0 && steps_ % cfg_.eval_every == 0) {
+        metrics_.test_acc = evaluate();
+        metrics_.test_bits = test_bits_;
+    }
     if (finite && cfg_.probe_every > 0 && steps_ % cfg_.probe_every == 0) probe_churn();
     events_ = monitor_.observe(metrics_, cfg_);
     lap(timer_, Phase::Metrics);
@@ -122,6 +130,7 @@ void Trainer::collect_metrics(double step_ms) {
     m.ce = s.ce;
     m.train_acc = double(s.correct) / double(T);
     m.test_acc = kNaN;
+    m.test_bits = kNaN;
     m.grad_norm = norms.total;
     m.router_grad_norm = norms.router;
     m.expert_grad_norm = norms.experts;
@@ -159,17 +168,26 @@ void Trainer::collect_metrics(double step_ms) {
 
 double Trainer::evaluate() {
     const long n = data_->test_size();
-    const long chunk = std::min(kEvalChunk, n);
+    const long seq = std::max(1, data_->sequence);  // lm: chunks of whole sequences
+    const long chunk = std::min(std::max(seq, kEvalChunk / seq * seq), n);
     Rng eval_rng(static_cast<uint64_t>(cfg_.seed) ^ kEvalStream);
     std::vector<int32_t> idx(chunk);
-    long correct = 0;
+    EvalCounts sum;
     for (long begin = 0; begin < n; begin += chunk) {
         const long count = std::min(chunk, n - begin);
         for (long i = 0; i < count; ++i) idx[i] = static_cast<int32_t>(begin + i);
-        eval_data_.gather(data_->x_test, data_->y_test, idx.data(), count, data_->train_size());
-        correct += engine_->evaluate(eval_data_.view(), cfg_, eval_rng);
+        eval_data_.gather(data_->x_test, data_->y_test, idx.data(), count, data_->train_size(), ids_are_tokens_);
+        const EvalCounts part = engine_->evaluate(eval_data_.view(), cfg_, eval_rng);
+        sum.correct += part.correct;
+        sum.ce_sum += part.ce_sum;
     }
-    return double(correct) / double(n);
+    test_bits_ = sum.ce_sum / double(n) / std::log(2.0);
+    return double(sum.correct) / double(n);
+}
+
+std::string Trainer::sample_text(const LmSampleOptions& options, uint64_t seed) {
+    Rng rng(seed);
+    return sample_lm_text(*engine_, cfg_, data_->class_names, options, rng);
 }
 
 void Trainer::probe_churn() {

@@ -16,6 +16,7 @@
 #include "monitor/monitor.hpp"
 #include "nn/rng.hpp"
 #include "train/config.hpp"
+#include "train/lm_sample.hpp"
 
 namespace moescope {
 
@@ -69,7 +70,12 @@ public:
     // Safe to call from any thread.
     void request_knob(const std::string& name, const std::string& value, const std::string& source = "user");
 
-    double evaluate();  // held-out accuracy of the current parameters
+    double evaluate();  // held-out accuracy of the current parameters; also sets test_bits()
+    // Held-out cross-entropy in bits per token (per character for text and lm) at the last evaluate().
+    double test_bits() const { return test_bits_; }
+    // The language model's text from the current parameters (lm_sample.hpp); a
+    // fixed `seed` writes the same text for the same parameters. Call between steps.
+    std::string sample_text(const LmSampleOptions& options, uint64_t seed);
 
     // The full state for a snapshot (trainer_state.cpp). Knob requests not yet
     // applied are not part of it.
@@ -104,8 +110,9 @@ private:
         std::vector<float> x;
         std::vector<int32_t> labels, ids;
         long T = 0;
+        // ids_are_tokens (lm): a token's id for hash routing is its character, x's one row
         void gather(const Eigen::MatrixXf& x, const std::vector<int32_t>& y, const int32_t* indices, long count,
-                    long id_offset);
+                    long id_offset, bool ids_are_tokens);
         HostBatch view() const { return {x.data(), labels.data(), ids.data(), T}; }
     };
 
@@ -125,6 +132,8 @@ private:
     std::vector<int32_t> batch_;
     long steps_ = 0;
     bool halted_ = false;
+    bool ids_are_tokens_ = false;
+    double test_bits_ = kNaN;
     Monitor monitor_;
     std::vector<MonitorEvent> events_;
     DeadExpertTracker dead_;

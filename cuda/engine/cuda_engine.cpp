@@ -18,6 +18,9 @@ void require_size(size_t got, size_t want, const std::string& what) {
 
 std::string refusal(const Config& cfg) {
     const RoutingPolicyKind kind = parse_routing_policy(cfg.policy);
+    if (cfg.is_lm())
+        return "the CUDA engine refuses model transformer: attention and the token embedding are not implemented on "
+               "the GPU yet (the language model trains on the CPU engine)";
     if (experts_choose(kind))
         return "the CUDA engine refuses policy expert_choice: each expert's top-capacity token selection is not "
                "implemented on the GPU yet (use the CPU engine)";
@@ -176,14 +179,23 @@ void CudaEngine::summarize() {
     }
 }
 
-long CudaEngine::evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) {
+EvalCounts CudaEngine::evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) {
     DeviceWorkspace& ws = pass_workspace(Pass::Eval);
     load(ws, batch, knobs, false);
     draw_noise(ws, knobs, rng, false);
     forward(ws, knobs, false);
-    double correct = 0;
-    copy_to_host(&correct, ws.summary + 2, sizeof(double));
-    return long(correct);
+    double sums[2] = {0, 0};  // summary[1]: Σ token losses; summary[2]: correct tokens
+    copy_to_host(sums, ws.summary + 1, sizeof(sums));
+    return {long(sums[1]), sums[0]};
+}
+
+void CudaEngine::predictions(const HostBatch& batch, const Config& knobs, Rng& rng, std::vector<float>& probs) {
+    DeviceWorkspace& ws = pass_workspace(Pass::Eval);
+    load(ws, batch, knobs, false);
+    draw_noise(ws, knobs, rng, false);
+    forward(ws, knobs, false);
+    probs.resize(size_t(classes_) * size_t(batch.T));
+    copy_to_host(probs.data(), ws.probs, sizeof(float) * probs.size());
 }
 
 void CudaEngine::first_choices(Pass pass, const HostBatch& batch, const Config& knobs, Rng& rng, bool by_probability,

@@ -9,7 +9,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QtTest>
 
 #include <cmath>
@@ -18,6 +17,7 @@
 #include "finite_difference.hpp"
 #include "nn/attention.hpp"
 #include "nn/rng.hpp"
+#include "python_reference.hpp"
 
 using namespace moescope;
 
@@ -135,17 +135,8 @@ private slots:
         const QJsonObject in{{"d", 12},           {"heads", 3},        {"batch", 2},        {"len", 5},
                              {"Wq", array(c.Wq)}, {"Wk", array(c.Wk)}, {"Wv", array(c.Wv)}, {"Wo", array(c.Wo)},
                              {"x", array(c.x)},   {"R", array(c.R)}};
-        QProcess p;
-        // Debian's python3, where python3-torch lives (a pyenv or venv python3 on PATH may lack it).
-        p.start("/usr/bin/python3", {QStringLiteral(MOESCOPE_SOURCE_DIR "/tests/python/attention_reference.py")});
-        if (!p.waitForStarted(10000)) QSKIP("no /usr/bin/python3");
-        p.write(QJsonDocument(in).toJson(QJsonDocument::Compact));
-        p.closeWriteChannel();
-        QVERIFY(p.waitForFinished(120000));
-        const QByteArray err = p.readAllStandardError();
-        if (p.exitCode() != 0 && err.contains("No module named")) QSKIP("no python3-torch or python3-numpy");
-        QVERIFY2(p.exitCode() == 0, err.constData());
-        const QJsonObject out = QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+        QJsonObject out;
+        RUN_PYTHON_REFERENCE("attention_reference.py", in, out);
         const struct {
             const char* key;
             const Mat<double>* ours;

@@ -32,6 +32,30 @@ MatD random_matrix(long r, long c, Rng& rng, double scale = 1.0) {
 // Projects an op's output on fixed random weights R so the check has a scalar loss.
 double project(const MatD& out, const MatD& R) { return out.cwiseProduct(R).sum(); }
 
+// Every parameter tensor of `model` against central differences of its loss on `ws`; the worst relative error.
+double worst_model_gradient(Model<double>& model, Workspace<double>& ws, const Config& cfg, Rng& rng) {
+    model.sample_noise(ws, cfg, rng, true);
+    model.forward(ws, cfg, true);
+    model.backward(ws, cfg);
+    const auto analytic = model.grads;
+    auto loss = [&] { return double(model.forward(ws, cfg, true)); };
+    double worst = 0;
+    for (const auto& ti : model.layout().tensors) {
+        const double e = gradient_error(model.params.data() + ti.offset, ti.size(), analytic.data() + ti.offset, loss);
+        worst = std::max(worst, e);
+        if (e >= kBound) qWarning("%s: rel err %.2e", ti.name.c_str(), e);
+    }
+    qInfo("%s: worst tensor rel err %.2e over %ld parameters", QTest::currentDataTag(), worst, model.layout().total);
+    return worst;
+}
+
+void apply_sets(Config& cfg, const QString& sets) {
+    for (const QString& s : sets.split(';', Qt::SkipEmptyParts)) {
+        const auto kv = s.split('=');
+        knob(kv[0].toStdString()).set_text(cfg, kv[1].toStdString());
+    }
+}
+
 Config small_model(const std::string& policy, int k) {
     Config c;
     c.experts = 4;
@@ -63,6 +87,8 @@ private slots:
     void gelu_slope();
     void whole_model_data();
     void whole_model();
+    void whole_transformer_data();
+    void whole_transformer();
     void detects_a_wrong_gradient();
 };
 
@@ -242,10 +268,7 @@ void TestGradcheck::whole_model() {
     QFETCH(int, k);
     QFETCH(QString, sets);
     Config cfg = small_model(policy.toStdString(), k);
-    for (const QString& s : sets.split(';', Qt::SkipEmptyParts)) {
-        const auto kv = s.split('=');
-        knob(kv[0].toStdString()).set_text(cfg, kv[1].toStdString());
-    }
+    apply_sets(cfg, sets);
     const int d_in = 5, classes = 3;
     const long T = cfg.batch_tokens;
     Rng rng(42);
@@ -261,20 +284,54 @@ void TestGradcheck::whole_model() {
         ws.labels[t] = static_cast<int32_t>(rng.below(classes));
         ws.ids[t] = static_cast<int32_t>(t * 7 + 3);
     }
-    model.sample_noise(ws, cfg, rng, true);
-    model.forward(ws, cfg, true);
-    model.backward(ws, cfg);
-    const auto analytic = model.grads;
-    auto loss = [&] { return double(model.forward(ws, cfg, true)); };
+    QVERIFY2(worst_model_gradient(model, ws, cfg, rng) < kBound, QTest::currentDataTag());
+}
 
-    double worst = 0;
-    for (const auto& ti : model.layout().tensors) {
-        const double e = gradient_error(model.params.data() + ti.offset, ti.size(), analytic.data() + ti.offset, loss);
-        worst = std::max(worst, e);
-        if (e >= kBound) qWarning("%s: rel err %.2e", ti.name.c_str(), e);
+// The language model (docs/lm.md): token and position embeddings, per layer a
+// pre-RMSNorm causal attention block then the MoE block, on 3 sequences of 4 tokens.
+void TestGradcheck::whole_transformer_data() {
+    QTest::addColumn<QString>("policy");
+    QTest::addColumn<int>("k");
+    QTest::addColumn<QString>("sets");
+    const QString all_terms = "aux_weight=0.3;z_weight=0.05;importance_weight=0.2;entropy_weight=0.15";
+    QTest::newRow("topk k=2, 2 heads") << "topk" << 2 << all_terms + ";heads=2";
+    QTest::newRow("topk k=1, 1 head") << "topk" << 1 << all_terms + ";heads=1";
+    QTest::newRow("topk k=2, 3 heads, noise") << "topk" << 2 << all_terms + ";heads=3;noise_std=0.5";
+    QTest::newRow("noisy_topk") << "noisy_topk" << 2 << all_terms + ";heads=2";
+    QTest::newRow("expert_choice") << "expert_choice" << 2 << all_terms + ";heads=2;capacity_factor=1.0";
+    QTest::newRow("hash") << "hash" << 2 << all_terms + ";heads=2";
+    QTest::newRow("topk capacity drops") << "topk" << 2 << all_terms + ";heads=2;capacity_factor=0.75";
+}
+
+void TestGradcheck::whole_transformer() {
+    QFETCH(QString, policy);
+    QFETCH(int, k);
+    QFETCH(QString, sets);
+    Config cfg = small_model(policy.toStdString(), k);
+    cfg.model = "transformer";
+    cfg.dataset = "lm";
+    cfg.context = 4;
+    cfg.batch_tokens = 12;
+    apply_sets(cfg, sets);
+    cfg.validate();
+    const int vocab = 5;
+    const long T = cfg.batch_tokens;
+    Rng rng(43);
+    Model<double> model(cfg, 1, vocab, rng);
+    QVERIFY(model.layout().find("layer1.attn.Wq") && model.layout().find("embed.pos"));
+    QCOMPARE(model.layout().find("embed.W")->cols, long(vocab));
+    for (auto& b : model.selection_bias) b = rng.normal() * 0.3;
+    for (const auto& L : model.layout().layers)
+        for (int t : {L.attn_norm, L.norm_g})
+            for (long i = 0; i < model.param(t).size(); ++i) model.param(t).data()[i] += rng.normal() * 0.2;
+    Workspace<double> ws;
+    ws.resize(T, 1, cfg, vocab);
+    for (long t = 0; t < T; ++t) {
+        ws.x(0, t) = double(rng.below(vocab));
+        ws.labels[t] = static_cast<int32_t>(rng.below(vocab));
+        ws.ids[t] = static_cast<int32_t>(ws.x(0, t));
     }
-    qInfo("%s: worst tensor rel err %.2e over %ld parameters", QTest::currentDataTag(), worst, model.layout().total);
-    QVERIFY2(worst < kBound, QTest::currentDataTag());
+    QVERIFY2(worst_model_gradient(model, ws, cfg, rng) < kBound, QTest::currentDataTag());
 }
 
 // The expert forward leaves GELU's slope for the backward (ops::linear_gelu_forward).
