@@ -81,10 +81,14 @@ void print_inspect(const std::string& path, const Snapshot& snap) {
     std::cout << "snapshot   " << path << "  (" << megabytes(snap.file_bytes) << ", " << kSnapshotFormat << " v"
               << kSnapshotVersion << ", " << snap.tensor_count << " tensors)\n"
               << "step       " << st.steps << (st.halted ? "  (halted: the last step was not finite)" : "") << "\n"
-              << "engine     " << st.engine << " (it resumes on either engine)\n"
+              << "engine     " << st.engine
+              << (c.is_lm() ? " (the language model resumes on the CPU engine)\n" : " (it resumes on either engine)\n")
               << "preset     " << c.name << (c.description.empty() ? "" : " - " + c.description) << "\n"
-              << "model      E=" << c.experts << " k=" << c.top_k << " L=" << c.layers << " d_model " << c.d_model
-              << " d_ff " << c.d_ff << " " << c.policy << ", " << st.params.size() << " parameters, " << c.optimizer
+              << "model      " << (c.is_lm() ? "transformer, " + std::to_string(c.heads) + " heads, context " +
+                                             std::to_string(c.context) + ", "
+                                       : std::string())
+              << "E=" << c.experts << " k=" << c.top_k << " L=" << c.layers << " d_model " << c.d_model << " d_ff "
+              << c.d_ff << " " << c.policy << ", " << st.params.size() << " parameters, " << c.optimizer
               << "\n"
               << "dataset    " << st.dataset_summary << "\n";
     if (const auto* loss = snap.history.series("loss"); loss && loss->size() > 0)

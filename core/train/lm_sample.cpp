@@ -37,7 +37,8 @@ std::string sample_lm_text(Engine& engine, const Config& knobs, const std::vecto
             // p^(1/τ), relative to the largest so nothing overflows
             double total = 0;
             for (long c = 0; c < C; ++c)
-                total += weight[static_cast<size_t>(c)] = std::pow(double(p[c]) / double(p[next]), 1.0 / options.temperature);
+                total += weight[static_cast<size_t>(c)] =
+                    std::pow(double(p[c]) / double(p[next]), 1.0 / options.temperature);
             double u = rng.uniform() * total;
             for (long c = 0; c < C; ++c)
                 if ((u -= weight[static_cast<size_t>(c)]) < 0 || c == C - 1) {

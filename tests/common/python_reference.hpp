@@ -38,11 +38,11 @@ inline bool run_python_reference(const char* script, const QJsonObject& in, QJso
 }  // namespace moescope::test
 
 // In a test function: runs the script, QSKIPs when Python or torch is missing, fails on any other error.
-#define RUN_PYTHON_REFERENCE(script, in, out)                                    \
-    do {                                                                         \
-        QString why_;                                                            \
-        if (!::moescope::test::run_python_reference(script, in, out, why_)) {                \
-            if (why_.startsWith("skip: ")) QSKIP(qPrintable(why_.mid(6)));       \
-            QFAIL(qPrintable(why_));                                             \
-        }                                                                        \
+#define RUN_PYTHON_REFERENCE(script, in, out)                                 \
+    do {                                                                      \
+        QString why_;                                                         \
+        if (!::moescope::test::run_python_reference(script, in, out, why_)) { \
+            if (why_.startsWith("skip: ")) QSKIP(qPrintable(why_.mid(6)));    \
+            QFAIL(qPrintable(why_));                                          \
+        }                                                                     \
     } while (0)

@@ -81,16 +81,17 @@ private slots:
         for (const auto& ti : run.model.layout().tensors) {
             QJsonArray data;
             for (long i = 0; i < ti.size(); ++i) data.append(run.model.params[size_t(ti.offset + i)]);
-            params[QString::fromStdString(ti.name)] = QJsonObject{{"rows", int(ti.rows)}, {"cols", int(ti.cols)}, {"data", data}};
+            params[QString::fromStdString(ti.name)] =
+                QJsonObject{{"rows", int(ti.rows)}, {"cols", int(ti.cols)}, {"data", data}};
         }
         QJsonArray tokens, labels;
         for (long t = 0; t < run.ws.T; ++t) {
             tokens.append(int(run.ws.x(0, t)));
             labels.append(run.ws.labels[size_t(t)]);
         }
-        const QJsonObject in{{"d", c.d_model},        {"heads", c.heads},   {"layers", c.layers},
-                             {"experts", c.experts},  {"top_k", c.top_k},   {"d_ff", c.d_ff},
-                             {"context", c.context},  {"vocab", kVocab},    {"aux_weight", c.aux_weight},
+        const QJsonObject in{{"d", c.d_model},         {"heads", c.heads}, {"layers", c.layers},
+                             {"experts", c.experts},   {"top_k", c.top_k}, {"d_ff", c.d_ff},
+                             {"context", c.context},   {"vocab", kVocab},  {"aux_weight", c.aux_weight},
                              {"z_weight", c.z_weight}, {"params", params}, {"tokens", tokens},
                              {"labels", labels}};
         QJsonObject out;
