@@ -5,6 +5,7 @@
 
 #include "error.hpp"
 #include "nn/gemm.hpp"
+#include "nn/ops.hpp"
 
 namespace moescope {
 
@@ -34,26 +35,30 @@ void attention_forward(const AttentionShape& shape, const AttentionWeights<S>& w
     gemm::matmul<S>(cache.k, Wk, false, x, false, false);
     gemm::matmul<S>(cache.v, Wv, false, x, false, false);
     const S c = S(1) / std::sqrt(S(dh));
-    cache.p.resize(size_t(shape.batch) * size_t(H));
-    for (long b = 0; b < shape.batch; ++b)
-        for (int h = 0; h < H; ++h) {
-            Mat<S>& P = cache.p[size_t(b * H + h)];
-            P.resize(L, L);
-            gemm::matmul<S>(P, cache.k.block(h * dh, b * L, dh, L), true, cache.q.block(h * dh, b * L, dh, L), false,
-                            false);
-            // Column t: softmax over the keys s ≤ t; the keys after t get weight 0.
-            for (long t = 0; t < L; ++t) {
-                S* col = P.col(t).data();
-                S top = -std::numeric_limits<S>::infinity();
-                for (long s = 0; s <= t; ++s) top = std::max(top, col[s] *= c);
-                S sum = 0;
-                for (long s = 0; s <= t; ++s) sum += col[s] = std::exp(col[s] - top);
-                for (long s = 0; s <= t; ++s) col[s] /= sum;
-                for (long s = t + 1; s < L; ++s) col[s] = 0;
-            }
-            gemm::matmul<S>(cache.o.block(h * dh, b * L, dh, L), cache.v.block(h * dh, b * L, dh, L), false, P, false,
-                            false);
+    const long pairs = shape.batch * H;
+    cache.p.resize(size_t(pairs));
+    // Sequence–head pairs own disjoint blocks of P and o: one per thread, each product single-threaded.
+#pragma omp parallel for schedule(static) if (pairs > 1 && T * d > ops::kParallelMin)
+    for (long bh = 0; bh < pairs; ++bh) {
+        const long b = bh / H;
+        const int h = int(bh % H);
+        Mat<S>& P = cache.p[size_t(bh)];
+        P.resize(L, L);
+        gemm::matmul<S>(P, cache.k.block(h * dh, b * L, dh, L), true, cache.q.block(h * dh, b * L, dh, L), false,
+                        false);
+        // Column t: softmax over the keys s ≤ t; the keys after t get weight 0.
+        for (long t = 0; t < L; ++t) {
+            S* col = P.col(t).data();
+            S top = -std::numeric_limits<S>::infinity();
+            for (long s = 0; s <= t; ++s) top = std::max(top, col[s] *= c);
+            S sum = 0;
+            for (long s = 0; s <= t; ++s) sum += col[s] = std::exp(col[s] - top);
+            for (long s = 0; s <= t; ++s) col[s] /= sum;
+            for (long s = t + 1; s < L; ++s) col[s] = 0;
         }
+        gemm::matmul<S>(cache.o.block(h * dh, b * L, dh, L), cache.v.block(h * dh, b * L, dh, L), false, P, false,
+                        false);
+    }
     y.resize(d, T);
     gemm::matmul<S>(y, Wo, false, cache.o, false, false);
 }
@@ -68,31 +73,34 @@ void attention_backward(const AttentionShape& shape, const AttentionWeights<S>& 
     const CMatMap<S> Wq(w.q, d, d), Wk(w.k, d, d), Wv(w.v, d, d), Wo(w.o, d, d);
     MatMap<S> dWq(g.q, d, d), dWk(g.k, d, d), dWv(g.v, d, d), dWo(g.o, d, d);
     gemm::matmul<S>(dWo, dy, false, cache.o, true, false);  // y = Wo·o
-    Mat<S> dO(d, T), dq(d, T), dk(d, T), dv(d, T), dS(L, L);
+    Mat<S> dO(d, T), dq(d, T), dk(d, T), dv(d, T);
     gemm::matmul<S>(dO, Wo, true, dy, false, false);
     const S c = S(1) / std::sqrt(S(dh));
-    for (long b = 0; b < shape.batch; ++b)
-        for (int h = 0; h < H; ++h) {
-            const Mat<S>& P = cache.p[size_t(b * H + h)];
-            const auto dOh = dO.block(h * dh, b * L, dh, L);
-            // o_h = v_h·P
-            gemm::matmul<S>(dv.block(h * dh, b * L, dh, L), dOh, false, P, true, false);
-            gemm::matmul<S>(dS, cache.v.block(h * dh, b * L, dh, L), true, dOh, false, false);  // dP, in place
-            // Softmax per column, then the scale: dS = c·P ⊙ (dP − Σ_s P·dP); 0 where masked (P = 0).
-            for (long t = 0; t < L; ++t) {
-                S* col = dS.col(t).data();
-                const S* p = P.col(t).data();
-                S dot = 0;
-                for (long s = 0; s <= t; ++s) dot += p[s] * col[s];
-                for (long s = 0; s <= t; ++s) col[s] = c * p[s] * (col[s] - dot);
-                for (long s = t + 1; s < L; ++s) col[s] = 0;
-            }
-            // S = c·k_hᵀ·q_h (c folded into dS above)
-            gemm::matmul<S>(dq.block(h * dh, b * L, dh, L), cache.k.block(h * dh, b * L, dh, L), false, dS, false,
-                            false);
-            gemm::matmul<S>(dk.block(h * dh, b * L, dh, L), cache.q.block(h * dh, b * L, dh, L), false, dS, true,
-                            false);
+    const long pairs = shape.batch * H;
+    // As in the forward: a sequence–head pair per thread, disjoint blocks of dq, dk, dv.
+#pragma omp parallel for schedule(static) if (pairs > 1 && T * d > ops::kParallelMin)
+    for (long bh = 0; bh < pairs; ++bh) {
+        const long b = bh / H;
+        const int h = int(bh % H);
+        const Mat<S>& P = cache.p[size_t(bh)];
+        Mat<S> dS(L, L);
+        const auto dOh = dO.block(h * dh, b * L, dh, L);
+        // o_h = v_h·P
+        gemm::matmul<S>(dv.block(h * dh, b * L, dh, L), dOh, false, P, true, false);
+        gemm::matmul<S>(dS, cache.v.block(h * dh, b * L, dh, L), true, dOh, false, false);  // dP, in place
+        // Softmax per column, then the scale: dS = c·P ⊙ (dP − Σ_s P·dP); 0 where masked (P = 0).
+        for (long t = 0; t < L; ++t) {
+            S* col = dS.col(t).data();
+            const S* p = P.col(t).data();
+            S dot = 0;
+            for (long s = 0; s <= t; ++s) dot += p[s] * col[s];
+            for (long s = 0; s <= t; ++s) col[s] = c * p[s] * (col[s] - dot);
+            for (long s = t + 1; s < L; ++s) col[s] = 0;
         }
+        // S = c·k_hᵀ·q_h (c folded into dS above)
+        gemm::matmul<S>(dq.block(h * dh, b * L, dh, L), cache.k.block(h * dh, b * L, dh, L), false, dS, false, false);
+        gemm::matmul<S>(dk.block(h * dh, b * L, dh, L), cache.q.block(h * dh, b * L, dh, L), false, dS, true, false);
+    }
     gemm::matmul<S>(dWq, dq, false, x, true, false);
     gemm::matmul<S>(dWk, dk, false, x, true, false);
     gemm::matmul<S>(dWv, dv, false, x, true, false);
