@@ -84,7 +84,11 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
             const std::string s = value();
             const auto eq = s.find('=');
             if (eq == std::string::npos || eq == 0) throw ConfigError("--set expects KEY=VALUE, got '" + s + "'");
-            knob(s.substr(0, eq)).set_text(a.options.config, s.substr(eq + 1));
+            const KnobDef& k = knob(s.substr(0, eq));
+            // The language model benches as people run it (the lm preset); later --set change it.
+            if (k.name == "model" && s.substr(eq + 1) == "transformer" && !a.options.config.is_lm())
+                a.options.config = lm_bench_config();
+            k.set_text(a.options.config, s.substr(eq + 1));
         } else {
             throw ConfigError("unknown option '" + flag + "' for bench (see 'moescope-cli bench --help')");
         }
@@ -123,7 +127,7 @@ std::string pytorch_python() {
 // Runs the baseline at its default (PyTorch's best setting: torch threads 1, BLAS
 // kernels of its own choosing, BLAS threads = cores or 1, whichever is faster)
 // and reads its JSON line.
-PytorchRun run_pytorch_baseline() {
+PytorchRun run_pytorch_baseline(const Config& c, int classes) {
     PytorchRun run;
     const std::string script = pytorch_script();
     if (script.empty()) {
@@ -131,7 +135,15 @@ PytorchRun run_pytorch_baseline() {
         return run;
     }
     const std::string python = pytorch_python();
-    const std::string cmd = shell_quote(python) + " " + shell_quote(script) + " --json 2>/dev/null";
+    std::string cmd = shell_quote(python) + " " + shell_quote(script) + " --json";
+    if (c.is_lm()) {
+        const nlohmann::json lm = {
+            {"d_model", c.d_model}, {"heads", c.heads}, {"layers", c.layers},   {"experts", c.experts},
+            {"top_k", c.top_k},     {"d_ff", c.d_ff},   {"context", c.context}, {"batch_tokens", c.batch_tokens},
+            {"vocab", classes}};
+        cmd += " --lm " + shell_quote(lm.dump());
+    }
+    cmd += " 2>/dev/null";
     FILE* pipe = nullptr;
     {
         const cli::ChildSignals child_gets_ctrl_c;  // python stops on Ctrl-C like any child of a shell
@@ -215,8 +227,11 @@ void print_tables(const BenchResult& r, const PytorchRun* pytorch) {
     print_sgemm_table(r);
     std::cout << "  GEMM efficiency  " << fmt("%7.1f", 100 * r.gemm_efficiency)
               << " %  expert GEMMs ÷ roofline sgemm (target ≥ 85 %)\n";
+    if (c.is_lm())
+        std::cout << "  model GEMMs      " << fmt("%7.1f", r.model_flops_per_step * 1e-9)
+                  << " GFLOP/step  (experts, attention, routers, head; forward and backward)\n";
     std::cout << "  roofline         " << fmt("%7.0f", r.roofline_tokens_per_s)
-              << " tokens/s  (roofline sgemm ÷ expert FLOPs per token)\n";
+              << " tokens/s  (roofline sgemm ÷ the step's GEMM FLOPs per token)\n";
     std::cout << "  step efficiency  " << fmt("%7.1f", 100 * r.step_efficiency) << " %  of roofline (target ≥ 70 %)\n";
     const ExpertAttribution& a = r.attribution;
     const double gf = r.expert_flops_per_step * 1e-6;
@@ -309,6 +324,7 @@ nlohmann::json result_json(const BenchResult& r, const PytorchRun* pytorch) {
             {"tokens_per_s", r.tokens_per_s},
             {"phase_ms", phases},
             {"expert_flops_per_step", r.expert_flops_per_step},
+            {"model_flops_per_step", r.model_flops_per_step},
             {"expert_gflops", r.expert_gflops},
             {"sgemm_candidates", candidates},
             {"sgemm_best", best.name + " (" + best.kernel + ")"},
@@ -410,7 +426,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         return bench_cuda(a.options.config, a.options.warmup_steps, a.options.steps, a.json);
     const BenchResult r = run_bench(a.options);
     PytorchRun pytorch;
-    if (a.compare_pytorch) pytorch = run_pytorch_baseline();
+    if (a.compare_pytorch) pytorch = run_pytorch_baseline(r.config, r.classes);
     const PytorchRun* p = a.compare_pytorch ? &pytorch : nullptr;
     if (a.json)
         std::cout << result_json(r, p).dump() << std::endl;

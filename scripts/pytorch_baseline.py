@@ -15,7 +15,14 @@ a busy machine it is: spinning BLAS threads wait for a core). Both are timed in
 this process and the faster one reported; --blas-threads N times only N.
 
     /usr/bin/python3 scripts/pytorch_baseline.py [--torch-threads N]
-        [--blas-threads N] [--keep-coretype] [--steps N] [--json]
+        [--blas-threads N] [--keep-coretype] [--steps N] [--json] [--lm JSON]
+
+--lm '{"d_model":128,"heads":4,"layers":2,"experts":8,"top_k":2,"d_ff":256,
+"context":128,"batch_tokens":2048,"vocab":65}' times the MoE language model
+instead (`moescope-cli bench --set model=transformer`): token and position
+embeddings, per layer pre-RMSNorm causal attention (torch.nn.MultiheadAttention,
+bias-free) then the same MoE block, final RMSNorm, head, next-token
+cross-entropy, AdamW, on random token ids.
 
 Needs Debian's python3-torch (not installed by the project's scripts):
     apt-get install python3-torch && /usr/bin/python3 scripts/pytorch_baseline.py
@@ -37,6 +44,7 @@ ap.add_argument("--keep-coretype", action="store_true",
                 help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE from the environment")
 ap.add_argument("--steps", type=int, default=8, help="steps; the first two are warm-up (default 8)")
 ap.add_argument("--json", action="store_true", help="print one JSON line")
+ap.add_argument("--lm", help="time the MoE language model of this shape (JSON) instead of the bench config")
 args = ap.parse_args()
 if args.torch_threads < 1 or (args.blas_threads is not None and args.blas_threads < 1) or args.steps < 3:
     sys.exit("error: --torch-threads and --blas-threads must be >= 1, --steps >= 3")
@@ -84,6 +92,11 @@ def blas_in_use():
 
 
 T, D_IN, D, FF, E, K, L, CLASSES = 4096, 64, 256, 1024, 16, 2, 2, 10
+LM = json.loads(args.lm) if args.lm else None
+if LM:
+    T, D, FF, E, K, L, CLASSES = (LM["batch_tokens"], LM["d_model"], LM["d_ff"], LM["experts"], LM["top_k"],
+                                  LM["layers"], LM["vocab"])
+    HEADS, CONTEXT = LM["heads"], LM["context"]
 torch.manual_seed(1)
 torch.set_num_threads(args.torch_threads)
 
@@ -151,9 +164,34 @@ class Net(torch.nn.Module):
         return self.head(self.norm(h)), aux / L
 
 
-net = Net()
+class LmNet(torch.nn.Module):
+    """The MoE language model: each block is causal attention, then the MoE block above."""
+
+    def __init__(self):
+        super().__init__()
+        self.tok = torch.nn.Embedding(CLASSES, D)
+        self.pos = torch.nn.Parameter(torch.randn(CONTEXT, D) * 0.1)
+        self.attn_norms = torch.nn.ModuleList(RMSNorm(D) for _ in range(L))
+        self.attns = torch.nn.ModuleList(
+            torch.nn.MultiheadAttention(D, HEADS, bias=False, batch_first=True) for _ in range(L))
+        self.blocks = torch.nn.ModuleList(MoE() for _ in range(L))
+        self.norm = RMSNorm(D)
+        self.head = torch.nn.Linear(D, CLASSES)
+        self.register_buffer("mask", torch.triu(torch.ones(CONTEXT, CONTEXT, dtype=torch.bool), diagonal=1))
+
+    def forward(self, x):
+        h, aux = (self.tok(x) + self.pos).reshape(T, D), 0.0  # x: sequences x CONTEXT token ids
+        for norm, attn, b in zip(self.attn_norms, self.attns, self.blocks):
+            u = norm(h).reshape(-1, CONTEXT, D)
+            y, _ = attn(u, u, u, attn_mask=self.mask, need_weights=False)
+            h, a = b(h + y.reshape(T, D))
+            aux = aux + a
+        return self.head(self.norm(h)), aux / L
+
+
+net = LmNet() if LM else Net()
 opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.0)
-x = torch.randn(T, D_IN)
+x = torch.randint(0, CLASSES, (T // CONTEXT, CONTEXT)) if LM else torch.randn(T, D_IN)
 y = torch.randint(0, CLASSES, (T,))
 
 
@@ -189,6 +227,7 @@ result = {
     "blas_threads": best["blas_threads"],
     "settings": settings,
     "coretype_env": {v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ},
+    "model": "transformer" if LM else "mlp",
     "steps": args.steps - 2,
     "ms_per_step": ms,
     "tokens_per_s": T / ms * 1000,

@@ -198,6 +198,7 @@ struct StepTimes {
     std::vector<std::vector<double>> sgemm_gflops;  // [library][step]
     StepTimer phases;                               // summed over the timed steps
     size_t workspace_bytes = 0, parameter_bytes = 0;
+    int classes = 0;
     std::vector<std::vector<long>> last_counts;  // per layer, per expert: the last step's token counts
 };
 
@@ -223,6 +224,7 @@ StepTimes time_steps(const Config& cfg, int warmup, int steps, ExpertSgemm* sgem
     tr.set_step_timer(nullptr);
     for (const auto& layer : tr.engine().summary().layers)
         st.last_counts.emplace_back(layer.counts.begin(), layer.counts.end());
+    st.classes = tr.engine().classes();
     st.workspace_bytes = tr.engine().workspace_bytes();
     // parameters, gradients, AdamW m and v
     st.parameter_bytes = size_t(tr.engine().layout().total) * sizeof(float) * 4;
@@ -275,8 +277,24 @@ Config bench_config() {
     return c;
 }
 
+Config lm_bench_config() {
+    Config c = load_preset("lm");
+    c.name = "bench-lm";
+    c.description = "training speed of the MoE language model (the lm preset)";
+    c.eval_every = 0;
+    c.probe_every = 0;
+    return c;
+}
+
 double expert_gemm_flops(const Config& c) {
     return 12.0 * c.batch_tokens * c.top_k * c.layers * double(c.d_model) * c.d_ff;
+}
+
+double model_gemm_flops(const Config& c, int classes) {
+    const double T = c.batch_tokens, d = c.d_model;
+    double forward_per_token = 2.0 * c.layers * c.experts * d + 2.0 * classes * d;  // routers, head
+    if (c.is_lm()) forward_per_token += c.layers * (8.0 * d * d + 4.0 * c.context * d);
+    return expert_gemm_flops(c) + 3.0 * T * forward_per_token;
 }
 
 std::vector<SgemmCandidate> measure_sgemm_candidates(const Config& c, int repeats) {
@@ -296,6 +314,7 @@ BenchResult run_bench(const BenchOptions& opt) {
     r.threads = omp_get_max_threads();
     r.steps = std::max(1, opt.steps);
     const double flops = expert_gemm_flops(opt.config), tokens = opt.config.batch_tokens;
+    // the step's roofline: all of its GEMM work at the roofline sgemm's speed
     // Every sgemm library is measured after each step; a step's roofline is the
     // fastest of them in that pass, and each library's figure is its median.
     ExpertSgemm sgemm(opt.config);
@@ -316,6 +335,8 @@ BenchResult run_bench(const BenchOptions& opt) {
     r.tokens_per_s = tokens * 1000.0 / r.ms_per_step;
     for (int p = 0; p < kPhases; ++p) r.phase_ms[p] = st.phases.ms(p) / r.steps;
     r.expert_flops_per_step = flops;
+    r.classes = st.classes;
+    r.model_flops_per_step = model_gemm_flops(opt.config, st.classes);
     r.sgemm_gflops = median(step_sgemm);
     r.model_sgemm_gflops = r.sgemm_candidates.front().gflops;
     // Each step is paired with the sgemm pass right after it and the median ratio
@@ -324,12 +345,12 @@ BenchResult run_bench(const BenchOptions& opt) {
     for (int i = 0; i < r.steps; ++i) {
         expert_gflops.push_back(flops / st.expert_ms[i] * 1e-6);
         gemm_eff.push_back(expert_gflops.back() / step_sgemm[size_t(i)]);
-        // roofline step time = expert FLOPs ÷ sgemm speed
-        step_eff.push_back(flops / (step_sgemm[size_t(i)] * 1e6) / st.wall_ms[i]);
+        // roofline step time = the step's GEMM FLOPs ÷ sgemm speed
+        step_eff.push_back(r.model_flops_per_step / (step_sgemm[size_t(i)] * 1e6) / st.wall_ms[i]);
     }
     r.expert_gflops = median(expert_gflops);
     r.gemm_efficiency = median(gemm_eff);
-    r.roofline_tokens_per_s = r.sgemm_gflops * 1e9 / (flops / tokens);
+    r.roofline_tokens_per_s = r.sgemm_gflops * 1e9 / (r.model_flops_per_step / tokens);
     r.step_efficiency = median(step_eff);
     r.workspace_bytes = st.workspace_bytes;
     r.parameter_bytes = st.parameter_bytes;

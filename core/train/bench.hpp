@@ -16,6 +16,9 @@ namespace moescope {
 // clusters, d_in 64, 10 classes, d_model 256, d_ff 1024, 16 experts, top-2
 // softmax routing, 2 layers, 4096 tokens per step, AdamW, dropless, aux 1e-2.
 Config bench_config();
+// `bench --set model=transformer`: the lm preset (the MoE language model as
+// people run it), without held-out evaluation or probes.
+Config lm_bench_config();
 
 struct BenchOptions {
     Config config = bench_config();
@@ -63,6 +66,8 @@ struct BenchResult {
     double tokens_per_s = 0;                       // from the median
     std::array<double, kPhases> phase_ms{};        // mean per step
     double expert_flops_per_step = 0;              // 12·T·k·L·d_model·d_ff (fwd+bwd of the two expert matmuls)
+    double model_flops_per_step = 0;               // every GEMM of a step (model_gemm_flops); the roofline's work
+    int classes = 0;                               // the head's outputs (the lm's vocabulary)
     double expert_gflops = 0;                      // ÷ time in experts_fwd + experts_bwd (median)
     std::vector<SgemmCandidate> sgemm_candidates;  // every sgemm linked, the model's first
     int best_candidate = 0;                        // index of the fastest (by median) in sgemm_candidates
@@ -79,6 +84,11 @@ struct BenchResult {
 
 // 12·T·k·L·d_model·d_ff
 double expert_gemm_flops(const Config& c);
+// Every GEMM of a training step, forward and backward (3× the forward): the
+// experts, the routers and the head; for the transformer also the attention's
+// projections (4·d²) and its scores and mixing (2·context·d per token: the
+// full L × L products, as computed). The mlp's input projection is left out.
+double model_gemm_flops(const Config& c, int classes);
 
 // Best-of-`repeats` GFLOP/s of the six expert GEMMs of one layer (forward
 // W1·U, W2·Act; backward dW2, dAct, dW1, dU) for T·k/E tokens per expert,
