@@ -30,7 +30,7 @@ public:
 
     int sampleCount() const { return int(samples_.size()); }
     const LmSample& sample(int i) const { return samples_[size_t(i)]; }  // 0: the oldest
-    QString shownText() const;  // the panel's text as displayed, newest first
+    QString shownText() const;                                           // the panel's text as displayed, newest first
     QSpinBox* everyBox() const { return every_; }
     QDoubleSpinBox* temperatureBox() const { return temperature_; }
     QSpinBox* lengthBox() const { return length_; }

@@ -2,7 +2,6 @@
 // every N steps, shown for lm runs only) and the held-out bits/char curve on the
 // loss plot (lm runs only; other runs keep their plot as it was).
 #include <QDockWidget>
-#include <algorithm>
 
 #include "panels/sample_panel.hpp"
 #include "plots/time_plot.hpp"
@@ -32,7 +31,9 @@ void MainWindow::adoptLanguageModel(const moescope::Config& cfg) {
                        : tr("Samples are written by the language model (dataset = lm, e.g. the lm preset)."));
     if (lm && !samples_dock_->isVisible()) {
         samples_dock_->show();
-        resizeDocks({samples_dock_}, {std::max(360, width() * 2 / 5)}, Qt::Horizontal);
+        // Two fifths of the width; the tokens (showTokens) the rest.
+        if (tokens_dock_->isVisible())
+            resizeDocks({tokens_dock_, samples_dock_}, {width() * 3 / 5, width() * 2 / 5}, Qt::Horizontal);
     } else if (!lm) {
         samples_dock_->hide();
     }

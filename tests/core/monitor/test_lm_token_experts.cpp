@@ -115,7 +115,8 @@ private slots:
         Config dropless = t.config();
         dropless.capacity_factor = 0;
         Rng rng(1);
-        t.engine().first_choices(Pass::Probe, {s.x.data(), s.labels.data(), ids.data(), 8}, dropless, rng, false, first);
+        t.engine().first_choices(Pass::Probe, {s.x.data(), s.labels.data(), ids.data(), 8}, dropless, rng, false,
+                                 first);
         QCOMPARE(first.k, 1);
         for (int l = 0; l < 2; ++l)
             for (long i = 0; i < 8; ++i) {
@@ -126,7 +127,8 @@ private slots:
 
     void expertChoiceHasNoTopK() {
         Trainer t(lm_config(path_, "expert_choice", 1));
-        const TokenExperts te = compute_token_experts(t.engine(), t.config(), make_text_span(t.config(), t.dataset(), 8));
+        const TokenExperts te =
+            compute_token_experts(t.engine(), t.config(), make_text_span(t.config(), t.dataset(), 8));
         QCOMPARE(te.k, 0);
         QVERIFY(te.topk_expert.empty() && te.topk_gate.empty());
         QCOMPARE(te.top1.size(), size_t(2 * 8));

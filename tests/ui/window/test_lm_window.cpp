@@ -5,6 +5,7 @@
 #include <QComboBox>
 #include <QDockWidget>
 #include <QHelpEvent>
+#include <QLineEdit>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -60,6 +61,35 @@ private slots:
         QVERIFY(tmp_.isValid());
     }
 
+    // The panel alone: the prompt line reads \n as a line break, samples list newest first.
+    void samplePanelShowsNewestFirst() {
+        SamplePanel p;
+        QCOMPARE(p.settings().every, 100);
+        QCOMPARE(p.settings().temperature, 0.8);
+        QCOMPARE(p.settings().prompt, std::string("\n"));
+        QCOMPARE(p.promptEdit()->text(), QStringLiteral("\\n"));
+        QCOMPARE(SamplePanel::unescape(QStringLiteral("ROMEO:\\nO\\\\k\\x")), std::string("ROMEO:\nO\\k\\x"));
+        for (const char* typed : {"a\\nb", "\\\\n", "tab\\t", "plain"})
+            QCOMPARE(SamplePanel::escape(SamplePanel::unescape(QString::fromLatin1(typed))),
+                     QString::fromLatin1(typed));
+        QSignalSpy changed(&p, &SamplePanel::settingsChanged);
+        p.everyBox()->setValue(7);
+        QCOMPARE(changed.count(), 1);
+        QCOMPARE(p.settings().every, 7);
+        p.addSample({10, 0.8, "\n", "first", ""});
+        p.addSample({20, 0.5, "\nTo", " be", ""});
+        p.addSample({30, 0.8, "é", "", "the prompt has a character outside the vocabulary"});
+        QCOMPARE(p.sampleCount(), 3);
+        const QString shown = p.shownText();
+        QVERIFY2(shown.startsWith(QStringLiteral("step 30")), qPrintable(shown));
+        QVERIFY(shown.indexOf(QStringLiteral("step 20 · T 0.5\nTo be")) > 0);
+        QVERIFY(shown.indexOf(QStringLiteral("step 10")) > shown.indexOf(QStringLiteral("step 20")));
+        QVERIFY(shown.contains(QStringLiteral("outside the vocabulary")));
+        p.clear(QStringLiteral("new run"));
+        QCOMPARE(p.sampleCount(), 0);
+        QVERIFY(p.shownText().isEmpty());
+    }
+
     // Preset box → lm: the language model starts, with its docks and its curve.
     void presetBoxStartsTheLanguageModel() {
         MainWindow w(test_presets::tiny());
@@ -106,8 +136,7 @@ private slots:
         w.setPlaying(true);
         QTRY_VERIFY_WITH_TIMEOUT(w.stepsDone() >= 12 && samples->sampleCount() >= 3, kTimeoutMs);
         w.setPlaying(false);
-        QTRY_VERIFY_WITH_TIMEOUT(!w.isTrainingThreadRunning() || w.rateText() == QStringLiteral("paused"),
-                                 kTimeoutMs);
+        QTRY_VERIFY_WITH_TIMEOUT(!w.isTrainingThreadRunning() || w.rateText() == QStringLiteral("paused"), kTimeoutMs);
 
         // Samples: one every 4 steps, 30 characters each, labelled, newest on top.
         for (int i = 0; i < samples->sampleCount(); ++i) {
