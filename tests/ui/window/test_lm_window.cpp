@@ -220,6 +220,29 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(b.tokenView()->stepText(), QStringLiteral("step %1").arg(saved_step + 1), kTimeoutMs);
     }
 
+    // Branch and compare and a live knob: the branch steps with the main run, the knob marks both plots.
+    void branchAndKnobWorkOnTheLanguageModel() {
+        MainWindow w(small_lm());
+        w.show();
+        w.setPlaying(true);
+        QTRY_VERIFY_WITH_TIMEOUT(w.stepsDone() >= 3, kTimeoutMs);
+        QSignalSpy changed(&w, &MainWindow::branchChanged);
+        w.branchRun();
+        QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, kTimeoutMs);
+        QVERIFY(w.isBranched());
+        w.applyKnob(QStringLiteral("aux_weight"), QStringLiteral("0.1"), QStringLiteral("user"));  // to the branch
+        const long fork = w.stepsDone();
+        QTRY_VERIFY_WITH_TIMEOUT(w.branchHistory() && w.branchHistory()->last_step() >= fork + 5, kTimeoutMs);
+        w.setPlaying(false);
+        QTRY_COMPARE_WITH_TIMEOUT(w.branchConfig().aux_weight, 0.1, kTimeoutMs);
+        QCOMPARE(w.currentConfig().aux_weight, 0.01);
+        QVERIFY(!w.branchHistory()->interventions().empty());
+        QCOMPARE(w.branchHistory()->interventions().back().knob, std::string("aux_weight"));
+        QTRY_VERIFY_WITH_TIMEOUT(w.plots().entropy->overlayCount() == 1, kTimeoutMs);
+        // The tokens and samples stay the main run's.
+        QVERIFY(w.tokenDock()->isVisible() && w.sampleDock()->isVisible());
+    }
+
     // The phase diagram sweeps the language model like any run.
     void phaseDiagramSweepsTheLanguageModel() {
         MainWindow w(small_lm());
