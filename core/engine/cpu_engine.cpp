@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "error.hpp"
 #include "monitor/metrics.hpp"
@@ -143,6 +145,34 @@ void CpuEngine::first_choices(Pass pass, const HostBatch& batch, const Config& k
             if (by_probability) c.p.col(t).maxCoeff(&e);
             out.expert[size_t(l) * T + t] = static_cast<int32_t>(e);
             out.prob[size_t(l) * T + t] = c.p(e, t);
+        }
+    }
+    // Token choice: each token's k assignments (a = t·k + rank) with their gates, largest first.
+    const Routing& r0 = ws.layers.front().routing;
+    if (r0.expert_choice || r0.k < 1) {
+        out.k = 0;
+        out.topk_expert.clear();
+        out.topk_gate.clear();
+        return;
+    }
+    const int k = out.k = r0.k;
+    out.topk_expert.resize(static_cast<size_t>(L) * T * k);
+    out.topk_gate.resize(out.topk_expert.size());
+    std::vector<std::pair<float, int32_t>> chosen(static_cast<size_t>(k));
+    for (int l = 0; l < L; ++l) {
+        const LayerCache<float>& c = ws.layers[l];
+        for (long t = 0; t < T; ++t) {
+            for (int j = 0; j < k; ++j) {
+                const size_t a = static_cast<size_t>(t * k + j);
+                chosen[size_t(j)] = {c.gate[a], c.routing.assign_expert[a]};
+            }
+            std::stable_sort(chosen.begin(), chosen.end(),
+                             [](const auto& x, const auto& y) { return x.first > y.first; });
+            const size_t at = (size_t(l) * T + t) * k;
+            for (int j = 0; j < k; ++j) {
+                out.topk_gate[at + j] = chosen[size_t(j)].first;
+                out.topk_expert[at + j] = chosen[size_t(j)].second;
+            }
         }
     }
 }

@@ -53,9 +53,15 @@ struct StepSummary {
 };
 
 // Per layer l and token t, at [l·T + t]: a first-choice expert and its clean probability p.
+// Token-choice routing on the CPU engine also gives each token's k chosen experts with
+// their gates (the weights of their outputs), largest gate first, at [(l·T + t)·k + r],
+// before any capacity drop; k = 0 and both empty where an engine or policy leaves them out.
 struct FirstChoices {
     std::vector<int32_t> expert;
     std::vector<float> prob;
+    int k = 0;
+    std::vector<int32_t> topk_expert;
+    std::vector<float> topk_gate;
 };
 
 // A forward-only pass over held-out tokens.

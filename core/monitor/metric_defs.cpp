@@ -37,7 +37,7 @@ std::vector<MetricDef> build_table() {
          "Accuracy on the training batch of this step."},
         {"test_acc", S::Model, &SM::test_acc, "", "test acc", kKeep, P::Loss,
          "Held-out accuracy; measured every eval_every steps, empty otherwise."},
-        {"test_bits", S::Model, &SM::test_bits, "bits", "held-out bits/token", kKeep, P::None,
+        {"test_bits", S::Model, &SM::test_bits, "bits", "held-out bits/token", kKeep, P::Loss,
          "Held-out cross-entropy in bits per token (ln-loss ÷ ln 2): bits per character for the text and lm "
          "datasets, the language model's usual measure; every eval_every steps, empty otherwise."},
         {"grad_norm", S::Model, &SM::grad_norm, "", "gradient norm", kKeep, P::None,

@@ -27,6 +27,21 @@ TextSpan make_text_span(const Config& cfg, long n) {
     return span;
 }
 
+TextSpan make_text_span(const Config& cfg, const Dataset& data, long n) {
+    if (cfg.dataset == "text") return make_text_span(cfg, n);
+    if (cfg.dataset != "lm")
+        throw ConfigError("tokens by expert need the text or lm dataset; this run's dataset is '" + cfg.dataset + "'");
+    if (n < 1) throw ConfigError("a text span needs at least one character (got " + std::to_string(n) + ")");
+    const long seq = std::max(1, data.sequence);
+    MS_ASSERT(data.test_size() >= seq && data.x_test.rows() == 1, "lm: the held-out part is whole sequences of ids");
+    n = std::max(seq, std::min(n, data.test_size()) / seq * seq);
+    TextSpan span;
+    span.x = data.x_test.leftCols(n);
+    span.labels.assign(data.y_test.begin(), data.y_test.begin() + n);
+    for (long t = 0; t < n; ++t) span.chars.push_back(data.class_names[static_cast<size_t>(span.x(0, t))]);
+    return span;
+}
+
 TokenExperts compute_token_experts(Engine& engine, const Config& knobs, const TextSpan& span) {
     const long T = static_cast<long>(span.labels.size());
     if (span.x.rows() != engine.d_in())
@@ -48,6 +63,11 @@ TokenExperts compute_token_experts(Engine& engine, const Config& knobs, const Te
     out.experts = engine.structure().experts;
     out.chars = T;
     out.top1.assign(first.expert.begin(), first.expert.end());
+    if (first.k > 0 && first.topk_expert.size() == static_cast<size_t>(out.layers) * T * first.k) {
+        out.k = first.k;
+        out.topk_expert.assign(first.topk_expert.begin(), first.topk_expert.end());
+        out.topk_gate = first.topk_gate;
+    }
     return out;
 }
 

@@ -213,6 +213,9 @@ void CudaEngine::first_choices(Pass pass, const HostBatch& batch, const Config& 
     out.prob.resize(out.expert.size());
     copy_to_host(out.expert.data(), ws.fc_expert, sizeof(int32_t) * out.expert.size());
     copy_to_host(out.prob.data(), ws.fc_prob, sizeof(float) * out.prob.size());
+    out.k = 0;  // the top-k experts and gates per token are the CPU engine's only (engine.hpp)
+    out.topk_expert.clear();
+    out.topk_gate.clear();
 }
 
 DeviceWorkspace& CudaEngine::pass_workspace(Pass pass) {

@@ -5,9 +5,11 @@
 #include <QEvent>
 #include <QFontDatabase>
 #include <QHBoxLayout>
+#include <QHelpEvent>
 #include <QLabel>
 #include <QTextBrowser>
 #include <QTextCursor>
+#include <QToolTip>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -43,9 +45,11 @@ TokenView::TokenView(QWidget* parent) : QWidget(parent) {
     note_->setWordWrap(true);
     note_->setAlignment(Qt::AlignCenter);
     text_ = new QTextBrowser;
-    text_->setToolTip(
-        tr("Each character on the colour of the expert its sample was routed to first: the sample that predicts "
-           "that character from the characters before it"));
+    text_tip_ =
+        tr("Each character on the colour of the expert it was routed to first in the chosen layer; hover a "
+           "character for its experts and gates in every layer");
+    text_->viewport()->installEventFilter(this);
+    text_->viewport()->setMouseTracking(true);
 
     // No taller than the text: the dock leaves the rest of the window to the plots.
     connect(text_->document()->documentLayout(), &QAbstractTextDocumentLayout::documentSizeChanged, this,
@@ -133,6 +137,78 @@ QString TokenView::characterAt(long i) const { return i >= 0 && i < charCount() 
 QString TokenView::stepText() const { return step_->text(); }
 QString TokenView::legendText() const { return legend_->text(); }
 QString TokenView::note() const { return note_->isVisibleTo(this) ? note_->text() : QString(); }
+
+QString TokenView::toolTipAt(long i) const {
+    if (i < 0 || i >= charCount()) return {};
+    QString ch = chars_[size_t(i)];
+    if (ch == QStringLiteral(" ")) ch = tr("space");
+    QStringList lines;
+    lines << tr("“%1” · character %2").arg(ch.toHtmlEscaped()).arg(i);
+    const bool coloured = experts_.chars == charCount() && experts_.layers > 0;
+    if (!coloured) return lines.join(QStringLiteral("<br>")) + QStringLiteral("<br>") + tr("no experts yet");
+    auto swatch = [](int e) {
+        const QColor bg = theme::expert_color(e);
+        return QStringLiteral("<span style=\"background-color:%1; color:%2\">&nbsp;E%3&nbsp;</span>")
+            .arg(bg.name(), inkOn(bg).name())
+            .arg(e);
+    };
+    for (int l = 0; l < experts_.layers; ++l) {
+        QStringList chosen;
+        if (experts_.k > 0)
+            for (int r = 0; r < experts_.k; ++r)
+                chosen << swatch(experts_.topk_expert_at(l, i, r)) +
+                              QStringLiteral(" %1").arg(double(experts_.topk_gate_at(l, i, r)), 0, 'f', 2);
+        else
+            chosen << swatch(experts_.expert(l, i)) + tr(" first choice");
+        QString line = QStringLiteral("L%1: ").arg(l) + chosen.join(QStringLiteral(" · "));
+        if (l == layer_) line = QStringLiteral("<b>") + line + QStringLiteral("</b>");
+        lines << line;
+    }
+    if (experts_.k > 0) lines << tr("<i>top-%1 experts and their gates, largest first</i>").arg(experts_.k);
+    return QStringLiteral("<qt>") + lines.join(QStringLiteral("<br>")) + QStringLiteral("</qt>");
+}
+
+long TokenView::charIndexAt(const QPoint& viewport_pos) const {
+    if (positions_.empty()) return -1;
+    const QTextCursor c = text_->cursorForPosition(viewport_pos);
+    int p = c.position();
+    // The caret lies between characters: the one under the pointer is left of it when the pointer is.
+    if (text_->cursorRect(c).left() > viewport_pos.x()) --p;
+    const auto it = std::lower_bound(positions_.begin(), positions_.end(), p);
+    if (it == positions_.end() || *it != p) return -1;
+    // Off the text's lines (below the last one): no character.
+    const QRect line = text_->cursorRect(c);
+    if (viewport_pos.y() < line.top() - 2 || viewport_pos.y() > line.bottom() + 2) return -1;
+    return long(it - positions_.begin());
+}
+
+QPoint TokenView::pointOf(long i) const {
+    if (i < 0 || i >= long(positions_.size())) return {-1, -1};
+    QTextCursor c(text_->document());
+    c.setPosition(positions_[size_t(i)]);
+    const QRect left = text_->cursorRect(c);
+    c.setPosition(positions_[size_t(i)] + 1);
+    const QRect right = text_->cursorRect(c);
+    // A character that wrapped to the next line: its right caret is on another line; use the left one's.
+    const int x = right.top() == left.top() ? (left.left() + right.left()) / 2 : left.left() + 3;
+    return {x, left.center().y()};
+}
+
+QWidget* TokenView::textViewport() const { return text_->viewport(); }
+
+bool TokenView::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == text_->viewport() && event->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(event);
+        const long i = charIndexAt(help->pos());
+        const QString tip = i >= 0 ? toolTipAt(i) : (charCount() > 0 ? text_tip_ : QString());
+        if (tip.isEmpty())
+            QToolTip::hideText();
+        else
+            QToolTip::showText(help->globalPos(), tip, text_->viewport());
+        return true;
+    }
+    return QWidget::eventFilter(watched, event);
+}
 
 void TokenView::rebuild() {
     text_->clear();

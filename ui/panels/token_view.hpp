@@ -1,9 +1,12 @@
 #pragma once
-// Tokens coloured by expert (text datasets): the first characters of the text,
-// wrapped, in a monospace font, each on the colour of its first-choice expert in
-// the chosen layer (theme::expert_color, as on every other expert map), with a
-// legend and the step shown. Other datasets get a note instead (clear()).
+// Tokens coloured by expert (text and lm datasets): the first characters of the
+// text (lm: of its held-out part), wrapped, in a monospace font, each on the
+// colour of its first-choice expert in the chosen layer (theme::expert_color, as
+// on every other expert map), with a legend and the step shown; hovering a
+// character shows its top-k experts and gates in every layer. Other datasets get
+// a note instead (clear()).
 #include <QColor>
+#include <QPoint>
 #include <QString>
 #include <QWidget>
 
@@ -39,6 +42,15 @@ public:
     QString stepText() const;
     QString legendText() const;
     QString note() const;  // "" while the text is shown
+    // What hovering character i shows: the character, then per layer its first choice
+    // or, for token choice, its top-k experts with their gates (largest first), the
+    // shown layer in bold. Rich text; "" when i is out of range.
+    QString toolTipAt(long i) const;
+    // The character under a point of the text's viewport (-1: none) and the centre of
+    // character i there (tests).
+    long charIndexAt(const QPoint& viewport_pos) const;
+    QPoint pointOf(long i) const;
+    QWidget* textViewport() const;
     QComboBox* layerBox() const { return layer_box_; }
     // The window's layer box chooses the layer: this view's own box goes (one source of truth).
     void setLayerBoxVisible(bool visible);
@@ -50,6 +62,7 @@ public:
 
 protected:
     void changeEvent(QEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     void rebuild();
@@ -62,6 +75,7 @@ private:
     QLabel* legend_;
     QLabel* note_;
     QTextBrowser* text_;
+    QString text_tip_;  // what hovering the text off any character shows
     std::vector<QString> chars_;
     std::vector<int> positions_;  // document position of each character
     moescope::TokenExperts experts_;

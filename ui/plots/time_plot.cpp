@@ -38,6 +38,10 @@ TimePlot::TimePlot(const QString& title, std::vector<CurveSpec> curves, QWidget*
             g->setLineStyle(QCPGraph::lsNone);
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c.color, 5));
         }
+        if (c.hidden) {
+            g->setVisible(false);
+            g->removeFromLegend();
+        }
         graphs_.push_back(g);
     }
     plot_->yAxis2->setVisible(any_right);
@@ -88,6 +92,25 @@ void TimePlot::setLayer(int layer) {
     if (layer == layer_) return;
     layer_ = layer;
     dirty_ = true;
+}
+
+void TimePlot::setCurveShown(const std::string& series, bool shown) {
+    for (size_t i = 0; i < curves_.size(); ++i) {
+        if (curves_[i].series != series || curves_[i].hidden == !shown) continue;
+        curves_[i].hidden = !shown;
+        graphs_[i]->setVisible(shown);
+        if (shown)
+            graphs_[i]->addToLegend();
+        else
+            graphs_[i]->removeFromLegend();
+        for (auto& graphs : overlay_graphs_) graphs[i]->setVisible(shown);
+        dirty_ = true;
+    }
+}
+
+bool TimePlot::curveShown(const std::string& series) const {
+    return std::any_of(curves_.begin(), curves_.end(),
+                       [&](const CurveSpec& c) { return c.series == series && !c.hidden; });
 }
 
 void TimePlot::setSmoothing(double alpha) {
@@ -143,6 +166,7 @@ void TimePlot::setOverlays(std::vector<PlotOverlay> overlays) {
                 g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, c.color, 6));
             }
             g->removeFromLegend();
+            g->setVisible(!c.hidden);
             graphs.push_back(g);
         }
         overlay_graphs_.push_back(std::move(graphs));
@@ -215,7 +239,8 @@ void TimePlot::keep_envelope(QVector<QCPGraphData>& points, int max_points) {
 
 void TimePlot::fillGraph(QCPGraph* graph, const MetricsHistory& history, const CurveSpec& c,
                          QVector<QCPGraphData>& points) {
-    const DecimatedSeries* s = history.series(c.series, c.per_layer ? layer_ : -1);
+    // A hidden curve holds no data: the axes fit what is drawn.
+    const DecimatedSeries* s = c.hidden ? nullptr : history.series(c.series, c.per_layer ? layer_ : -1);
     points.resize(s ? int(s->size()) : 0);
     if (s) {
         const std::vector<double>& x = s->x();
@@ -427,8 +452,12 @@ TimePlot* makeLossPlot(QWidget* parent) {
         new TimePlot(QObject::tr("Loss and accuracy"),
                      {metricCurve("ce", theme::kBlue), metricCurve("aux", theme::kOrange),
                       metricCurve("z_loss", theme::kPurple, false, true), metricCurve("train_acc", theme::kGreen, true),
-                      metricCurve("test_acc", theme::kVermillion, true, false, true)},
+                      metricCurve("test_acc", theme::kVermillion, true, false, true),
+                      metricCurve("test_bits", theme::kBlue.darker(150), false, false, true)},
                      parent);
+    // Held-out bits per character: the language model's own measure, on the loss axis beside the
+    // training cross-entropy (bits = nats / ln 2); shown for lm runs only (MainWindow).
+    p->setCurveShown("test_bits", false);
     p->setRightYRange(0.0, 1.05);  // room above 1.0 for a test-accuracy dot (it was cut in half)
     p->setLogScale(true);          // the z-loss can be 10⁴× the cross-entropy
     p->setAxisLabels(QObject::tr("loss (log)"), QObject::tr("accuracy"));

@@ -27,6 +27,7 @@ struct CurveSpec {
     bool right_axis = false;
     bool dashed = false;
     bool scatter = false;  // markers, no line: for sparse series such as test_acc
+    bool hidden = false;   // not drawn nor in the legend until setCurveShown (a curve for some runs only)
 };
 
 // Another run drawn over this plot's curves: a ghost loaded from a snapshot,
@@ -54,6 +55,9 @@ public:
     // Points drawn for overlay `o`'s copy of curve `curve` (tests).
     int overlayPointCount(int o, int curve) const;
     void setLayer(int layer);
+    // Draws the curve of `series` (and lists it in the legend) or leaves it out.
+    void setCurveShown(const std::string& series, bool shown);
+    bool curveShown(const std::string& series) const;
     void setSmoothing(double alpha);            // EMA weight of the past: 0 = raw … 0.99
     void setYRange(double lo, double hi);       // fixed left axis; default: fit the data
     void setLogScale(bool log);                 // left axis logarithmic (losses spanning decades)

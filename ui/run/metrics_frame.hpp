@@ -5,6 +5,7 @@
 #include <QMetaType>
 #include <QString>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <Eigen/Core>
@@ -21,6 +22,22 @@ struct RegionPoints {
     Eigen::MatrixXf x;  // 2 × N
     std::vector<int32_t> y;
     int classes = 0;
+};
+
+// When the language model writes (TrainingWorker::setSampling; the Samples panel's boxes).
+struct SampleSettings {
+    int every = 100;  // steps between samples; 0: none
+    double temperature = 0.8;
+    std::string prompt = "\n";
+    int length = 200;  // characters written
+};
+
+// Text the language model wrote at a step (lm runs), continuing `prompt`.
+struct LmSample {
+    long step = 0;
+    double temperature = 0;
+    std::string prompt, text;
+    std::string error;  // why there is no text (e.g. a prompt outside the vocabulary); empty when written
 };
 
 struct MetricsFrame {
@@ -50,7 +67,9 @@ struct MetricsFrame {
     // experts (main run) when the step moved, at most ~4 times a second while playing.
     std::shared_ptr<const std::vector<std::string>> token_chars;
     std::shared_ptr<const moescope::TokenExperts> token_experts;
-    bool tokens_unsupported = false;  // the run's dataset is not text
+    bool tokens_unsupported = false;  // the run's dataset is not text or lm
+
+    std::vector<LmSample> samples;  // written since the last frame (main run), oldest first
 };
 Q_DECLARE_METATYPE(MetricsFrame)
 Q_DECLARE_METATYPE(moescope::Config)

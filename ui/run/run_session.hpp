@@ -89,6 +89,7 @@ public:
     // Checks a structural edit and keeps it for the next reset; throws ConfigError on a bad value.
     void editStructural(const QString& name, const QString& value);
     void setRegionsWanted(bool wanted);
+    void setSampling(const SampleSettings& settings) { worker_->setSampling(settings); }  // lm runs' samples
     // The engine runs train on; the running ones move to it (engineChanged or engineRefused follows).
     void setBackend(moescope::Backend backend);
     QString engineName() const { return engine_name_; }  // "cpu", "cuda"; empty before the first run

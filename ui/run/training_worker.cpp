@@ -238,6 +238,7 @@ void TrainingWorker::runSteps(long max_steps, int budget_ms, bool honor_stops) {
         pending_.events.insert(pending_.events.end(), ev.begin(), ev.end());
         // The branch takes its step right after: both runs advance together.
         if (branch_ && !branch_->halted()) pending_.branch_steps.push_back(branch_->step());
+        maybeSample();
         if (trainer_->halted()) {
             running_ = false;
             break;
@@ -246,6 +247,36 @@ void TrainingWorker::runSteps(long max_steps, int budget_ms, bool honor_stops) {
         if (slice.elapsed() >= budget_ms || (every > 0 && trainer_->steps_done() % every == 0))
             break;  // autosave on the step
     }
+}
+
+void TrainingWorker::setSampling(const SampleSettings& settings) {
+    const std::lock_guard<std::mutex> lock(sampling_mutex_);
+    sampling_ = settings;
+}
+
+SampleSettings TrainingWorker::sampling() const {
+    const std::lock_guard<std::mutex> lock(sampling_mutex_);
+    return sampling_;
+}
+
+void TrainingWorker::maybeSample() {
+    const long step = trainer_->steps_done();
+    if (trainer_->config().dataset != "lm" || trainer_->halted()) return;
+    const SampleSettings s = sampling();
+    if (s.every <= 0 || step % s.every != 0) return;
+    LmSample sample;
+    sample.step = step;
+    sample.temperature = s.temperature;
+    sample.prompt = s.prompt;
+    try {
+        // Seeded by the run and the step: the same run writes the same text at the same step.
+        sample.text = trainer_->sample_text(
+            {s.prompt, s.length, s.temperature},
+            static_cast<uint64_t>(trainer_->config().seed) * 1000003u + static_cast<uint64_t>(step));
+    } catch (const std::exception& e) {
+        sample.error = e.what();
+    }
+    pending_.samples.push_back(std::move(sample));
 }
 
 void TrainingWorker::maybeAutosave() {
@@ -283,7 +314,7 @@ void TrainingWorker::addRegionGrid() {
 
 void TrainingWorker::addTokenExperts() {
     const Trainer& t = *trainer_;
-    if (t.config().dataset != "text") {
+    if (t.config().dataset != "text" && t.config().dataset != "lm") {
         pending_.tokens_unsupported = true;
         return;
     }
@@ -293,7 +324,7 @@ void TrainingWorker::addTokenExperts() {
     if (token_step_ >= 0 && running_ && since_tokens_.isValid() && since_tokens_.elapsed() < kTokenIntervalMs) return;
     try {
         if (!token_span_) {
-            token_span_ = std::make_unique<const TextSpan>(make_text_span(t.config(), kTokenChars));
+            token_span_ = std::make_unique<const TextSpan>(make_text_span(t.config(), t.dataset(), kTokenChars));
             pending_.token_chars = std::make_shared<const std::vector<std::string>>(token_span_->chars);
         }
         TokenExperts te = compute_token_experts(trainer_->engine(), t.config(), *token_span_);

@@ -18,6 +18,7 @@
 #include <QTimer>
 #include <atomic>
 #include <memory>
+#include <mutex>
 
 #include "engine/engine_factory.hpp"
 #include "run/metrics_frame.hpp"
@@ -51,6 +52,10 @@ public:
     // and at the lesson's end (Config::lesson_steps), and emits stopReached.
     void setPace(double steps_per_s);
     void setStops(bool on) { stops_ = on; }
+    // Text the language model writes every `every` steps (lm runs; thread-safe): a
+    // sample in the next frame, made on this thread between steps.
+    void setSampling(const SampleSettings& settings);
+    SampleSettings sampling() const;
     // Steps a paced run may take now: `pace`·elapsed, the first one at once, minus those done.
     static long stepsDue(double pace, qint64 elapsed_ms, long done);
     // Whether `step` is a stop of `cfg`: a scripted change comes due there, or the lesson ends.
@@ -104,6 +109,7 @@ private:
     void maybeAutosave();
     void addRegionGrid();
     void addTokenExperts();
+    void maybeSample();
     void requestKnob(moescope::Trainer* trainer, const QString& name, const QString& value, const QString& source);
 
     std::unique_ptr<moescope::Trainer> trainer_, branch_;
@@ -128,4 +134,6 @@ private:
     std::unique_ptr<const moescope::TextSpan> token_span_;  // the main run's text, built on its first frame
     long token_step_ = -1;                                  // step of the last experts sent; -1: send at the next frame
     QElapsedTimer since_tokens_;
+    mutable std::mutex sampling_mutex_;
+    SampleSettings sampling_;
 };

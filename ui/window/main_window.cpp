@@ -207,6 +207,7 @@ void MainWindow::buildDocks() {
     regions_dock_->hide();
     connect(regions_dock_, &QDockWidget::visibilityChanged, session_, &RunSession::setRegionsWanted);
     buildTokenDock();
+    buildSampleDock();
 }
 
 void MainWindow::startRun(const Config& cfg) {
@@ -315,6 +316,7 @@ void MainWindow::onRunAdopted(const Config& cfg, int layers, int experts, const 
         resizeDocks({lesson_dock_}, {std::max(340, width() / 4)}, Qt::Horizontal);
     }
     pacer_->onRunAdopted(cfg);
+    adoptLanguageModel(cfg);
     // (The run adopted may still be the one before: its news can arrive after startRun.)
     if (!held_at_start_.isEmpty() && held_at_start_ == QString::fromStdString(cfg.name)) {
         held_at_start_.clear();
@@ -374,6 +376,7 @@ void MainWindow::onFrame(const MetricsFrame& frame) {
     }
     if (frame.region) regions->setGrid(*frame.region);
     showTokens(frame);
+    showSamples(frame);
     if (frame.region_unsupported && regions_dock_->isVisible()) {
         regions->clear();
         regions_dock_->hide();
@@ -432,6 +435,7 @@ void MainWindow::onSourceChanged(RunSession::Source source) {
         lesson_dock_->hide();
         regions_dock_->hide();  // a watched job has no 2-D dataset
         tokens_dock_->hide();   // nor a text to colour
+        samples_dock_->hide();  // nor a model to write
         warnings_->setWarnings({});
     }
 }

@@ -33,6 +33,7 @@ class RecentFiles;
 class SweepWindow;
 class LessonBrowser;
 class TokenView;
+class SamplePanel;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -58,6 +59,8 @@ public:
     QDockWidget* regionDock() const { return regions_dock_; }
     TokenView* tokenView() const { return tokens_; }
     QDockWidget* tokenDock() const { return tokens_dock_; }
+    SamplePanel* samplePanel() const { return samples_; }
+    QDockWidget* sampleDock() const { return samples_dock_; }
     QString backendText() const { return backend_label_->text(); }  // the engine that runs, and why
     EngineChooser* engineChooser() const { return engine_box_; }
     // The engines the app offers (gui_main asks the build and the GPU) and the one to run on;
@@ -174,9 +177,12 @@ private:
     void buildDocks();
     void buildShortcuts();
     void buildPacer();
-    void buildTokenDock();                       // main_window_tokens.cpp
-    void showTokens(const MetricsFrame& frame);  // main_window_tokens.cpp
-    void buildEngineChooser(QToolBar* bar);      // main_window_engine.cpp
+    void buildTokenDock();                                 // main_window_tokens.cpp
+    void showTokens(const MetricsFrame& frame);            // main_window_tokens.cpp
+    void buildSampleDock();                                // main_window_samples.cpp
+    void adoptLanguageModel(const moescope::Config& cfg);  // main_window_samples.cpp
+    void showSamples(const MetricsFrame& frame);           // main_window_samples.cpp
+    void buildEngineChooser(QToolBar* bar);                // main_window_engine.cpp
     void showEngine(const QString& name, const QString& reason);
     void connectSession();
     void onRunAdopted(const moescope::Config& cfg, int layers, int experts, const QString& summary);
@@ -227,6 +233,8 @@ private:
     QDockWidget* regions_dock_ = nullptr;
     TokenView* tokens_ = nullptr;
     QDockWidget* tokens_dock_ = nullptr;
+    SamplePanel* samples_ = nullptr;
+    QDockWidget* samples_dock_ = nullptr;
     RecentFiles* recent_ = nullptr;
 
     QMenu* run_menu_ = nullptr;

@@ -1,5 +1,5 @@
 // MainWindow's "Tokens by expert" dock: shown by itself when a run trains on a
-// text dataset, hidden (and explaining itself if opened) for any other run.
+// text or lm dataset, hidden (and explaining itself if opened) for any other run.
 #include <QComboBox>
 #include <QDockWidget>
 #include <algorithm>
@@ -27,8 +27,13 @@ void MainWindow::showTokens(const MetricsFrame& frame) {
         const bool was_shown = tokens_dock_->isVisible();
         tokens_dock_->show();
         // Room for every character: a new dock otherwise opens at its minimum, a line and a half.
-        if (!was_shown)
-            resizeDocks({tokens_dock_}, {std::min(tokens_->heightFor(width()), height() / 2)}, Qt::Vertical);
+        // Beside the Samples dock (lm runs) the text takes three fifths of the width.
+        if (!was_shown) {
+            const bool beside = samples_dock_ && samples_dock_->isVisible();
+            const int share = beside ? width() * 3 / 5 : width();
+            if (beside) resizeDocks({tokens_dock_, samples_dock_}, {share, width() - share}, Qt::Horizontal);
+            resizeDocks({tokens_dock_}, {std::min(tokens_->heightFor(share), height() / 2)}, Qt::Vertical);
+        }
     }
     if (frame.token_experts) {
         tokens_->setExperts(*frame.token_experts);
@@ -38,7 +43,8 @@ void MainWindow::showTokens(const MetricsFrame& frame) {
     if (frame.tokens_unsupported && (tokens_->charCount() > 0 || tokens_dock_->isVisible())) {
         tokens_->clear(
             tr("Tokens by expert colours the characters of a text dataset (dataset = text, e.g. the "
-               "lesson12_tokens preset). This run's dataset is not text."));
+               "lesson12_tokens preset) or the language model's held-out text (dataset = lm, e.g. the lm preset). "
+               "This run's dataset is neither."));
         tokens_dock_->hide();
     }
 }

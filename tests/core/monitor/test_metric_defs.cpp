@@ -150,7 +150,7 @@ private slots:
         StepMetrics m;
         m.loss = 1, m.ce = 2, m.aux = 3, m.zloss = 4, m.importance = 5, m.entropy_reg = 6, m.train_acc = 7;
         m.test_acc = 8, m.grad_norm = 9, m.router_grad_norm = 10, m.expert_grad_norm = 11, m.step_ms = 12;
-        m.tokens_per_s = 13;
+        m.tokens_per_s = 13, m.test_bits = 14;
         m.layers.resize(2);
         LayerMetrics& l = m.layers[1];
         l.load_entropy = 21, l.router_entropy = 22, l.max_util = 23, l.cv = 24, l.dropped = 25, l.dead_experts = 26;
@@ -171,6 +171,7 @@ private slots:
             {"expert_grad_norm", 11},
             {"step_ms", 12},
             {"tokens_per_s", 13},
+            {"test_bits", 14},
             {"load_entropy", 21},
             {"router_entropy", 22},
             {"max_util", 23},
