@@ -184,9 +184,9 @@ EvalCounts CudaEngine::evaluate(const HostBatch& batch, const Config& knobs, Rng
     load(ws, batch, knobs, false);
     draw_noise(ws, knobs, rng, false);
     forward(ws, knobs, false);
-    double sums[2] = {0, 0};  // summary[1]: Σ token losses; summary[2]: correct tokens
+    double sums[2] = {0, 0};  // summary[1]: the mean cross-entropy; summary[2]: correct tokens
     copy_to_host(sums, ws.summary + 1, sizeof(sums));
-    return {long(sums[1]), sums[0]};
+    return {long(sums[1]), sums[0] * double(batch.T)};
 }
 
 void CudaEngine::predictions(const HostBatch& batch, const Config& knobs, Rng& rng, std::vector<float>& probs) {
