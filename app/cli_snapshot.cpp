@@ -84,12 +84,12 @@ void print_inspect(const std::string& path, const Snapshot& snap) {
               << "engine     " << st.engine
               << (c.is_lm() ? " (the language model resumes on the CPU engine)\n" : " (it resumes on either engine)\n")
               << "preset     " << c.name << (c.description.empty() ? "" : " - " + c.description) << "\n"
-              << "model      " << (c.is_lm() ? "transformer, " + std::to_string(c.heads) + " heads, context " +
-                                             std::to_string(c.context) + ", "
-                                       : std::string())
+              << "model      "
+              << (c.is_lm() ? "transformer, " + std::to_string(c.heads) + " heads, context " +
+                                  std::to_string(c.context) + ", "
+                            : std::string())
               << "E=" << c.experts << " k=" << c.top_k << " L=" << c.layers << " d_model " << c.d_model << " d_ff "
-              << c.d_ff << " " << c.policy << ", " << st.params.size() << " parameters, " << c.optimizer
-              << "\n"
+              << c.d_ff << " " << c.policy << ", " << st.params.size() << " parameters, " << c.optimizer << "\n"
               << "dataset    " << st.dataset_summary << "\n";
     if (const auto* loss = snap.history.series("loss"); loss && loss->size() > 0)
         std::cout << "history    " << snap.history.all_series().size() << " series, last loss " << loss->y().back()
