@@ -111,9 +111,15 @@ void TestBench::result_is_well_formed() {
         QVERIFY(r.sgemm_gflops >= r.sgemm_candidates[i].gflops * (1 - 1e-12));
     }
     QCOMPARE(r.model_sgemm_gflops, r.sgemm_candidates.front().gflops);
-    // roofline tokens/s = sgemm FLOP/s ÷ expert FLOPs per token
+    // roofline tokens/s = sgemm FLOP/s ÷ the step's GEMM FLOPs per token (the experts' plus routers and head)
+    QCOMPARE(r.model_flops_per_step, model_gemm_flops(opt.config, r.classes));
+    QVERIFY(r.model_flops_per_step > r.expert_flops_per_step);
     QVERIFY(std::abs(r.roofline_tokens_per_s - r.sgemm_gflops * 1e9 * opt.config.batch_tokens /
-                                                   r.expert_flops_per_step) <= 1e-9 * r.roofline_tokens_per_s);
+                                                   r.model_flops_per_step) <= 1e-9 * r.roofline_tokens_per_s);
+    // The expert phases attributed: every row measured, the step's own loads at least the even ones' work.
+    const ExpertAttribution& a = r.attribution;
+    for (double ms : {a.phase_ms, a.even_gemm_ms, a.step_loads_gemm_ms, a.model_ops_ms}) QVERIFY(finite_positive(ms));
+    QVERIFY(a.max_tokens_per_expert >= long(opt.config.batch_tokens) * opt.config.top_k / opt.config.experts);
     QVERIFY(r.workspace_bytes > 0);
     QCOMPARE(r.parameter_bytes, size_t(Trainer(opt.config).engine().layout().total * sizeof(float) * 4));
 
