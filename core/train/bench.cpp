@@ -105,10 +105,7 @@ public:
     double gemm_ms(gemm::SgemmFn sgemm) {
         const long d = d_, f = f_;
         const auto t0 = Clock::now();
-#pragma omp parallel for schedule(dynamic)
-        for (int e = 0; e < E_; ++e) {
-            const long o = off_[size_t(e)], n = n_[size_t(e)];
-            if (n == 0) continue;
+        each_expert([&](int e, long o, long n) {
             const float *W1 = W1_.data() + e * d * f, *W2 = W2_.data() + e * f * d;
             float *dW1 = dW1_.data() + e * d * f, *dW2 = dW2_.data() + e * f * d;
             sgemm(false, false, f, n, d, W1, f, U_.data() + o * d, d, Act_.data() + o * f, f, false);
@@ -117,7 +114,7 @@ public:
             sgemm(true, false, f, n, d, W2, d, dY_.data() + o * d, d, dAct_.data() + o * f, f, false);
             sgemm(false, true, f, d, n, dAct_.data() + o * f, f, U_.data() + o * d, d, dW1, f, true);
             sgemm(true, false, d, n, f, W1, f, dAct_.data() + o * f, f, dU_.data() + o * d, d, false);
-        }
+        });
         return ms_since(t0);
     }
     // ms of the model's own expert code (core/nn/model.cpp's two loops): the
@@ -125,29 +122,32 @@ public:
     double model_ops_ms() {
         const long d = d_, f = f_;
         const auto t0 = Clock::now();
-#pragma omp parallel for schedule(dynamic)
-        for (int e = 0; e < E_; ++e) {
-            const long o = off_[size_t(e)], n = n_[size_t(e)];
-            if (n == 0) continue;
+        each_expert([&](int e, long o, long n) {
             ops::linear_gelu_forward<float>(H_.middleCols(o, n), Act_.middleCols(o, n), W1_.middleCols(e * d, d),
                                             b1_.col(e), U_.middleCols(o, n));
             ops::linear_forward<float>(Y_.middleCols(o, n), W2_.middleCols(e * f, f), b2_.col(e),
                                        Act_.middleCols(o, n));
-        }
-#pragma omp parallel for schedule(dynamic)
-        for (int e = 0; e < E_; ++e) {
-            const long o = off_[size_t(e)], n = n_[size_t(e)];
-            if (n == 0) continue;
+        });
+        each_expert([&](int e, long o, long n) {
             ops::linear_backward<float>(dAct_.middleCols(o, n), dW2_.middleCols(e * f, f), db2_.col(e),
                                         dY_.middleCols(o, n), W2_.middleCols(e * f, f), Act_.middleCols(o, n));
             dAct_.middleCols(o, n).array() *= H_.middleCols(o, n).array();
             ops::linear_backward<float>(dU_.middleCols(o, n), dW1_.middleCols(e * d, d), db1_.col(e),
                                         dAct_.middleCols(o, n), W1_.middleCols(e * d, d), U_.middleCols(o, n));
-        }
+        });
         return ms_since(t0);
     }
 
 private:
+    // body(e, first column, tokens) for every expert with tokens, spread over
+    // the OpenMP threads as in the model (one expert per thread, dynamic).
+    template <class Body>
+    void each_expert(Body body) {
+#pragma omp parallel for schedule(dynamic)
+        for (int e = 0; e < E_; ++e)
+            if (const long n = n_[size_t(e)]; n > 0) body(e, off_[size_t(e)], n);
+    }
+
     using M = Mat<float>;
     int E_;
     long d_, f_;
