@@ -205,7 +205,10 @@ void print_sgemm_table(const BenchResult& r) {
 
 void print_tables(const BenchResult& r, const PytorchRun* pytorch) {
     const Config& c = r.config;
-    std::cout << "moescope bench (cpu, " << r.threads << " threads): " << c.dataset << " d_in " << c.d_in
+    std::cout << "moescope bench (cpu, " << r.threads << " threads): " << c.dataset
+              << (c.is_lm()
+                      ? ", transformer, " + std::to_string(c.heads) + " heads, context " + std::to_string(c.context)
+                      : " d_in " + std::to_string(c.d_in))
               << ", d_model " << c.d_model << ", d_ff " << c.d_ff << ", E=" << c.experts << " k=" << c.top_k
               << " L=" << c.layers << ", " << c.batch_tokens << " tokens/step, " << c.optimizer << ", median of "
               << r.steps << " steps\n\n";
