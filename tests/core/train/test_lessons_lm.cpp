@@ -129,10 +129,9 @@ void TestLessonsLm::lesson21_lm_experts() {
     const std::vector<double> after = kind_expert_nmi(l.tr, 1024);
     qInfo("lesson21: NMI(kind, expert) layer 0 %.3f -> %.3f, layer 1 %.3f -> %.3f", before[0], after[0], before[1],
           after[1]);
-    MEASURES("21", {{"nmi0_before", before[0]},
-                    {"nmi0_after", after[0]},
-                    {"nmi1_before", before[1]},
-                    {"nmi1_after", after[1]}});
+    MEASURES(
+        "21",
+        {{"nmi0_before", before[0]}, {"nmi0_after", after[0]}, {"nmi1_before", before[1]}, {"nmi1_after", after[1]}});
     // Seeds 1–30 × two paths: layer 1 rose by 0.09–0.47 on every run.
     // Layer 0 routes by character from the start (its input is the character's
     // random embedding, its router a random projection): no claim on it.
@@ -156,9 +155,10 @@ void TestLessonsLm::lesson22_lm_z_loss() {
     const double r0 = l.worst(&LayerMetrics::router_entropy, true, 100, 150);
     const double r1 = l.worst(&LayerMetrics::router_entropy, true, 250, 300);
     const double rc = control.worst(&LayerMetrics::router_entropy, true, 250, 300);
-    qInfo("lesson22: mean |logit| %.2f -> %.2f (control %.2f), z-loss %.1f (control %.1f), router entropy %.3f -> "
-          "%.3f (control %.3f)",
-          a0, a1, ac, z1, zc, r0, r1, rc);
+    qInfo(
+        "lesson22: mean |logit| %.2f -> %.2f (control %.2f), z-loss %.1f (control %.1f), router entropy %.3f -> "
+        "%.3f (control %.3f)",
+        a0, a1, ac, z1, zc, r0, r1, rc);
     MEASURES("22", {{"a0", a0}, {"a1", a1}, {"ac", ac}, {"z1", z1}, {"zc", zc}, {"r0", r0}, {"r1", r1}, {"rc", rc}});
     // Seeds 1–30 × two paths: z1 ÷ zc ≤ 0.002, r1 0.022–0.118 (control 0.0007–0.0043), a1 ÷ ac 1.05–2.7.
     CLAIM("22", z1 < 0.05 * zc);
