@@ -54,6 +54,9 @@ TokenExperts compute_token_experts(Engine& engine, const Config& knobs, const Te
 
     std::vector<int32_t> ids(static_cast<size_t>(T));
     std::iota(ids.begin(), ids.end(), 0);  // a character's sample id is its position
+    // The language model's id is the character, as in training (hash routing hashes the token)
+    if (engine.structure().is_lm())
+        for (long t = 0; t < T; ++t) ids[size_t(t)] = static_cast<int32_t>(span.x(0, t));
     Rng rng(static_cast<uint64_t>(knobs.seed) ^ kTokenStream);
     FirstChoices first;
     engine.first_choices(Pass::Region, {span.x.data(), span.labels.data(), ids.data(), T}, eval, rng, false, first);

@@ -11,6 +11,7 @@
 
 #include "error.hpp"
 #include "monitor/token_experts.hpp"
+#include "routing/route_select.hpp"
 #include "train/trainer.hpp"
 
 using namespace moescope;
@@ -123,6 +124,17 @@ private slots:
                 QCOMPARE(te.topk_expert_at(l, i, 0), first.expert[size_t(l * 8 + i)]);
                 QVERIFY(std::abs(te.topk_gate_at(l, i, 0) - first.prob[size_t(l * 8 + i)]) < 1e-6f);
             }
+    }
+
+    // Hash routing in the view hashes the character, as training does (not its position in the passage).
+    void hashRoutingHashesTheCharacter() {
+        Trainer t(lm_config(path_, "hash", 1));
+        t.step();
+        const TextSpan s = make_text_span(t.config(), t.dataset(), 16);
+        const TokenExperts te = compute_token_experts(t.engine(), t.config(), s);
+        for (int l = 0; l < 2; ++l)
+            for (long i = 0; i < 16; ++i)
+                QCOMPARE(te.expert(l, i), hash_first_expert(static_cast<int32_t>(s.x(0, i)), t.config().experts));
     }
 
     void expertChoiceHasNoTopK() {
