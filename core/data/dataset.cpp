@@ -311,7 +311,7 @@ Dataset make_lm(const Config& cfg) {
     require_at_least(cfg.context, 2, "context");
     require_at_least(cfg.test_samples, 1, "test_samples");
     require_holdout(cfg.holdout);
-    const std::string path = shipped_data_path(cfg.text_path.empty() ? std::string(kLmCorpus) : cfg.text_path);
+    const std::string path = lm_text_path(cfg);
     const TextCorpus corpus = read_text_corpus(path, kTextVocabKept);
     const auto n = static_cast<long>(corpus.ids.size());
     const long seq = cfg.context;
@@ -337,6 +337,10 @@ Dataset make_lm(const Config& cfg) {
 }
 
 }  // namespace
+
+std::string lm_text_path(const Config& cfg) {
+    return shipped_data_path(cfg.text_path.empty() ? std::string(kLmCorpus) : cfg.text_path);
+}
 
 Dataset make_dataset(const Config& cfg) {
     Rng rng(static_cast<uint64_t>(cfg.seed) ^ kDataSeedSalt);

@@ -38,6 +38,8 @@ Dataset make_dataset(const Config& cfg);
 // The lm dataset's corpus when text_path is empty: Shakespeare's plays as
 // collected for char-rnn (resources/data/shakespeare.txt, public domain; 1.1 MB, 65 characters).
 inline constexpr const char* kLmCorpus = "shakespeare.txt";
+// The file the lm dataset reads: text_path, or the shipped corpus (shipped_data_path).
+std::string lm_text_path(const Config& cfg);
 
 // Indices of one training batch (with replacement), drawn from `rng`; for lm,
 // batch_tokens / sequence runs of consecutive positions.

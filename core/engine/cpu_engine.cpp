@@ -112,17 +112,19 @@ void CpuEngine::summarize(const GradNorms& norms, bool finite) {
     }
 }
 
-EvalCounts CpuEngine::evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) {
+void CpuEngine::eval_forward(const HostBatch& batch, const Config& knobs, Rng& rng) {
     load(eval_ws_, batch, knobs);
     model_.sample_noise(eval_ws_, knobs, rng, false);
     model_.forward(eval_ws_, knobs, false);
+}
+
+EvalCounts CpuEngine::evaluate(const HostBatch& batch, const Config& knobs, Rng& rng) {
+    eval_forward(batch, knobs, rng);
     return {eval_ws_.correct, double(eval_ws_.ce) * double(batch.T)};
 }
 
 void CpuEngine::predictions(const HostBatch& batch, const Config& knobs, Rng& rng, std::vector<float>& probs) {
-    load(eval_ws_, batch, knobs);
-    model_.sample_noise(eval_ws_, knobs, rng, false);
-    model_.forward(eval_ws_, knobs, false);
+    eval_forward(batch, knobs, rng);
     probs.assign(eval_ws_.probs.data(), eval_ws_.probs.data() + eval_ws_.probs.size());
 }
 

@@ -51,6 +51,8 @@ public:
 private:
     // Copies `batch` into `ws`, resizing it first when T differs.
     void load(Workspace<float>& ws, const HostBatch& batch, const Config& knobs);
+    // The held-out forward of evaluate and predictions, into eval_ws_ (no training noise).
+    void eval_forward(const HostBatch& batch, const Config& knobs, Rng& rng);
     void summarize(const GradNorms& norms, bool finite);
     // One thread for a small step, every core for a large one (nn/threads.hpp).
     void threads_for_step() const;

@@ -16,7 +16,6 @@ std::string sample_lm_text(Engine& engine, const Config& knobs, const std::vecto
     if (!(options.temperature >= 0 && options.temperature <= 10))
         throw ConfigError("sample temperature must be in [0, 10], got " + std::to_string(options.temperature));
     std::vector<int32_t> ids = encode_text(options.prompt.empty() ? "\n" : options.prompt, vocab, "the prompt");
-    if (ids.empty()) ids.push_back(0);
     const long n = engine.structure().context, C = static_cast<long>(vocab.size());
     // One sequence of `context` tokens: the last m characters, then filler the
     // causal model never lets the earlier positions see.

@@ -12,7 +12,6 @@
 
 #include "data/csv_reader.hpp"
 #include "data/dataset.hpp"
-#include "data/shipped_data.hpp"
 #include "error.hpp"
 #include "file_read.hpp"
 #include "nn/params.hpp"
@@ -79,7 +78,7 @@ MemoryEstimate estimate_memory(const Config& c) {
         dataset = file_bytes(c.text_path) * (kInt + 8);  // the text and its character ids
     } else if (c.dataset == "lm") {
         // every character once: the text, its id, its float in x and its next id in y
-        const std::string path = shipped_data_path(c.text_path.empty() ? std::string(kLmCorpus) : c.text_path);
+        const std::string path = lm_text_path(c);
         classes = kTextVocabBound;
         d_in = 1;
         samples = 0;

@@ -261,7 +261,7 @@ SampleSettings TrainingWorker::sampling() const {
 
 void TrainingWorker::maybeSample() {
     const long step = trainer_->steps_done();
-    if (trainer_->config().dataset != "lm" || trainer_->halted()) return;
+    if (!trainer_->config().is_lm() || trainer_->halted()) return;
     const SampleSettings s = sampling();
     if (s.every <= 0 || step % s.every != 0) return;
     LmSample sample;

@@ -14,6 +14,7 @@
 
 #include "lesson_claims.hpp"
 #include "monitor/metrics.hpp"
+#include "monitor/token_experts.hpp"
 #include "test_presets.hpp"
 #include "train/trainer.hpp"
 
@@ -58,25 +59,17 @@ int kind_of(const std::string& ch) {
 }
 
 // Per layer, the normalised mutual information between a held-out passage's
-// characters' kinds and their first-choice experts, as the routing decides now.
+// characters' kinds and their first-choice experts, as the routing decides now
+// (the token view's passage and routing: core/monitor/token_experts.hpp).
 std::vector<double> kind_expert_nmi(Trainer& tr, long chars) {
-    const Dataset& ds = tr.dataset();
-    const long n = std::min(chars, ds.test_size()) / ds.sequence * ds.sequence;
-    std::vector<float> x(ds.x_test.data(), ds.x_test.data() + n);
-    std::vector<int32_t> labels(ds.y_test.begin(), ds.y_test.begin() + n), ids(static_cast<size_t>(n));
-    for (long t = 0; t < n; ++t) ids[size_t(t)] = int32_t(x[size_t(t)]);
-    FirstChoices fc;
-    Rng rng(1);
-    tr.engine().first_choices(Pass::Probe, {x.data(), labels.data(), ids.data(), n}, tr.config(), rng, false, fc);
-    const int E = tr.config().experts, L = tr.config().layers;
+    const TextSpan span = make_text_span(tr.config(), tr.dataset(), chars);
+    const TokenExperts te = compute_token_experts(tr.engine(), tr.config(), span);
     std::vector<double> nmi;
-    for (int l = 0; l < L; ++l) {
-        std::vector<int32_t> counts(size_t(kKinds) * E, 0);
-        for (long t = 0; t < n; ++t) {
-            const int kind = kind_of(ds.class_names[size_t(x[size_t(t)])]);
-            ++counts[size_t(kind) * E + size_t(fc.expert[size_t(l) * n + t])];
-        }
-        nmi.push_back(normalized_mutual_information(counts, kKinds, E));
+    for (int l = 0; l < te.layers; ++l) {
+        std::vector<int32_t> counts(size_t(kKinds) * te.experts, 0);
+        for (long t = 0; t < te.chars; ++t)
+            ++counts[size_t(kind_of(span.chars[size_t(t)])) * te.experts + size_t(te.expert(l, t))];
+        nmi.push_back(normalized_mutual_information(counts, kKinds, te.experts));
     }
     return nmi;
 }
